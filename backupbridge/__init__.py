@@ -1,0 +1,115 @@
+"""backupbridge: many backup vendors' management APIs behind one vendor-neutral model.
+
+    import backupbridge
+    with backupbridge.connect("idrive360", api_key=...) as conn:
+        for device in conn.list_devices():
+            print(device.name, device.last_backup_status)
+"""
+
+from .connection import AsyncConnection, Connection, connect, connect_async
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BackupBridgeError,
+    ConfigurationError,
+    ConflictError,
+    DecodingError,
+    DuplicateVendorError,
+    ErrorDetail,
+    InvalidRequestError,
+    MissingCredentialsError,
+    NotFoundError,
+    PermissionDeniedError,
+    PluginError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnknownVendorError,
+    UnsupportedOperationError,
+    ValidationError,
+)
+from .exporters import Exporter
+from .hookspecs import hookimpl
+from .http import RetryPolicy
+from .models import (
+    BackupTarget,
+    Capability,
+    Company,
+    CompanyStatus,
+    Destination,
+    Device,
+    DeviceStatus,
+    Frequency,
+    Job,
+    JobKind,
+    JobStatus,
+    Notification,
+    NotifyWhen,
+    OSFamily,
+    Plan,
+    PlanCreation,
+    PlanSpec,
+    Schedule,
+    Weekday,
+)
+from .plugins import get_vendor, list_vendors
+from .redaction import Secret
+from .vendors import CredentialField, Driver, DriverContext, Vendor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AsyncConnection",
+    "AuthenticationError",
+    "BackupBridgeError",
+    "BackupTarget",
+    "Capability",
+    "Company",
+    "CompanyStatus",
+    "ConfigurationError",
+    "ConflictError",
+    "Connection",
+    "CredentialField",
+    "DecodingError",
+    "Destination",
+    "Device",
+    "DeviceStatus",
+    "Driver",
+    "DriverContext",
+    "DuplicateVendorError",
+    "ErrorDetail",
+    "Exporter",
+    "Frequency",
+    "InvalidRequestError",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "Notification",
+    "NotifyWhen",
+    "OSFamily",
+    "PermissionDeniedError",
+    "Plan",
+    "PlanCreation",
+    "PlanSpec",
+    "PluginError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "Schedule",
+    "Secret",
+    "ServerError",
+    "TransportError",
+    "UnknownVendorError",
+    "UnsupportedOperationError",
+    "ValidationError",
+    "Vendor",
+    "Weekday",
+    "__version__",
+    "connect",
+    "connect_async",
+    "get_vendor",
+    "hookimpl",
+    "list_vendors",
+]

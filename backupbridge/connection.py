@@ -1,0 +1,327 @@
+"""``connect()`` and ``connect_async()``: one account of one vendor, behind the neutral operations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zoneinfo
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from .errors import ConfigurationError, MissingCredentialsError, ValidationError
+from .http import AsyncSession, ListOp, Op, RetryPolicy, Session, check_base_url, client_kwargs
+from .models import Capability, Company, Device, Job, JobStatus, Notification, Plan, PlanCreation, PlanSpec
+from .plugins import get_vendor
+from .vendors import Driver, DriverContext, Vendor
+
+__all__ = ["AsyncConnection", "Connection", "connect", "connect_async"]
+
+T = TypeVar("T")
+USER_AGENT = "backupbridge/0.1"
+
+
+class _VendorClient:
+    """``conn.vendor``: every documented endpoint of the vendor, run on this connection.
+
+    Each attribute is the vendor client's method of the same name (see the vendor's docs page); a
+    method returning a listing gives an iterator, any other its result.
+    """
+
+    def __init__(self, api: Any, runner: Callable[[Any], Any]) -> None:
+        self._api = api
+        self._runner = runner
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._api, name)
+        if not callable(method) or name.startswith("_"):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._runner(method(*args, **kwargs))
+
+        call.__name__ = name
+        call.__doc__ = method.__doc__
+        return call
+
+    def __dir__(self) -> list[str]:
+        return [n for n in dir(self._api) if not n.startswith("_")]
+
+    def __repr__(self) -> str:
+        return f"<vendor client {type(self._api).__name__}>"
+
+
+def _prepare(
+    vendor_name: str,
+    credentials: Mapping[str, Any],
+    base_url: str | None,
+    account: str,
+    timezone: str | dt.tzinfo,
+    allow_insecure_http: bool,
+) -> tuple[Vendor, dict[str, Any], str, DriverContext]:
+    vendor = get_vendor(vendor_name)
+    known = {f.name: f for f in vendor.credentials}
+    unknown = sorted(set(credentials) - set(known))
+    if unknown:
+        raise ValidationError(
+            f"{vendor.name} takes the credentials {', '.join(sorted(known))}; unexpected: {', '.join(unknown)}",
+            field=unknown[0],
+            vendor=vendor.name,
+        )
+    values: dict[str, Any] = {}
+    for name, spec in known.items():
+        value = credentials.get(name)
+        if value is None:
+            value = os.environ.get(spec.env)
+        if value is None or value == "":
+            raise MissingCredentialsError(
+                f"{vendor.name} needs {name!r}: pass it, or set the environment variable {spec.env}",
+                looked_in=(f"argument {name}", f"environment {spec.env}"),
+                vendor=vendor.name,
+            )
+        values[name] = value
+    url = base_url or vendor.default_base_url
+    if not url:
+        raise ConfigurationError(f"{vendor.name} is self-hosted: base_url is required", vendor=vendor.name)
+    check_base_url(url, allow_insecure_http=allow_insecure_http, vendor=vendor.name)
+    if isinstance(timezone, str):
+        try:
+            tz: dt.tzinfo = zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigurationError(f"unknown time zone {timezone!r}", vendor=vendor.name) from exc
+    else:
+        tz = timezone
+    context = DriverContext(vendor=vendor.name, account=account, timezone=tz, base_url=url)
+    return vendor, vendor.wrap_credentials(values), url, context
+
+
+class _ConnectionBase:
+    def __init__(self, vendor: Vendor, driver: Driver) -> None:
+        self._vendor_spec = vendor
+        self._driver = driver
+
+    @property
+    def vendor_name(self) -> str:
+        return self._vendor_spec.name
+
+    @property
+    def account(self) -> str:
+        return self._driver.account
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What this vendor supports through the neutral API (see the vendor's capability table)."""
+        return self._vendor_spec.capabilities
+
+    @property
+    def api(self) -> Any:
+        """The vendor client's sans-I/O ops, for typed use with ``run`` (``conn.run(conn.api.x())``)."""
+        return self._driver.api
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} vendor={self.vendor_name!r} account={self.account!r}>"
+
+
+class Connection(_ConnectionBase):
+    """One account of one vendor. Use as a context manager, or call ``close()``."""
+
+    def __init__(self, vendor: Vendor, driver: Driver, session: Session) -> None:
+        super().__init__(vendor, driver)
+        self._session = session
+        self.vendor = _VendorClient(driver.api, self._run_any)
+
+    def _run_any(self, op: Any) -> Any:
+        if isinstance(op, ListOp):
+            return self._session.iterate(op)
+        return self._session.run(op)
+
+    def run(self, op: Op[T]) -> T:
+        """Run one vendor-client op (``conn.run(conn.api.company_summary())``)."""
+        return self._session.run(op)
+
+    def iterate(self, op: ListOp[T]) -> Iterator[T]:
+        return self._session.iterate(op)
+
+    def list_companies(self) -> Iterator[Company]:
+        """Every company the account can see, sub-companies included (``parent_id`` set)."""
+        return self._session.iterate(self._driver.list_companies())
+
+    def get_company(self, company_id: str) -> Company:
+        """Raises ``NotFoundError`` for an unknown id."""
+        return self._session.run(self._driver.get_company(company_id))
+
+    def create_company(self, name: str, parent_id: str | None = None) -> Company:
+        return self._session.run(self._driver.create_company(name, parent_id))
+
+    def list_devices(self, company_id: str | None = None) -> Iterator[Device]:
+        """Devices, lazily; all the account can see, or one company's."""
+        return self._session.iterate(self._driver.list_devices(company_id))
+
+    def get_device(self, device_id: str) -> Device:
+        return self._session.run(self._driver.get_device(device_id))
+
+    def list_plans(self, company_id: str | None = None) -> Iterator[Plan]:
+        return self._session.iterate(self._driver.list_plans(company_id))
+
+    def get_plan(self, plan_id: str) -> Plan:
+        return self._session.run(self._driver.get_plan(plan_id))
+
+    def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> PlanCreation:
+        """Create a backup plan from a neutral spec; with ``dry_run`` nothing changes at the vendor."""
+        return self._session.run(self._driver.create_plan(spec, dry_run))
+
+    def list_jobs(
+        self, device_id: str | None = None, since: dt.datetime | None = None, status: JobStatus | None = None
+    ) -> Iterator[Job]:
+        """Runs (see the capability table: some vendors show only each device's last run)."""
+        return self._session.iterate(self._driver.list_jobs(device_id, since, status))
+
+    def set_notifications(self, device_id: str, notification: Notification) -> None:
+        self._session.run(self._driver.set_notifications(device_id, notification))
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncConnection(_ConnectionBase):
+    """The async twin of ``Connection``: the same operations, awaited (listings are async iterators)."""
+
+    def __init__(self, vendor: Vendor, driver: Driver, session: AsyncSession) -> None:
+        super().__init__(vendor, driver)
+        self._session = session
+        self.vendor = _VendorClient(driver.api, self._run_any)
+
+    def _run_any(self, op: Any) -> Any:
+        if isinstance(op, ListOp):
+            return self._session.iterate(op)
+        return self._session.run(op)
+
+    async def run(self, op: Op[T]) -> T:
+        return await self._session.run(op)
+
+    def iterate(self, op: ListOp[T]) -> AsyncIterator[T]:
+        return self._session.iterate(op)
+
+    def list_companies(self) -> AsyncIterator[Company]:
+        return self._session.iterate(self._driver.list_companies())
+
+    async def get_company(self, company_id: str) -> Company:
+        return await self._session.run(self._driver.get_company(company_id))
+
+    async def create_company(self, name: str, parent_id: str | None = None) -> Company:
+        return await self._session.run(self._driver.create_company(name, parent_id))
+
+    def list_devices(self, company_id: str | None = None) -> AsyncIterator[Device]:
+        return self._session.iterate(self._driver.list_devices(company_id))
+
+    async def get_device(self, device_id: str) -> Device:
+        return await self._session.run(self._driver.get_device(device_id))
+
+    def list_plans(self, company_id: str | None = None) -> AsyncIterator[Plan]:
+        return self._session.iterate(self._driver.list_plans(company_id))
+
+    async def get_plan(self, plan_id: str) -> Plan:
+        return await self._session.run(self._driver.get_plan(plan_id))
+
+    async def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> PlanCreation:
+        return await self._session.run(self._driver.create_plan(spec, dry_run))
+
+    def list_jobs(
+        self, device_id: str | None = None, since: dt.datetime | None = None, status: JobStatus | None = None
+    ) -> AsyncIterator[Job]:
+        return self._session.iterate(self._driver.list_jobs(device_id, since, status))
+
+    async def set_notifications(self, device_id: str, notification: Notification) -> None:
+        await self._session.run(self._driver.set_notifications(device_id, notification))
+
+    async def aclose(self) -> None:
+        await self._session.aclose()
+
+    async def __aenter__(self) -> AsyncConnection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def connect(
+    vendor: str,
+    *,
+    base_url: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    client: httpx.Client | None = None,
+    account: str = "default",
+    timezone: str | dt.tzinfo = "UTC",
+    timeout: float | httpx.Timeout = 30.0,
+    retry: RetryPolicy | None = None,
+    rate_limit: float | None = None,
+    verify: bool | str = True,
+    allow_insecure_http: bool = False,
+    **credentials: Any,
+) -> Connection:
+    """Connect to one account of a vendor.
+
+    Args:
+        vendor: a registered vendor name (``backupbridge vendors`` lists them).
+        base_url: the API root; defaults to the vendor's public one.
+        transport: an httpx transport (a simulator, a test double).
+        client: a ready ``httpx.Client`` to use instead of building one (its auth is replaced).
+        account: the name this account's records carry.
+        timezone: where the vendor's zone-less timestamps are read (IANA name), default UTC.
+        retry: how idempotent reads are retried (``RetryPolicy(attempts=1)`` disables it).
+        rate_limit: at most this many requests per second.
+        verify: TLS verification: True, or the path of a CA bundle. Never off silently.
+        allow_insecure_http: permit ``http://`` to a non-loopback host.
+        **credentials: the vendor's credentials (``api_key=...``), or they are read from its
+            environment variables.
+
+    Raises:
+        UnknownVendorError, MissingCredentialsError, ValidationError, ConfigurationError: before any I/O.
+    """
+    spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http)
+    auth = spec.make_auth(creds)
+    if client is None:
+        client = httpx.Client(
+            base_url=url, transport=transport, auth=auth, verify=verify, **client_kwargs(timeout, USER_AGENT)
+        )
+    else:
+        client.auth = auth
+        client.base_url = httpx.URL(url)
+    session = Session(client, spec.profile, retry=retry, rate_limit=rate_limit, account=account)
+    return Connection(spec, spec.make_driver(context), session)
+
+
+def connect_async(
+    vendor: str,
+    *,
+    base_url: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    client: httpx.AsyncClient | None = None,
+    account: str = "default",
+    timezone: str | dt.tzinfo = "UTC",
+    timeout: float | httpx.Timeout = 30.0,
+    retry: RetryPolicy | None = None,
+    rate_limit: float | None = None,
+    verify: bool | str = True,
+    allow_insecure_http: bool = False,
+    **credentials: Any,
+) -> AsyncConnection:
+    """The async twin of ``connect``: ``async with connect_async(...) as conn``."""
+    spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http)
+    auth = spec.make_auth(creds)
+    if client is None:
+        client = httpx.AsyncClient(
+            base_url=url, transport=transport, auth=auth, verify=verify, **client_kwargs(timeout, USER_AGENT)
+        )
+    else:
+        client.auth = auth
+        client.base_url = httpx.URL(url)
+    session = AsyncSession(client, spec.profile, retry=retry, rate_limit=rate_limit, account=account)
+    return AsyncConnection(spec, spec.make_driver(context), session)

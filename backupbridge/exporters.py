@@ -1,0 +1,135 @@
+"""Built-in output formats, registered through the same ``register_exporters`` hook a plugin uses."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TextIO
+
+import attrs
+
+from .hookspecs import hookimpl
+
+__all__ = ["BUILTIN_EXPORTERS", "Exporter", "record_to_dict", "record_to_row"]
+
+
+@attrs.frozen
+class Exporter:
+    """An output format: ``write(records, stream)`` writes neutral records to a text stream."""
+
+    name: str
+    write: Callable[[Iterable[Any], TextIO], None]
+    description: str = ""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if attrs.has(type(value)):
+        return record_to_dict(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def record_to_dict(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
+    """A neutral record as JSON-ready data (``raw`` left out unless asked for)."""
+    return {
+        a.name: _plain(getattr(record, a.name))
+        for a in attrs.fields(type(record))
+        if include_raw or a.name != "raw"
+    }
+
+
+def _flat(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(_flat(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def record_to_row(record: Any) -> dict[str, str]:
+    """A neutral record as one flat row of strings (lists joined with ``;``, nested values as JSON)."""
+    return {key: _flat(value) for key, value in record_to_dict(record).items()}
+
+
+def write_json(records: Iterable[Any], stream: TextIO) -> None:
+    stream.write("[")
+    for index, record in enumerate(records):
+        stream.write(",\n" if index else "\n")
+        stream.write(json.dumps(record_to_dict(record), ensure_ascii=False))
+    stream.write("\n]\n")
+
+
+def write_ndjson(records: Iterable[Any], stream: TextIO) -> None:
+    for record in records:
+        stream.write(json.dumps(record_to_dict(record), ensure_ascii=False))
+        stream.write("\n")
+
+
+def write_csv(records: Iterable[Any], stream: TextIO) -> None:
+    writer: csv.DictWriter[str] | None = None
+    for record in records:
+        row = record_to_row(record)
+        if writer is None:
+            writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n")
+            writer.writeheader()
+        writer.writerow(row)
+
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Company": ("vendor", "account", "id", "name", "parent_id", "status"),
+    "Device": ("vendor", "account", "id", "name", "company_id", "os", "status", "last_backup_status", "last_backup_at"),
+    "Plan": ("vendor", "account", "id", "name", "company_id", "what", "destination", "enabled", "device_ids"),
+    "Job": ("vendor", "account", "id", "device_id", "plan_id", "status", "started_at", "finished_at", "error"),
+}
+
+
+def write_table(records: Iterable[Any], stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table: Table | None = None
+    columns: tuple[str, ...] = ()
+    count = 0
+    for record in records:
+        row = record_to_row(record)
+        if table is None:
+            columns = TABLE_COLUMNS.get(type(record).__name__, tuple(row))
+            table = Table(show_lines=False, header_style="bold")
+            for column in columns:
+                table.add_column(column, overflow="fold")
+        table.add_row(*(row.get(c, "") for c in columns))
+        count += 1
+    console = Console(file=stream, soft_wrap=False, width=None if stream.isatty() else 200)
+    if table is None:
+        console.print("(no records)")
+        return
+    console.print(table)
+    console.print(f"{count} record{'s' if count != 1 else ''}")
+
+
+BUILTIN_EXPORTERS = (
+    Exporter("table", write_table, "a table for people (the default on a terminal)"),
+    Exporter("json", write_json, "a JSON array of records"),
+    Exporter("ndjson", write_ndjson, "one JSON record per line, streamed"),
+    Exporter("csv", write_csv, "CSV with a header row; lists joined with ';'"),
+)
+
+
+@hookimpl
+def register_exporters(register: Callable[[Exporter], None]) -> None:
+    for exporter in BUILTIN_EXPORTERS:
+        register(exporter)

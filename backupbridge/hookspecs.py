@@ -1,0 +1,45 @@
+"""The plugin contract: pluggy hook specifications.
+
+A plugin is a module (or object) with ``@backupbridge.hookimpl`` functions, registered through the
+entry-point group ``backupbridge``. Hooks take a ``register`` callback instead of returning values, so
+the host validates and deduplicates at registration, and new keyword arguments can be added later
+without breaking plugins. Parameters are only ever added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .exporters import Exporter
+    from .vendors import Vendor
+
+__all__ = ["hookimpl", "hookspec"]
+
+hookspec = pluggy.HookspecMarker("backupbridge")
+hookimpl = pluggy.HookimplMarker("backupbridge")
+
+
+@hookspec
+def register_vendors(register: Callable[[Vendor], None]) -> None:
+    """Register the backup vendors this plugin provides.
+
+    Call ``register(Vendor(...))`` once per vendor. The ``Vendor`` names the vendor (lower-case, unique
+    across all plugins), says how to authenticate and build a driver, declares its capabilities
+    (honestly: the contract suite checks them), and may carry a simulator factory.
+
+    Raises (through ``register``):
+        DuplicateVendorError: another plugin already registered that name.
+    """
+
+
+@hookspec
+def register_exporters(register: Callable[[Exporter], None]) -> None:
+    """Register output formats for records (``backupbridge devices --format NAME``).
+
+    Call ``register(Exporter(name, write))`` where ``write(records, stream)`` writes the neutral
+    records to a text stream. CSV, JSON, NDJSON and table are built in and use this same hook.
+    """

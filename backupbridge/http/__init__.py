@@ -1,0 +1,31 @@
+"""The HTTP layer: sans-I/O calls, sessions (sync and async), retries, paging, auth, error decoding."""
+
+from ._auth import BearerAuth, check_base_url, client_kwargs, is_loopback
+from ._calls import Batch, Call, ListOp, Op, Page, Reply, paginate, single_page
+from ._errors import ErrorDecoder, VendorError, build_api_error, error_class_for_status, parse_retry_after
+from ._session import AsyncSession, RateLimiter, RetryPolicy, Session, VendorProfile
+
+__all__ = [
+    "AsyncSession",
+    "Batch",
+    "BearerAuth",
+    "Call",
+    "ErrorDecoder",
+    "ListOp",
+    "Op",
+    "Page",
+    "RateLimiter",
+    "Reply",
+    "RetryPolicy",
+    "Session",
+    "VendorError",
+    "VendorProfile",
+    "build_api_error",
+    "check_base_url",
+    "client_kwargs",
+    "error_class_for_status",
+    "is_loopback",
+    "paginate",
+    "parse_retry_after",
+    "single_page",
+]

@@ -1,0 +1,110 @@
+"""Simulator machinery shared by every vendor's simulator, and sandbox connections.
+
+``connect_sandbox("idrive360", seed=7, size=200)`` returns a ``Connection`` to that vendor's offline
+simulator, seeded with realistic data; ``latency`` and ``faults`` inject delays and failures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from ..connection import AsyncConnection, Connection, connect, connect_async
+from ..errors import ConfigurationError
+from ..http import RetryPolicy
+from ..plugins import get_vendor
+from ..vendors import Simulator
+from .app import Router, SimRequest, json_response, raw_json_response
+from .faults import FaultKind, Faults, SimulatorTransport
+from .seed import Seeder
+
+__all__ = [
+    "FaultKind",
+    "Faults",
+    "Router",
+    "Seeder",
+    "SimRequest",
+    "SimulatorOptions",
+    "SimulatorTransport",
+    "connect_sandbox",
+    "connect_sandbox_async",
+    "json_response",
+    "make_simulator",
+    "raw_json_response",
+]
+
+# A fixed instant, so seeded data (and tests) do not depend on the day they run.
+DEFAULT_NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
+@attrs.frozen(kw_only=True)
+class SimulatorOptions:
+    """How to seed a simulator.
+
+    Attributes:
+        seed: the same seed gives the same data.
+        size: roughly how many devices to create (companies, plans and runs scale with it).
+        now: the simulator's clock at start; seeded times are relative to it.
+    """
+
+    seed: int = 0
+    size: int = 40
+    now: dt.datetime = DEFAULT_NOW
+
+
+def make_simulator(vendor: str, options: SimulatorOptions | None = None) -> Simulator:
+    """The vendor's simulator, seeded."""
+    spec = get_vendor(vendor)
+    if spec.simulator is None:
+        raise ConfigurationError(f"{vendor} ships no simulator", vendor=vendor)
+    return spec.simulator(options or SimulatorOptions())
+
+
+def _sandbox_parts(
+    vendor: str, seed: int, size: int, now: dt.datetime | None, latency: float, faults: Faults | None,
+    simulator: Simulator | None,
+) -> tuple[Simulator, SimulatorTransport]:
+    sim = simulator or make_simulator(vendor, SimulatorOptions(seed=seed, size=size, now=now or DEFAULT_NOW))
+    return sim, SimulatorTransport(sim.handle, latency=latency, faults=faults)
+
+
+def connect_sandbox(
+    vendor: str,
+    *,
+    seed: int = 0,
+    size: int = 40,
+    now: dt.datetime | None = None,
+    latency: float = 0.0,
+    faults: Faults | None = None,
+    simulator: Simulator | None = None,
+    retry: RetryPolicy | None = None,
+    **options: Any,
+) -> Connection:
+    """A ``Connection`` to the vendor's in-process simulator (no network)."""
+    sim, transport = _sandbox_parts(vendor, seed, size, now, latency, faults, simulator)
+    conn = connect(vendor, transport=transport, retry=retry, **{**sim.credentials, **options})
+    conn.simulator = sim  # type: ignore[attr-defined]
+    conn.transport = transport  # type: ignore[attr-defined]
+    return conn
+
+
+def connect_sandbox_async(
+    vendor: str,
+    *,
+    seed: int = 0,
+    size: int = 40,
+    now: dt.datetime | None = None,
+    latency: float = 0.0,
+    faults: Faults | None = None,
+    simulator: Simulator | None = None,
+    retry: RetryPolicy | None = None,
+    **options: Any,
+) -> AsyncConnection:
+    """The async twin of ``connect_sandbox``."""
+    sim, transport = _sandbox_parts(vendor, seed, size, now, latency, faults, simulator)
+    conn = connect_async(vendor, transport=transport, retry=retry, **{**sim.credentials, **options})
+    conn.simulator = sim  # type: ignore[attr-defined]
+    conn.transport = transport  # type: ignore[attr-defined]
+    return conn

@@ -1,0 +1,120 @@
+"""Latency and fault injection for every simulator, shared through one transport."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import enum
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import attrs
+import httpx
+
+__all__ = ["FaultKind", "Faults", "SimulatorTransport"]
+
+
+class FaultKind(enum.Enum):
+    """A kind of failure the transport can inject."""
+
+    SERVER_ERROR = "server_error"  # 503 with a plain-text body
+    RATE_LIMIT = "rate_limit"  # 429, Retry-After in seconds
+    RATE_LIMIT_DATE = "rate_limit_date"  # 429, Retry-After as an HTTP date
+    CONNECT_ERROR = "connect_error"  # refused before the server saw the request
+    RESET_AFTER_APPLY = "reset_after_apply"  # the server applied the request, then the connection died
+    TIMEOUT = "timeout"  # read timeout; the server did not apply the request
+    TRUNCATED = "truncated"  # 200 with the body cut short
+    MALFORMED_JSON = "malformed_json"  # 200 with a body that is not JSON
+    HTML_ERROR = "html_error"  # 502 HTML page from a proxy
+    EMPTY_BODY = "empty_body"  # 200 with no body
+
+
+@attrs.frozen(kw_only=True)
+class Faults:
+    """Which faults to inject, how often, from which seed.
+
+    Attributes:
+        rate: the probability (0-1) that a request meets a fault.
+        kinds: the kinds to draw from (all by default).
+        seed: makes the sequence of faults repeatable.
+        retry_after: the delay announced by injected 429s, in seconds.
+    """
+
+    rate: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
+    kinds: tuple[FaultKind, ...] = tuple(FaultKind)
+    seed: int = 0
+    retry_after: float = 0.0
+
+
+class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """An httpx transport (sync and async) that answers from a simulator, with latency and faults.
+
+    ``requests`` counts every request that reached it, ``faults_injected`` counts faults by kind.
+    """
+
+    def __init__(
+        self,
+        handle: Callable[[httpx.Request], httpx.Response],
+        *,
+        latency: float = 0.0,
+        faults: Faults | None = None,
+    ) -> None:
+        self._handle = handle
+        self.latency = latency
+        self.faults = faults or Faults()
+        self._random = random.Random(self.faults.seed)
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.faults_injected: Counter[FaultKind] = Counter()
+
+    def _draw(self) -> FaultKind | None:
+        with self._lock:
+            self.requests += 1
+            if self.faults.rate and self.faults.kinds and self._random.random() < self.faults.rate:
+                kind = self._random.choice(self.faults.kinds)
+                self.faults_injected[kind] += 1
+                return kind
+        return None
+
+    def _answer(self, request: httpx.Request, fault: FaultKind | None) -> httpx.Response:
+        if fault is FaultKind.CONNECT_ERROR:
+            raise httpx.ConnectError("injected: connection refused", request=request)
+        if fault is FaultKind.TIMEOUT:
+            raise httpx.ReadTimeout("injected: read timed out", request=request)
+        if fault is FaultKind.SERVER_ERROR:
+            return httpx.Response(503, headers={"content-type": "text/plain"}, content=b"Service Unavailable")
+        if fault is FaultKind.RATE_LIMIT:
+            return httpx.Response(429, headers={"retry-after": f"{self.faults.retry_after:g}"}, content=b"")
+        if fault is FaultKind.RATE_LIMIT_DATE:
+            when = email.utils.formatdate(time.time() + self.faults.retry_after, usegmt=True)
+            return httpx.Response(429, headers={"retry-after": when}, content=b"")
+        if fault is FaultKind.HTML_ERROR:
+            page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+            return httpx.Response(502, headers={"content-type": "text/html"}, content=page)
+        response = self._handle(request)
+        if fault is FaultKind.RESET_AFTER_APPLY:
+            raise httpx.RemoteProtocolError("injected: connection reset after the request was applied", request=request)
+        if fault is FaultKind.TRUNCATED:
+            body = response.read()
+            return httpx.Response(response.status_code, headers={"content-type": "application/json"}, content=body[: len(body) // 2])
+        if fault is FaultKind.MALFORMED_JSON:
+            return httpx.Response(200, headers={"content-type": "application/json"}, content=b'{"ok": tru')
+        if fault is FaultKind.EMPTY_BODY:
+            return httpx.Response(200, headers={"content-type": "application/json"}, content=b"")
+        return response
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        fault = self._draw()
+        if self.latency:
+            time.sleep(self.latency)
+        return self._answer(request, fault)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        fault = self._draw()
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        await request.aread()
+        return self._answer(request, fault)

@@ -1,0 +1,150 @@
+"""What a plugin registers: a ``Vendor``, and the ``Driver`` base its neutral operations build on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+import httpx
+
+from .errors import UnsupportedOperationError
+from .http import ErrorDecoder, ListOp, Op, VendorProfile
+from .models import Capability, Company, Device, Job, JobStatus, Notification, Plan, PlanCreation, PlanSpec
+from .redaction import Secret
+
+if TYPE_CHECKING:
+    from .sandbox import SimulatorOptions
+
+__all__ = ["CredentialField", "Driver", "DriverContext", "Simulator", "Vendor"]
+
+
+@attrs.frozen(kw_only=True)
+class CredentialField:
+    """One credential a vendor needs: its keyword, whether it is secret, its environment variable."""
+
+    name: str
+    env: str
+    secret: bool = True
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class DriverContext:
+    """What a driver knows of its connection: the vendor, the account name and its time zone."""
+
+    vendor: str
+    account: str
+    timezone: dt.tzinfo
+    base_url: str
+
+
+class Simulator(Protocol):
+    """An offline fake of a vendor's API. ``handle`` answers one request as the vendor would."""
+
+    credentials: Mapping[str, str]
+
+    def handle(self, request: httpx.Request) -> httpx.Response: ...
+
+
+@attrs.frozen(kw_only=True)
+class Vendor:
+    """A backup vendor, as a plugin registers it.
+
+    Attributes:
+        name: the vendor's key (``idrive360``), lower-case.
+        title: the product's name for people.
+        credentials: the credentials ``connect`` takes.
+        make_auth: credentials (secrets wrapped in ``Secret``) -> the ``httpx.Auth`` for every request.
+        make_driver: builds the driver (the neutral operations and ``.api``, the full vendor client).
+        capabilities: what the neutral API can do with this vendor; the contract suite holds the
+            driver to it (an operation outside it must raise ``UnsupportedOperationError``).
+        capability_notes: capability name -> a sentence for the capability table ("last run only").
+        default_base_url: the vendor's public API root; ``None`` for self-hosted products.
+        decode_error: reads the vendor's error bodies.
+        simulator: ``SimulatorOptions -> Simulator``, the offline fake used by ``--sandbox`` and tests.
+    """
+
+    name: str
+    title: str
+    credentials: tuple[CredentialField, ...]
+    make_auth: Callable[[Mapping[str, Any]], httpx.Auth]
+    make_driver: Callable[[DriverContext], Driver]
+    capabilities: frozenset[Capability]
+    capability_notes: Mapping[str, str] = attrs.field(factory=dict)
+    default_base_url: str | None = None
+    decode_error: ErrorDecoder | None = None
+    simulator: Callable[[SimulatorOptions], Simulator] | None = None
+    docs_url: str | None = None
+
+    @property
+    def profile(self) -> VendorProfile:
+        return VendorProfile(name=self.name, decode_error=self.decode_error)
+
+    def wrap_credentials(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        by_name = {f.name: f for f in self.credentials}
+        return {k: Secret(v) if by_name[k].secret else v for k, v in values.items()}
+
+
+class Driver:
+    """The neutral operations for one vendor, written once as sans-I/O ops.
+
+    Each method validates its arguments *when called* (so bad input fails before any request) and
+    returns an ``Op`` or ``ListOp``. An operation the vendor lacks is left to this base class, which
+    raises ``UnsupportedOperationError`` naming the vendor and the operation.
+
+    Attributes:
+        api: the full vendor client (every documented endpoint), reached as ``conn.vendor``.
+    """
+
+    api: Any
+
+    def __init__(self, context: DriverContext) -> None:
+        self.context = context
+
+    @property
+    def vendor(self) -> str:
+        return self.context.vendor
+
+    @property
+    def account(self) -> str:
+        return self.context.account
+
+    def _unsupported(self, operation: str) -> UnsupportedOperationError:
+        return UnsupportedOperationError(self.vendor, operation)
+
+    def list_companies(self) -> ListOp[Company]:
+        raise self._unsupported("list_companies")
+
+    def get_company(self, company_id: str) -> Op[Company]:
+        raise self._unsupported("get_company")
+
+    def create_company(self, name: str, parent_id: str | None = None) -> Op[Company]:
+        raise self._unsupported("create_company")
+
+    def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
+        raise self._unsupported("list_devices")
+
+    def get_device(self, device_id: str) -> Op[Device]:
+        raise self._unsupported("get_device")
+
+    def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
+        raise self._unsupported("list_plans")
+
+    def get_plan(self, plan_id: str) -> Op[Plan]:
+        raise self._unsupported("get_plan")
+
+    def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> Op[PlanCreation]:
+        raise self._unsupported("create_plan")
+
+    def list_jobs(
+        self,
+        device_id: str | None = None,
+        since: dt.datetime | None = None,
+        status: JobStatus | None = None,
+    ) -> ListOp[Job]:
+        raise self._unsupported("list_jobs")
+
+    def set_notifications(self, device_id: str, notification: Notification) -> Op[None]:
+        raise self._unsupported("set_notifications")

@@ -1,0 +1,63 @@
+"""IDrive 360 for backupbridge: the complete MSP API, its neutral mapping and its simulator.
+
+Registered through the entry-point group ``backupbridge`` exactly as a third-party plugin would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backupbridge import Capability, CredentialField, Vendor, hookimpl
+from backupbridge.sandbox import SimulatorOptions
+
+from .client import BASE_URL, VENDOR, IDrive360API, decode_error, make_auth
+from .driver import IDrive360Driver
+from .records import ConfigurationId
+from .simulator import IDrive360Simulator
+
+__all__ = ["VENDOR", "ConfigurationId", "IDrive360API", "IDrive360Driver", "IDrive360Simulator", "vendor"]
+
+CAPABILITIES = frozenset(
+    {
+        Capability.LIST_COMPANIES,
+        Capability.GET_COMPANY,
+        Capability.CREATE_COMPANY,
+        Capability.LIST_DEVICES,
+        Capability.GET_DEVICE,
+        Capability.LIST_PLANS,
+        Capability.GET_PLAN,
+        Capability.CREATE_PLAN,
+        Capability.LIST_JOBS,
+        Capability.SET_NOTIFICATIONS,
+    }
+)
+
+
+def _simulator(options: SimulatorOptions) -> IDrive360Simulator:
+    return IDrive360Simulator(options)
+
+
+vendor = Vendor(
+    name=VENDOR,
+    title="IDrive 360 (MSP API)",
+    credentials=(CredentialField(name="api_key", env="IDRIVE360_API_KEY", description="API key (My Account > API Keys)"),),
+    make_auth=make_auth,
+    make_driver=IDrive360Driver,
+    capabilities=CAPABILITIES,
+    capability_notes={
+        "list_jobs": "last run of each device only: the API keeps no run history",
+        "job_history": "no: the API shows only each device's last backup status",
+        "list_plans": "walks every company of the tree (one request per company)",
+        "get_plan": "searches the companies of the tree in turn",
+        "set_notifications": "the device's DEFAULT backup set; 'same state' counts as success",
+    },
+    default_base_url=BASE_URL,
+    decode_error=decode_error,
+    simulator=_simulator,
+    docs_url="https://www.idrive.com/endpoint-backup/api-collections",
+)
+
+
+@hookimpl
+def register_vendors(register: Callable[[Vendor], None]) -> None:
+    register(vendor)
