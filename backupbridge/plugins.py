@@ -139,6 +139,8 @@ def _fail(name: str, dist: str | None, exc: BaseException, strict: bool) -> None
     failure = PluginFailure(name, dist, f"{type(exc).__name__}: {exc}")
     _registry.failures.append(failure)
     if strict:
+        if isinstance(exc, PluginError):
+            raise exc
         raise PluginError(f"plugin {name!r} failed to load: {failure.error}", plugin_name=name, distribution=dist) from exc
     warnings.warn(f"backupbridge plugin {name!r} skipped: {failure.error}", RuntimeWarning, stacklevel=4)
     log.warning("plugin %s skipped: %s", name, failure.error)

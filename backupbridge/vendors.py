@@ -98,7 +98,7 @@ class Driver:
         api: the full vendor client (every documented endpoint), reached as ``conn.vendor``.
     """
 
-    api: Any
+    api: Any = None
 
     def __init__(self, context: DriverContext) -> None:
         self.context = context

@@ -1,0 +1,115 @@
+"""Accounts from a TOML file; secrets from the environment or (for an owner-only file) inline.
+
+    [accounts.main]
+    vendor = "idrive360"
+    timezone = "Europe/Berlin"          # where the vendor's zone-less times are read (default UTC)
+    # base_url = "https://..."          # for self-hosted vendors
+    [accounts.main.credentials]
+    api_key = { env = "IDRIVE360_API_KEY" }   # or api_key = "..." in a file only its owner can read
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigurationError, MissingCredentialsError
+from .redaction import Secret
+
+__all__ = ["AccountConfig", "default_config_path", "load_accounts"]
+
+
+def default_config_path() -> Path:
+    """``$BACKUPBRIDGE_CONFIG``, else ``$XDG_CONFIG_HOME/backupbridge/config.toml``."""
+    if os.environ.get("BACKUPBRIDGE_CONFIG"):
+        return Path(os.environ["BACKUPBRIDGE_CONFIG"])
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "backupbridge" / "config.toml"
+
+
+@attrs.frozen(kw_only=True)
+class AccountConfig:
+    """One named account: the vendor, where it lives, and its credentials (secrets wrapped)."""
+
+    name: str
+    vendor: str
+    credentials: Mapping[str, Any] = attrs.field(repr=False)
+    base_url: str | None = None
+    timezone: str = "UTC"
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"account": self.name, "timezone": self.timezone, **self.credentials}
+        if self.base_url:
+            kwargs["base_url"] = self.base_url
+        return kwargs
+
+
+def _owner_only(path: Path) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - POSIX permissions only
+        return True
+    mode = path.stat().st_mode
+    return not mode & (stat.S_IRWXG | stat.S_IRWXO)
+
+
+def _credential(path: Path, account: str, key: str, value: Any) -> str:
+    if isinstance(value, Mapping) and "env" in value:
+        env = str(value["env"])
+        found = os.environ.get(env)
+        if not found:
+            raise MissingCredentialsError(
+                f"account {account!r}: {key} comes from the environment variable {env}, which is not set",
+                looked_in=(f"environment {env}",),
+            )
+        return found
+    if isinstance(value, str):
+        if not _owner_only(path):
+            raise ConfigurationError(
+                f"{path} holds a secret for account {account!r} but other users can read it; "
+                f"run 'chmod 600 {path}' or use {{ env = \"VARIABLE\" }} instead"
+            )
+        return value
+    raise ConfigurationError(f"account {account!r}: {key} must be a string or {{ env = \"VARIABLE\" }}")
+
+
+def load_accounts(path: Path | None = None) -> list[AccountConfig]:
+    """The accounts of a config file, in file order.
+
+    Raises:
+        ConfigurationError: the file is missing or invalid, or holds an inline secret while readable
+            by others.
+        MissingCredentialsError: a credential's environment variable is not set.
+    """
+    path = path or default_config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"no configuration file at {path} (use --config, or --sandbox)") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc}") from exc
+    accounts = data.get("accounts")
+    if not isinstance(accounts, Mapping) or not accounts:
+        raise ConfigurationError(f"{path} defines no [accounts.NAME] table")
+    result = []
+    for name, table in accounts.items():
+        if not isinstance(table, Mapping) or not isinstance(table.get("vendor"), str):
+            raise ConfigurationError(f"{path}: account {name!r} needs vendor = \"...\"")
+        creds = table.get("credentials", {})
+        if not isinstance(creds, Mapping):
+            raise ConfigurationError(f"{path}: account {name!r}: credentials must be a table")
+        result.append(
+            AccountConfig(
+                name=name,
+                vendor=table["vendor"],
+                credentials={k: Secret(_credential(path, name, k, v)) for k, v in creds.items()},
+                base_url=table.get("base_url"),
+                timezone=table.get("timezone", "UTC"),
+            )
+        )
+    return result

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import stamina
+
+from backupbridge.http import RetryPolicy
+
+
+@pytest.fixture(autouse=True)
+def _instant_retries() -> Iterator[None]:
+    """Retries run without sleeping (stamina's test mode keeps the attempt count)."""
+    stamina.set_testing(True, attempts=4)
+    yield
+    stamina.set_testing(False)
+
+
+@pytest.fixture
+def no_requests() -> httpx.MockTransport:
+    """A transport that fails the test if any request reaches it."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        pytest.fail(f"a request was sent: {request.method} {request.url}")
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.fixture
+def no_retry() -> RetryPolicy:
+    return RetryPolicy(attempts=1)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
