@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()} (see --help)", err=True)
         return EXIT_USAGE
     except BackupBridgeError as exc:
         click.echo(f"error: {exc}", err=True)

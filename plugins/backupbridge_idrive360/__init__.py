@@ -46,7 +46,7 @@ vendor = Vendor(
     capabilities=CAPABILITIES,
     capability_notes={
         "list_jobs": "last run of each device only: the API keeps no run history",
-        "job_history": "no: the API shows only each device's last backup status",
+        "job_history": "the API shows only each device's last backup status",
         "list_plans": "walks every company of the tree (one request per company)",
         "get_plan": "searches the companies of the tree in turn",
         "set_notifications": "the device's DEFAULT backup set; 'same state' counts as success",

@@ -1,0 +1,121 @@
+"""The command line: every command, every format, one-line errors, no secrets in the output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from backupbridge.cli import main
+from backupbridge_idrive360.simulator import SANDBOX_API_KEY
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", ["companies", "devices", "plans", "jobs"])
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "table"])
+def test_listing_commands_in_every_format(capsys: pytest.CaptureFixture[str], command: str, fmt: str) -> None:
+    code, out, err = run(capsys, command, "--sandbox", "--vendor", "idrive360", "--size", "12", "--format", fmt)
+    assert code == 0, err
+    if fmt == "json":
+        rows = json.loads(out)
+    elif fmt == "ndjson":
+        rows = [json.loads(line) for line in out.splitlines()]
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(out)))
+    else:
+        assert "idrive360" in out and "record" in out
+        return
+    assert rows and all(r["vendor"] == "idrive360" for r in rows)
+    assert "raw" not in rows[0]
+
+
+def test_devices_json_matches_the_library(capsys: pytest.CaptureFixture[str]) -> None:
+    from backupbridge.sandbox import connect_sandbox
+
+    _, out, _ = run(capsys, "devices", "--sandbox", "--size", "9", "--seed", "4", "--format", "json")
+    expected = [d.id for d in connect_sandbox("idrive360", size=9, seed=4).list_devices()]
+    assert [r["id"] for r in json.loads(out)] == expected
+
+
+def test_jobs_status_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "jobs", "--sandbox", "--size", "40", "--status", "failed", "--format", "ndjson")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and rows and {r["status"] for r in rows} == {"failed"}
+
+
+def test_vendors_shows_the_capability_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "vendors", "--format", "json")
+    table = {row["vendor"]: row for row in json.loads(out)}
+    assert code == 0
+    assert table["idrive360"]["capabilities"]["job_history"] is False
+    assert table["idrive360"]["capabilities"]["list_jobs"] is True
+    code, out, _ = run(capsys, "vendors")
+    assert "last run of each device only" in out
+
+
+def test_plugins_lists_distributions(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0 and "idrive360\tbackupbridge" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["devices", "--vendor", "nosuch", "--sandbox"], "unknown vendor 'nosuch'"),
+        (["devices", "--sandbox", "--format", "xml"], "unknown output format 'xml'"),
+        (["jobs", "--sandbox", "--since", "last tuesday"], "--since"),
+        (["devices", "--vendor", "idrive360"], "IDRIVE360_API_KEY"),
+    ],
+)
+def test_errors_are_one_line_and_non_zero(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.delenv("IDRIVE360_API_KEY", raising=False)
+    code, out, err = run(capsys, *args)
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
+
+
+def test_no_credentials_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "devices", "--vendor", "idrive360", "--api-key", "x")
+    assert code == 2 and "No such option" in err
+
+
+def test_config_file_account_with_env_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[accounts.main]\nvendor = "idrive360"\n[accounts.main.credentials]\napi_key = { env = "MY_IDRIVE_KEY" }\n')
+    monkeypatch.delenv("MY_IDRIVE_KEY", raising=False)
+    code, _, err = run(capsys, "devices", "--config", str(config))
+    assert code == 1 and "MY_IDRIVE_KEY" in err
+
+
+def test_inline_secret_in_a_world_readable_config_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[accounts.main]\nvendor = "idrive360"\n[accounts.main.credentials]\napi_key = "inline-secret-value-123"\n')
+    os.chmod(config, 0o644)
+    code, out, err = run(capsys, "devices", "--config", str(config))
+    assert code == 1 and "chmod 600" in err
+    assert "inline-secret-value-123" not in out + err
+
+
+def test_secrets_never_reach_the_output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With -vv (DEBUG logs) against the simulator, and with a rejected key: the key shows up nowhere."""
+    for args in (["-vv", "devices", "--sandbox", "--format", "json"], ["-vv", "jobs", "--sandbox"]):
+        code, out, err = run(capsys, *args)
+        assert code == 0
+        assert SANDBOX_API_KEY not in out + err
+    monkeypatch.setenv("IDRIVE360_API_KEY", "rejected-key-0123456789")
+    code, out, err = run(capsys, "-vv", "devices", "--vendor", "idrive360", "--config", "/nonexistent/x.toml")
+    assert "rejected-key-0123456789" not in out + err

@@ -1,0 +1,141 @@
+"""What every registered vendor must do, checked against its simulator.
+
+Parametrised over every vendor registered through the entry-point group, so a new plugin is held to
+the same contract the moment it is installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import backupbridge
+from backupbridge import (
+    Capability,
+    Company,
+    Device,
+    Frequency,
+    Job,
+    JobStatus,
+    NotFoundError,
+    Notification,
+    NotifyWhen,
+    Plan,
+    PlanSpec,
+    Schedule,
+    UnsupportedOperationError,
+)
+from backupbridge.sandbox import connect_sandbox
+
+VENDORS = [v.name for v in backupbridge.list_vendors() if v.simulator is not None]
+
+
+@pytest.fixture(params=VENDORS)
+def conn(request: pytest.FixtureRequest) -> backupbridge.Connection:
+    return connect_sandbox(request.param, seed=11, size=30, account="contract")
+
+
+def test_every_vendor_ships_a_simulator() -> None:
+    assert VENDORS == [v.name for v in backupbridge.list_vendors()]
+
+
+def _records_are_neutral(records: list[Any], kind: type, conn: backupbridge.Connection) -> None:
+    assert records, f"{conn.vendor_name}: the seeded simulator returned no {kind.__name__}"
+    for record in records:
+        assert isinstance(record, kind)
+        assert record.vendor == conn.vendor_name and record.account == "contract"
+        assert isinstance(record.id, str) and record.id
+        for value in (getattr(record, name, None) for name in ("last_backup_at", "next_backup_at", "started_at", "finished_at")):
+            assert value is None or (isinstance(value, dt.datetime) and value.tzinfo is not None)
+    assert len({r.id for r in records}) == len(records), "ids are unique"
+
+
+LISTINGS: list[tuple[Capability, Callable[[Any], Any], type]] = [
+    (Capability.LIST_COMPANIES, lambda c: c.list_companies(), Company),
+    (Capability.LIST_DEVICES, lambda c: c.list_devices(), Device),
+    (Capability.LIST_PLANS, lambda c: c.list_plans(), Plan),
+    (Capability.LIST_JOBS, lambda c: c.list_jobs(), Job),
+]
+
+
+@pytest.mark.parametrize(("capability", "listing", "kind"), LISTINGS, ids=[c.value for c, _, _ in LISTINGS])
+def test_listings(conn: backupbridge.Connection, capability: Capability, listing: Callable[[Any], Any], kind: type) -> None:
+    if capability not in conn.capabilities:
+        with pytest.raises(UnsupportedOperationError):
+            list(listing(conn))
+        return
+    _records_are_neutral(list(listing(conn)), kind, conn)
+
+
+GETTERS: list[tuple[Capability, Capability, Callable[[Any], Any], Callable[[Any, str], Any]]] = [
+    (Capability.GET_COMPANY, Capability.LIST_COMPANIES, lambda c: c.list_companies(), lambda c, i: c.get_company(i)),
+    (Capability.GET_DEVICE, Capability.LIST_DEVICES, lambda c: c.list_devices(), lambda c, i: c.get_device(i)),
+    (Capability.GET_PLAN, Capability.LIST_PLANS, lambda c: c.list_plans(), lambda c, i: c.get_plan(i)),
+]
+
+
+@pytest.mark.parametrize(("capability", "listed", "listing", "getter"), GETTERS, ids=[g[0].value for g in GETTERS])
+def test_get_by_id_and_not_found(
+    conn: backupbridge.Connection, capability: Capability, listed: Capability, listing: Callable[[Any], Any],
+    getter: Callable[[Any, str], Any],
+) -> None:
+    if capability not in conn.capabilities:
+        with pytest.raises(UnsupportedOperationError):
+            getter(conn, "1")
+        return
+    first = next(iter(listing(conn)))
+    assert getter(conn, first.id) == first
+    with pytest.raises(NotFoundError) as info:
+        getter(conn, "999999999")
+    assert info.value.vendor == conn.vendor_name
+
+
+def test_failed_job_filter(conn: backupbridge.Connection) -> None:
+    if Capability.LIST_JOBS not in conn.capabilities:
+        pytest.skip("no jobs")
+    failed = list(conn.list_jobs(status=JobStatus.FAILED))
+    assert failed, "seeded data must include failures"
+    assert all(j.status is JobStatus.FAILED for j in failed)
+
+
+WRITES: list[tuple[Capability, Callable[[Any], Any]]] = [
+    (Capability.CREATE_COMPANY, lambda c: c.create_company("Contract Test Ltd")),
+    (Capability.CREATE_PLAN, lambda c: c.create_plan(
+        PlanSpec(name="contract", items=("/data",), schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(23))),
+        dry_run=True)),
+    (Capability.SET_NOTIFICATIONS, lambda c: c.set_notifications(
+        next(d.id for d in c.list_devices() if d.status.value == "online"),
+        Notification(emails=("noc@example.com",), when=NotifyWhen.ON_FAILURE))),
+]
+
+
+@pytest.mark.parametrize(("capability", "write"), WRITES, ids=[w[0].value for w in WRITES])
+def test_writes_match_capabilities(conn: backupbridge.Connection, capability: Capability, write: Callable[[Any], Any]) -> None:
+    if capability not in conn.capabilities:
+        with pytest.raises(UnsupportedOperationError) as info:
+            write(conn)
+        assert info.value.vendor == conn.vendor_name
+        return
+    write(conn)
+
+
+def test_capability_notes_name_real_capabilities(conn: backupbridge.Connection) -> None:
+    spec = backupbridge.get_vendor(conn.vendor_name)
+    assert set(spec.capability_notes) <= {c.value for c in Capability}
+    if Capability.JOB_HISTORY not in conn.capabilities:
+        assert "list_jobs" in spec.capability_notes, "say what list_jobs yields without a history"
+
+
+def test_async_connection_lists_the_same(conn: backupbridge.Connection) -> None:
+    import asyncio
+
+    from backupbridge.sandbox import connect_sandbox_async
+
+    async def main() -> list[str]:
+        async with connect_sandbox_async(conn.vendor_name, seed=11, size=30, account="contract") as aconn:
+            return [d.id async for d in aconn.list_devices()]
+
+    assert asyncio.run(main()) == [d.id for d in conn.list_devices()]
