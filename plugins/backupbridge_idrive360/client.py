@@ -229,9 +229,11 @@ def fetch_backup_plan_call(company_id: int | str | None = None, backup_id: str |
     return Call(method="GET", path="/backup_plan", params=params, operation=op)
 
 
-def decode_reply(typ: Any, reply: Reply) -> Any:
-    """``reply``'s JSON as ``typ``, or ``DecodingError``."""
-    return decode(converter, typ, reply.json(), endpoint=reply.endpoint, vendor=VENDOR, operation=reply.operation)
+def decode_reply(typ: Any, reply: Reply, data: Any = None) -> Any:
+    """``reply``'s JSON (or ``data``, already parsed from it) as ``typ``, or ``DecodingError``."""
+    if data is None:
+        data = reply.json()
+    return decode(converter, typ, data, endpoint=reply.endpoint, vendor=VENDOR, operation=reply.operation)
 
 
 def _single(call: Call, typ: Any) -> Op[Any]:

@@ -45,7 +45,7 @@ Steps = Generator[Call, Reply, Any]
 def _records(typ: Any, reply: Reply) -> tuple[Any, Any]:
     """The decoded record(s) and the untouched JSON they came from (kept as ``raw``)."""
     data = reply.json()
-    return decode_reply(typ, reply), data
+    return decode_reply(typ, reply, data), data
 
 
 def _not_found(reply: Reply, what: str, value: str) -> NotFoundError:

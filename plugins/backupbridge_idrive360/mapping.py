@@ -101,7 +101,10 @@ PLAN_OPTIONS = (
 def _lookup(table: Mapping[str, Any], value: str | None, default: Any) -> Any:
     if value is None:
         return default
-    return table.get(value.strip().lower(), table.get(value.strip(), default))
+    found = table.get(value)
+    if found is None:
+        found = table.get(value.strip().lower(), table.get(value.strip(), default))
+    return found
 
 
 def company_status(record: CompanyRecord) -> tuple[CompanyStatus, str | None]:
