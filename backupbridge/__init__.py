@@ -1,9 +1,9 @@
 """backupbridge: many backup vendors' management APIs behind one vendor-neutral model.
 
-    import backupbridge
-    with backupbridge.connect("idrive360", api_key=...) as conn:
-        for device in conn.list_devices():
-            print(device.name, device.last_backup_status)
+import backupbridge
+with backupbridge.connect("idrive360", api_key=...) as conn:
+    for device in conn.list_devices():
+        print(device.name, device.last_backup_status)
 """
 
 from .connection import AsyncConnection, Connection, connect, connect_async

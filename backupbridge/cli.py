@@ -43,7 +43,9 @@ def _connections(ctx: click.Context) -> Iterator[Connection]:
         yield connect(vendor, account=vendor)
         return
     accounts = load_accounts(opts["config"])
-    chosen = [a for a in accounts if (not opts["account"] or a.name in opts["account"]) and (not vendor or a.vendor == vendor)]
+    chosen = [
+        a for a in accounts if (not opts["account"] or a.name in opts["account"]) and (not vendor or a.vendor == vendor)
+    ]
     if not chosen:
         raise click.UsageError("no account in the configuration matches --account/--vendor")
     for account in chosen:
@@ -71,7 +73,9 @@ def _since(value: str | None) -> dt.datetime | None:
     match = _DURATION.match(value)
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        delta = {"h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount), "m": dt.timedelta(minutes=amount)}[unit]
+        delta = {"h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount), "m": dt.timedelta(minutes=amount)}[
+            unit
+        ]
         return dt.datetime.now(dt.UTC) - delta
     try:
         parsed = dt.datetime.fromisoformat(value)
@@ -88,9 +92,18 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file."),
             click.option("--sandbox", is_flag=True, help="Use the built-in simulators, not real accounts."),
             click.option("--seed", type=int, default=0, show_default=True, help="Sandbox data seed."),
-            click.option("--size", type=click.IntRange(0, 1_000_000), default=40, show_default=True, help="Sandbox devices per vendor."),
             click.option(
-                "--format", "fmt", default="table", show_default=True,
+                "--size",
+                type=click.IntRange(0, 1_000_000),
+                default=40,
+                show_default=True,
+                help="Sandbox devices per vendor.",
+            ),
+            click.option(
+                "--format",
+                "fmt",
+                default="table",
+                show_default=True,
                 help="Output format: table, json, csv, ndjson (or one a plugin adds).",
             ),
         ]
@@ -131,11 +144,18 @@ def cli(ctx: click.Context, verbose: int) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def vendors(fmt: str) -> None:
     """Registered vendors and their capability table."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for vendor in plugins.list_vendors():
         caps = {c.value: (c in vendor.capabilities) for c in Capability}
-        rows.append({"vendor": vendor.name, "title": vendor.title, "capabilities": caps, "notes": dict(vendor.capability_notes),
-                     "simulator": vendor.simulator is not None})
+        rows.append(
+            {
+                "vendor": vendor.name,
+                "title": vendor.title,
+                "capabilities": caps,
+                "notes": dict(vendor.capability_notes),
+                "simulator": vendor.simulator is not None,
+            }
+        )
     if fmt == "json":
         import json
 
@@ -172,7 +192,7 @@ def plugins_command() -> None:
 @cli.command()
 @_source_options
 @click.pass_context
-def companies(ctx: click.Context, **kwargs: Any) -> None:
+def companies(ctx: click.Context, /, **kwargs: Any) -> None:
     """Companies (customers), sub-companies flattened with parent_id."""
     _store(ctx, **kwargs)
     _emit(ctx, lambda conn: conn.list_companies())
@@ -182,7 +202,7 @@ def companies(ctx: click.Context, **kwargs: Any) -> None:
 @_source_options
 @click.option("--company", help="Only this company's devices.")
 @click.pass_context
-def devices(ctx: click.Context, company: str | None, **kwargs: Any) -> None:
+def devices(ctx: click.Context, /, company: str | None, **kwargs: Any) -> None:
     """Devices with their status and last backup."""
     _store(ctx, **kwargs)
     _emit(ctx, lambda conn: conn.list_devices(company_id=company))
@@ -192,7 +212,7 @@ def devices(ctx: click.Context, company: str | None, **kwargs: Any) -> None:
 @_source_options
 @click.option("--company", help="Only this company's plans.")
 @click.pass_context
-def plans(ctx: click.Context, company: str | None, **kwargs: Any) -> None:
+def plans(ctx: click.Context, /, company: str | None, **kwargs: Any) -> None:
     """Backup plans with their schedules."""
     _store(ctx, **kwargs)
     _emit(ctx, lambda conn: conn.list_plans(company_id=company))
@@ -204,7 +224,7 @@ def plans(ctx: click.Context, company: str | None, **kwargs: Any) -> None:
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), help="Only runs with this status.")
 @click.option("--since", help="Only runs since (ISO date/time, or a duration: 24h, 7d).")
 @click.pass_context
-def jobs(ctx: click.Context, device: str | None, status: str | None, since: str | None, **kwargs: Any) -> None:
+def jobs(ctx: click.Context, /, device: str | None, status: str | None, since: str | None, **kwargs: Any) -> None:
     """Backup runs (see `backupbridge vendors`: some vendors show only each device's last run)."""
     _store(ctx, **kwargs)
     wanted = JobStatus(status) if status else None

@@ -1,11 +1,11 @@
 """Accounts from a TOML file; secrets from the environment or (for an owner-only file) inline.
 
-    [accounts.main]
-    vendor = "idrive360"
-    timezone = "Europe/Berlin"          # where the vendor's zone-less times are read (default UTC)
-    # base_url = "https://..."          # for self-hosted vendors
-    [accounts.main.credentials]
-    api_key = { env = "IDRIVE360_API_KEY" }   # or api_key = "..." in a file only its owner can read
+[accounts.main]
+vendor = "idrive360"
+timezone = "Europe/Berlin"          # where the vendor's zone-less times are read (default UTC)
+# base_url = "https://..."          # for self-hosted vendors
+[accounts.main.credentials]
+api_key = { env = "IDRIVE360_API_KEY" }   # or api_key = "..." in a file only its owner can read
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _credential(path: Path, account: str, key: str, value: Any) -> str:
                 f"run 'chmod 600 {path}' or use {{ env = \"VARIABLE\" }} instead"
             )
         return value
-    raise ConfigurationError(f"account {account!r}: {key} must be a string or {{ env = \"VARIABLE\" }}")
+    raise ConfigurationError(f'account {account!r}: {key} must be a string or {{ env = "VARIABLE" }}')
 
 
 def load_accounts(path: Path | None = None) -> list[AccountConfig]:
@@ -99,7 +99,7 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
     result = []
     for name, table in accounts.items():
         if not isinstance(table, Mapping) or not isinstance(table.get("vendor"), str):
-            raise ConfigurationError(f"{path}: account {name!r} needs vendor = \"...\"")
+            raise ConfigurationError(f'{path}: account {name!r} needs vendor = "..."')
         creds = table.get("credentials", {})
         if not isinstance(creds, Mapping):
             raise ConfigurationError(f"{path}: account {name!r}: credentials must be a table")

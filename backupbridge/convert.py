@@ -168,12 +168,10 @@ def make_converter(rename: Callable[[str], str] | None = None) -> cattrs.Convert
         return result
 
     def structure_factory(cls: type) -> Callable[[Mapping[str, Any], type], Any]:
-        base = make_dict_structure_fn(cls, conv, **overrides(cls))
+        base: Callable[[Mapping[str, Any], Any], Any] = make_dict_structure_fn(cls, conv, **overrides(cls))
         if not _has_extra(cls):
             return base
-        known = frozenset(
-            (rename(a.name) if rename else a.name) for a in attrs.fields(cls) if a.name != EXTRA_FIELD
-        )
+        known = frozenset((rename(a.name) if rename else a.name) for a in attrs.fields(cls) if a.name != EXTRA_FIELD)
 
         def structure(data: Mapping[str, Any], typ: type) -> Any:
             if not isinstance(data, Mapping):
@@ -187,7 +185,7 @@ def make_converter(rename: Callable[[str], str] | None = None) -> cattrs.Convert
         return structure
 
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
-        base = make_dict_unstructure_fn(cls, conv, **overrides(cls))
+        base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, conv, **overrides(cls))
         if not _has_extra(cls):
             return base
 

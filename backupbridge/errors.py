@@ -102,9 +102,7 @@ class MissingCredentialsError(ConfigurationError):
 class PluginError(BackupBridgeError):
     """A plugin broke its contract or could not be loaded."""
 
-    def __init__(
-        self, message: str, *, plugin_name: str | None = None, distribution: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, plugin_name: str | None = None, distribution: str | None = None) -> None:
         super().__init__(message)
         self.plugin_name = plugin_name
         self.distribution = distribution

@@ -44,9 +44,7 @@ def _plain(value: Any) -> Any:
 def record_to_dict(record: Any, *, include_raw: bool = False) -> dict[str, Any]:
     """A neutral record as JSON-ready data (``raw`` left out unless asked for)."""
     return {
-        a.name: _plain(getattr(record, a.name))
-        for a in attrs.fields(type(record))
-        if include_raw or a.name != "raw"
+        a.name: _plain(getattr(record, a.name)) for a in attrs.fields(type(record)) if include_raw or a.name != "raw"
     }
 
 

@@ -26,8 +26,8 @@ __all__ = [
     "Job",
     "JobKind",
     "JobStatus",
-    "NotifyWhen",
     "Notification",
+    "NotifyWhen",
     "OSFamily",
     "Plan",
     "PlanCreation",
@@ -37,11 +37,8 @@ __all__ = [
 ]
 
 
-class _Enum(str, enum.Enum):
+class _Enum(enum.StrEnum):
     """A string enum whose str() is its value, so CSV/JSON output stays plain."""
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 class CompanyStatus(_Enum):

@@ -115,13 +115,13 @@ def _collect(pm: pluggy.PluginManager, plugin: Any, name: str, strict: bool) -> 
 
     hook = pm.subset_hook_caller("register_vendors", remove_plugins=[p for p in pm.get_plugins() if p is not plugin])
     hook(register=register_vendor)
-    hook = pm.subset_hook_caller(
-        "register_exporters", remove_plugins=[p for p in pm.get_plugins() if p is not plugin]
-    )
+    hook = pm.subset_hook_caller("register_exporters", remove_plugins=[p for p in pm.get_plugins() if p is not plugin])
     hook(register=register_exporter)
 
 
-def _add_plugin(pm: pluggy.PluginManager, plugin: Any, name: str, dist: tuple[str | None, str | None], strict: bool) -> None:
+def _add_plugin(
+    pm: pluggy.PluginManager, plugin: Any, name: str, dist: tuple[str | None, str | None], strict: bool
+) -> None:
     try:
         pm.register(plugin, name=name)
         _collect(pm, plugin, name, strict)
@@ -141,7 +141,9 @@ def _fail(name: str, dist: str | None, exc: BaseException, strict: bool) -> None
     if strict:
         if isinstance(exc, PluginError):
             raise exc
-        raise PluginError(f"plugin {name!r} failed to load: {failure.error}", plugin_name=name, distribution=dist) from exc
+        raise PluginError(
+            f"plugin {name!r} failed to load: {failure.error}", plugin_name=name, distribution=dist
+        ) from exc
     warnings.warn(f"backupbridge plugin {name!r} skipped: {failure.error}", RuntimeWarning, stacklevel=4)
     log.warning("plugin %s skipped: %s", name, failure.error)
 

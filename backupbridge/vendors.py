@@ -43,7 +43,9 @@ class DriverContext:
 class Simulator(Protocol):
     """An offline fake of a vendor's API. ``handle`` answers one request as the vendor would."""
 
-    credentials: Mapping[str, str]
+    @property
+    def credentials(self) -> Mapping[str, str]:
+        """The credentials ``connect`` must pass to be let in."""
 
     def handle(self, request: httpx.Request) -> httpx.Response: ...
 

@@ -47,24 +47,57 @@ def serve(status: int, body: Any) -> httpx.MockTransport:
 def main() -> int:
     cases: list[tuple[str, int, Any, Any]] = [
         ("company_summary", 200, example("company_summary"), lambda c: c.vendor.company_summary()),
-        ("fetch_config_id", 200, example("fetch_config_id"),
-         lambda c: c.vendor.fetch_config_id(123, private_encryption=True, full_client=False, build_type="mac")),
+        (
+            "fetch_config_id",
+            200,
+            example("fetch_config_id"),
+            lambda c: c.vendor.fetch_config_id(123, private_encryption=True, full_client=False, build_type="mac"),
+        ),
         ("fetch_config_id_short_code", 200, example("fetch_config_id_short"), lambda c: c.vendor.fetch_config_id()),
         ("create_company", 201, example("create_company"), lambda c: c.vendor.create_company("idrive", 1111)),
-        ("company_by_name", 200, example("company_by_name"),
-         lambda c: list(c.vendor.company_by_name("MSP", case_sensitive=True, exact=False))),
-        ("device_summary", 200, example("device_summary"),
-         lambda c: list(c.vendor.device_summary(company_id=1111, device_id="wvlgllxuuaomn4bk4atfljznjyvsfhfeo5g6wgyart3osefi"))),
-        ("update_email_notification", 200, example("email_notification"),
-         lambda c: c.vendor.update_email_notification(
-             "wtrp2zjidqr4hlsfz9vmebvtmudrpdfkayaskeunmq4civffo9", ["test@idrive.com", "support@idrive.com"],
-             type="ALWAYS", backup_set="DEFAULT")),
-        ("create_backup_plan", 201, example("create_backup_plan"),
-         lambda c: c.vendor.create_backup_plan(example("create_backup_plan_request"), dry_run=True)),
-        ("fetch_backup_plan", 200, example("fetch_backup_plan"),
-         lambda c: list(c.vendor.fetch_backup_plan(company_id=51324, backup_id="679251"))),
-        ("error_entity_not_found", 400, example("error_entity_not_found"),
-         lambda c: list(c.vendor.device_summary(device_id="no-such-device"))),
+        (
+            "company_by_name",
+            200,
+            example("company_by_name"),
+            lambda c: list(c.vendor.company_by_name("MSP", case_sensitive=True, exact=False)),
+        ),
+        (
+            "device_summary",
+            200,
+            example("device_summary"),
+            lambda c: list(
+                c.vendor.device_summary(company_id=1111, device_id="wvlgllxuuaomn4bk4atfljznjyvsfhfeo5g6wgyart3osefi")
+            ),
+        ),
+        (
+            "update_email_notification",
+            200,
+            example("email_notification"),
+            lambda c: c.vendor.update_email_notification(
+                "wtrp2zjidqr4hlsfz9vmebvtmudrpdfkayaskeunmq4civffo9",
+                ["test@idrive.com", "support@idrive.com"],
+                type="ALWAYS",
+                backup_set="DEFAULT",
+            ),
+        ),
+        (
+            "create_backup_plan",
+            201,
+            example("create_backup_plan"),
+            lambda c: c.vendor.create_backup_plan(example("create_backup_plan_request"), dry_run=True),
+        ),
+        (
+            "fetch_backup_plan",
+            200,
+            example("fetch_backup_plan"),
+            lambda c: list(c.vendor.fetch_backup_plan(company_id=51324, backup_id="679251")),
+        ),
+        (
+            "error_entity_not_found",
+            400,
+            example("error_entity_not_found"),
+            lambda c: list(c.vendor.device_summary(device_id="no-such-device")),
+        ),
     ]
     OUT.mkdir(parents=True, exist_ok=True)
     for name, status, body, run in cases:

@@ -15,8 +15,8 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
-from ..errors import DecodingError
 from ..convert import excerpt_of
+from ..errors import DecodingError
 
 __all__ = ["Batch", "Call", "ListOp", "Op", "Page", "Reply", "paginate"]
 
@@ -54,8 +54,8 @@ class Call:
     def _default_idempotent(self) -> bool:
         return self.method.upper() in ("GET", "HEAD", "OPTIONS")
 
-    def query(self) -> list[tuple[str, str]]:
-        pairs: list[tuple[str, str]] = []
+    def query(self) -> list[tuple[str, str | int | float | bool | None]]:
+        pairs: list[tuple[str, str | int | float | bool | None]] = []
         for key, value in self.params.items():
             if value is None:
                 continue
@@ -165,7 +165,7 @@ def paginate(
         seen = 0
         pages = 0
         total: int | None = None
-        last_request: tuple[str, tuple[tuple[str, str], ...]] | None = None
+        last_request: tuple[str, tuple[tuple[str, Any], ...]] | None = None
         while call is not None:
             request_key = (call.path, tuple(call.query()))
             if request_key == last_request:

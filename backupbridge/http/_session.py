@@ -139,9 +139,7 @@ class _SessionCore:
 
     def _reply_or_raise(self, response: httpx.Response, call: Call, started: float) -> Reply:
         url = redact(str(response.request.url))
-        log.debug(
-            "%s %s -> %s in %.0f ms", call.method, url, response.status_code, (time.monotonic() - started) * 1000
-        )
+        log.debug("%s %s -> %s in %.0f ms", call.method, url, response.status_code, (time.monotonic() - started) * 1000)
         reply = Reply.from_response(response, call, self.profile.name)
         if 200 <= response.status_code < 300:
             return reply

@@ -63,7 +63,12 @@ def make_simulator(vendor: str, options: SimulatorOptions | None = None) -> Simu
 
 
 def _sandbox_parts(
-    vendor: str, seed: int, size: int, now: dt.datetime | None, latency: float, faults: Faults | None,
+    vendor: str,
+    seed: int,
+    size: int,
+    now: dt.datetime | None,
+    latency: float,
+    faults: Faults | None,
     simulator: Simulator | None,
 ) -> tuple[Simulator, SimulatorTransport]:
     sim = simulator or make_simulator(vendor, SimulatorOptions(seed=seed, size=size, now=now or DEFAULT_NOW))

@@ -99,7 +99,9 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError("injected: connection reset after the request was applied", request=request)
         if fault is FaultKind.TRUNCATED:
             body = response.read()
-            return httpx.Response(response.status_code, headers={"content-type": "application/json"}, content=body[: len(body) // 2])
+            return httpx.Response(
+                response.status_code, headers={"content-type": "application/json"}, content=body[: len(body) // 2]
+            )
         if fault is FaultKind.MALFORMED_JSON:
             return httpx.Response(200, headers={"content-type": "application/json"}, content=b'{"ok": tru')
         if fault is FaultKind.EMPTY_BODY:

@@ -9,12 +9,49 @@ import string
 __all__ = ["Seeder"]
 
 _COMPANY_WORDS = (
-    "Acme", "Northwind", "Contoso", "Fabrikam", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay",
-    "Stark", "Wayne", "Tyrell", "Cyberdyne", "Soylent", "Wonka", "Oceanic", "Pied Piper", "Dunder",
-    "Sterling", "Monarch", "Bluth", "Prestige", "Gringotts", "Massive", "Aperture", "Black Mesa",
+    "Acme",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Wonka",
+    "Oceanic",
+    "Pied Piper",
+    "Dunder",
+    "Sterling",
+    "Monarch",
+    "Bluth",
+    "Prestige",
+    "Gringotts",
+    "Massive",
+    "Aperture",
+    "Black Mesa",
 )
-_COMPANY_SUFFIXES = ("Dental", "Legal", "Logistics", "Accounting", "Clinic", "Holdings", "Architects",
-                     "Motors", "Foods", "Realty", "School", "Labs", "Insurance", "Pharmacy")
+_COMPANY_SUFFIXES = (
+    "Dental",
+    "Legal",
+    "Logistics",
+    "Accounting",
+    "Clinic",
+    "Holdings",
+    "Architects",
+    "Motors",
+    "Foods",
+    "Realty",
+    "School",
+    "Labs",
+    "Insurance",
+    "Pharmacy",
+)
 _HOST_ROLES = ("DC", "FS", "SQL", "APP", "WS", "LT", "RDS", "EXCH", "PRINT", "NAS", "DEV", "BUILD")
 _FIRST_NAMES = ("anna", "ben", "chloe", "dev", "emma", "felix", "grace", "hugo", "ines", "jack", "kira", "liam")
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
 from backupbridge.sandbox import SimulatorOptions
+from backupbridge.vendors import Simulator
 
 from .client import BASE_URL, VENDOR, IDrive360API, decode_error, make_auth
 from .driver import IDrive360Driver
@@ -33,14 +34,16 @@ CAPABILITIES = frozenset(
 )
 
 
-def _simulator(options: SimulatorOptions) -> IDrive360Simulator:
+def _simulator(options: SimulatorOptions) -> Simulator:
     return IDrive360Simulator(options)
 
 
 vendor = Vendor(
     name=VENDOR,
     title="IDrive 360 (MSP API)",
-    credentials=(CredentialField(name="api_key", env="IDRIVE360_API_KEY", description="API key (My Account > API Keys)"),),
+    credentials=(
+        CredentialField(name="api_key", env="IDRIVE360_API_KEY", description="API key (My Account > API Keys)"),
+    ),
     make_auth=make_auth,
     make_driver=IDrive360Driver,
     capabilities=CAPABILITIES,

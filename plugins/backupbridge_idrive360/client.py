@@ -38,7 +38,7 @@ from .records import (
 )
 from .vocabulary import BACKUP_SETS, BUILD_TYPES, NOTIFY_TYPES, email_problems, plan_problems
 
-__all__ = ["BASE_URL", "ERROR_TYPES", "IDrive360API", "VENDOR", "decode_error", "make_auth"]
+__all__ = ["BASE_URL", "ERROR_TYPES", "VENDOR", "IDrive360API", "decode_error", "make_auth"]
 
 VENDOR = "idrive360"
 BASE_URL = "https://api.idrive360.com/api/msp"
@@ -154,7 +154,9 @@ def fetch_config_id_call(
         "company_id": company_id_param(company_id, op),
         "private_encryption": bool_param(private_encryption, op, "private_encryption"),
         "full_client": bool_param(full_client, op, "full_client"),
-        "build_type": None if build_type is None else choice_param(build_type, op, "build_type", BUILD_TYPES, upper=True),
+        "build_type": None
+        if build_type is None
+        else choice_param(build_type, op, "build_type", BUILD_TYPES, upper=True),
     }
     return Call(method="GET", path="/company/fetch_config_id", params=params, operation=op)
 
@@ -245,7 +247,7 @@ def _single(call: Call, typ: Any) -> Op[Any]:
 
 
 def _listing(call: Call, typ: Any) -> ListOp[Any]:
-    return single_page(call, lambda reply: decode_reply(list[typ], reply))  # type: ignore[valid-type]
+    return single_page(call, lambda reply: decode_reply(list[typ], reply))
 
 
 class IDrive360API:
@@ -297,9 +299,7 @@ class IDrive360API:
         """
         return _listing(company_by_name_call(name, case_sensitive=case_sensitive, exact=exact), CompanyRecord)
 
-    def device_summary(
-        self, company_id: int | str | None = None, device_id: str | None = None
-    ) -> ListOp[DeviceRecord]:
+    def device_summary(self, company_id: int | str | None = None, device_id: str | None = None) -> ListOp[DeviceRecord]:
         """``GET /device/summary``: devices (of one company, or just ``device_id``)."""
         return _listing(device_summary_call(company_id, device_id), DeviceRecord)
 

@@ -76,7 +76,7 @@ class IDrive360Driver(Driver):
 
     def list_companies(self) -> ListOp[Company]:
         def steps() -> Generator[Call | Batch[Company], Reply | None, None]:
-            companies = yield from self._tree()  # type: ignore[misc]
+            companies = yield from self._tree()
             yield Batch(companies)
 
         return ListOp("list_companies", steps())
@@ -124,7 +124,7 @@ class IDrive360Driver(Driver):
         tz = self.context.timezone
 
         def steps() -> Generator[Call | Batch[Device], Reply | None, None]:
-            pairs = yield from self._devices(call)  # type: ignore[misc]
+            pairs = yield from self._devices(call)
             yield Batch([mapping.device(r, raw, account=self.account, tz=tz) for r, raw in pairs])
 
         return ListOp("list_devices", steps())
@@ -162,7 +162,7 @@ class IDrive360Driver(Driver):
             return since is None or job.finished_at is None or job.finished_at >= since
 
         def steps() -> Generator[Call | Batch[Job], Reply | None, None]:
-            pairs = yield from self._devices(call)  # type: ignore[misc]
+            pairs = yield from self._devices(call)
             jobs = (mapping.last_run(r, raw, account=self.account, tz=tz) for r, raw in pairs)
             yield Batch([job for job in jobs if job is not None and keep(job)])
 
@@ -198,9 +198,9 @@ class IDrive360Driver(Driver):
 
         def steps() -> Generator[Call | Batch[Plan], Reply | None, None]:
             # The API lists one company's plans at a time: walk the tree unless one company was asked for.
-            ids = [only] if only is not None else [c.id for c in (yield from self._tree())]  # type: ignore[misc]
+            ids = [only] if only is not None else [c.id for c in (yield from self._tree())]
             for cid in ids:
-                plans = yield from self._plans(cid)  # type: ignore[misc]
+                plans = yield from self._plans(cid)
                 if plans:
                     yield Batch(plans)
 

@@ -21,7 +21,7 @@ from backupbridge.sandbox import Router, Seeder, SimRequest, SimulatorOptions, j
 
 from .vocabulary import BACKUP_SETS, BUILD_TYPES, NOTIFY_TYPES, email_problems, plan_problems
 
-__all__ = ["IDrive360Simulator", "SANDBOX_API_KEY"]
+__all__ = ["SANDBOX_API_KEY", "IDrive360Simulator"]
 
 SANDBOX_API_KEY = "idr-sandbox-3f9c2a7d41e8b605"
 BASE_PATH = "/api/msp"
@@ -59,7 +59,9 @@ _FAILURE_REASONS = (
 class VendorFault(Exception):
     """Raised inside a handler: answered with the documented error envelope."""
 
-    def __init__(self, base_type: str, errors: list[tuple[str, str | None, str]] = (), status: int | None = None) -> None:  # type: ignore[assignment]
+    def __init__(
+        self, base_type: str, errors: list[tuple[str, str | None, str]] = (), status: int | None = None
+    ) -> None:  # type: ignore[assignment]
         super().__init__(base_type)
         self.base_type = base_type
         self.errors = list(errors)
@@ -73,16 +75,20 @@ class VendorFault(Exception):
             "code": self.status,
         }
         if self.errors:
-            body["errors"] = [
-                {"type": t, **({"field": f} if f else {}), "message": m} for t, f, m in self.errors
-            ]
+            body["errors"] = [{"type": t, **({"field": f} if f else {}), "message": m} for t, f, m in self.errors]
         return json_response(self.status, body)
 
 
 def _not_found(field: str, what: str) -> VendorFault:
     return VendorFault(
         "entity_not_found",
-        [("entity_not_found", field, f"The entity corresponding to the {what} specified cannot be found, not-active or not-configured")],
+        [
+            (
+                "entity_not_found",
+                field,
+                f"The entity corresponding to the {what} specified cannot be found, not-active or not-configured",
+            )
+        ],
     )
 
 
@@ -91,7 +97,7 @@ def _invalid(field: str, message: str) -> VendorFault:
 
 
 def _bool_query(request: SimRequest, name: str, default: bool) -> bool:
-    value = request.query.get(name)
+    value: str | None = request.query.get(name)
     if value is None:
         return default
     if value.lower() not in ("true", "false"):
@@ -170,9 +176,15 @@ class IDrive360Simulator:
             owner = owners[index % len(owners)]
             os_name = s.weighted({"windows": 0.62, "mac": 0.18, "linux": 0.2})
             status = s.weighted({"online": 0.58, "offline": 0.3, "blocked": 0.04, "archived": 0.04, "canceled": 0.04})
-            backup_status = s.weighted({"Success": 0.7, "Failure": 0.14, "In Progress": 0.05, "Cancelled": 0.04, "": 0.07})
+            backup_status = s.weighted(
+                {"Success": 0.7, "Failure": 0.14, "In Progress": 0.05, "Cancelled": 0.04, "": 0.07}
+            )
             device_id = s.token(50)
-            last_backup = s.past(30) if backup_status in ("Success", "In Progress") else (s.past(24 * 9, 20) if backup_status else None)
+            last_backup = (
+                s.past(30)
+                if backup_status in ("Success", "In Progress")
+                else (s.past(24 * 9, 20) if backup_status else None)
+            )
             self.devices[device_id] = {
                 "name": s.hostname(owner.name, index),
                 "status": status,
@@ -196,7 +208,9 @@ class IDrive360Simulator:
             self._apply(daily, [d["device_id"] for d in members])
             windows = [d["device_id"] for d in members if d["os"] == "windows"]
             if windows and s.random.random() < 0.6:
-                image = self._store_plan(owner.company_id, self._seed_plan_body("Weekly image", "ENTIRE_MACHINE", "WEEKLY"))
+                image = self._store_plan(
+                    owner.company_id, self._seed_plan_body("Weekly image", "ENTIRE_MACHINE", "WEEKLY")
+                )
                 self._apply(image, windows)
 
     def _seed_plan_body(self, name: str, what: str, frequency: str) -> dict[str, Any]:
@@ -215,7 +229,13 @@ class IDrive360Simulator:
         details: dict[str, Any] = {"what_to_backup": what, "where_to_backup": "CLOUD"}
         if what == "FILE_FOLDER":
             details["items_to_backup"] = ["[All Profiles Folder]"]
-        return {"name": name, "backup_details": details, "scheduler": scheduler, "exclude_hidden": True, "exclude_system": True}
+        return {
+            "name": name,
+            "backup_details": details,
+            "scheduler": scheduler,
+            "exclude_hidden": True,
+            "exclude_system": True,
+        }
 
     # -- state changes -----------------------------------------------------------------------
 
@@ -293,7 +313,11 @@ class IDrive360Simulator:
             self._authenticate(sim)
             if handler is None:
                 status = 405 if path_known else 404
-                raise VendorFault("invalid_request", [("invalid_request", None, f"No endpoint {sim.method} {sim.path}")], status=status)
+                raise VendorFault(
+                    "invalid_request",
+                    [("invalid_request", None, f"No endpoint {sim.method} {sim.path}")],
+                    status=status,
+                )
             return handler(sim)
         except VendorFault as fault:
             return fault.response()
@@ -309,7 +333,13 @@ class IDrive360Simulator:
         if scheme != "Bearer" or not key.strip() or " " in key.strip():
             raise VendorFault(
                 "authentication_failed",
-                [("malformed_authorization_header", None, "The authorization header is malformed, the accepted format is 'Bearer <API_KEY>'")],
+                [
+                    (
+                        "malformed_authorization_header",
+                        None,
+                        "The authorization header is malformed, the accepted format is 'Bearer <API_KEY>'",
+                    )
+                ],
             )
         if key.strip() != self.api_key:
             raise VendorFault("authentication_failed", [("authentication_failed", None, "The API key is not valid")])
@@ -318,7 +348,10 @@ class IDrive360Simulator:
         try:
             return request.json()
         except ValueError:
-            raise VendorFault("processing_fault", [("processing_fault", None, "An internal processing error occurred while parsing JSON object")]) from None
+            raise VendorFault(
+                "processing_fault",
+                [("processing_fault", None, "An internal processing error occurred while parsing JSON object")],
+            ) from None
 
     def _company(self, company_id: int | None) -> _Company:
         if company_id is None:
@@ -433,7 +466,10 @@ class IDrive360Simulator:
         key = (device["device_id"], backup_set)
         new = (ntype, tuple(body["emails"]))
         if self.notifications.get(key) == new:
-            raise VendorFault("same_state", [("same_state", "emails", "The email notification settings are already in the requested state")])
+            raise VendorFault(
+                "same_state",
+                [("same_state", "emails", "The email notification settings are already in the requested state")],
+            )
         self.notifications[key] = new
         return json_response(200, {"ok": True, "message": "Email notification settings updated successfully"})
 

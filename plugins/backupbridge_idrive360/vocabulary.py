@@ -32,8 +32,18 @@ WHAT_TO_BACKUP = ("FILE_FOLDER", "ENTIRE_MACHINE")
 WHERE_TO_BACKUP = ("CLOUD", "LOCAL")
 FREQUENCIES = ("MONTHLY", "WEEKLY", "DAILY", "HOURLY", "IMMEDIATE")
 MONTHS = (
-    "JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE",
-    "JULY", "AUGUST", "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER",
+    "JANUARY",
+    "FEBRUARY",
+    "MARCH",
+    "APRIL",
+    "MAY",
+    "JUNE",
+    "JULY",
+    "AUGUST",
+    "SEPTEMBER",
+    "OCTOBER",
+    "NOVEMBER",
+    "DECEMBER",
 )
 WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 DAILY_MODES = ("ALL_DAYS", "WEEKDAYS")
@@ -132,9 +142,7 @@ def _scheduler_problems(problems: list[Problem], scheduler: Mapping[str, Any]) -
         _one_of(problems, "daily_mode", scheduler.get("daily_mode"), DAILY_MODES, required=True)
     if scheduler.get("email") is not None:
         problems.extend(email_problems("email", scheduler.get("email")))
-    _one_of(
-        problems, "send_email_notification", scheduler.get("send_email_notification"), NOTIFY_TYPES, required=False
-    )
+    _one_of(problems, "send_email_notification", scheduler.get("send_email_notification"), NOTIFY_TYPES, required=False)
 
 
 def plan_problems(payload: Any) -> list[Problem]:

@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
+from backupbridge_idrive360.simulator import SANDBOX_API_KEY
 
 from backupbridge.cli import main
-from backupbridge_idrive360.simulator import SANDBOX_API_KEY
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -80,7 +80,7 @@ def test_errors_are_one_line_and_non_zero(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
 ) -> None:
     monkeypatch.delenv("IDRIVE360_API_KEY", raising=False)
-    code, out, err = run(capsys, *args)
+    code, _out, err = run(capsys, *args)
     assert code != 0
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
@@ -95,15 +95,21 @@ def test_config_file_account_with_env_secret(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[accounts.main]\nvendor = "idrive360"\n[accounts.main.credentials]\napi_key = { env = "MY_IDRIVE_KEY" }\n')
+    config.write_text(
+        '[accounts.main]\nvendor = "idrive360"\n[accounts.main.credentials]\napi_key = { env = "MY_IDRIVE_KEY" }\n'
+    )
     monkeypatch.delenv("MY_IDRIVE_KEY", raising=False)
     code, _, err = run(capsys, "devices", "--config", str(config))
     assert code == 1 and "MY_IDRIVE_KEY" in err
 
 
-def test_inline_secret_in_a_world_readable_config_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_inline_secret_in_a_world_readable_config_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[accounts.main]\nvendor = "idrive360"\n[accounts.main.credentials]\napi_key = "inline-secret-value-123"\n')
+    config.write_text(
+        '[accounts.main]\nvendor = "idrive360"\n[accounts.main.credentials]\napi_key = "inline-secret-value-123"\n'
+    )
     os.chmod(config, 0o644)
     code, out, err = run(capsys, "devices", "--config", str(config))
     assert code == 1 and "chmod 600" in err

@@ -48,7 +48,9 @@ def _records_are_neutral(records: list[Any], kind: type, conn: backupbridge.Conn
         assert isinstance(record, kind)
         assert record.vendor == conn.vendor_name and record.account == "contract"
         assert isinstance(record.id, str) and record.id
-        for value in (getattr(record, name, None) for name in ("last_backup_at", "next_backup_at", "started_at", "finished_at")):
+        for value in (
+            getattr(record, name, None) for name in ("last_backup_at", "next_backup_at", "started_at", "finished_at")
+        ):
             assert value is None or (isinstance(value, dt.datetime) and value.tzinfo is not None)
     assert len({r.id for r in records}) == len(records), "ids are unique"
 
@@ -62,7 +64,9 @@ LISTINGS: list[tuple[Capability, Callable[[Any], Any], type]] = [
 
 
 @pytest.mark.parametrize(("capability", "listing", "kind"), LISTINGS, ids=[c.value for c, _, _ in LISTINGS])
-def test_listings(conn: backupbridge.Connection, capability: Capability, listing: Callable[[Any], Any], kind: type) -> None:
+def test_listings(
+    conn: backupbridge.Connection, capability: Capability, listing: Callable[[Any], Any], kind: type
+) -> None:
     if capability not in conn.capabilities:
         with pytest.raises(UnsupportedOperationError):
             list(listing(conn))
@@ -79,7 +83,10 @@ GETTERS: list[tuple[Capability, Capability, Callable[[Any], Any], Callable[[Any,
 
 @pytest.mark.parametrize(("capability", "listed", "listing", "getter"), GETTERS, ids=[g[0].value for g in GETTERS])
 def test_get_by_id_and_not_found(
-    conn: backupbridge.Connection, capability: Capability, listed: Capability, listing: Callable[[Any], Any],
+    conn: backupbridge.Connection,
+    capability: Capability,
+    listed: Capability,
+    listing: Callable[[Any], Any],
     getter: Callable[[Any, str], Any],
 ) -> None:
     if capability not in conn.capabilities:
@@ -103,17 +110,27 @@ def test_failed_job_filter(conn: backupbridge.Connection) -> None:
 
 WRITES: list[tuple[Capability, Callable[[Any], Any]]] = [
     (Capability.CREATE_COMPANY, lambda c: c.create_company("Contract Test Ltd")),
-    (Capability.CREATE_PLAN, lambda c: c.create_plan(
-        PlanSpec(name="contract", items=("/data",), schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(23))),
-        dry_run=True)),
-    (Capability.SET_NOTIFICATIONS, lambda c: c.set_notifications(
-        next(d.id for d in c.list_devices() if d.status.value == "online"),
-        Notification(emails=("noc@example.com",), when=NotifyWhen.ON_FAILURE))),
+    (
+        Capability.CREATE_PLAN,
+        lambda c: c.create_plan(
+            PlanSpec(name="contract", items=("/data",), schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(23))),
+            dry_run=True,
+        ),
+    ),
+    (
+        Capability.SET_NOTIFICATIONS,
+        lambda c: c.set_notifications(
+            next(d.id for d in c.list_devices() if d.status.value == "online"),
+            Notification(emails=("noc@example.com",), when=NotifyWhen.ON_FAILURE),
+        ),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("capability", "write"), WRITES, ids=[w[0].value for w in WRITES])
-def test_writes_match_capabilities(conn: backupbridge.Connection, capability: Capability, write: Callable[[Any], Any]) -> None:
+def test_writes_match_capabilities(
+    conn: backupbridge.Connection, capability: Capability, write: Callable[[Any], Any]
+) -> None:
     if capability not in conn.capabilities:
         with pytest.raises(UnsupportedOperationError) as info:
             write(conn)

@@ -48,7 +48,9 @@ def get(path: str = "/things") -> Call:
     return Call(method="GET", path=path, operation="get_things")
 
 
-def counting(responses: list[httpx.Response | Exception]) -> tuple[list[httpx.Request], Callable[[httpx.Request], httpx.Response]]:
+def counting(
+    responses: list[httpx.Response | Exception],
+) -> tuple[list[httpx.Request], Callable[[httpx.Request], httpx.Response]]:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -153,15 +155,15 @@ def test_error_decoder_that_crashes_still_gives_a_typed_error() -> None:
     def broken(reply: Reply) -> None:
         raise KeyError("deep inside")
 
-    client = httpx.Client(base_url="https://x.test", transport=httpx.MockTransport(lambda r: httpx.Response(404, text="<html>")))
+    client = httpx.Client(
+        base_url="https://x.test", transport=httpx.MockTransport(lambda r: httpx.Response(404, text="<html>"))
+    )
     s = Session(client, VendorProfile(name="v", decode_error=broken))  # type: ignore[arg-type]
     with pytest.raises(NotFoundError):
         s.send(get())
 
 
-@pytest.mark.parametrize(
-    "body", [b"", b"<html><body>Bad gateway</body></html>", b'{"truncated": ', b"\x00\xff"]
-)
+@pytest.mark.parametrize("body", [b"", b"<html><body>Bad gateway</body></html>", b'{"truncated": ', b"\x00\xff"])
 def test_malformed_bodies_become_decoding_errors_with_excerpt(body: bytes) -> None:
     _, handler = counting([httpx.Response(200, content=body)])
     reply = session(handler).send(get())
@@ -198,7 +200,11 @@ def _page_parser(size: int) -> Callable[[Reply, Call], Page[int]]:
     def parse(reply: Reply, call: Call) -> Page[int]:
         data = reply.json()
         page = int(call.params["page"])  # type: ignore[arg-type]
-        nxt = Call(method="GET", path="/items", operation="list", params={"page": page + 1}) if len(data["items"]) == size else None
+        nxt = (
+            Call(method="GET", path="/items", operation="list", params={"page": page + 1})
+            if len(data["items"]) == size
+            else None
+        )
         return Page(items=data["items"], next=nxt, total=data["total"])
 
     return parse
@@ -295,7 +301,9 @@ async def test_async_session_shares_the_retry_logic() -> None:
     assert reply.json() == {"ok": True}
     assert len(seen) == 2
     op = paginate(Call(method="GET", path="/items", operation="list", params={"page": 0}), _page_parser(3))
-    client2 = httpx.AsyncClient(base_url="https://api.example.test", transport=httpx.MockTransport(_pages(7, [3, 3, 1])))
+    client2 = httpx.AsyncClient(
+        base_url="https://api.example.test", transport=httpx.MockTransport(_pages(7, [3, 3, 1]))
+    )
     items = [i async for i in AsyncSession(client2, PROFILE).iterate(ListOp("list", op.steps))]
     assert items == list(range(7))
 

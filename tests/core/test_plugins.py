@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import sys
-import types
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,8 +18,8 @@ from backupbridge import (
     UnsupportedOperationError,
     Vendor,
     hookimpl,
+    plugins,
 )
-from backupbridge import plugins
 from backupbridge.http import BearerAuth
 
 

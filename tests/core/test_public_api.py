@@ -26,8 +26,17 @@ def test_records_are_frozen_and_raw_is_out_of_eq_and_repr() -> None:
 
 
 def test_every_enum_has_unknown() -> None:
-    for enum_type in (DeviceStatus, JobStatus, backupbridge.OSFamily, backupbridge.Frequency, backupbridge.NotifyWhen,
-                      backupbridge.CompanyStatus, backupbridge.BackupTarget, backupbridge.Destination, backupbridge.JobKind):
+    for enum_type in (
+        DeviceStatus,
+        JobStatus,
+        backupbridge.OSFamily,
+        backupbridge.Frequency,
+        backupbridge.NotifyWhen,
+        backupbridge.CompanyStatus,
+        backupbridge.BackupTarget,
+        backupbridge.Destination,
+        backupbridge.JobKind,
+    ):
         assert enum_type("unknown").name == "UNKNOWN"
 
 

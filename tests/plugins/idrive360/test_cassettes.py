@@ -81,15 +81,20 @@ def test_company_by_name(conn: backupbridge.Connection) -> None:
 
 @pytest.mark.vcr
 def test_device_summary(conn: backupbridge.Connection) -> None:
-    devices = list(conn.vendor.device_summary(company_id=1111, device_id="wvlgllxuuaomn4bk4atfljznjyvsfhfeo5g6wgyart3osefi"))
+    devices = list(
+        conn.vendor.device_summary(company_id=1111, device_id="wvlgllxuuaomn4bk4atfljznjyvsfhfeo5g6wgyart3osefi")
+    )
     assert [(d.name, d.status, d.backup_status) for d in devices] == [("test-office", "offline", "Success")]
 
 
 @pytest.mark.vcr
 def test_update_email_notification(conn: backupbridge.Connection) -> None:
     result = conn.vendor.update_email_notification(
-        "wtrp2zjidqr4hlsfz9vmebvtmudrpdfkayaskeunmq4civffo9", ["test@idrive.com", "support@idrive.com"],
-        type="ALWAYS", backup_set="DEFAULT")
+        "wtrp2zjidqr4hlsfz9vmebvtmudrpdfkayaskeunmq4civffo9",
+        ["test@idrive.com", "support@idrive.com"],
+        type="ALWAYS",
+        backup_set="DEFAULT",
+    )
     assert result.ok is True
 
 
@@ -98,7 +103,8 @@ def test_create_backup_plan(conn: backupbridge.Connection) -> None:
     result = conn.vendor.create_backup_plan(doc_example("create_backup_plan_request"), dry_run=True)
     assert result.backup_id == "406717"
     assert [(c.device_id, c.plan_name) for c in result.conflicts] == [
-        ("1l3d3bxrgf2fpwblc5qoyiezihz5behf6lbab6ljsngkomgonx", "Default backup plan")]
+        ("1l3d3bxrgf2fpwblc5qoyiezihz5behf6lbab6ljsngkomgonx", "Default backup plan")
+    ]
     assert result.not_applied_device_ids == ()
 
 

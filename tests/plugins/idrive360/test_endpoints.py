@@ -6,9 +6,9 @@ import base64
 import json
 
 import pytest
+from backupbridge_idrive360 import IDrive360Simulator
 
 from backupbridge import ConflictError, InvalidRequestError, NotFoundError
-from backupbridge_idrive360 import IDrive360Simulator
 
 from .conftest import Runner, doc_example
 
@@ -112,7 +112,9 @@ def test_update_email_notification_never_disables(run: Runner, sim: IDrive360Sim
 
 
 def test_update_email_notification_unknown_backup_set_on_device(run: Runner, sim: IDrive360Simulator) -> None:
-    device = next(d for d, sets in sim.device_sets.items() if "EXPRESS" not in sets and sim.devices[d]["status"] == "online")
+    device = next(
+        d for d, sets in sim.device_sets.items() if "EXPRESS" not in sets and sim.devices[d]["status"] == "online"
+    )
     with pytest.raises(NotFoundError) as info:
         run(lambda c: c.vendor.update_email_notification(device, ["a@b.co"], backup_set="EXPRESS"))
     assert info.value.field == "backup_set"
@@ -147,7 +149,9 @@ def test_create_backup_plan_replaces_and_reports_conflicts(run: Runner, sim: IDr
 def test_create_backup_plan_dry_run_changes_nothing(run: Runner, sim: IDrive360Simulator) -> None:
     device = _active_device(sim)
     if sim.devices[device]["company_id"] != str(sim.root.company_id):
-        device = next(d for d, v in sim.devices.items() if v["company_id"] == str(sim.root.company_id) and v["status"] == "online")
+        device = next(
+            d for d, v in sim.devices.items() if v["company_id"] == str(sim.root.company_id) and v["status"] == "online"
+        )
     before = (dict(sim.plans), {k: dict(v) for k, v in sim.device_sets.items()})
     result = run(lambda c: c.vendor.create_backup_plan(_plan_body(sim, [device]), dry_run=True))
     assert result.backup_id is None
@@ -177,7 +181,8 @@ def test_server_side_validation_matches_the_docs(sim: IDrive360Simulator) -> Non
     import httpx
 
     request = httpx.Request(
-        "POST", "https://api.idrive360.com/api/msp/backup_plan",
+        "POST",
+        "https://api.idrive360.com/api/msp/backup_plan",
         headers={"Authorization": f"Bearer {sim.api_key}"},
         json={"name": "", "backup_details": {}, "scheduler": {"frequency_type": "WEEKLY", "time": "25:00:00"}},
     )
@@ -198,7 +203,8 @@ def test_invalid_query_values_are_the_vendors_400(sim: IDrive360Simulator) -> No
     import httpx
 
     request = httpx.Request(
-        "GET", "https://api.idrive360.com/api/msp/company/fetch_config_id?build_type=AMIGA",
+        "GET",
+        "https://api.idrive360.com/api/msp/company/fetch_config_id?build_type=AMIGA",
         headers={"Authorization": f"Bearer {sim.api_key}"},
     )
     response = sim.handle(request)

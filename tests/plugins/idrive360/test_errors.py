@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from backupbridge_idrive360 import IDrive360Simulator
 
 import backupbridge
 from backupbridge import (
@@ -18,7 +19,6 @@ from backupbridge import (
     ServerError,
 )
 from backupbridge.http import RetryPolicy
-from backupbridge_idrive360 import IDrive360Simulator
 
 # (error type, base error type, status code) exactly as the docs' "Error Types" table lists them.
 DOC_TABLE = [
@@ -37,8 +37,17 @@ DOC_TABLE = [
     ("same_state", "same_state", 400, ConflictError),
     ("dependency_exception", "dependency_exception", 429, RateLimitedError),
 ]
-FIELDS = ["device_id", "company_id", "notification_server", "emails", "backup_set", "backup_policy",
-          "backup_policy_schedule", "status", "name"]
+FIELDS = [
+    "device_id",
+    "company_id",
+    "notification_server",
+    "emails",
+    "backup_set",
+    "backup_policy",
+    "backup_policy_schedule",
+    "status",
+    "name",
+]
 
 
 def answering(status: int, body: object) -> backupbridge.Connection:
@@ -48,9 +57,16 @@ def answering(status: int, body: object) -> backupbridge.Connection:
 
 @pytest.mark.parametrize(("error_type", "base_type", "status", "expected"), DOC_TABLE)
 @pytest.mark.parametrize("field", FIELDS[:3])
-def test_every_documented_error_type(error_type: str, base_type: str, status: int, expected: type[APIError], field: str) -> None:
-    body = {"ok": False, "type": base_type, "message": "top level", "code": status,
-            "errors": [{"type": error_type, "field": field, "message": f"{error_type} happened"}]}
+def test_every_documented_error_type(
+    error_type: str, base_type: str, status: int, expected: type[APIError], field: str
+) -> None:
+    body = {
+        "ok": False,
+        "type": base_type,
+        "message": "top level",
+        "code": status,
+        "errors": [{"type": error_type, "field": field, "message": f"{error_type} happened"}],
+    }
     with answering(status, body) as conn, pytest.raises(expected) as info:
         conn.vendor.company_summary()
     error = info.value
@@ -62,14 +78,21 @@ def test_every_documented_error_type(error_type: str, base_type: str, status: in
 
 @pytest.mark.parametrize("field", FIELDS)
 def test_every_documented_error_field_is_carried(field: str) -> None:
-    body = {"ok": False, "type": "invalid_parameter", "errors": [{"type": "invalid_parameter", "field": field, "message": "m"}]}
+    body = {
+        "ok": False,
+        "type": "invalid_parameter",
+        "errors": [{"type": "invalid_parameter", "field": field, "message": "m"}],
+    }
     with answering(400, body) as conn, pytest.raises(InvalidRequestError) as info:
         list(conn.vendor.device_summary())
     assert info.value.field == field
 
 
 def test_base_type_decides_when_there_are_no_inner_errors() -> None:
-    with answering(400, {"ok": False, "type": "same_state", "message": "already"}) as conn, pytest.raises(ConflictError) as info:
+    with (
+        answering(400, {"ok": False, "type": "same_state", "message": "already"}) as conn,
+        pytest.raises(ConflictError) as info,
+    ):
         conn.vendor.company_summary()
     assert info.value.vendor_code == "same_state"
     assert info.value.vendor_message == "already"
@@ -77,9 +100,14 @@ def test_base_type_decides_when_there_are_no_inner_errors() -> None:
 
 
 def test_several_inner_errors_are_all_kept() -> None:
-    body = {"ok": False, "type": "invalid_parameter", "errors": [
-        {"type": "invalid_parameter", "field": "name", "message": "a"},
-        {"type": "invalid_parameter", "field": "emails", "message": "b"}]}
+    body = {
+        "ok": False,
+        "type": "invalid_parameter",
+        "errors": [
+            {"type": "invalid_parameter", "field": "name", "message": "a"},
+            {"type": "invalid_parameter", "field": "emails", "message": "b"},
+        ],
+    }
     with answering(400, body) as conn, pytest.raises(InvalidRequestError) as info:
         conn.vendor.company_summary()
     assert [e.field for e in info.value.errors] == ["name", "emails"]
@@ -110,8 +138,12 @@ def test_the_docs_error_example_decodes() -> None:
 
 @pytest.mark.parametrize(
     ("header", "inner"),
-    [(None, "missing_authorization_header"), ("Token abc", "malformed_authorization_header"),
-     ("Bearer", "malformed_authorization_header"), ("Bearer wrong-key-123", "authentication_failed")],
+    [
+        (None, "missing_authorization_header"),
+        ("Token abc", "malformed_authorization_header"),
+        ("Bearer", "malformed_authorization_header"),
+        ("Bearer wrong-key-123", "authentication_failed"),
+    ],
 )
 def test_simulator_auth_errors(header: str | None, inner: str) -> None:
     sim = IDrive360Simulator()
@@ -135,7 +167,12 @@ def test_a_wrong_key_against_the_simulator_is_an_authentication_error() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b'[{"device_id": 5, "last_backup": "not a date"}]', b'{"unexpected": "object"}', b'[{"name": "no id"}]', b"[1, 2]"],
+    [
+        b'[{"device_id": 5, "last_backup": "not a date"}]',
+        b'{"unexpected": "object"}',
+        b'[{"name": "no id"}]',
+        b"[1, 2]",
+    ],
 )
 def test_garbled_device_summary_is_a_decoding_error(body: bytes) -> None:
     transport = httpx.MockTransport(lambda r: httpx.Response(200, content=body))
@@ -148,6 +185,12 @@ def test_garbled_device_summary_is_a_decoding_error(body: bytes) -> None:
 
 def test_processing_fault_from_the_simulator_for_bad_json() -> None:
     sim = IDrive360Simulator()
-    response = sim.handle(httpx.Request("POST", "https://api.idrive360.com/api/msp/company",
-                                        headers={"Authorization": f"Bearer {sim.api_key}"}, content=b"{nope"))
+    response = sim.handle(
+        httpx.Request(
+            "POST",
+            "https://api.idrive360.com/api/msp/company",
+            headers={"Authorization": f"Bearer {sim.api_key}"},
+            content=b"{nope",
+        )
+    )
     assert response.status_code == 500 and response.json()["type"] == "processing_fault"

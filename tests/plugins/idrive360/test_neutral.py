@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from backupbridge_idrive360 import IDrive360Simulator
 
 from backupbridge import (
     Frequency,
@@ -16,7 +17,6 @@ from backupbridge import (
     Schedule,
     Weekday,
 )
-from backupbridge_idrive360 import IDrive360Simulator
 
 from .conftest import Runner
 
@@ -100,14 +100,17 @@ def test_create_plan_from_a_neutral_spec(run: Runner, sim: IDrive360Simulator) -
     created = run(lambda c: c.create_plan(spec))
     assert created.plan is not None and created.plan.name == "Weekly documents"
     assert created.plan.schedule is not None and created.plan.schedule.weekdays == (Weekday.SATURDAY,)
-    assert created.plan.notification == Notification(emails=("alerts@example.com",), when=NotifyWhen.ON_FAILURE,
-                                                      vendor_value="ON_FAILURE")
+    assert created.plan.notification == Notification(
+        emails=("alerts@example.com",), when=NotifyWhen.ON_FAILURE, vendor_value="ON_FAILURE"
+    )
     assert set(created.applied_to) | set(created.not_applied_to) == set(targets)
     assert set(created.replaced) <= set(created.applied_to)
 
 
 def test_set_notifications_is_idempotent(run: Runner, sim: IDrive360Simulator) -> None:
-    device = next(d for d, sets in sim.device_sets.items() if "DEFAULT" in sets and sim.devices[d]["status"] == "online")
+    device = next(
+        d for d, sets in sim.device_sets.items() if "DEFAULT" in sets and sim.devices[d]["status"] == "online"
+    )
     note = Notification(emails=("desk@example.com",), when=NotifyWhen.ALWAYS)
     run(lambda c: c.set_notifications(device, note))
     run(lambda c: c.set_notifications(device, note))  # "same_state" from the vendor is success here

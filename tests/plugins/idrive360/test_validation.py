@@ -10,7 +10,16 @@ import httpx
 import pytest
 
 import backupbridge
-from backupbridge import Frequency, JobStatus, Notification, NotifyWhen, PlanSpec, Schedule, ValidationError, Weekday
+from backupbridge import (
+    Frequency,
+    JobStatus,
+    Notification,
+    NotifyWhen,
+    PlanSpec,
+    Schedule,
+    ValidationError,
+    Weekday,
+)
 
 from .conftest import doc_example
 
@@ -61,14 +70,26 @@ BAD_CALLS: list[tuple[str, Callable[[Any], Any], str]] = [
     ("month name", lambda c: c.vendor.create_backup_plan(plan(scheduler__months=["JANVIER"])), "months"),
     ("dates", lambda c: c.vendor.create_backup_plan(plan(scheduler__dates=["32"])), "dates"),
     ("no dates", lambda c: c.vendor.create_backup_plan(plan(scheduler__dates=None)), "dates"),
-    ("weekly days", lambda c: c.vendor.create_backup_plan(plan(scheduler__frequency_type="WEEKLY", scheduler__days=None)), "days"),
-    ("weekday", lambda c: c.vendor.create_backup_plan(plan(scheduler__frequency_type="WEEKLY", scheduler__days=["MONDAY"])), "days"),
+    (
+        "weekly days",
+        lambda c: c.vendor.create_backup_plan(plan(scheduler__frequency_type="WEEKLY", scheduler__days=None)),
+        "days",
+    ),
+    (
+        "weekday",
+        lambda c: c.vendor.create_backup_plan(plan(scheduler__frequency_type="WEEKLY", scheduler__days=["MONDAY"])),
+        "days",
+    ),
     ("daily mode", lambda c: c.vendor.create_backup_plan(plan(scheduler__frequency_type="DAILY")), "daily_mode"),
     ("frequency", lambda c: c.vendor.create_backup_plan(plan(scheduler__frequency_type="YEARLY")), "frequency_type"),
     ("time", lambda c: c.vendor.create_backup_plan(plan(scheduler__time="5pm")), "time"),
     ("time range", lambda c: c.vendor.create_backup_plan(plan(scheduler__time="24:00:00")), "time"),
     ("cutoff", lambda c: c.vendor.create_backup_plan(plan(scheduler__cutoff_time="7:00")), "cutoff_time"),
-    ("notify", lambda c: c.vendor.create_backup_plan(plan(scheduler__send_email_notification="DAILY")), "send_email_notification"),
+    (
+        "notify",
+        lambda c: c.vendor.create_backup_plan(plan(scheduler__send_email_notification="DAILY")),
+        "send_email_notification",
+    ),
     ("cdp frequency", lambda c: c.vendor.create_backup_plan(plan(cdp_frequency=None)), "cdp_frequency"),
     ("cdp value", lambda c: c.vendor.create_backup_plan(plan(cdp_frequency="HOURLY")), "cdp_frequency"),
     ("exclude flag", lambda c: c.vendor.create_backup_plan(plan(exclude_hidden="true")), "exclude_hidden"),
@@ -82,13 +103,19 @@ BAD_CALLS: list[tuple[str, Callable[[Any], Any], str]] = [
     ("list_jobs naive since", lambda c: c.list_jobs(since=dt.datetime(2026, 1, 1)), "since"),
     ("list_jobs status", lambda c: c.list_jobs(status="failed"), "status"),
     ("create_company parent", lambda c: c.create_company("x", parent_id="acme"), "parent_id"),
-    ("notifications", lambda c: c.set_notifications("d", Notification(emails=("bad",), when=NotifyWhen.ALWAYS)), "emails"),
+    (
+        "notifications",
+        lambda c: c.set_notifications("d", Notification(emails=("bad",), when=NotifyWhen.ALWAYS)),
+        "emails",
+    ),
     ("notify unknown", lambda c: c.set_notifications("d", Notification(when=NotifyWhen.UNKNOWN)), "when"),
 ]
 
 
 @pytest.mark.parametrize(("case", "call", "field"), BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
-def test_bad_arguments_fail_before_any_request(conn: backupbridge.Connection, case: str, call: Callable[[Any], Any], field: str) -> None:
+def test_bad_arguments_fail_before_any_request(
+    conn: backupbridge.Connection, case: str, call: Callable[[Any], Any], field: str
+) -> None:
     with pytest.raises(ValidationError) as info:
         call(conn)
     assert info.value.field == field
@@ -96,18 +123,32 @@ def test_bad_arguments_fail_before_any_request(conn: backupbridge.Connection, ca
 
 
 def spec(**changes: Any) -> PlanSpec:
-    base: dict[str, Any] = dict(name="Nightly", schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(22, 0)), items=("C:\\Data",))
+    base: dict[str, Any] = dict(
+        name="Nightly", schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(22, 0)), items=("C:\\Data",)
+    )
     base.update(changes)
     return PlanSpec(**base)
 
 
 BAD_SPECS = [
     ("no time", spec(schedule=Schedule(frequency=Frequency.DAILY)), "schedule.time"),
-    ("odd daily days", spec(schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(1), weekdays=(Weekday.MONDAY,))), "schedule.weekdays"),
+    (
+        "odd daily days",
+        spec(schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(1), weekdays=(Weekday.MONDAY,))),
+        "schedule.weekdays",
+    ),
     ("weekly no days", spec(schedule=Schedule(frequency=Frequency.WEEKLY, time=dt.time(1))), "schedule.weekdays"),
     ("monthly no days", spec(schedule=Schedule(frequency=Frequency.MONTHLY, time=dt.time(1))), "schedule.month_days"),
-    ("month day 40", spec(schedule=Schedule(frequency=Frequency.MONTHLY, time=dt.time(1), month_days=(40,))), "schedule.month_days"),
-    ("month 13", spec(schedule=Schedule(frequency=Frequency.MONTHLY, time=dt.time(1), month_days=(1,), months=(13,))), "schedule.months"),
+    (
+        "month day 40",
+        spec(schedule=Schedule(frequency=Frequency.MONTHLY, time=dt.time(1), month_days=(40,))),
+        "schedule.month_days",
+    ),
+    (
+        "month 13",
+        spec(schedule=Schedule(frequency=Frequency.MONTHLY, time=dt.time(1), month_days=(1,), months=(13,))),
+        "schedule.months",
+    ),
     ("continuous", spec(schedule=Schedule(frequency=Frequency.CONTINUOUS, time=dt.time(1))), "schedule.frequency"),
     ("vm", spec(what=backupbridge.BackupTarget.VM), "what"),
     ("hybrid", spec(destination=backupbridge.Destination.HYBRID), "destination"),
