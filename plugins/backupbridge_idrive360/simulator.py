@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -60,8 +60,8 @@ class VendorFault(Exception):
     """Raised inside a handler: answered with the documented error envelope."""
 
     def __init__(
-        self, base_type: str, errors: list[tuple[str, str | None, str]] = (), status: int | None = None
-    ) -> None:  # type: ignore[assignment]
+        self, base_type: str, errors: Sequence[tuple[str, str | None, str]] = (), status: int | None = None
+    ) -> None:
         super().__init__(base_type)
         self.base_type = base_type
         self.errors = list(errors)
