@@ -11,8 +11,8 @@ from backupbridge.http import RetryPolicy
 
 @pytest.fixture(autouse=True)
 def _instant_retries() -> Iterator[None]:
-    """Retries run without sleeping (stamina's test mode keeps the attempt count)."""
-    stamina.set_testing(True, attempts=4)
+    """Retries run without sleeping; each RetryPolicy keeps its own attempt count."""
+    stamina.set_testing(True, attempts=100, cap=True)
     yield
     stamina.set_testing(False)
 

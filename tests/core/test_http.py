@@ -74,7 +74,7 @@ def test_retries_stop_after_the_policy_attempts() -> None:
     seen, handler = counting([httpx.Response(500)])
     with pytest.raises(ServerError) as info:
         session(handler).send(get())
-    assert len(seen) == 4  # stamina test mode: 4 attempts
+    assert len(seen) == 4  # RetryPolicy() default: 4 attempts
     assert info.value.status_code == 500
     assert info.value.vendor == "testvendor"
 

@@ -1,0 +1,94 @@
+"""The shared sandbox knobs: latency and every fault kind, seen through a real connection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from backupbridge import DecodingError, RateLimitedError, ServerError, TransportError
+from backupbridge.http import RetryPolicy
+from backupbridge.sandbox import FaultKind, Faults, SimulatorOptions, connect_sandbox, connect_sandbox_async
+from backupbridge_idrive360 import IDrive360Simulator
+
+ONE_TRY = RetryPolicy(attempts=1)
+
+EXPECTED: dict[FaultKind, type[Exception]] = {
+    FaultKind.SERVER_ERROR: ServerError,
+    FaultKind.RATE_LIMIT: RateLimitedError,
+    FaultKind.RATE_LIMIT_DATE: RateLimitedError,
+    FaultKind.CONNECT_ERROR: TransportError,
+    FaultKind.RESET_AFTER_APPLY: TransportError,
+    FaultKind.TIMEOUT: TransportError,
+    FaultKind.TRUNCATED: DecodingError,
+    FaultKind.MALFORMED_JSON: DecodingError,
+    FaultKind.HTML_ERROR: ServerError,
+    FaultKind.EMPTY_BODY: DecodingError,
+}
+
+
+@pytest.mark.parametrize("kind", list(FaultKind))
+def test_every_fault_kind_becomes_a_typed_error(kind: FaultKind) -> None:
+    conn = connect_sandbox("idrive360", faults=Faults(rate=1.0, kinds=(kind,)), retry=ONE_TRY)
+    with pytest.raises(EXPECTED[kind]) as info:
+        list(conn.list_devices())
+    assert info.value.vendor == "idrive360"
+    assert conn.transport.faults_injected[kind] == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "kind", [FaultKind.SERVER_ERROR, FaultKind.RATE_LIMIT, FaultKind.CONNECT_ERROR, FaultKind.TIMEOUT]
+)
+def test_reads_recover_from_transient_faults(kind: FaultKind) -> None:
+    sim = IDrive360Simulator(SimulatorOptions(size=10))
+    conn = connect_sandbox("idrive360", simulator=sim, faults=Faults(rate=0.5, kinds=(kind,), seed=2))
+    for _ in range(5):
+        assert len(list(conn.list_devices())) == 10
+
+
+def test_reset_after_apply_really_applied_the_write() -> None:
+    sim = IDrive360Simulator(SimulatorOptions(size=5))
+    conn = connect_sandbox("idrive360", simulator=sim, faults=Faults(rate=1.0, kinds=(FaultKind.RESET_AFTER_APPLY,)))
+    before = len(sim.companies)
+    with pytest.raises(TransportError) as info:
+        conn.vendor.create_company("Applied Anyway")
+    assert info.value.may_have_been_applied is None
+    assert len(sim.companies) == before + 1  # the server applied it; the client did not retry the write
+    assert conn.transport.requests == 1  # type: ignore[attr-defined]
+
+
+def test_fault_sequence_is_deterministic() -> None:
+    def kinds(seed: int) -> list[FaultKind]:
+        conn = connect_sandbox("idrive360", size=5, faults=Faults(rate=0.5, seed=seed), retry=ONE_TRY)
+        seen = []
+        for _ in range(20):
+            try:
+                conn.vendor.company_summary()
+            except Exception as exc:  # noqa: BLE001 - recording which fault surfaced
+                seen.append(type(exc))
+        return seen  # type: ignore[return-value]
+
+    assert kinds(3) == kinds(3)
+
+
+def test_latency_is_applied_sync_and_async() -> None:
+    conn = connect_sandbox("idrive360", size=3, latency=0.02)
+    start = time.perf_counter()
+    conn.vendor.company_summary()
+    assert time.perf_counter() - start >= 0.02
+
+    async def main() -> float:
+        async with connect_sandbox_async("idrive360", size=3, latency=0.02) as aconn:
+            begin = time.perf_counter()
+            await asyncio.gather(*(aconn.vendor.company_summary() for _ in range(5)))
+            return time.perf_counter() - begin
+
+    assert asyncio.run(main()) < 0.1 - 1e-9 + 0.05  # five concurrent 20 ms requests overlap
+
+
+def test_same_seed_same_data() -> None:
+    a = [d.name for d in connect_sandbox("idrive360", seed=5, size=20).list_devices()]
+    b = [d.name for d in connect_sandbox("idrive360", seed=5, size=20).list_devices()]
+    c = [d.name for d in connect_sandbox("idrive360", seed=6, size=20).list_devices()]
+    assert a == b != c
