@@ -13,10 +13,10 @@ import statistics
 import time
 
 import httpx
-from backupbridge_idrive360 import IDrive360Simulator
-from backupbridge_idrive360.client import BASE_URL
 
 from backupbridge.sandbox import SimulatorOptions, SimulatorTransport, connect_sandbox
+from backupbridge_idrive360 import IDrive360Simulator
+from backupbridge_idrive360.client import BASE_URL
 
 
 def baseline(transport: SimulatorTransport, key: str) -> int:

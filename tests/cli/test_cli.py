@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from backupbridge_idrive360.simulator import SANDBOX_API_KEY
 
 from backupbridge.cli import main
+from backupbridge_idrive360.simulator import SANDBOX_API_KEY
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backupbridge_idrive360 import IDrive360Simulator
 
 from backupbridge.sandbox import SimulatorOptions, connect_sandbox, connect_sandbox_async
+from backupbridge_idrive360 import IDrive360Simulator
 
 EXAMPLES = Path(__file__).parent / "doc_examples"
 

@@ -6,9 +6,9 @@ import base64
 import json
 
 import pytest
-from backupbridge_idrive360 import IDrive360Simulator
 
 from backupbridge import ConflictError, InvalidRequestError, NotFoundError
+from backupbridge_idrive360 import IDrive360Simulator
 
 from .conftest import Runner, doc_example
 

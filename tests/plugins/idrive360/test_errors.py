@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from backupbridge_idrive360 import IDrive360Simulator
 
 import backupbridge
 from backupbridge import (
@@ -19,6 +18,7 @@ from backupbridge import (
     ServerError,
 )
 from backupbridge.http import RetryPolicy
+from backupbridge_idrive360 import IDrive360Simulator
 
 # (error type, base error type, status code) exactly as the docs' "Error Types" table lists them.
 DOC_TABLE = [

@@ -6,8 +6,6 @@ import datetime as dt
 import zoneinfo
 
 import pytest
-from backupbridge_idrive360 import ConfigurationId, mapping
-from backupbridge_idrive360.records import BackupPlanRecord, CompanyRecord, DeviceRecord, converter
 
 from backupbridge import (
     BackupTarget,
@@ -23,6 +21,8 @@ from backupbridge import (
     Schedule,
     Weekday,
 )
+from backupbridge_idrive360 import ConfigurationId, mapping
+from backupbridge_idrive360.records import BackupPlanRecord, CompanyRecord, DeviceRecord, converter
 
 from .conftest import doc_example
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from backupbridge_idrive360 import IDrive360Simulator
 
 from backupbridge import (
     Frequency,
@@ -17,6 +16,7 @@ from backupbridge import (
     Schedule,
     Weekday,
 )
+from backupbridge_idrive360 import IDrive360Simulator
 
 from .conftest import Runner
 
