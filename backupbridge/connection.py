@@ -12,7 +12,18 @@ import httpx
 
 from .errors import ConfigurationError, MissingCredentialsError, ValidationError
 from .http import AsyncSession, ListOp, Op, RetryPolicy, Session, check_base_url, client_kwargs
-from .models import Capability, Company, Device, Job, JobStatus, Notification, Plan, PlanCreation, PlanSpec
+from .models import (
+    Capability,
+    Company,
+    Device,
+    DeviceSpec,
+    Job,
+    JobStatus,
+    Notification,
+    Plan,
+    PlanCreation,
+    PlanSpec,
+)
 from .plugins import get_vendor
 from .vendors import Driver, DriverContext, Vendor
 
@@ -35,8 +46,11 @@ class _VendorClient:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._api, name)
-        if not callable(method) or name.startswith("_"):
+        if name.startswith("_") or isinstance(method, str | int | float | bool | type(None)):
             return method
+        if not callable(method):
+            # A group of endpoints (``conn.vendor.devices.list()``): run its methods the same way.
+            return _VendorClient(method, self._runner)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return self._runner(method(*args, **kwargs))
@@ -59,6 +73,7 @@ def _prepare(
     account: str,
     timezone: str | dt.tzinfo,
     allow_insecure_http: bool,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> tuple[Vendor, dict[str, Any], str, DriverContext]:
     vendor = get_vendor(vendor_name)
     known = {f.name: f for f in vendor.credentials}
@@ -93,6 +108,8 @@ def _prepare(
     else:
         tz = timezone
     context = DriverContext(vendor=vendor.name, account=account, timezone=tz, base_url=url)
+    if clock is not None:
+        context = DriverContext(vendor=vendor.name, account=account, timezone=tz, base_url=url, clock=clock)
     return vendor, vendor.wrap_credentials(values), url, context
 
 
@@ -161,6 +178,10 @@ class Connection(_ConnectionBase):
     def get_device(self, device_id: str) -> Device:
         return self._session.run(self._driver.get_device(device_id))
 
+    def create_device(self, spec: DeviceSpec) -> Device:
+        """Create a device (where the vendor lets a partner pre-register one)."""
+        return self._session.run(self._driver.create_device(spec))
+
     def list_plans(self, company_id: str | None = None) -> Iterator[Plan]:
         return self._session.iterate(self._driver.list_plans(company_id))
 
@@ -224,6 +245,9 @@ class AsyncConnection(_ConnectionBase):
     async def get_device(self, device_id: str) -> Device:
         return await self._session.run(self._driver.get_device(device_id))
 
+    async def create_device(self, spec: DeviceSpec) -> Device:
+        return await self._session.run(self._driver.create_device(spec))
+
     def list_plans(self, company_id: str | None = None) -> AsyncIterator[Plan]:
         return self._session.iterate(self._driver.list_plans(company_id))
 
@@ -264,6 +288,7 @@ def connect(
     rate_limit: float | None = None,
     verify: bool | str = True,
     allow_insecure_http: bool = False,
+    clock: Callable[[], dt.datetime] | None = None,
     **credentials: Any,
 ) -> Connection:
     """Connect to one account of a vendor.
@@ -279,13 +304,14 @@ def connect(
         rate_limit: at most this many requests per second.
         verify: TLS verification: True, or the path of a CA bundle. Never off silently.
         allow_insecure_http: permit ``http://`` to a non-loopback host.
+        clock: the current time (aware), for vendors whose statuses depend on recency; the real one by default.
         **credentials: the vendor's credentials (``api_key=...``), or they are read from its
             environment variables.
 
     Raises:
         UnknownVendorError, MissingCredentialsError, ValidationError, ConfigurationError: before any I/O.
     """
-    spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http)
+    spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
     auth = spec.make_auth(creds)
     if client is None:
         client = httpx.Client(
@@ -311,10 +337,11 @@ def connect_async(
     rate_limit: float | None = None,
     verify: bool | str = True,
     allow_insecure_http: bool = False,
+    clock: Callable[[], dt.datetime] | None = None,
     **credentials: Any,
 ) -> AsyncConnection:
     """The async twin of ``connect``: ``async with connect_async(...) as conn``."""
-    spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http)
+    spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
     auth = spec.make_auth(creds)
     if client is None:
         client = httpx.AsyncClient(

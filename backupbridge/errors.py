@@ -59,6 +59,7 @@ class BackupBridgeError(Exception):
         vendor: the vendor name the failure belongs to, when known.
         account: the account name, when the failure happened inside a named account.
         operation: the operation that failed (``list_devices``, ``company_summary``...), when known.
+        attempts: how many times the request was sent before this failure (retries included).
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class BackupBridgeError(Exception):
         self.vendor = vendor
         self.account = account
         self.operation = operation
+        self.attempts = 1
 
     def __str__(self) -> str:
         where = ", ".join(

@@ -21,6 +21,7 @@ __all__ = [
     "CompanyStatus",
     "Destination",
     "Device",
+    "DeviceSpec",
     "DeviceStatus",
     "Frequency",
     "Job",
@@ -32,6 +33,7 @@ __all__ = [
     "Plan",
     "PlanCreation",
     "PlanSpec",
+    "Retention",
     "Schedule",
     "Weekday",
 ]
@@ -146,6 +148,7 @@ class Capability(_Enum):
     CREATE_COMPANY = "create_company"
     LIST_DEVICES = "list_devices"
     GET_DEVICE = "get_device"
+    CREATE_DEVICE = "create_device"
     LIST_PLANS = "list_plans"
     GET_PLAN = "get_plan"
     CREATE_PLAN = "create_plan"
@@ -169,6 +172,8 @@ class Notification:
 
     emails: tuple[str, ...] = _tuple_field()
     when: NotifyWhen = NotifyWhen.ALWAYS
+    cc: tuple[str, ...] = _tuple_field()
+    bcc: tuple[str, ...] = _tuple_field()
     vendor_value: str | None = None
 
 
@@ -178,7 +183,8 @@ class Schedule:
 
     ``time`` is the local time of day the run starts; ``weekdays``, ``month_days`` (1-31, -1 for the last
     day) and ``months`` (1-12) narrow it; ``cutoff`` is when a run still going is stopped; ``interval``
-    is the spacing of hourly or continuous runs.
+    is the spacing of hourly or continuous runs (or of days, for "every N days"); ``grace`` is how late a
+    run may start before it counts as missed.
     """
 
     frequency: Frequency
@@ -188,8 +194,17 @@ class Schedule:
     months: tuple[int, ...] = _tuple_field()
     cutoff: dt.time | None = None
     interval: dt.timedelta | None = None
+    grace: dt.timedelta | None = None
     enabled: bool = True
     vendor_frequency: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Retention:
+    """How many backup versions a plan keeps (``keep_last``), and of local copies (``keep_last_local``)."""
+
+    keep_last: int | None = None
+    keep_last_local: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -240,6 +255,9 @@ class Plan:
     vendor_destination: str | None = None
     schedule: Schedule | None = None
     notification: Notification | None = None
+    retention: Retention | None = None
+    next_run_at: dt.datetime | None = None
+    last_run_at: dt.datetime | None = None
     raw: Mapping[str, Any] = _raw_field()
 
 
@@ -279,6 +297,23 @@ class PlanSpec:
     what: BackupTarget = BackupTarget.FILES
     items: tuple[str, ...] = _tuple_field()
     destination: Destination = Destination.CLOUD
+    notification: Notification | None = None
+    retention: Retention | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class DeviceSpec:
+    """What to create with ``create_device``: a device the vendor will hand an agent to.
+
+    ``timezone`` is an IANA zone name; ``external_id`` is the caller's own id for it, where the vendor
+    keeps one. ``options`` carries vendor-specific settings, listed on each vendor's page.
+    """
+
+    name: str
+    company_id: str
+    timezone: str = "UTC"
+    external_id: str | None = None
     notification: Notification | None = None
     options: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
 

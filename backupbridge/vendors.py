@@ -11,7 +11,18 @@ import httpx
 
 from .errors import UnsupportedOperationError
 from .http import ErrorDecoder, ListOp, Op, VendorProfile
-from .models import Capability, Company, Device, Job, JobStatus, Notification, Plan, PlanCreation, PlanSpec
+from .models import (
+    Capability,
+    Company,
+    Device,
+    DeviceSpec,
+    Job,
+    JobStatus,
+    Notification,
+    Plan,
+    PlanCreation,
+    PlanSpec,
+)
 from .redaction import Secret
 
 if TYPE_CHECKING:
@@ -32,12 +43,17 @@ class CredentialField:
 
 @attrs.frozen(kw_only=True)
 class DriverContext:
-    """What a driver knows of its connection: the vendor, the account name and its time zone."""
+    """What a driver knows of its connection: the vendor, the account, its time zone and clock.
+
+    ``clock`` gives the current aware time; simulators pass their own, so "how recent" stays
+    deterministic in tests.
+    """
 
     vendor: str
     account: str
     timezone: dt.tzinfo
     base_url: str
+    clock: Callable[[], dt.datetime] = attrs.field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 class Simulator(Protocol):
@@ -48,6 +64,10 @@ class Simulator(Protocol):
         """The credentials ``connect`` must pass to be let in."""
 
     def handle(self, request: httpx.Request) -> httpx.Response: ...
+
+    def now(self) -> dt.datetime:
+        """The simulator's clock (aware)."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -130,6 +150,9 @@ class Driver:
 
     def get_device(self, device_id: str) -> Op[Device]:
         raise self._unsupported("get_device")
+
+    def create_device(self, spec: DeviceSpec) -> Op[Device]:
+        raise self._unsupported("create_device")
 
     def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
         raise self._unsupported("list_plans")

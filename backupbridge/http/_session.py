@@ -204,7 +204,11 @@ class Session(_SessionCore):
         """Send one call, retrying it as its ``idempotent`` flag and the ``RetryPolicy`` allow."""
         for attempt in self._retrying(call):
             with attempt:
-                return self._send_once(call)
+                try:
+                    return self._send_once(call)
+                except BackupBridgeError as exc:
+                    exc.attempts = attempt.num
+                    raise
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
     def run(self, op: Op[T]) -> T:
@@ -273,7 +277,11 @@ class AsyncSession(_SessionCore):
     async def send(self, call: Call) -> Reply:
         async for attempt in self._retrying(call):
             with attempt:
-                return await self._send_once(call)
+                try:
+                    return await self._send_once(call)
+                except BackupBridgeError as exc:
+                    exc.attempts = attempt.num
+                    raise
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
     async def run(self, op: Op[T]) -> T:

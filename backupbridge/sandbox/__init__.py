@@ -17,6 +17,7 @@ from ..http import RetryPolicy
 from ..plugins import get_vendor
 from ..vendors import Simulator
 from .app import Router, SimRequest, json_response, raw_json_response
+from .clock import SimClock
 from .faults import FaultKind, Faults, SimulatorTransport
 from .seed import Seeder
 
@@ -25,6 +26,7 @@ __all__ = [
     "Faults",
     "Router",
     "Seeder",
+    "SimClock",
     "SimRequest",
     "SimulatorOptions",
     "SimulatorTransport",
@@ -89,7 +91,7 @@ def connect_sandbox(
 ) -> Connection:
     """A ``Connection`` to the vendor's in-process simulator (no network)."""
     sim, transport = _sandbox_parts(vendor, seed, size, now, latency, faults, simulator)
-    conn = connect(vendor, transport=transport, retry=retry, **{**sim.credentials, **options})
+    conn = connect(vendor, transport=transport, retry=retry, clock=sim.now, **{**sim.credentials, **options})
     conn.simulator = sim  # type: ignore[attr-defined]
     conn.transport = transport  # type: ignore[attr-defined]
     return conn
@@ -109,7 +111,7 @@ def connect_sandbox_async(
 ) -> AsyncConnection:
     """The async twin of ``connect_sandbox``."""
     sim, transport = _sandbox_parts(vendor, seed, size, now, latency, faults, simulator)
-    conn = connect_async(vendor, transport=transport, retry=retry, **{**sim.credentials, **options})
+    conn = connect_async(vendor, transport=transport, retry=retry, clock=sim.now, **{**sim.credentials, **options})
     conn.simulator = sim  # type: ignore[attr-defined]
     conn.transport = transport  # type: ignore[attr-defined]
     return conn

@@ -49,6 +49,7 @@ vendor = Vendor(
     capabilities=CAPABILITIES,
     capability_notes={
         "list_jobs": "last run of each device only: the API keeps no run history",
+        "create_device": "devices enroll themselves: install the agent with the company's configuration id",
         "job_history": "the API shows only each device's last backup status",
         "list_plans": "walks every company of the tree (one request per company)",
         "get_plan": "searches the companies of the tree in turn",

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import httpx
 
-from backupbridge.sandbox import Router, Seeder, SimRequest, SimulatorOptions, json_response
+from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
 
 from .vocabulary import BACKUP_SETS, BUILD_TYPES, NOTIFY_TYPES, email_problems, plan_problems
 
@@ -135,6 +135,7 @@ class IDrive360Simulator:
         self.options = options or SimulatorOptions()
         self.api_key = api_key
         self.credentials = {"api_key": api_key}
+        self.clock = SimClock(self.options.now)
         self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
         self.companies: dict[int, _Company] = {}
         self.devices: dict[str, dict[str, Any]] = {}  # device_id -> wire summary
@@ -158,6 +159,9 @@ class IDrive360Simulator:
         ):
             self.router.add(method, path, handler)
         self._seed()
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
 
     # -- seeding -----------------------------------------------------------------------------
 

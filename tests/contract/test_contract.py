@@ -17,6 +17,7 @@ from backupbridge import (
     Capability,
     Company,
     Device,
+    DeviceSpec,
     Frequency,
     Job,
     JobStatus,
