@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Generator
 from typing import Any
@@ -9,9 +10,9 @@ from typing import Any
 import httpx
 
 from ..errors import ConfigurationError
-from ..redaction import Secret
+from ..redaction import Secret, register_secret
 
-__all__ = ["BearerAuth", "check_base_url", "is_loopback"]
+__all__ = ["BasicAuth", "BearerAuth", "check_base_url", "is_loopback"]
 
 
 class BearerAuth(httpx.Auth):
@@ -26,6 +27,24 @@ class BearerAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return "BearerAuth(***)"
+
+
+class BasicAuth(httpx.Auth):
+    """HTTP Basic, built per request from secrets (so the header value lives in no attribute)."""
+
+    def __init__(self, username: Secret, password: Secret | None = None) -> None:
+        self._username = username
+        self._password = password
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        password = self._password.reveal() if self._password is not None else ""
+        token = base64.b64encode(f"{self._username.reveal()}:{password}".encode()).decode()
+        register_secret(token)
+        request.headers["Authorization"] = f"Basic {token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BasicAuth(***)"
 
 
 def is_loopback(host: str) -> bool:

@@ -41,7 +41,9 @@ def test_listing_commands_in_every_format(capsys: pytest.CaptureFixture[str], co
 def test_devices_json_matches_the_library(capsys: pytest.CaptureFixture[str]) -> None:
     from backupbridge.sandbox import connect_sandbox
 
-    _, out, _ = run(capsys, "devices", "--sandbox", "--size", "9", "--seed", "4", "--format", "json")
+    _, out, _ = run(
+        capsys, "devices", "--sandbox", "--vendor", "idrive360", "--size", "9", "--seed", "4", "--format", "json"
+    )
     expected = [d.id for d in connect_sandbox("idrive360", size=9, seed=4).list_devices()]
     assert [r["id"] for r in json.loads(out)] == expected
 

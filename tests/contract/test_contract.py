@@ -109,22 +109,43 @@ def test_failed_job_filter(conn: backupbridge.Connection) -> None:
     assert all(j.status is JobStatus.FAILED for j in failed)
 
 
+def _create_plan_dry_run(conn: backupbridge.Connection) -> None:
+    device = next(d for d in conn.list_devices() if d.status.value in ("online", "offline"))
+    spec = PlanSpec(
+        name="contract",
+        company_id=device.company_id,
+        device_ids=(device.id,),
+        items=("/data",),
+        schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(23)),
+    )
+    result = conn.create_plan(spec, dry_run=True)
+    assert result.dry_run and result.plan is None
+    assert device.id in result.applied_to + result.not_applied_to
+
+
+def _create_device(conn: backupbridge.Connection) -> None:
+    company = next(iter(conn.list_companies()))
+    created = conn.create_device(DeviceSpec(name="CONTRACT-PC01", company_id=company.id, timezone="Europe/Berlin"))
+    assert created.name == "CONTRACT-PC01" and created.company_id == company.id
+    assert conn.get_device(created.id) == created
+
+
+def _set_notifications(conn: backupbridge.Connection) -> None:
+    device = next(d.id for d in conn.list_devices() if d.status.value == "online")
+    conn.set_notifications(device, Notification(emails=("noc@example.com",), when=NotifyWhen.ON_FAILURE))
+
+
+def _create_company(conn: backupbridge.Connection) -> None:
+    created = conn.create_company("Contract Test Ltd")
+    assert created.name == "Contract Test Ltd"
+    assert created.id in {c.id for c in conn.list_companies()}
+
+
 WRITES: list[tuple[Capability, Callable[[Any], Any]]] = [
-    (Capability.CREATE_COMPANY, lambda c: c.create_company("Contract Test Ltd")),
-    (
-        Capability.CREATE_PLAN,
-        lambda c: c.create_plan(
-            PlanSpec(name="contract", items=("/data",), schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(23))),
-            dry_run=True,
-        ),
-    ),
-    (
-        Capability.SET_NOTIFICATIONS,
-        lambda c: c.set_notifications(
-            next(d.id for d in c.list_devices() if d.status.value == "online"),
-            Notification(emails=("noc@example.com",), when=NotifyWhen.ON_FAILURE),
-        ),
-    ),
+    (Capability.CREATE_COMPANY, _create_company),
+    (Capability.CREATE_PLAN, _create_plan_dry_run),
+    (Capability.CREATE_DEVICE, _create_device),
+    (Capability.SET_NOTIFICATIONS, _set_notifications),
 ]
 
 

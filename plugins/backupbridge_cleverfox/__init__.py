@@ -1,0 +1,69 @@
+"""CleverFox Backup for backupbridge: every documented resource, its neutral mapping and its simulator.
+
+Registered through the entry-point group ``backupbridge`` exactly as a third-party plugin would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backupbridge import Capability, CredentialField, Vendor, hookimpl
+from backupbridge.sandbox import SimulatorOptions
+from backupbridge.vendors import Simulator
+
+from .client import BASE_URL, VENDOR, CleverFoxAPI, decode_error, make_auth
+from .driver import CleverFoxDriver
+from .simulator import CleverFoxSimulator
+
+__all__ = ["VENDOR", "CleverFoxAPI", "CleverFoxDriver", "CleverFoxSimulator", "vendor"]
+
+CAPABILITIES = frozenset(
+    {
+        Capability.LIST_COMPANIES,
+        Capability.GET_COMPANY,
+        Capability.CREATE_COMPANY,
+        Capability.LIST_DEVICES,
+        Capability.GET_DEVICE,
+        Capability.CREATE_DEVICE,
+        Capability.LIST_PLANS,
+        Capability.GET_PLAN,
+        Capability.CREATE_PLAN,
+        Capability.LIST_JOBS,
+        Capability.JOB_HISTORY,
+        Capability.SET_NOTIFICATIONS,
+    }
+)
+
+
+def _simulator(options: SimulatorOptions) -> Simulator:
+    return CleverFoxSimulator(options)
+
+
+vendor = Vendor(
+    name=VENDOR,
+    title="CleverFox Backup",
+    credentials=(
+        CredentialField(name="api_key", env="CLEVERFOX_API_KEY", description="partner API key (Partner page)"),
+    ),
+    make_auth=make_auth,
+    make_driver=CleverFoxDriver,
+    capabilities=CAPABILITIES,
+    capability_notes={
+        "list_companies": "flat: CleverFox companies have no parent",
+        "create_company": "under the key's partner; no parent company",
+        "list_devices": "company filter applied client-side (the API has none)",
+        "list_plans": "a plan is a CleverFox job (a schedule on one device)",
+        "create_plan": "one device per plan; dry_run checks locally (the API has no dry run)",
+        "list_jobs": "full run history (CleverFox logs)",
+        "set_notifications": "per device (To/Cc/Bcc and the completed/failed/missed flags)",
+    },
+    default_base_url=BASE_URL,
+    decode_error=decode_error,
+    simulator=_simulator,
+    docs_url="https://cleverfoxbackup.com/docs/ab-introduction",
+)
+
+
+@hookimpl
+def register_vendors(register: Callable[[Vendor], None]) -> None:
+    register(vendor)

@@ -1,0 +1,340 @@
+"""The neutral operations for CleverFox, built on the client's resources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Generator
+from typing import Any
+
+from backupbridge import (
+    Company,
+    Device,
+    DeviceSpec,
+    Driver,
+    DriverContext,
+    Job,
+    JobStatus,
+    NotFoundError,
+    Notification,
+    Plan,
+    PlanCreation,
+    PlanSpec,
+    ValidationError,
+)
+from backupbridge.http import Batch, Call, ListOp, Op, Reply
+
+from . import mapping
+from .client import VENDOR, CleverFoxAPI, pairs, record_id
+from .records import BackupTypeRecord, DeviceRecord, JobRecord, PartnerRecord, SubscriptionRecord
+
+Steps = Generator[Call, Reply, Any]
+ListSteps = Generator["Call | Batch[Any]", "Reply | None", None]
+
+
+def _mapped(source: ListOp[tuple[Any, Any]], convert: Callable[[Any, Any], Any | None], name: str) -> ListOp[Any]:
+    """A listing of ``(record, raw)`` pairs turned into neutral records (``None`` results dropped)."""
+
+    def steps() -> ListSteps:
+        inner = source.steps
+        message = next(inner)
+        while True:
+            if isinstance(message, Batch):
+                converted = [convert(record, raw) for record, raw in message.items]
+                received = yield Batch([item for item in converted if item is not None])
+            else:
+                received = yield message
+            try:
+                message = inner.send(received)
+            except StopIteration:
+                return
+
+    return ListOp(name, steps())
+
+
+def _invalid(operation: str, field: str, message: str) -> ValidationError:
+    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+
+
+class CleverFoxDriver(Driver):
+    """CleverFox behind the neutral model. ``api`` is the full vendor client."""
+
+    def __init__(self, context: DriverContext) -> None:
+        super().__init__(context)
+        self.api = CleverFoxAPI()
+
+    @property
+    def _tz(self) -> dt.tzinfo:
+        return self.context.timezone
+
+    def _company(self, record: Any, raw: Any) -> Company:
+        return mapping.company(record, raw, account=self.account)
+
+    def _device(self, record: Any, raw: Any) -> Device:
+        return mapping.device(record, raw, account=self.account, fallback_tz=self._tz, now=self.context.clock())
+
+    def _plan(self, record: Any, raw: Any) -> Plan:
+        return mapping.plan(record, raw, account=self.account, fallback_tz=self._tz)
+
+    def _job(self, record: Any, raw: Any) -> Job:
+        return mapping.job(record, raw, account=self.account, fallback_tz=self._tz)
+
+    def _single(self, operation: str, call: Call, typ: Any, convert: Callable[[Any, Any], Any]) -> Op[Any]:
+        def steps() -> Steps:
+            reply = yield call
+            return convert(*pairs(reply, typ, many=False))
+
+        return Op(operation, steps())
+
+    # -- companies ---------------------------------------------------------------------------
+
+    def list_companies(self) -> ListOp[Company]:
+        return _mapped(self.api.companies.list_pairs(), self._company, "list_companies")
+
+    def get_company(self, company_id: str) -> Op[Company]:
+        from .records import CompanyRecord
+
+        return self._single("get_company", self.api.companies.get_call(company_id), CompanyRecord, self._company)
+
+    def create_company(self, name: str, parent_id: str | None = None) -> Op[Company]:
+        if parent_id is not None:
+            raise _invalid("create_company", "parent_id", "CleverFox companies have no parent company")
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise _invalid("create_company", "name", "name must be a string of 1 to 100 characters")
+
+        def steps() -> Steps:
+            partner = yield from self._first(self.api.partners.list_pairs(page_size=1).steps, PartnerRecord)
+            if partner is None:
+                raise _invalid("create_company", "partner", "this API key sees no partner to create the company under")
+            op = self.api.companies.create(
+                {
+                    "PartnerId": partner.partner_id,
+                    "PlanTypeId": partner.plan_type_id,
+                    "Name": name,
+                    "ExternalId": _external_id(),
+                }
+            )
+            created = yield from op.steps
+            return mapping.company(created, {}, account=self.account)
+
+        return Op("create_company", steps())
+
+    def _first(self, listing: Any, typ: Any) -> Generator[Call, Reply, Any]:
+        """The first record of a listing's first page (drives the listing's steps by hand)."""
+        message = next(listing)
+        while not isinstance(message, Batch):
+            reply = yield message
+            try:
+                message = listing.send(reply)
+            except StopIteration:
+                return None
+        listing.close()
+        return message.items[0][0] if message.items else None
+
+    # -- devices -----------------------------------------------------------------------------
+
+    def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
+        wanted = None if company_id is None else str(record_id(company_id, "list_devices", "company_id"))
+
+        def convert(record: DeviceRecord, raw: Any) -> Device | None:
+            # The API documents no company filter: it is applied here.
+            if wanted is not None and str(record.company_id) != wanted:
+                return None
+            return self._device(record, raw)
+
+        return _mapped(self.api.devices.list_pairs(), convert, "list_devices")
+
+    def get_device(self, device_id: str) -> Op[Device]:
+        return self._single("get_device", self.api.devices.get_call(device_id), DeviceRecord, self._device)
+
+    def create_device(self, spec: DeviceSpec) -> Op[Device]:
+        if not isinstance(spec, DeviceSpec):
+            raise _invalid("create_device", "spec", "spec must be a DeviceSpec")
+        company_id = record_id(spec.company_id, "create_device", "company_id")
+        unknown = sorted(set(spec.options) - set(mapping.DEVICE_OPTIONS))
+        if unknown:
+            raise _invalid("create_device", "options", f"unknown CleverFox device options {unknown}")
+        external = spec.external_id or _external_id()
+        subscription = spec.options.get("subscription_id")
+        # Check the payload now (with a placeholder subscription when it is looked up later).
+        mapping.device_payload(spec, int(subscription or 1), external)
+
+        def steps() -> Steps:
+            chosen = subscription
+            if chosen is None:
+                chosen = yield from self._subscription_of(company_id)
+            payload = mapping.device_payload(spec, int(chosen), external)
+            created = yield from self.api.devices.create(payload).steps
+            if created.device_id is None:
+                raise NotFoundError(
+                    f"CleverFox created the device but its id could not be read back (ExternalId {external!r})",
+                    status_code=201,
+                    vendor=VENDOR,
+                    operation="create_device",
+                )
+            return self._device(created, {})
+
+        return Op("create_device", steps())
+
+    def _subscription_of(self, company_id: int) -> Generator[Call, Reply, int]:
+        listing = self.api.subscriptions.list_pairs().steps
+        message = next(listing)
+        while True:
+            if isinstance(message, Batch):
+                for record, _ in message.items:
+                    assert isinstance(record, SubscriptionRecord)
+                    if (
+                        record.company_id == company_id
+                        and not mapping.flag(record.is_inactive)
+                        and record.subscription_id
+                    ):
+                        listing.close()
+                        return record.subscription_id
+                received = None
+            else:
+                received = yield message
+            try:
+                message = listing.send(received)
+            except StopIteration:
+                raise _invalid(
+                    "create_device", "company_id", f"company {company_id} has no active subscription to add a device to"
+                ) from None
+
+    def set_notifications(self, device_id: str, notification: Notification) -> Op[None]:
+        op = self.api.devices.update(device_id, mapping.notification_payload(notification))
+
+        def steps() -> Steps:
+            yield from op.steps
+            return None
+
+        return Op("set_notifications", steps())
+
+    # -- plans (CleverFox jobs) --------------------------------------------------------------
+
+    def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
+        if company_id is None:
+            return _mapped(self.api.jobs.list_pairs(), self._plan, "list_plans")
+        wanted = record_id(company_id, "list_plans", "company_id")
+
+        def steps() -> ListSteps:
+            # Jobs carry their device, not its company: walk the company's devices instead.
+            device_ids = []
+            devices = self.api.devices.list_pairs().steps
+            message = next(devices)
+            while True:
+                if isinstance(message, Batch):
+                    device_ids += [r.device_id for r, _ in message.items if r.company_id == wanted]
+                    received = None
+                else:
+                    received = yield message
+                try:
+                    message = devices.send(received)
+                except StopIteration:
+                    break
+            for device_id in device_ids:
+                yield from _mapped(self.api.devices.jobs_pairs(device_id), self._plan, "list_plans").steps
+
+        return ListOp("list_plans", steps())
+
+    def get_plan(self, plan_id: str) -> Op[Plan]:
+        return self._single("get_plan", self.api.jobs.get_call(plan_id), JobRecord, self._plan)
+
+    def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> Op[PlanCreation]:
+        op = "create_plan"
+        if not isinstance(spec, PlanSpec):
+            raise _invalid(op, "spec", "spec must be a PlanSpec")
+        if len(spec.device_ids) != 1:
+            raise _invalid(op, "device_ids", "a CleverFox job belongs to exactly one device: give one device id")
+        device_id = record_id(spec.device_ids[0], op, "device_ids")
+        # Check everything that can be checked before any request.
+        mapping.job_payload(spec, device_id, dt.UTC, self.context.clock())
+
+        def steps() -> Steps:
+            reply = yield self.api.devices.get_call(device_id)
+            device, _ = pairs(reply, DeviceRecord, many=False)
+            if spec.company_id is not None and str(device.company_id) != str(spec.company_id):
+                raise _invalid(op, "company_id", f"device {device_id} belongs to company {device.company_id}")
+            tz = mapping.windows_zone(device.time_zone_id) or self._tz
+            body = mapping.job_payload(spec, device_id, tz, self.context.clock())
+            backup_type = spec.options.get("backup_type_id") or (yield from self._folder_backup_type())
+            if dry_run:
+                # CleverFox has no dry run: everything was checked, nothing is sent.
+                return PlanCreation(
+                    vendor=VENDOR, account=self.account, plan_id=None, dry_run=True, applied_to=(str(device_id),)
+                )
+            job = yield from self.api.jobs.create(body).steps
+            for index, folder in enumerate(spec.items):
+                item = {
+                    "JobId": job.job_id,
+                    "Name": f"{spec.name} {index + 1}"[:100],
+                    "BackupTypeId": backup_type,
+                    "BaseFolder": folder,
+                    "IncludeSubFolders": bool(spec.options.get("include_sub_folders", True)),
+                }
+                yield from self.api.job_items.create(item).steps
+            reply = yield self.api.jobs.get_call(job.job_id)
+            created = self._plan(*pairs(reply, JobRecord, many=False))
+            return PlanCreation(
+                vendor=VENDOR,
+                account=self.account,
+                plan_id=created.id,
+                dry_run=False,
+                plan=created,
+                applied_to=(str(device_id),),
+            )
+
+        return Op(op, steps())
+
+    def _folder_backup_type(self) -> Generator[Call, Reply, int]:
+        listing = self.api.backup_types.list_pairs().steps
+        found: list[BackupTypeRecord] = []
+        message = next(listing)
+        while True:
+            if isinstance(message, Batch):
+                found += [r for r, _ in message.items]
+                received = None
+            else:
+                received = yield message
+            try:
+                message = listing.send(received)
+            except StopIteration:
+                break
+        for wanted in ("folder", "file"):
+            for record in found:
+                if (record.engine_type or record.engine_id or "").lower() == wanted and not mapping.flag(
+                    record.is_inactive
+                ):
+                    return int(record.backup_type_id or 0)
+        raise _invalid(
+            "create_plan", "options", "no File or Folder backup type is available; pass options['backup_type_id']"
+        )
+
+    # -- runs (CleverFox logs) ---------------------------------------------------------------
+
+    def list_jobs(
+        self,
+        device_id: str | None = None,
+        since: dt.datetime | None = None,
+        status: JobStatus | None = None,
+    ) -> ListOp[Job]:
+        if since is not None and (not isinstance(since, dt.datetime) or since.tzinfo is None):
+            raise _invalid("list_jobs", "since", "since must be a timezone-aware datetime")
+        if status is not None and not isinstance(status, JobStatus):
+            raise _invalid("list_jobs", "status", "status must be a JobStatus")
+        source = self.api.devices.logs_pairs(device_id) if device_id is not None else self.api.logs.list_pairs()
+
+        def convert(record: Any, raw: Any) -> Job | None:
+            found = self._job(record, raw)
+            if status is not None and found.status is not status:
+                return None
+            when = found.finished_at or found.started_at
+            if since is not None and when is not None and when < since:
+                return None
+            return found
+
+        return _mapped(source, convert, "list_jobs")
+
+
+def _external_id() -> str:
+    """An ExternalId for records backupbridge creates, so a create whose answer was lost can be found."""
+    return f"backupbridge-{uuid.uuid4()}"

@@ -1,0 +1,610 @@
+"""An offline CleverFox Backup API that behaves as the docs say.
+
+HTTP Basic with the partner key as user name (401 without it), ``PageNo``/``PageSize`` paging with the
+``{data, page_no, page_size}`` envelope (newest first), ``{data: {...}}`` for single objects, 404s,
+validation errors for missing or read-only attributes and over-long strings, duplicate prevention (a
+repeated ``Token`` within 60 minutes is a 409, on an injectable clock), stateful create/update/delete, and
+seeded data with a history of runs (completed, failed and missed).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
+
+from .mapping import windows_zone
+from .schema import RESOURCES, ResourceSpec, payload_problems
+
+__all__ = ["SANDBOX_API_KEY", "CleverFoxSimulator"]
+
+SANDBOX_API_KEY = "cfx-sandbox-5b0e8d1c9a7f4e32"
+BASE_PATH = "/api"
+MAX_PAGE_SIZE = 100  # undocumented in the real API; the simulator caps here and echoes what it used
+DUPLICATE_WINDOW = dt.timedelta(minutes=60)
+ZONES = (
+    "Eastern Standard Time",
+    "Central Standard Time",
+    "Pacific Standard Time",
+    "GMT Standard Time",
+    "W. Europe Standard Time",
+)
+ERRORS = (
+    "Unable to upload C:\\Users\\Public\\Documents\\ledger.xlsx: the network path was not found.",
+    "The process cannot access the file because it is being used by another process.",
+    "Login failed for user 'backup'. (SQL Server)",
+    "Disk quota exceeded on the upload folder.",
+)
+
+
+class Fault(Exception):
+    def __init__(self, status: int, message: str, model_state: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.model_state = model_state
+
+    def response(self) -> httpx.Response:
+        body: dict[str, Any] = {"Message": self.message}
+        if self.model_state:
+            body["ModelState"] = self.model_state
+        headers = {"WWW-Authenticate": 'Basic realm="CleverFox"'} if self.status == 401 else None
+        return json_response(self.status, body, headers)
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.000") if value else None
+
+
+class CleverFoxSimulator:
+    """The simulator. ``handle(request)`` answers one ``httpx.Request``."""
+
+    def __init__(self, options: SimulatorOptions | None = None, *, api_key: str = SANDBOX_API_KEY) -> None:
+        self.options = options or SimulatorOptions()
+        self.api_key = api_key
+        self.credentials = {"api_key": api_key}
+        self.clock = SimClock(self.options.now)
+        self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
+        self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES if name != "timezones"}
+        self.tokens: dict[str, dt.datetime] = {}
+        self.get_next_job_requests: list[int] = []
+        self._next_id: dict[str, int] = {name: 1 for name in RESOURCES}
+        self.router = Router(BASE_PATH)
+        self._routes()
+        self._seed()
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    # -- time helpers ------------------------------------------------------------------------
+
+    def _utc_now(self) -> str:
+        return _stamp(self.now().replace(tzinfo=None)) or ""
+
+    def _local(self, when_utc: dt.datetime | None, zone: str) -> str | None:
+        if when_utc is None:
+            return None
+        tz = windows_zone(zone) or dt.UTC
+        return _stamp(when_utc.replace(tzinfo=dt.UTC).astimezone(tz).replace(tzinfo=None))
+
+    # -- seeding -----------------------------------------------------------------------------
+
+    def _insert(self, resource: str, row: dict[str, Any]) -> dict[str, Any]:
+        spec = RESOURCES[resource]
+        key = self._next_id[resource]
+        self._next_id[resource] += 1
+        stored: dict[str, Any] = {f.name: None for f in spec.fields if f.kind not in ("obj", "list")}
+        stored.update(row)
+        stored[spec.id_field] = key
+        stored.setdefault("AddedOn", self._utc_now())
+        if "Token" in stored:
+            stored["Token"] = None
+        self.tables[resource][key] = stored
+        return stored
+
+    def _seed(self) -> None:
+        s = self.seeder
+        self._insert("plantypes", {"Name": "CleverFox Backup", "IsInactive": False})
+        for name, devices, storage in (("Small Plan", 1, 25), ("Medium Plan", 5, 250), ("Large Plan", 25, 1000)):
+            self._insert(
+                "plans",
+                {
+                    "PlanTypeId": 1,
+                    "Name": name,
+                    "Details": f"{devices} Device\r\n{storage} GB Storage",
+                    "IsInactive": False,
+                    "DeviceLimit": devices,
+                    "StorageLimit": storage,
+                    "DownloadLimit": False,
+                },
+            )
+        self._insert(
+            "partners",
+            {"PlanTypeId": 1, "Name": "Forward Thinking Software, LLC", "ApplicationId": None, "IsInactive": False},
+        )
+        self._insert(
+            "partnerusers",
+            {
+                "PartnerId": 1,
+                "FirstName": "Frank",
+                "LastName": "Perez",
+                "Email": "support@example.com",
+                "IsAccountOwner": True,
+                "IsInactive": False,
+            },
+        )
+        for engine, name in (("FILE", "File"), ("FOLDER", "Folder"), ("SQLSERVER", "SqlServer")):
+            self._insert(
+                "backuptypes",
+                {
+                    "EngineId": engine,
+                    "Name": name,
+                    "EngineType": name,
+                    "Port": 1433 if engine == "SQLSERVER" else None,
+                    "IsInactive": False,
+                },
+            )
+        size = max(self.options.size, 0)
+        companies = []
+        for index in range(max(2, size // 8)):
+            name = s.company_name(index)
+            company = self._insert(
+                "companies",
+                {
+                    "PartnerId": 1,
+                    "PlanTypeId": 1,
+                    "Name": name,
+                    "CityMunicipality": "Springfield",
+                    "StateProvidence": "MI",
+                    "PostalCode": f"4{index:04d}",
+                    "Country": "US",
+                    "IsInactive": index % 11 == 10,
+                },
+            )
+            domain = name.split()[0].lower() + ".example"
+            self._insert(
+                "companyusers",
+                {
+                    "CompanyId": company["CompanyId"],
+                    "FirstName": "Office",
+                    "LastName": "Manager",
+                    "Email": f"office@{domain}",
+                    "IsInactive": False,
+                },
+            )
+            subscription = self._insert(
+                "subscriptions",
+                {
+                    "CompanyId": company["CompanyId"],
+                    "PlanId": 3,
+                    "IsInactive": False,
+                    "BillingId": 10_000_000 + index,
+                    "Status": "Active",
+                    "PeriodStart": self._utc_now(),
+                    "SendNotificationTo": f"billing@{domain}",
+                    "SendNotificationOnStorageLimit": True,
+                },
+            )
+            companies.append((company, subscription, domain))
+        for index in range(size):
+            company, subscription, domain = companies[index % len(companies)]
+            zone = s.random.choice(ZONES)
+            state = s.weighted({"online": 0.7, "offline": 0.22, "inactive": 0.08})
+            checked = s.past(0.3) if state == "online" else s.past(24 * 6, 2)
+            device = self._insert(
+                "devices",
+                {
+                    "CompanyId": company["CompanyId"],
+                    "SubscriptionId": subscription["SubscriptionId"],
+                    "Name": s.hostname(company["Name"], index),
+                    "TimeZoneId": zone,
+                    "ApplicationId": None,
+                    "ExternalId": f"RMM-{10000 + index}" if s.random.random() < 0.5 else None,
+                    "IsInactive": state == "inactive",
+                    "ApiKey": str(uuid.UUID(int=s.random.getrandbits(128))),
+                    "LastApiCheckAt": self._local(checked, zone),
+                    "SendNotificationTo": f"it@{domain}",
+                    "SendNotificationOnJobCompleted": False,
+                    "SendNotificationOnJobFailed": True,
+                    "SendNotificationOnJobMissed": s.random.random() < 0.8,
+                    "AgentDownloadUrl": "https://cleverfoxbackup.com/downloads/agent/CleverFoxBackupAgent.exe",
+                    "LastAgentDownloadCreated": self._utc_now(),
+                },
+            )
+            self._seed_jobs(device, zone, healthy=s.random.random() < 0.7)
+            self._insert(
+                "events",
+                {
+                    "EventTypeId": 32,
+                    "EventType": "Device Modified",
+                    "CompanyId": company["CompanyId"],
+                    "DeviceId": device["DeviceId"],
+                },
+            )
+
+    def _seed_jobs(self, device: dict[str, Any], zone: str, *, healthy: bool) -> None:
+        s = self.seeder
+        now = self.seeder.now
+        hour = s.random.choice((19, 20, 21, 22, 23))
+        plans = [("Daily Documents", "Daily", 1, 2)]
+        if s.random.random() < 0.35:
+            plans.append(("Weekly SQL", "Weekly", 7, 3))
+        for name, frequency, period_days, engine in plans:
+            last_run = (now - dt.timedelta(days=1)).replace(hour=hour, minute=0, second=0)
+            job = self._insert(
+                "jobs",
+                {
+                    "DeviceId": device["DeviceId"],
+                    "Name": name,
+                    "IsInactive": False,
+                    "LastRanOn": self._local(last_run, zone),
+                    "Frequency": frequency,
+                    "NextRunOn": self._local(last_run + dt.timedelta(days=period_days), zone),
+                    "LateAfter": 240,
+                    "Every": 1,
+                    "OnMonday": False,
+                    "OnTuesday": False,
+                    "OnWednesday": False,
+                    "OnThursday": False,
+                    "OnFriday": False,
+                    "OnSaturday": False,
+                    "OnSunday": frequency == "Weekly",
+                    "DayOfMonth": 1,
+                    "ExpireOn": None,
+                    "CloudKeepLast": 30,
+                    "LocalKeepLast": 1,
+                },
+            )
+            item = self._insert(
+                "jobitems",
+                {
+                    "JobId": job["JobId"],
+                    "Name": "Documents" if engine != 3 else "Accounting DB",
+                    "BackupTypeId": engine,
+                    "BaseFolder": "C:\\Users\\Public\\Documents" if engine != 3 else None,
+                    "IncludeSubFolders": engine != 3,
+                    "SearchPatterns": "*.*" if engine != 3 else None,
+                    "ServerName": "localhost" if engine == 3 else None,
+                    "DatabaseName": "Accounting" if engine == 3 else None,
+                    "AuthenticationMode": "W",
+                    "OptionCompress": True,
+                    "OptionCopyOnly": engine == 3,
+                    "OptionLogOnly": False,
+                },
+            )
+            runs = 10 if frequency == "Daily" else 2
+            for back in range(runs, 0, -1):
+                start = last_run - dt.timedelta(days=period_days * (back - 1))
+                latest = back == 1
+                if healthy or not latest:
+                    status = s.weighted({"Completed": 0.9, "Failed": 0.06, "Missed": 0.04})
+                else:
+                    status = s.random.choice(("Failed", "Missed"))
+                self._seed_log(device, job, item, zone, start, status)
+
+    def _seed_log(
+        self,
+        device: dict[str, Any],
+        job: dict[str, Any],
+        item: dict[str, Any],
+        zone: str,
+        start: dt.datetime,
+        status: str,
+    ) -> None:
+        s = self.seeder
+        took = dt.timedelta(minutes=s.random.randint(2, 95))
+        log = self._insert(
+            "logs",
+            {
+                "CompanyId": device["CompanyId"],
+                "DeviceId": device["DeviceId"],
+                "TimeZoneId": zone,
+                "SubscriptionId": device["SubscriptionId"],
+                "PlanId": 3,
+                "JobId": job["JobId"],
+                "Name": job["Name"],
+                "ArchiveFolder": "C:\\ProgramData\\Forward Thinking Software\\CleverFox Backup Agent\\Archive",
+                "UploadFolder": "C:\\ProgramData\\Forward Thinking Software\\CleverFox Backup Agent\\Upload",
+                "Frequency": job["Frequency"],
+                "NextRunOn": job["NextRunOn"],
+                "LateAfter": job["LateAfter"],
+                "LocalKeepLast": 1,
+                "JobStartedOn": None if status == "Missed" else self._local(start, zone),
+                "JobCompletedOn": None if status == "Missed" else self._local(start + took, zone),
+                "JobStatus": status,
+                "ErrorMessages": s.random.choice(ERRORS)
+                if status == "Failed"
+                else ("The job did not start within 240 minutes." if status == "Missed" else ""),
+            },
+        )
+        if status != "Missed":
+            self._insert(
+                "logitems",
+                {
+                    "LogId": log["LogId"],
+                    "JobItemId": item["JobItemId"],
+                    "Name": item["Name"],
+                    "EngineId": "SQLSERVER" if item["BackupTypeId"] == 3 else "FOLDER",
+                    "EngineType": "SqlServer" if item["BackupTypeId"] == 3 else "Folder",
+                    "BaseFolder": item["BaseFolder"],
+                    "BackupFileSize": s.random.randint(5_000_000, 4_000_000_000),
+                    "BackupListSize": s.random.randint(1_000, 90_000),
+                    "BackupListCount": s.random.randint(10, 25_000),
+                },
+            )
+
+    # -- rendering (one level of embedding, grandchildren null, as in the docs) ------------
+
+    def _row(self, resource: str, key: int | None) -> dict[str, Any] | None:
+        row = self.tables[resource].get(key) if key is not None else None
+        if row is None:
+            return None
+        shallow = dict(row)
+        if resource == "jobitems":
+            shallow["Password"] = None  # never returned on GET
+        return shallow
+
+    def render(self, resource: str, row: dict[str, Any]) -> dict[str, Any]:
+        out = self._row(resource, row[RESOURCES[resource].id_field]) or dict(row)
+        child = self._row
+        if resource == "devices":
+            out["Company"] = _null_children(child("companies", row["CompanyId"]), ("Partner", "PlanType"))
+            out["Subscription"] = _null_children(child("subscriptions", row["SubscriptionId"]), ("Company", "Plan"))
+        elif resource == "companies":
+            out["Partner"], out["PlanType"] = None, child("plantypes", row["PlanTypeId"])
+        elif resource == "subscriptions":
+            out["Company"], out["Plan"] = None, child("plans", row["PlanId"])
+        elif resource == "jobs":
+            out["Device"] = _null_children(child("devices", row["DeviceId"]), ("Company", "Subscription"))
+            out["JobItems"] = [self._item(i) for i in self.tables["jobitems"].values() if i["JobId"] == row["JobId"]]
+        elif resource == "jobitems":
+            out = self._item(row)
+        elif resource == "logs":
+            out["Company"] = _null_children(child("companies", row["CompanyId"]), ("Partner", "PlanType"))
+            out["Device"] = _null_children(child("devices", row["DeviceId"]), ("Company", "Subscription"))
+            out["Subscription"] = _null_children(child("subscriptions", row["SubscriptionId"]), ("Company", "Plan"))
+            out["Plan"] = _null_children(child("plans", row["PlanId"]), ("PlanType",))
+            job = child("jobs", row["JobId"])
+            out["Job"] = dict(job, Device=None, JobItems=[]) if job else None
+            out["LogItems"] = [dict(i) for i in self.tables["logitems"].values() if i["LogId"] == row["LogId"]]
+        elif resource in ("partners", "plans"):
+            out["PlanType"] = child("plantypes", row.get("PlanTypeId"))
+        elif resource == "partnerusers":
+            out["Partner"] = _null_children(child("partners", row["PartnerId"]), ("PlanType",))
+        elif resource == "companyusers":
+            out["Company"] = _null_children(child("companies", row["CompanyId"]), ("Partner", "PlanType"))
+        return out
+
+    def _item(self, row: dict[str, Any]) -> dict[str, Any]:
+        out = dict(row, Password=None)
+        out["BackupType"] = self._row("backuptypes", row["BackupTypeId"])
+        return out
+
+    # -- request handling --------------------------------------------------------------------
+
+    def _routes(self) -> None:
+        for name, spec in RESOURCES.items():
+            self.router.add("GET", spec.path, self._lister(name))
+            if "get" in spec.operations:
+                self.router.add("GET", spec.path + "/{id}", self._getter(name))
+            if "create" in spec.operations:
+                self.router.add("POST", spec.path, self._creator(name))
+            if "update" in spec.operations:
+                self.router.add("PUT", spec.path + "/{id}", self._updater(name))
+        self.router.add("GET", "/devices/lookup", self._lookup)
+        self.router.add("DELETE", "/devices/{id}", self._delete_device)
+        self.router.add("GET", "/devices/{id}/jobs", self._device_children("jobs"))
+        self.router.add("GET", "/devices/{id}/logs", self._device_children("logs"))
+        self.router.add("POST", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
+        self.router.add("GET", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        handler, sim, known = self.router.match(request)
+        try:
+            self._authenticate(sim)
+            if handler is None:
+                raise Fault(405 if known else 404, f"No HTTP resource was found that matches {sim.method} {sim.path}.")
+            return handler(sim)
+        except Fault as fault:
+            return fault.response()
+
+    def _authenticate(self, request: SimRequest) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        user = ""
+        if scheme.lower() == "basic":
+            try:
+                user = base64.b64decode(encoded, validate=True).decode().partition(":")[0]
+            except (ValueError, UnicodeDecodeError):
+                user = ""
+        if user != self.api_key:
+            raise Fault(401, "Authorization has been denied for this request.")
+
+    def _page(self, request: SimRequest, rows: list[dict[str, Any]], resource: str) -> httpx.Response:
+        numbers = {}
+        for name, default in (("PageNo", 1), ("PageSize", 25)):
+            raw = request.query.get(name)
+            if raw is None:
+                numbers[name] = default
+            elif raw.isdigit() and int(raw) > 0:
+                numbers[name] = int(raw)
+            else:
+                raise Fault(400, "The request is invalid.", {name: [f"{name} must be a positive whole number."]})
+        size = min(numbers["PageSize"], MAX_PAGE_SIZE)
+        ordered = sorted(rows, key=lambda r: r[RESOURCES[resource].id_field], reverse=True)
+        start = (numbers["PageNo"] - 1) * size
+        data = [self.render(resource, row) for row in ordered[start : start + size]]
+        return json_response(200, {"data": data, "page_no": numbers["PageNo"], "page_size": size})
+
+    def _lister(self, resource: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            if resource == "timezones":
+                zones = [{"TimeZoneId": zone, "Name": zone} for zone in sorted(_windows_zone_names())]
+                size = min(int(request.query.get("PageSize", "25") or 25), MAX_PAGE_SIZE)
+                page = int(request.query.get("PageNo", "1") or 1)
+                return json_response(
+                    200, {"data": zones[(page - 1) * size : page * size], "page_no": page, "page_size": size}
+                )
+            return self._page(request, list(self.tables[resource].values()), resource)
+
+        return handler
+
+    def _find(self, resource: str, raw_key: str) -> dict[str, Any]:
+        row = self.tables[resource].get(int(raw_key)) if raw_key.isdigit() else None
+        if row is None:
+            spec = RESOURCES[resource]
+            raise Fault(
+                404,
+                f"No {spec.name.removesuffix('s')} was found with {spec.id_field} {raw_key}.",
+            )
+        return row
+
+    def _getter(self, resource: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            return json_response(200, {"data": self.render(resource, self._find(resource, request.path_params["id"]))})
+
+        return handler
+
+    def _body(self, request: SimRequest) -> dict[str, Any]:
+        if "application/json" not in request.headers.get("content-type", ""):
+            raise Fault(415, "The request entity's media type is not supported for this resource.")
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            raise Fault(400, "The request is invalid.", {"body": ["The body is not valid JSON."]}) from None
+        if not isinstance(body, dict):
+            raise Fault(400, "The request is invalid.", {"body": ["The body must be an object."]})
+        return body
+
+    def _token(self, body: dict[str, Any]) -> None:
+        token = body.get("Token")
+        if not token:
+            return
+        now = self.now()
+        seen = self.tokens.get(token)
+        if seen is not None and now - seen < DUPLICATE_WINDOW:
+            raise Fault(409, "Duplicate request: a request with this Token was processed in the last 60 minutes.")
+        self.tokens[token] = now
+
+    def _check(self, spec: ResourceSpec, body: dict[str, Any], method: str) -> None:
+        problems = payload_problems(spec, body, method=method)
+        if problems:
+            state: dict[str, list[str]] = {}
+            for field, message in problems:
+                state.setdefault(f"{spec.name[:-1]}.{field}", []).append(message)
+            raise Fault(400, "The request is invalid.", state)
+        references = {
+            "CompanyId": "companies",
+            "SubscriptionId": "subscriptions",
+            "DeviceId": "devices",
+            "JobId": "jobs",
+            "BackupTypeId": "backuptypes",
+            "PartnerId": "partners",
+            "PlanId": "plans",
+            "PlanTypeId": "plantypes",
+        }
+        for field, table in references.items():
+            if (
+                field in body
+                and field != spec.id_field
+                and body[field] is not None
+                and body[field] not in self.tables[table]
+            ):
+                raise Fault(
+                    400,
+                    "The request is invalid.",
+                    {f"{spec.name[:-1]}.{field}": [f"{field} {body[field]} does not exist."]},
+                )
+        if spec.name == "devices" and method == "POST":
+            subscription = self.tables["subscriptions"][body["SubscriptionId"]]
+            if subscription["CompanyId"] != body["CompanyId"]:
+                raise Fault(
+                    400,
+                    "The request is invalid.",
+                    {"device.SubscriptionId": ["The subscription belongs to another company."]},
+                )
+            if windows_zone(body["TimeZoneId"]) is None:
+                raise Fault(400, "The request is invalid.", {"device.TimeZoneId": ["Unknown time zone."]})
+            if body.get("ExternalId") and any(
+                d["ExternalId"] == body["ExternalId"] for d in self.tables["devices"].values()
+            ):
+                raise Fault(400, "The request is invalid.", {"device.ExternalId": ["ExternalId must be unique."]})
+
+    def _creator(self, resource: str) -> Callable[[SimRequest], httpx.Response]:
+        spec = RESOURCES[resource]
+
+        def handler(request: SimRequest) -> httpx.Response:
+            body = self._body(request)
+            self._check(spec, body, "POST")
+            self._token(body)
+            row = {k: v for k, v in body.items() if k != "Token"}
+            if resource == "devices":
+                row.update(
+                    ApiKey=str(uuid.uuid4()),
+                    AgentDownloadUrl="https://cleverfoxbackup.com/downloads/agent/CleverFoxBackupAgent.exe",
+                    LastAgentDownloadCreated=self._utc_now(),
+                )
+            created = self._insert(resource, row)
+            return json_response(201, {"data": self.render(resource, created)})
+
+        return handler
+
+    def _updater(self, resource: str) -> Callable[[SimRequest], httpx.Response]:
+        spec = RESOURCES[resource]
+
+        def handler(request: SimRequest) -> httpx.Response:
+            row = self._find(resource, request.path_params["id"])
+            body = self._body(request)
+            self._check(spec, body, "PUT")
+            self._token(body)
+            row.update({k: v for k, v in body.items() if k != "Token"})
+            row["UpdatedOn"] = self._utc_now()
+            return json_response(200, {"data": self.render(resource, row)})
+
+        return handler
+
+    def _lookup(self, request: SimRequest) -> httpx.Response:
+        external = request.query.get("ExternalId")
+        if not external:
+            raise Fault(400, "The request is invalid.", {"ExternalId": ["ExternalId is required."]})
+        for row in self.tables["devices"].values():
+            if row["ExternalId"] == external:
+                return json_response(200, {"data": self.render("devices", row)})
+        raise Fault(404, f"No Device was found with ExternalId {external}.")
+
+    def _delete_device(self, request: SimRequest) -> httpx.Response:
+        row = self._find("devices", request.path_params["id"])
+        del self.tables["devices"][row["DeviceId"]]
+        for job_id in [k for k, j in self.tables["jobs"].items() if j["DeviceId"] == row["DeviceId"]]:
+            del self.tables["jobs"][job_id]
+        return json_response(200, {"data": None})
+
+    def _device_children(self, resource: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            device = self._find("devices", request.path_params["id"])
+            rows = [r for r in self.tables[resource].values() if r["DeviceId"] == device["DeviceId"]]
+            return self._page(request, rows, resource)
+
+        return handler
+
+    def _get_next_job(self, request: SimRequest) -> httpx.Response:
+        device = self._find("devices", request.path_params["id"])
+        self.get_next_job_requests.append(device["DeviceId"])
+        return json_response(200, {"data": None})
+
+
+def _null_children(row: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    return dict(row, **dict.fromkeys(keys)) if row is not None else None
+
+
+def _windows_zone_names() -> list[str]:
+    from tzlocal.windows_tz import win_tz
+
+    return list(win_tz)
