@@ -13,7 +13,16 @@ import re
 import threading
 from typing import Any
 
-__all__ = ["REDACTED", "RedactingFilter", "Secret", "install_log_redaction", "redact", "register_secret"]
+__all__ = [
+    "REDACTED",
+    "SECRET_FIELDS",
+    "RedactingFilter",
+    "Secret",
+    "install_log_redaction",
+    "redact",
+    "register_secret",
+    "scrub_json",
+]
 
 REDACTED = "***"
 
@@ -22,10 +31,14 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
+# JSON fields that hold credentials in some vendor's payloads (CleverFox's per-device agent ApiKey,
+# login passwords, minted tokens). Their values are removed from cassettes and from any text.
+SECRET_FIELDS = ("ApiKey", "apiKey", "api_key", "Password", "password", "access_token", "refresh_token")
+
 # Credential shapes redacted even when the value was never registered (a token minted by a login).
 _HEADER_PATTERNS = re.compile(
     r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)\s+)[^\s\"',}]+"
-    r"|(?i:(\"(?:access_token|password|Password|token|Token|api_key|apikey)\"\s*:\s*\"))[^\"]*"
+    r"|(\"(?:" + "|".join(SECRET_FIELDS) + r")\"\s*:\s*\")[^\"]*"
 )
 
 
@@ -83,6 +96,15 @@ def redact(text: str) -> str:
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
     return _HEADER_PATTERNS.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
+
+
+def scrub_json(data: Any) -> Any:
+    """``data`` (parsed JSON) with the value of every ``SECRET_FIELDS`` key replaced, at any depth."""
+    if isinstance(data, dict):
+        return {k: (REDACTED if k in SECRET_FIELDS and v is not None else scrub_json(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [scrub_json(v) for v in data]
+    return data
 
 
 class RedactingFilter(logging.Filter):

@@ -15,6 +15,7 @@ import pytest
 
 import backupbridge
 from backupbridge import NotFoundError
+from backupbridge.cassettes import vcr_config as cassette_config
 from backupbridge.http import RetryPolicy
 
 from .conftest import doc_example
@@ -25,11 +26,7 @@ CASSETTES = ROOT / "cassettes"
 
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
-    return {
-        "filter_headers": [("authorization", "Bearer <REDACTED>")],
-        "match_on": ["method", "scheme", "host", "path", "query"],
-        "decode_compressed_response": True,
-    }
+    return cassette_config("Bearer")
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +121,7 @@ def test_error_entity_not_found(conn: backupbridge.Connection) -> None:
 
 SECRET_PATTERNS = [
     re.compile(r"(?i)authorization:\s*\n\s*-\s*(bearer|basic)\s+(?!<REDACTED>)\S+"),
-    re.compile(r"(?i)\"(access_token|password|Password|api_key|apikey)\"\s*:\s*\"(?!<REDACTED>)[^\"]+\""),
+    re.compile(r"(?i)\"(access_token|refresh_token|password|api_key|apikey)\"\s*:\s*\"(?!<REDACTED>|\*\*\*)[^\"]+\""),
     re.compile(r"(?i)(JSESSIONID|session)=[A-Za-z0-9]{8,}"),
     re.compile(r"idr-sandbox-[0-9a-f]+|doc-example-api-key"),
 ]

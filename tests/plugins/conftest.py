@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from backupbridge.sandbox import connect_sandbox, connect_sandbox_async
+from backupbridge.vendors import Simulator
+
+
+def load_example(vendor: str, name: str) -> Any:
+    """A documented example (repaired only where the docs' JSON was invalid)."""
+    return json.loads((Path(__file__).parent / vendor / "doc_examples" / f"{name}.json").read_text())
+
+
+class Runner:
+    """Runs a call on a sync or an async sandbox connection and gives back plain results."""
+
+    def __init__(self, mode: str, vendor: str, sim: Simulator) -> None:
+        self.mode = mode
+        self.vendor = vendor
+        self.sim = sim
+
+    def __call__(self, use: Callable[[Any], Any]) -> Any:
+        if self.mode == "sync":
+            with connect_sandbox(self.vendor, simulator=self.sim) as conn:
+                result = use(conn)
+                return list(result) if inspect.isgenerator(result) else result
+
+        async def main() -> Any:
+            async with connect_sandbox_async(self.vendor, simulator=self.sim) as conn:
+                result = use(conn)
+                if inspect.isasyncgen(result):
+                    return [item async for item in result]
+                return await result
+
+        return asyncio.run(main())
