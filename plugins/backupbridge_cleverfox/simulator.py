@@ -390,6 +390,13 @@ class CleverFoxSimulator:
     # -- request handling --------------------------------------------------------------------
 
     def _routes(self) -> None:
+        # The specific device routes first: "/devices/lookup" must not be read as a device id.
+        self.router.add("GET", "/devices/lookup", self._lookup)
+        self.router.add("DELETE", "/devices/{id}", self._delete_device)
+        self.router.add("GET", "/devices/{id}/jobs", self._device_children("jobs"))
+        self.router.add("GET", "/devices/{id}/logs", self._device_children("logs"))
+        self.router.add("POST", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
+        self.router.add("GET", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
         for name, spec in RESOURCES.items():
             self.router.add("GET", spec.path, self._lister(name))
             if "get" in spec.operations:
@@ -398,12 +405,6 @@ class CleverFoxSimulator:
                 self.router.add("POST", spec.path, self._creator(name))
             if "update" in spec.operations:
                 self.router.add("PUT", spec.path + "/{id}", self._updater(name))
-        self.router.add("GET", "/devices/lookup", self._lookup)
-        self.router.add("DELETE", "/devices/{id}", self._delete_device)
-        self.router.add("GET", "/devices/{id}/jobs", self._device_children("jobs"))
-        self.router.add("GET", "/devices/{id}/logs", self._device_children("logs"))
-        self.router.add("POST", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
-        self.router.add("GET", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         handler, sim, known = self.router.match(request)
@@ -483,15 +484,17 @@ class CleverFoxSimulator:
             raise Fault(400, "The request is invalid.", {"body": ["The body must be an object."]})
         return body
 
-    def _token(self, body: dict[str, Any]) -> None:
+    def _refuse_duplicate(self, body: dict[str, Any]) -> None:
+        """A Token applied in the last 60 minutes: 409, before anything else is looked at."""
         token = body.get("Token")
-        if not token:
-            return
-        now = self.now()
-        seen = self.tokens.get(token)
-        if seen is not None and now - seen < DUPLICATE_WINDOW:
+        seen = self.tokens.get(token) if token else None
+        if seen is not None and self.now() - seen < DUPLICATE_WINDOW:
             raise Fault(409, "Duplicate request: a request with this Token was processed in the last 60 minutes.")
-        self.tokens[token] = now
+
+    def _remember(self, body: dict[str, Any]) -> None:
+        """Only an applied request's Token counts: a refused one may be corrected and sent again."""
+        if body.get("Token"):
+            self.tokens[body["Token"]] = self.now()
 
     def _check(self, spec: ResourceSpec, body: dict[str, Any], method: str) -> None:
         problems = payload_problems(spec, body, method=method)
@@ -542,8 +545,9 @@ class CleverFoxSimulator:
 
         def handler(request: SimRequest) -> httpx.Response:
             body = self._body(request)
+            self._refuse_duplicate(body)
             self._check(spec, body, "POST")
-            self._token(body)
+            self._remember(body)
             row = {k: v for k, v in body.items() if k != "Token"}
             if resource == "devices":
                 row.update(
@@ -562,8 +566,9 @@ class CleverFoxSimulator:
         def handler(request: SimRequest) -> httpx.Response:
             row = self._find(resource, request.path_params["id"])
             body = self._body(request)
+            self._refuse_duplicate(body)
             self._check(spec, body, "PUT")
-            self._token(body)
+            self._remember(body)
             row.update({k: v for k, v in body.items() if k != "Token"})
             row["UpdatedOn"] = self._utc_now()
             return json_response(200, {"data": self.render(resource, row)})

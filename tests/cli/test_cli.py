@@ -48,6 +48,20 @@ def test_devices_json_matches_the_library(capsys: pytest.CaptureFixture[str]) ->
     assert [r["id"] for r in json.loads(out)] == expected
 
 
+@pytest.mark.parametrize("vendor", ["idrive360", "cleverfox"])
+@pytest.mark.parametrize("command", ["devices", "jobs"])
+def test_each_vendor_from_the_sandbox(capsys: pytest.CaptureFixture[str], vendor: str, command: str) -> None:
+    code, out, err = run(capsys, command, "--sandbox", "--vendor", vendor, "--format", "ndjson")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0, err
+    assert rows and {r["vendor"] for r in rows} == {vendor}
+
+
+def test_sandbox_without_vendor_covers_every_simulator(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "devices", "--sandbox", "--size", "5", "--format", "ndjson")
+    assert code == 0 and {json.loads(line)["vendor"] for line in out.splitlines()} == {"idrive360", "cleverfox"}
+
+
 def test_jobs_status_filter(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "jobs", "--sandbox", "--size", "40", "--status", "failed", "--format", "ndjson")
     rows = [json.loads(line) for line in out.splitlines()]
