@@ -312,7 +312,7 @@ def connect(
         UnknownVendorError, MissingCredentialsError, ValidationError, ConfigurationError: before any I/O.
     """
     spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
-    auth = spec.make_auth(creds)
+    auth = spec.make_auth(creds, url)
     if client is None:
         client = httpx.Client(
             base_url=url, transport=transport, auth=auth, verify=verify, **client_kwargs(timeout, USER_AGENT)
@@ -342,7 +342,7 @@ def connect_async(
 ) -> AsyncConnection:
     """The async twin of ``connect``: ``async with connect_async(...) as conn``."""
     spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
-    auth = spec.make_auth(creds)
+    auth = spec.make_auth(creds, url)
     if client is None:
         client = httpx.AsyncClient(
             base_url=url, transport=transport, auth=auth, verify=verify, **client_kwargs(timeout, USER_AGENT)

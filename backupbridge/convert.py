@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import enum
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from .errors import DecodingError
 
 __all__ = [
+    "VendorIntEnum",
     "decode",
     "excerpt_of",
     "make_converter",
@@ -33,6 +35,38 @@ __all__ = [
 T = TypeVar("T")
 
 EXTRA_FIELD = "extra"
+
+
+WIRE = "wire"
+"""attrs field metadata key: the JSON key of a field whose name the converter's rename cannot produce."""
+
+
+class VendorIntEnum(enum.IntEnum):
+    """An integer enum from a vendor: an integer it does not know yet becomes a member named UNKNOWN that
+    keeps the integer (``Status(9).name == "UNKNOWN"``, ``int(Status(9)) == 9``), never a crash."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> VendorIntEnum | None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        member = int.__new__(cls, value)
+        member._name_ = "UNKNOWN"
+        member._value_ = value
+        return member
+
+    @property
+    def known(self) -> bool:
+        return self._name_ != "UNKNOWN"
+
+
+def _structure_vendor_int_enum(value: object, typ: type[VendorIntEnum]) -> VendorIntEnum:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return typ(int(value))
+        if isinstance(value, str) and value in typ.__members__:
+            return typ[value]
+        raise TypeError(f"expected an integer code, got {value!r:.20}")
+    return typ(value)
 
 
 def pascal_case(name: str) -> str:
@@ -155,23 +189,29 @@ def make_converter(rename: Callable[[str], str] | None = None) -> cattrs.Convert
         exact = typ if typ in (str, int, float, bool) else type(None)
         conv.register_structure_hook(typ | None, _optional(hook, exact))
     conv.register_structure_hook(Any, _structure_any)
+    # Registered by class (not by predicate) so it wins over the ``int`` hook for these int subclasses.
+    conv.register_structure_hook(VendorIntEnum, _structure_vendor_int_enum)
+    conv.register_unstructure_hook(VendorIntEnum, int)
     conv.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
     conv.register_unstructure_hook(dt.time, lambda v: v.isoformat())
+
+    def key(a: attrs.Attribute[Any]) -> str:
+        return str(a.metadata.get(WIRE) or (rename(a.name) if rename else a.name))
 
     def overrides(cls: type) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for a in attrs.fields(cls):
             if a.name == EXTRA_FIELD:
                 result[a.name] = override(omit=True)
-            elif rename is not None:
-                result[a.name] = override(rename=rename(a.name))
+            elif a.metadata.get(WIRE) or rename is not None:
+                result[a.name] = override(rename=key(a))
         return result
 
     def structure_factory(cls: type) -> Callable[[Mapping[str, Any], type], Any]:
         base: Callable[[Mapping[str, Any], Any], Any] = make_dict_structure_fn(cls, conv, **overrides(cls))
         if not _has_extra(cls):
             return base
-        known = frozenset((rename(a.name) if rename else a.name) for a in attrs.fields(cls) if a.name != EXTRA_FIELD)
+        known = frozenset(key(a) for a in attrs.fields(cls) if a.name != EXTRA_FIELD)
 
         def structure(data: Mapping[str, Any], typ: type) -> Any:
             if not isinstance(data, Mapping):

@@ -78,7 +78,8 @@ class Vendor:
         name: the vendor's key (``idrive360``), lower-case.
         title: the product's name for people.
         credentials: the credentials ``connect`` takes.
-        make_auth: credentials (secrets wrapped in ``Secret``) -> the ``httpx.Auth`` for every request.
+        make_auth: ``(credentials, base_url)`` -> the ``httpx.Auth`` for every request (secrets arrive
+            wrapped in ``Secret``; ``base_url`` locates a login endpoint).
         make_driver: builds the driver (the neutral operations and ``.api``, the full vendor client).
         capabilities: what the neutral API can do with this vendor; the contract suite holds the
             driver to it (an operation outside it must raise ``UnsupportedOperationError``).
@@ -91,7 +92,7 @@ class Vendor:
     name: str
     title: str
     credentials: tuple[CredentialField, ...]
-    make_auth: Callable[[Mapping[str, Any]], httpx.Auth]
+    make_auth: Callable[[Mapping[str, Any], str], httpx.Auth]
     make_driver: Callable[[DriverContext], Driver]
     capabilities: frozenset[Capability]
     capability_notes: Mapping[str, str] = attrs.field(factory=dict)

@@ -1,6 +1,6 @@
 """The HTTP layer: sans-I/O calls, sessions (sync and async), retries, paging, auth, error decoding."""
 
-from ._auth import BasicAuth, BearerAuth, check_base_url, client_kwargs, is_loopback
+from ._auth import BasicAuth, BearerAuth, LoginAuth, check_base_url, client_kwargs, is_loopback
 from ._calls import Batch, Call, ListOp, Op, Page, Reply, paginate, single_page
 from ._errors import ErrorDecoder, VendorError, build_api_error, error_class_for_status, parse_retry_after
 from ._session import AsyncSession, RateLimiter, RetryPolicy, Session, VendorProfile
@@ -13,6 +13,7 @@ __all__ = [
     "Call",
     "ErrorDecoder",
     "ListOp",
+    "LoginAuth",
     "Op",
     "Page",
     "RateLimiter",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import base64
 import ipaddress
 from collections.abc import Generator
@@ -12,7 +13,7 @@ import httpx
 from ..errors import ConfigurationError
 from ..redaction import Secret, register_secret
 
-__all__ = ["BasicAuth", "BearerAuth", "check_base_url", "is_loopback"]
+__all__ = ["BasicAuth", "BearerAuth", "LoginAuth", "check_base_url", "is_loopback"]
 
 
 class BearerAuth(httpx.Auth):
@@ -45,6 +46,57 @@ class BasicAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return "BasicAuth(***)"
+
+
+class LoginAuth(httpx.Auth, abc.ABC):
+    """Log in on first use, cache the session for the connection, and on a 401 log in once more and retry.
+
+    A vendor subclass says how to log in (``login_request``), what to keep from the answer
+    (``accept_login``, raising ``AuthenticationError`` when refused) and how to present it
+    (``authorize``). The flow is a generator, so the sync and async clients share it; a request still
+    refused after the fresh login raises ``AuthenticationError`` rather than loop.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, vendor: str) -> None:
+        self.vendor = vendor
+        self.logins = 0
+        self._session: Any = None
+
+    @abc.abstractmethod
+    def login_request(self) -> httpx.Request:
+        """The login request (its body holds the credentials; it never reaches a log)."""
+
+    @abc.abstractmethod
+    def accept_login(self, response: httpx.Response) -> Any:
+        """The session to keep from the login answer; raises ``AuthenticationError`` if refused."""
+
+    @abc.abstractmethod
+    def authorize(self, request: httpx.Request, session: Any) -> None:
+        """Present the session on ``request`` (a header, a cookie)."""
+
+    def forget(self) -> None:
+        """Drop the cached session (the next request logs in again)."""
+        self._session = None
+
+    def _login(self) -> Generator[httpx.Request, httpx.Response, None]:
+        self.logins += 1
+        response = yield self.login_request()
+        self._session = self.accept_login(response)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._session is None:
+            yield from self._login()
+        self.authorize(request, self._session)
+        response = yield request
+        if response.status_code == 401:
+            yield from self._login()
+            self.authorize(request, self._session)
+            yield request
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(***)"
 
 
 def is_loopback(host: str) -> bool:

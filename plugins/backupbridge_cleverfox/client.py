@@ -50,7 +50,7 @@ R = TypeVar("R")
 Steps = Generator[Call, Reply, Any]
 
 
-def make_auth(credentials: Mapping[str, Any]) -> httpx.Auth:
+def make_auth(credentials: Mapping[str, Any], base_url: str = "") -> httpx.Auth:
     """HTTP Basic with the partner API key as the user name (the password is not checked)."""
     return BasicAuth(credentials["api_key"])
 

@@ -86,7 +86,7 @@ def decode_error(reply: Reply) -> VendorError | None:
     return VendorError(vendor_code=specific or top, message=message, errors=details, error_class=cls)
 
 
-def make_auth(credentials: Mapping[str, Any]) -> httpx.Auth:
+def make_auth(credentials: Mapping[str, Any], base_url: str = "") -> httpx.Auth:
     return BearerAuth(credentials["api_key"])
 
 

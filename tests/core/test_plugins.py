@@ -28,7 +28,7 @@ def fake_vendor(name: str = "fakevendor") -> Vendor:
         name=name,
         title="Fake",
         credentials=(CredentialField(name="api_key", env="FAKE_API_KEY"),),
-        make_auth=lambda creds: BearerAuth(creds["api_key"]),
+        make_auth=lambda creds, base_url: BearerAuth(creds["api_key"]),
         make_driver=Driver,
         capabilities=frozenset(),
         default_base_url="https://fake.example.test",
