@@ -231,6 +231,7 @@ class Device:
     status: DeviceStatus = DeviceStatus.UNKNOWN
     vendor_status: str | None = None
     agent_version: str | None = None
+    last_seen_at: dt.datetime | None = None
     last_backup_at: dt.datetime | None = None
     last_backup_status: JobStatus = JobStatus.UNKNOWN
     vendor_backup_status: str | None = None

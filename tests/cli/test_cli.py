@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import backupbridge
 from backupbridge.cli import main
 from backupbridge_idrive360.simulator import SANDBOX_API_KEY
 
@@ -48,7 +49,7 @@ def test_devices_json_matches_the_library(capsys: pytest.CaptureFixture[str]) ->
     assert [r["id"] for r in json.loads(out)] == expected
 
 
-@pytest.mark.parametrize("vendor", ["idrive360", "cleverfox"])
+@pytest.mark.parametrize("vendor", ["idrive360", "cleverfox", "managedbackup"])
 @pytest.mark.parametrize("command", ["devices", "jobs"])
 def test_each_vendor_from_the_sandbox(capsys: pytest.CaptureFixture[str], vendor: str, command: str) -> None:
     code, out, err = run(capsys, command, "--sandbox", "--vendor", vendor, "--format", "ndjson")
@@ -59,7 +60,8 @@ def test_each_vendor_from_the_sandbox(capsys: pytest.CaptureFixture[str], vendor
 
 def test_sandbox_without_vendor_covers_every_simulator(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "devices", "--sandbox", "--size", "5", "--format", "ndjson")
-    assert code == 0 and {json.loads(line)["vendor"] for line in out.splitlines()} == {"idrive360", "cleverfox"}
+    simulated = {v.name for v in backupbridge.list_vendors() if v.simulator is not None}
+    assert code == 0 and {json.loads(line)["vendor"] for line in out.splitlines()} == simulated
 
 
 def test_jobs_status_filter(capsys: pytest.CaptureFixture[str]) -> None:

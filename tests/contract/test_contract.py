@@ -7,6 +7,7 @@ the same contract the moment it is installed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,15 @@ def test_listings(
     _records_are_neutral(list(listing(conn)), kind, conn)
 
 
+def _unknown_like(known: str) -> str:
+    """An id of the same shape as a real one (a GUID for GUID vendors), that no record has."""
+    if re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", known):
+        return "00000000-0000-4000-8000-000000000000"
+    if known.isdigit():
+        return "999999999"
+    return "zz" + known[2:][::-1]
+
+
 GETTERS: list[tuple[Capability, Capability, Callable[[Any], Any], Callable[[Any, str], Any]]] = [
     (Capability.GET_COMPANY, Capability.LIST_COMPANIES, lambda c: c.list_companies(), lambda c, i: c.get_company(i)),
     (Capability.GET_DEVICE, Capability.LIST_DEVICES, lambda c: c.list_devices(), lambda c, i: c.get_device(i)),
@@ -97,7 +107,7 @@ def test_get_by_id_and_not_found(
     first = next(iter(listing(conn)))
     assert getter(conn, first.id) == first
     with pytest.raises(NotFoundError) as info:
-        getter(conn, "999999999")
+        getter(conn, _unknown_like(first.id))
     assert info.value.vendor == conn.vendor_name
 
 

@@ -1,0 +1,67 @@
+"""Managed Backup (MSP360-style) for backupbridge: every documented method, its neutral mapping, a simulator.
+
+Registered through the entry-point group ``backupbridge`` exactly as a third-party plugin would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backupbridge import Capability, CredentialField, Vendor, hookimpl
+from backupbridge.sandbox import SimulatorOptions
+from backupbridge.vendors import Simulator
+
+from .client import BASE_URL, VENDOR, ManagedBackupAPI, decode_error, make_auth
+from .driver import ManagedBackupDriver
+from .simulator import ManagedBackupSimulator
+
+__all__ = ["VENDOR", "ManagedBackupAPI", "ManagedBackupDriver", "ManagedBackupSimulator", "vendor"]
+
+CAPABILITIES = frozenset(
+    {
+        Capability.LIST_COMPANIES,
+        Capability.GET_COMPANY,
+        Capability.CREATE_COMPANY,
+        Capability.LIST_DEVICES,
+        Capability.GET_DEVICE,
+        Capability.LIST_PLANS,
+        Capability.GET_PLAN,
+        Capability.LIST_JOBS,
+    }
+)
+
+
+def _simulator(options: SimulatorOptions) -> Simulator:
+    return ManagedBackupSimulator(options)
+
+
+vendor = Vendor(
+    name=VENDOR,
+    title="Managed Backup (MSP360-style API)",
+    credentials=(
+        CredentialField(name="username", env="MANAGEDBACKUP_USERNAME", secret=False, description="API user name"),
+        CredentialField(name="password", env="MANAGEDBACKUP_PASSWORD", description="API password (3-100 characters)"),
+    ),
+    make_auth=make_auth,
+    make_driver=ManagedBackupDriver,
+    capabilities=CAPABILITIES,
+    capability_notes={
+        "list_companies": "flat: no parent companies",
+        "list_devices": "computers; the company is resolved from the company name each carries",
+        "list_plans": "one request per computer",
+        "get_plan": "searches the computers' plans",
+        "create_plan": "the plan body is not publicly documented (conn.vendor.computers.create_plan takes a raw one)",
+        "create_device": "computers register themselves when the agent is authorized",
+        "list_jobs": "the latest run of each plan (Monitoring); per-plan history via conn.vendor.computers",
+        "set_notifications": "notification addresses belong to users, not computers (conn.vendor.users.update)",
+    },
+    default_base_url=BASE_URL,
+    decode_error=decode_error,
+    simulator=_simulator,
+    docs_url="https://help.mspbackups.com/mbs-api-specification",
+)
+
+
+@hookimpl
+def register_vendors(register: Callable[[Vendor], None]) -> None:
+    register(vendor)

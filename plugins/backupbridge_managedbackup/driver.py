@@ -1,0 +1,242 @@
+"""The neutral operations for Managed Backup, built on the client's groups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator
+from typing import Any
+
+from backupbridge import (
+    Company,
+    Device,
+    Driver,
+    DriverContext,
+    Job,
+    JobStatus,
+    NotFoundError,
+    Plan,
+    UnsupportedOperationError,
+    ValidationError,
+)
+from backupbridge.http import Batch, Call, ListOp, Op, Reply
+
+from . import mapping
+from .client import VENDOR, ManagedBackupAPI, decode_reply, guid, hid
+from .records import CompanyRecord, ComputerPlanRecord, ComputerRecord, MonitoringRecord
+
+Steps = Generator[Call, Reply, Any]
+
+
+def _invalid(operation: str, field: str, message: str) -> ValidationError:
+    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+
+
+def collect(listing: ListOp[Any]) -> Generator[Call, Reply, list[Any]]:
+    """Every item of a listing, inside an op (its pages are sent through the op's own yields)."""
+    steps = listing.steps
+    items: list[Any] = []
+    message = next(steps)
+    while True:
+        if isinstance(message, Batch):
+            items.extend(message.items)
+            received = None
+        else:
+            received = yield message
+        try:
+            message = steps.send(received)
+        except StopIteration:
+            return items
+
+
+class ManagedBackupDriver(Driver):
+    """Managed Backup behind the neutral model. ``api`` is the full vendor client."""
+
+    def __init__(self, context: DriverContext) -> None:
+        super().__init__(context)
+        self.api = ManagedBackupAPI()
+
+    @property
+    def _tz(self) -> dt.tzinfo:
+        return self.context.timezone
+
+    def _raw_list(self, call_op: ListOp[Any], typ: Any) -> Generator[Call, Reply, list[tuple[Any, Any]]]:
+        """A bare-array listing as (record, raw) pairs."""
+        call = next(call_op.steps)
+        call_op.steps.close()
+        assert isinstance(call, Call)  # a single-page listing opens with its request
+        reply = yield call
+        data = reply.json()
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise reply.decoding_error("expected a JSON array")
+        return list(zip(decode_reply(list[typ], reply, data), data, strict=True))
+
+    def _companies(self) -> Generator[Call, Reply, list[tuple[CompanyRecord, Any]]]:
+        return (yield from self._raw_list(self.api.companies.list(), CompanyRecord))
+
+    def _company_ids(self) -> Generator[Call, Reply, dict[str, str]]:
+        return {record.name: record.id for record, _ in (yield from self._companies()) if record.name}
+
+    def _computer_pairs(self) -> Generator[Call, Reply, list[tuple[ComputerRecord, Any]]]:
+        return (yield from collect(self.api.computers.list_pairs()))
+
+    def _computers(self) -> Generator[Call, Reply, list[ComputerRecord]]:
+        return [record for record, _ in (yield from self._computer_pairs())]
+
+    # -- companies ---------------------------------------------------------------------------
+
+    def list_companies(self) -> ListOp[Company]:
+        def steps() -> Any:
+            pairs = yield from self._companies()
+            yield Batch([mapping.company(r, raw, account=self.account) for r, raw in pairs])
+
+        return ListOp("list_companies", steps())
+
+    def get_company(self, company_id: str) -> Op[Company]:
+        call = next(self.api.companies.get(company_id).steps)
+
+        def steps() -> Steps:
+            reply = yield call
+            data = reply.json()
+            return mapping.company(decode_reply(CompanyRecord, reply, data), data, account=self.account)
+
+        return Op("get_company", steps())
+
+    def create_company(self, name: str, parent_id: str | None = None) -> Op[Company]:
+        if parent_id is not None:
+            raise _invalid("create_company", "parent_id", "Managed Backup companies have no parent company")
+        create = self.api.companies.create({"Name": name})
+
+        def steps() -> Steps:
+            answer = yield from create.steps
+            for record, raw in (yield from self._companies()):
+                if record.id == answer or (not isinstance(answer, str) and record.name == name):
+                    return mapping.company(record, raw, account=self.account)
+            raise NotFoundError(
+                f"{VENDOR} created the company {name!r} but does not list it",
+                status_code=200,
+                vendor=VENDOR,
+                operation="create_company",
+            )
+
+        return Op("create_company", steps())
+
+    # -- devices -----------------------------------------------------------------------------
+
+    def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
+        wanted = None if company_id is None else guid(company_id, "list_devices", "company_id")
+
+        def steps() -> Any:
+            # Computers carry their company's *name*: resolve it to the company id first.
+            company_ids = yield from self._company_ids()
+            devices = [
+                mapping.device(r, raw, account=self.account, tz=self._tz, company_ids=company_ids)
+                for r, raw in (yield from self._computer_pairs())
+            ]
+            yield Batch([d for d in devices if wanted is None or d.company_id == wanted])
+
+        return ListOp("list_devices", steps())
+
+    def get_device(self, device_id: str) -> Op[Device]:
+        call = next(self.api.computers.get(device_id).steps)
+
+        def steps() -> Steps:
+            reply = yield call
+            data = reply.json()
+            record = decode_reply(ComputerRecord, reply, data)
+            company_ids = yield from self._company_ids()
+            return mapping.device(record, data, account=self.account, tz=self._tz, company_ids=company_ids)
+
+        return Op("get_device", steps())
+
+    # -- plans -------------------------------------------------------------------------------
+
+    def _plans_of(self, computer: ComputerRecord, company_ids: dict[str, str]) -> Generator[Call, Reply, list[Plan]]:
+        key = computer.computer_hid.strip("{}")
+        pairs = yield from self._raw_list(self.api.computers.plans(key), ComputerPlanRecord)
+        company = company_ids.get(computer.company_name or "")
+        return [
+            mapping.plan(r, raw, account=self.account, tz=self._tz, computer=key, company_id=company)
+            for r, raw in pairs
+        ]
+
+    def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
+        wanted = None if company_id is None else guid(company_id, "list_plans", "company_id")
+
+        def steps() -> Any:
+            company_ids = yield from self._company_ids()
+            for computer in (yield from self._computers()):
+                if wanted is not None and company_ids.get(computer.company_name or "") != wanted:
+                    continue
+                plans = yield from self._plans_of(computer, company_ids)
+                if plans:
+                    yield Batch(plans)
+
+        return ListOp("list_plans", steps())
+
+    def get_plan(self, plan_id: str) -> Op[Plan]:
+        wanted = guid(plan_id, "get_plan", "plan_id")
+
+        def steps() -> Steps:
+            # No endpoint reads a plan without its computer: look through the computers' plans.
+            company_ids = yield from self._company_ids()
+            for computer in (yield from self._computers()):
+                for found in (yield from self._plans_of(computer, company_ids)):
+                    if found.id.lower() == wanted.lower():
+                        return found
+            raise NotFoundError(
+                f"{VENDOR} has no plan {plan_id} on any computer",
+                status_code=404,
+                vendor=VENDOR,
+                operation="get_plan",
+                field="plan_id",
+            )
+
+        return Op("get_plan", steps())
+
+    def create_plan(self, spec: Any, dry_run: bool = False) -> Op[Any]:
+        raise UnsupportedOperationError(
+            VENDOR,
+            "create_plan",
+            "the plan body of POST api/Computers/{hid}/Plans is not publicly documented; "
+            "use conn.vendor.computers.create_plan(hid, payload) with the console's plan settings",
+        )
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def list_jobs(
+        self,
+        device_id: str | None = None,
+        since: dt.datetime | None = None,
+        status: JobStatus | None = None,
+    ) -> ListOp[Job]:
+        if since is not None and (not isinstance(since, dt.datetime) or since.tzinfo is None):
+            raise _invalid("list_jobs", "since", "since must be a timezone-aware datetime")
+        if status is not None and not isinstance(status, JobStatus):
+            raise _invalid("list_jobs", "status", "status must be a JobStatus")
+        wanted = None if device_id is None else hid(device_id, "list_jobs")
+
+        def steps() -> Any:
+            company_ids = yield from self._company_ids()
+            computers = yield from self._computers()
+            device_ids = {
+                ((c.user_id or "").lower(), (c.computer_name or "").lower()): c.computer_hid.strip("{}")
+                for c in computers
+            }
+            rows = yield from self._raw_list(self.api.monitoring.list(), MonitoringRecord)
+            jobs = []
+            for record, raw in rows:
+                found = mapping.job(
+                    record, raw, account=self.account, tz=self._tz, device_ids=device_ids, company_ids=company_ids
+                )
+                if wanted is not None and found.device_id != wanted:
+                    continue
+                if status is not None and found.status is not status:
+                    continue
+                if since is not None and found.started_at is not None and found.started_at < since:
+                    continue
+                jobs.append(found)
+            yield Batch(jobs)
+
+        return ListOp("list_jobs", steps())

@@ -1,0 +1,192 @@
+"""Managed Backup <-> the neutral model. Status tables are data; ``docs/vendors/managedbackup.md`` lists them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from backupbridge import (
+    BackupTarget,
+    Company,
+    CompanyStatus,
+    Device,
+    DeviceStatus,
+    Job,
+    JobKind,
+    JobStatus,
+    OSFamily,
+    Plan,
+)
+from backupbridge.convert import with_timezone
+
+from .records import CompanyRecord, ComputerPlanRecord, ComputerRecord, MonitoringRecord, MonitoringStatus, PlanType
+
+VENDOR = "managedbackup"
+
+MONITORING_STATUS: Mapping[MonitoringStatus, JobStatus] = {
+    MonitoringStatus.SUCCESS: JobStatus.SUCCESS,
+    MonitoringStatus.OVERDUE: JobStatus.MISSED,
+    MonitoringStatus.ERROR: JobStatus.FAILED,
+    MonitoringStatus.RUNNING: JobStatus.RUNNING,
+    MonitoringStatus.UNKNOWN_STATUS: JobStatus.UNKNOWN,
+    MonitoringStatus.INTERRUPTED: JobStatus.FAILED,
+    MonitoringStatus.UNEXPECTEDLY_CLOSED: JobStatus.FAILED,
+    MonitoringStatus.WARNING: JobStatus.WARNING,
+}
+PLAN_TARGET: Mapping[PlanType, BackupTarget] = {
+    PlanType.BACKUP: BackupTarget.FILES,
+    PlanType.BACKUP_FILES: BackupTarget.FILES,
+    PlanType.VM_BACKUP: BackupTarget.VM,
+    PlanType.HYPERV_BACKUP: BackupTarget.VM,
+    PlanType.EC2_BACKUP: BackupTarget.VM,
+    PlanType.SQL_BACKUP: BackupTarget.DATABASE,
+    PlanType.EXCHANGE_BACKUP: BackupTarget.APPLICATION,
+    PlanType.BMSS_BACKUP: BackupTarget.ENTIRE_MACHINE,
+}
+OS_FAMILY: Mapping[str, OSFamily] = {
+    "windows": OSFamily.WINDOWS,
+    "linux": OSFamily.LINUX,
+    "mac": OSFamily.MACOS,
+    "macos": OSFamily.MACOS,
+    "osx": OSFamily.MACOS,
+}
+
+
+def company(record: CompanyRecord, raw: Mapping[str, Any], *, account: str) -> Company:
+    return Company(
+        vendor=VENDOR,
+        account=account,
+        id=record.id,
+        name=record.name or record.id,
+        status=CompanyStatus.UNKNOWN,
+        raw=raw,
+    )
+
+
+def os_family(text: str | None) -> OSFamily:
+    if not text:
+        return OSFamily.UNKNOWN
+    lowered = text.lower()
+    return next((family for key, family in OS_FAMILY.items() if key in lowered), OSFamily.OTHER)
+
+
+def device_status(record: ComputerRecord) -> tuple[DeviceStatus, str | None]:
+    """Online state of the backup agent; a computer whose authorization was lost is INACTIVE."""
+    app = record.backup_app
+    if record.lost_auth:
+        return DeviceStatus.INACTIVE, "LostAuth"
+    if app is None or app.online is None:
+        return DeviceStatus.UNKNOWN, None
+    return (DeviceStatus.ONLINE, "Online") if app.online else (DeviceStatus.OFFLINE, "Offline")
+
+
+def device(
+    record: ComputerRecord, raw: Mapping[str, Any], *, account: str, tz: dt.tzinfo, company_ids: Mapping[str, str]
+) -> Device:
+    status, vendor_status = device_status(record)
+    app = record.backup_app
+    version = (
+        app.version
+        if app and app.version
+        else (str(record.backup_build_version) if record.backup_build_version else None)
+    )
+    return Device(
+        vendor=VENDOR,
+        account=account,
+        id=record.computer_hid.strip("{}"),
+        name=record.computer_display_name or record.computer_name or record.computer_hid,
+        company_id=company_ids.get(record.company_name or ""),
+        os=os_family(record.os_type_string),
+        vendor_os=record.os_type_string,
+        status=status,
+        vendor_status=vendor_status,
+        agent_version=version or None,
+        last_seen_at=with_timezone(record.last_activity, tz),
+        tags=tuple(t for t in (record.profile_name,) if t),
+        raw=raw,
+    )
+
+
+def plan(
+    record: ComputerPlanRecord,
+    raw: Mapping[str, Any],
+    *,
+    account: str,
+    tz: dt.tzinfo,
+    computer: str,
+    company_id: str | None,
+) -> Plan:
+    kind = record.type
+    return Plan(
+        vendor=VENDOR,
+        account=account,
+        id=record.id,
+        name=record.name or record.id,
+        company_id=company_id,
+        device_ids=(computer,),
+        enabled=record.is_enabled if record.is_enabled is not None else True,
+        what=PLAN_TARGET.get(kind, BackupTarget.OTHER) if kind is not None and kind.known else BackupTarget.UNKNOWN,
+        vendor_what=kind.name if kind is not None and kind.known else (str(int(kind)) if kind is not None else None),
+        next_run_at=with_timezone(record.next_start, tz),
+        last_run_at=with_timezone(record.last_start, tz),
+        raw=raw,
+    )
+
+
+def job_status(status: MonitoringStatus | None) -> JobStatus:
+    if status is None or not status.known:
+        return JobStatus.UNKNOWN
+    return MONITORING_STATUS[status]
+
+
+def _seconds(duration: str | None) -> dt.timedelta | None:
+    """``Duration`` as ``hh:mm:ss`` (or ``d.hh:mm:ss``)."""
+    if not duration:
+        return None
+    days = 0
+    text = duration
+    if "." in text.split(":")[0]:
+        head, text = text.split(".", 1)
+        days = int(head) if head.isdigit() else 0
+    parts = text.split(":")
+    if len(parts) != 3 or not all(p.split(".")[0].isdigit() for p in parts):
+        return None
+    hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    return dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def job(
+    record: MonitoringRecord,
+    raw: Mapping[str, Any],
+    *,
+    account: str,
+    tz: dt.tzinfo,
+    device_ids: Mapping[tuple[str, str], str],
+    company_ids: Mapping[str, str],
+) -> Job:
+    """The latest run of one plan. Its device is found by (user id, computer name)."""
+    status = job_status(record.status)
+    started = with_timezone(record.last_start, tz)
+    took = _seconds(record.duration)
+    finished = started + took if started is not None and took is not None and status is not JobStatus.RUNNING else None
+    device_id = device_ids.get(((record.user_id or "").lower(), (record.computer_name or "").lower()))
+    return Job(
+        vendor=VENDOR,
+        account=account,
+        id=f"{record.plan_id}:{started.isoformat() if started else 'never'}",
+        device_id=device_id,
+        plan_id=record.plan_id,
+        company_id=company_ids.get(record.company_name or ""),
+        status=status,
+        vendor_status=record.status.name
+        if record.status is not None and record.status.known
+        else (str(int(record.status)) if record.status is not None else None),
+        kind=JobKind.UNKNOWN,
+        started_at=started,
+        finished_at=finished,
+        size_bytes=record.data_copied,
+        files=record.files_copied,
+        error=(record.error_message or "").strip() or None,
+        raw=raw,
+    )
