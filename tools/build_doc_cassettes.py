@@ -24,7 +24,7 @@ from backupbridge.http import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_KEY = "doc-example-api-key-0000"
-SCHEMES = {"idrive360": "Bearer", "cleverfox": "Basic"}
+SCHEMES = {"idrive360": "Bearer", "cleverfox": "Basic", "managedbackup": "Bearer"}
 Case = tuple[str, int, Any, Callable[[Any], Any]]
 
 
@@ -39,9 +39,22 @@ def recorder(vendor: str) -> vcr.VCR:
 
 
 def serve(status: int, body: Any) -> httpx.MockTransport:
+    """Answer every request with ``body``; a ``Routes`` body answers by path (login first, then the call)."""
+    if isinstance(body, Routes):
+        return httpx.MockTransport(lambda request: body.answer(request))
     if body is None:
         return httpx.MockTransport(lambda request: httpx.Response(status))
     return httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+
+
+class Routes(dict[str, tuple[int, Any]]):
+    """Documented answers by path suffix."""
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        for suffix, (status, body) in self.items():
+            if request.url.path.endswith(suffix):
+                return httpx.Response(status, json=body)
+        return httpx.Response(404, json={"Message": "no documented example for this path"})
 
 
 def idrive360_cases() -> list[Case]:
@@ -135,7 +148,43 @@ def cleverfox_cases() -> list[Case]:
     ]
 
 
-CASES: dict[str, Callable[[], list[Case]]] = {"idrive360": idrive360_cases, "cleverfox": cleverfox_cases}
+def managedbackup_cases() -> list[Case]:
+    def ex(name: str) -> Any:
+        return example("managedbackup", name)
+
+    # The docs show the login request but not its answer; only access_token is confirmed (scrubbed anyway).
+    login = ("/Provider/Login", (200, {"access_token": "documented-shape-only"}))
+    hid = "6d1f4a57-0c07-4b4f-9a55-2a8e6d3c1b90"
+    user = "10ce439b-7bec-4208-a116-4e0236085f87"
+    return [
+        (
+            "authorize_computer",
+            200,
+            Routes([login, ("/authorization", (200, ex("authorize_success")))]),
+            lambda c: c.vendor.computers.authorize(hid, user),
+        ),
+        (
+            "authorize_computer_unknown_user",
+            400,
+            Routes([login, ("/authorization", (400, ex("authorize_failure")))]),
+            lambda c: c.vendor.computers.authorize(hid, user),
+        ),
+        (
+            "billing_details",
+            200,
+            Routes([login, ("/Billing/Details", (200, ex("billing_details")))]),
+            lambda c: c.vendor.billing.details(
+                {"UserID": "4cf3cfbb-2c87-402d-b034-142db02bdb28", "Date": "2025-03-01"}
+            ),
+        ),
+    ]
+
+
+CASES: dict[str, Callable[[], list[Case]]] = {
+    "idrive360": idrive360_cases,
+    "cleverfox": cleverfox_cases,
+    "managedbackup": managedbackup_cases,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -145,8 +194,13 @@ def main(argv: list[str]) -> int:
             path = ROOT / "cassettes" / vendor / f"{name}.yaml"
             path.unlink(missing_ok=True)
             with recorder(vendor).use_cassette(path.name):
+                credentials = (
+                    {"username": "sample string 1", "password": DOC_KEY}
+                    if vendor == "managedbackup"
+                    else {"api_key": DOC_KEY}
+                )
                 conn = backupbridge.connect(
-                    vendor, api_key=DOC_KEY, transport=serve(status, body), retry=RetryPolicy(attempts=1)
+                    vendor, transport=serve(status, body), retry=RetryPolicy(attempts=1), **credentials
                 )
                 try:
                     run(conn)

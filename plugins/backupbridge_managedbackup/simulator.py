@@ -414,7 +414,13 @@ class ManagedBackupSimulator:
         r(
             "GET",
             "/Computers/{hid}/Usage",
-            lambda q: ok({"UsedSpace": sum(p["DataCopied"] for p in self._computer_plans(q.path_params["hid"]))}),
+            lambda q: ok(
+                {
+                    "UsedSpace": sum(
+                        p["DataCopied"] for p in self.plans.get(self._computer(q.path_params["hid"])["ComputerHID"], [])
+                    )
+                }
+            ),
         )
         r("POST", "/Computers/{hid}/authorization", self._authorize)
         r("DELETE", "/Computers/{hid}/authorization", self._deauthorize)
