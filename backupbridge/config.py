@@ -58,7 +58,18 @@ def _owner_only(path: Path) -> bool:
     return not mode & (stat.S_IRWXG | stat.S_IRWXO)
 
 
-def _credential(path: Path, account: str, key: str, value: Any) -> str:
+def _secret_fields(vendor: str) -> set[str]:
+    """The vendor's secret credential names (every name, if the vendor is unknown: connect will say so)."""
+    from .errors import UnknownVendorError
+    from .plugins import get_vendor
+
+    try:
+        return {f.name for f in get_vendor(vendor).credentials if f.secret}
+    except UnknownVendorError:
+        return {"*"}
+
+
+def _credential(path: Path, account: str, key: str, value: Any, *, secret: bool = True) -> str:
     if isinstance(value, Mapping) and "env" in value:
         env = str(value["env"])
         found = os.environ.get(env)
@@ -69,7 +80,7 @@ def _credential(path: Path, account: str, key: str, value: Any) -> str:
             )
         return found
     if isinstance(value, str):
-        if not _owner_only(path):
+        if secret and not _owner_only(path):
             raise ConfigurationError(
                 f"{path} holds a secret for account {account!r} but other users can read it; "
                 f"run 'chmod 600 {path}' or use {{ env = \"VARIABLE\" }} instead"
@@ -103,11 +114,18 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
         creds = table.get("credentials", {})
         if not isinstance(creds, Mapping):
             raise ConfigurationError(f"{path}: account {name!r}: credentials must be a table")
+        secret_fields = _secret_fields(table["vendor"])
+        values = {
+            k: _credential(path, name, k, v, secret=k in secret_fields or "*" in secret_fields)
+            for k, v in creds.items()
+        }
         result.append(
             AccountConfig(
                 name=name,
                 vendor=table["vendor"],
-                credentials={k: Secret(_credential(path, name, k, v)) for k, v in creds.items()},
+                credentials={
+                    k: Secret(v) if k in secret_fields or "*" in secret_fields else v for k, v in values.items()
+                },
                 base_url=table.get("base_url"),
                 timezone=table.get("timezone", "UTC"),
             )

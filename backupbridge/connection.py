@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import ssl
+import warnings
 import zoneinfo
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -27,10 +30,38 @@ from .models import (
 from .plugins import get_vendor
 from .vendors import Driver, DriverContext, Vendor
 
-__all__ = ["AsyncConnection", "Connection", "connect", "connect_async"]
+__all__ = ["AsyncConnection", "Connection", "InsecureTransportWarning", "connect", "connect_async"]
 
 T = TypeVar("T")
 USER_AGENT = "backupbridge/0.1"
+log = logging.getLogger("backupbridge")
+
+
+class InsecureTransportWarning(UserWarning):
+    """TLS certificate verification was turned off for a connection."""
+
+
+def tls_verify(verify: bool | str, vendor: str, url: str) -> bool | ssl.SSLContext:
+    """``True`` (the default), a CA bundle path (for self-signed servers), or an explicit, loud ``False``."""
+    if verify is True:
+        return True
+    if verify is False:
+        message = (
+            f"TLS certificate verification is OFF for {vendor} at {httpx.URL(url).host}: anyone on the network "
+            "path can read and change this traffic, credentials included. Pass the server's CA bundle as "
+            "verify='/path/ca.pem' instead."
+        )
+        warnings.warn(message, InsecureTransportWarning, stacklevel=3)
+        log.warning(message)
+        return False
+    if isinstance(verify, str):
+        if not os.path.isfile(verify):
+            raise ConfigurationError(f"CA bundle {verify!r} does not exist", vendor=vendor)
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigurationError(f"CA bundle {verify!r} could not be loaded: {exc}", vendor=vendor) from exc
+    raise ConfigurationError("verify must be True, False or the path of a CA bundle", vendor=vendor)
 
 
 class _VendorClient:
@@ -302,7 +333,8 @@ def connect(
         timezone: where the vendor's zone-less timestamps are read (IANA name), default UTC.
         retry: how idempotent reads are retried (``RetryPolicy(attempts=1)`` disables it).
         rate_limit: at most this many requests per second.
-        verify: TLS verification: True, or the path of a CA bundle. Never off silently.
+        verify: TLS verification: True, the path of a CA bundle (to trust a self-signed server), or
+            False, which warns loudly (``InsecureTransportWarning`` and a log line) every time.
         allow_insecure_http: permit ``http://`` to a non-loopback host.
         clock: the current time (aware), for vendors whose statuses depend on recency; the real one by default.
         **credentials: the vendor's credentials (``api_key=...``), or they are read from its
@@ -315,7 +347,11 @@ def connect(
     auth = spec.make_auth(creds, url)
     if client is None:
         client = httpx.Client(
-            base_url=url, transport=transport, auth=auth, verify=verify, **client_kwargs(timeout, USER_AGENT)
+            base_url=url,
+            transport=transport,
+            auth=auth,
+            verify=tls_verify(verify, spec.name, url),
+            **client_kwargs(timeout, USER_AGENT),
         )
     else:
         client.auth = auth
@@ -345,7 +381,11 @@ def connect_async(
     auth = spec.make_auth(creds, url)
     if client is None:
         client = httpx.AsyncClient(
-            base_url=url, transport=transport, auth=auth, verify=verify, **client_kwargs(timeout, USER_AGENT)
+            base_url=url,
+            transport=transport,
+            auth=auth,
+            verify=tls_verify(verify, spec.name, url),
+            **client_kwargs(timeout, USER_AGENT),
         )
     else:
         client.auth = auth

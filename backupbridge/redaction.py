@@ -26,7 +26,9 @@ __all__ = [
 
 REDACTED = "***"
 
-_MIN_SECRET_LENGTH = 4
+# Shorter values are not redacted on their own: they would erase ordinary words from every message.
+# (Credential-shaped values, such as an Authorization header, are redacted whatever their length.)
+_MIN_SECRET_LENGTH = 6
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None

@@ -52,14 +52,14 @@ Steps = Generator[Call, Reply, Any]
 class ManagedBackupLogin(LoginAuth):
     """``POST api/Provider/Login`` with ``UserName``/``Password``; the ``access_token`` is sent as Bearer."""
 
-    def __init__(self, username: Secret, password: Secret, base_url: str) -> None:
+    def __init__(self, username: str, password: Secret, base_url: str) -> None:
         super().__init__(VENDOR)
         self._username = username
         self._password = password
         self._url = base_url.rstrip("/") + "/Provider/Login"
 
     def login_request(self) -> httpx.Request:
-        body = {"UserName": self._username.reveal(), "Password": self._password.reveal()}
+        body = {"UserName": self._username, "Password": self._password.reveal()}
         return httpx.Request("POST", self._url, json=body, headers={"Accept": "application/json"})
 
     def accept_login(self, response: httpx.Response) -> str:
@@ -95,9 +95,9 @@ def make_auth(credentials: Mapping[str, Any], base_url: str = BASE_URL) -> httpx
         raise ValidationError(
             "the Managed Backup API password has 3 to 100 characters", field="password", vendor=VENDOR
         )
-    username = credentials["username"]
+    username = credentials["username"]  # not a secret: sent as is, never registered for redaction
     return ManagedBackupLogin(
-        username if isinstance(username, Secret) else Secret(username), credentials["password"], base_url
+        username.reveal() if isinstance(username, Secret) else str(username), credentials["password"], base_url
     )
 
 

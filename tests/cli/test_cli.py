@@ -76,8 +76,9 @@ def test_vendors_shows_the_capability_table(capsys: pytest.CaptureFixture[str]) 
     assert code == 0
     assert table["idrive360"]["capabilities"]["job_history"] is False
     assert table["idrive360"]["capabilities"]["list_jobs"] is True
+    assert "last run of each device only" in table["idrive360"]["notes"]["list_jobs"]
     code, out, _ = run(capsys, "vendors")
-    assert "last run of each device only" in out
+    assert code == 0 and "job_history" in out and "idrive360" in out
 
 
 def test_plugins_lists_distributions(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,67 @@
+"""vProtect-style backups controller for backupbridge: every endpoint and filter, the neutral mapping, a simulator.
+
+Registered through the entry-point group ``backupbridge`` exactly as a third-party plugin would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from backupbridge import Capability, CredentialField, Vendor, hookimpl
+from backupbridge.sandbox import SimulatorOptions
+from backupbridge.vendors import Simulator
+
+from .client import VENDOR, BackupFilters, VProtectAPI, decode_error, make_auth
+from .driver import VProtectDriver
+from .simulator import VProtectSimulator
+
+__all__ = ["VENDOR", "BackupFilters", "VProtectAPI", "VProtectDriver", "VProtectSimulator", "vendor"]
+
+CAPABILITIES = frozenset(
+    {
+        Capability.LIST_COMPANIES,
+        Capability.GET_COMPANY,
+        Capability.LIST_DEVICES,
+        Capability.GET_DEVICE,
+        Capability.LIST_PLANS,
+        Capability.GET_PLAN,
+        Capability.LIST_JOBS,
+        Capability.JOB_HISTORY,
+    }
+)
+
+
+def _simulator(options: SimulatorOptions) -> Simulator:
+    return VProtectSimulator(options)
+
+
+vendor = Vendor(
+    name=VENDOR,
+    title="vProtect-style backups controller",
+    credentials=(
+        CredentialField(name="login", env="VPROTECT_LOGIN", secret=False, description="user login"),
+        CredentialField(name="password", env="VPROTECT_PASSWORD", description="user password"),
+    ),
+    make_auth=make_auth,
+    make_driver=VProtectDriver,
+    capabilities=CAPABILITIES,
+    capability_notes={
+        "list_companies": "projects, as the protected entities and policies carry them (no projects controller)",
+        "create_company": "projects are managed in the hypervisor or cloud platform, not through this API",
+        "list_devices": "virtual machines (other protected entities stay on conn.vendor)",
+        "create_device": "protected entities are discovered from hypervisors",
+        "list_plans": "policies of every kind, with their rules' schedules",
+        "create_plan": "policies, rules and schedules are separate resources (conn.vendor.policies/rules/schedules)",
+        "list_jobs": "backups (the history) plus queued and running export tasks",
+        "set_notifications": "notifications are configured on the server, not through this API",
+    },
+    default_base_url=None,
+    decode_error=decode_error,
+    simulator=_simulator,
+    docs_url="https://storware.gitbook.io/backup-and-recovery/api-integration",
+)
+
+
+@hookimpl
+def register_vendors(register: Callable[[Vendor], None]) -> None:
+    register(vendor)

@@ -1,0 +1,205 @@
+"""The neutral operations for vProtect, built on the client's controllers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator
+from typing import Any
+
+from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan, ValidationError
+from backupbridge.http import Batch, Call, ListOp, Op, Reply
+
+from . import mapping
+from .client import POLICY_KINDS, VENDOR, VProtectAPI, decode_reply, guid, millis
+from .records import PolicyRecord, Ref, RuleRecord, ScheduleRecord, VirtualMachineRecord
+
+Steps = Generator[Call, Reply, Any]
+# Backups the API reports as still producing: tasks in these states are the runs without a backup yet.
+LIVE_TASK_STATES = ("QUEUED", "RUNNING")
+
+
+def _invalid(operation: str, field: str, message: str) -> ValidationError:
+    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+
+
+def collect(listing: ListOp[Any]) -> Generator[Call, Reply, list[Any]]:
+    """Every item of a listing, driven from inside an op."""
+    steps = listing.steps
+    items: list[Any] = []
+    message = next(steps)
+    while True:
+        if isinstance(message, Batch):
+            items.extend(message.items)
+            received = None
+        else:
+            received = yield message
+        try:
+            message = steps.send(received)
+        except StopIteration:
+            return items
+
+
+class VProtectDriver(Driver):
+    """vProtect behind the neutral model. ``api`` is the full vendor client."""
+
+    def __init__(self, context: DriverContext) -> None:
+        super().__init__(context)
+        self.api = VProtectAPI()
+
+    def _vms(self) -> Generator[Call, Reply, list[tuple[VirtualMachineRecord, Any]]]:
+        return (yield from collect(self.api.virtual_machines.list_pairs()))
+
+    # -- companies (projects) ----------------------------------------------------------------
+
+    def _projects(self) -> Generator[Call, Reply, list[Ref]]:
+        found: dict[str, Ref] = {}
+        for vm, _ in (yield from self._vms()):
+            if vm.project is not None:
+                found.setdefault(vm.project.guid, vm.project)
+        for policy, _ in (yield from collect(self.api.policies.list_pairs("vm-backup"))):
+            if policy.project is not None:
+                found.setdefault(policy.project.guid, policy.project)
+        return list(found.values())
+
+    def list_companies(self) -> ListOp[Company]:
+        def steps() -> Any:
+            projects = yield from self._projects()
+            yield Batch([mapping.company(p, account=self.account) for p in projects])
+
+        return ListOp("list_companies", steps())
+
+    def get_company(self, company_id: str) -> Op[Company]:
+        wanted = guid(company_id, "get_company", "company_id")
+
+        def steps() -> Steps:
+            for project in (yield from self._projects()):
+                if project.guid == wanted:
+                    return mapping.company(project, account=self.account)
+            raise NotFoundError(
+                f"{VENDOR} has no project {wanted}",
+                status_code=404,
+                vendor=VENDOR,
+                operation="get_company",
+                field="project-uuid",
+            )
+
+        return Op("get_company", steps())
+
+    # -- devices (protected entities) --------------------------------------------------------
+
+    def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
+        wanted = None if company_id is None else guid(company_id, "list_devices", "company_id")
+
+        def steps() -> Any:
+            vms = yield from self._vms()
+            yield Batch(
+                [
+                    mapping.device(vm, raw, account=self.account)
+                    for vm, raw in vms
+                    if wanted is None or (vm.project is not None and vm.project.guid == wanted)
+                ]
+            )
+
+        return ListOp("list_devices", steps())
+
+    def get_device(self, device_id: str) -> Op[Device]:
+        call = next(self.api.virtual_machines.get(device_id).steps)
+
+        def steps() -> Steps:
+            reply = yield call
+            data = reply.json()
+            return mapping.device(decode_reply(VirtualMachineRecord, reply, data), data, account=self.account)
+
+        return Op("get_device", steps())
+
+    # -- plans (policies) --------------------------------------------------------------------
+
+    def _plan(
+        self, policy: PolicyRecord, raw: Any, kind: str, vms: list[tuple[VirtualMachineRecord, Any]]
+    ) -> Generator[Call, Reply, Plan]:
+        schedules: list[ScheduleRecord] = []
+        for rule_ref in policy.rules or ():
+            reply = yield next(self.api.rules.get(rule_ref.guid).steps)
+            rule = decode_reply(RuleRecord, reply)
+            for schedule_ref in rule.schedules or ():
+                reply = yield next(self.api.schedules.get(schedule_ref.guid).steps)
+                schedules.append(decode_reply(ScheduleRecord, reply))
+        devices = tuple(
+            vm.guid for vm, _ in vms if vm.vmBackupPolicy is not None and vm.vmBackupPolicy.guid == policy.guid
+        )
+        return mapping.plan(policy, raw, account=self.account, kind=kind, device_ids=devices, schedules=schedules)
+
+    def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
+        wanted = None if company_id is None else guid(company_id, "list_plans", "company_id")
+
+        def steps() -> Any:
+            vms = yield from self._vms()
+            for kind in POLICY_KINDS:
+                scope = {"project_uuid": wanted} if wanted else {}
+                for policy, raw in (yield from collect(self.api.policies.list_pairs(kind, **scope))):
+                    found = yield from self._plan(policy, raw, kind, vms)
+                    yield Batch([found])
+
+        return ListOp("list_plans", steps())
+
+    def get_plan(self, plan_id: str) -> Op[Plan]:
+        wanted = guid(plan_id, "get_plan", "plan_id")
+
+        def steps() -> Steps:
+            vms = yield from self._vms()
+            for kind in POLICY_KINDS:
+                try:
+                    reply = yield next(self.api.policies.get(wanted, kind).steps)
+                except NotFoundError:
+                    continue
+                data = reply.json()
+                return (yield from self._plan(decode_reply(PolicyRecord, reply, data), data, kind, vms))
+            raise NotFoundError(
+                f"{VENDOR} has no policy {wanted}", status_code=404, vendor=VENDOR, operation="get_plan", field="guid"
+            )
+
+        return Op("get_plan", steps())
+
+    # -- runs (backups and live tasks) -------------------------------------------------------
+
+    def list_jobs(
+        self,
+        device_id: str | None = None,
+        since: dt.datetime | None = None,
+        status: JobStatus | None = None,
+    ) -> ListOp[Job]:
+        if since is not None and (not isinstance(since, dt.datetime) or since.tzinfo is None):
+            raise _invalid("list_jobs", "since", "since must be a timezone-aware datetime")
+        if status is not None and not isinstance(status, JobStatus):
+            raise _invalid("list_jobs", "status", "status must be a JobStatus")
+        filters: dict[str, Any] = {}
+        if device_id is not None:
+            filters["protected_entity"] = guid(device_id, "list_jobs", "device_id")
+        if since is not None:
+            filters["since"] = millis(since, "list_jobs", "since")
+        statuses = [name for name, neutral in mapping.BACKUP_STATUS.items() if status is None or neutral is status]
+        backups = self.api.backups.list_pairs(
+            **filters, **({"status": statuses} if status is not None and statuses else {})
+        )
+        tasks = self.api.tasks.list_pairs(**({"protected_entity": filters["protected_entity"]} if device_id else {}))
+
+        def steps() -> Any:
+            # Backups name their rule; plans are policies: map rule -> policy first.
+            plan_of_rule: dict[str, str] = {}
+            for kind in POLICY_KINDS:
+                for policy, _ in (yield from collect(self.api.policies.list_pairs(kind))):
+                    for rule in policy.rules or ():
+                        plan_of_rule[rule.guid] = policy.guid
+            if status is None or statuses:
+                found = yield from collect(backups)
+                yield Batch([mapping.job(r, raw, account=self.account, plan_of_rule=plan_of_rule) for r, raw in found])
+            live = [
+                mapping.task_job(t, raw, account=self.account)
+                for t, raw in (yield from collect(tasks))
+                if t.state is not None
+                and t.state.name in LIVE_TASK_STATES
+                and (t.type is None or t.type.name in ("EXPORT", "STORE"))
+            ]
+            yield Batch([j for j in live if status is None or j.status is status])
+
+        return ListOp("list_jobs", steps())

@@ -1,0 +1,811 @@
+"""An offline vProtect-style backups server.
+
+Session login with a cookie (201, ``JSESSIONID``), 401 once the session has been idle too long (on an
+injectable clock) or without one, every backups-controller endpoint with every filter applied to seeded
+data (so a filter test proves the filter, not just the query string), ``page``/``size`` paging with
+``X-Total-Count``, enums in both shapes (objects, and bare strings on some records), warning
+acknowledgement state, and the policies, rules, schedules, virtual machines, hypervisors and tasks the
+neutral mapping reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
+
+__all__ = ["SANDBOX_LOGIN", "SANDBOX_PASSWORD", "VProtectSimulator"]
+
+SANDBOX_LOGIN = "admin"
+SANDBOX_PASSWORD = "vprotect-sandbox-7f3e1a"
+SANDBOX_BASE_URL = "https://vprotect.sandbox.local:8181/api"
+BASE_PATH = "/api"
+SESSION_IDLE = dt.timedelta(minutes=30)
+DAY_MS = 24 * 3600 * 1000
+STATUS_TEXT = {
+    "SUCCESS": "Success",
+    "SUCCESS_REMOVED": "Success (removed)",
+    "PARTIAL_SUCCESS": "Partial success",
+    "FAILED": "Failed",
+    "INPROGRESS": "In progress",
+    "QUEUED": "Queued",
+}
+
+
+def enum(name: str, bare: bool = False) -> Any:
+    """An EnumNameAndDescription, or (for ``bare``) the bare string some documents show."""
+    return name if bare else {"name": name, "description": STATUS_TEXT.get(name, name.replace("_", " ").title())}
+
+
+def ref(row: dict[str, Any]) -> dict[str, Any]:
+    return {"guid": row["guid"], "name": row.get("name")}
+
+
+def _ms(value: dt.datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+class Fault(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+    def response(self) -> httpx.Response:
+        return json_response(self.status, {"message": self.message})
+
+
+def _name(value: Any) -> str | None:
+    """An enum's name, whichever of its two shapes it has."""
+    if isinstance(value, dict):
+        return str(value["name"])
+    return str(value) if value is not None else None
+
+
+Check = Callable[[dict[str, Any], dict[str, Any], str], bool]
+
+
+def _ref_is(row: dict[str, Any], field: str, value: str) -> bool:
+    return row[field] is not None and row[field]["guid"] == value
+
+
+# Each single-valued filter of the backups endpoints: (backup, its hidden facts, the query value) -> kept?
+FILTERS: dict[str, Check] = {
+    "backup-destination": lambda row, meta, v: meta["destination"] == v,
+    "backup-rule": lambda row, meta, v: _ref_is(row, "backupRule", v),
+    "cloud-service-provider": lambda row, meta, v: meta["cloud"] == v,
+    "storage-provider": lambda row, meta, v: meta["provider"] == v,
+    "hypervisor": lambda row, meta, v: meta["hypervisor"] == v,
+    "hypervisor-manager": lambda row, meta, v: meta["manager"] == v,
+    "node": lambda row, meta, v: meta["node"] == v,
+    "parent-backup": lambda row, meta, v: _ref_is(row, "parentBackup", v),
+    "root-backup": lambda row, meta, v: meta["root"] == v,
+    "project-uuid": lambda row, meta, v: _ref_is(row, "sourceProject", v),
+    "protected-entity": lambda row, meta, v: _ref_is(row, "protectedEntity", v),
+    "protected-entity-type": lambda row, meta, v: _name(row["protectedEntity"]["type"]) == v,
+    "type": lambda row, meta, v: _name(row["type"]) == v,
+    "nameLike": lambda row, meta, v: v.lower().strip("%") in (row["protectedEntity"]["name"] or "").lower(),
+    "filter": lambda row, meta, v: v.lower() in json.dumps(row).lower(),
+    "min-size": lambda row, meta, v: row["size"] >= int(v),
+    "from": lambda row, meta, v: row["backupTime"] >= int(v),
+    "to": lambda row, meta, v: row["backupTime"] <= int(v),
+    "only-mountable": lambda row, meta, v: v != "true" or meta["mountable"],
+    "without-hidden": lambda row, meta, v: v != "true" or not row["hidden"],
+    "fail-on-non-successful": lambda row, meta, v: v != "true" or _name(row["status"]) in ("FAILED", "PARTIAL_SUCCESS"),
+}
+
+
+class VProtectSimulator:
+    """The simulator. ``handle(request)`` answers one ``httpx.Request``."""
+
+    base_url = SANDBOX_BASE_URL
+
+    def __init__(self, options: SimulatorOptions | None = None) -> None:
+        self.options = options or SimulatorOptions()
+        self.credentials = {"login": SANDBOX_LOGIN, "password": SANDBOX_PASSWORD, "base_url": SANDBOX_BASE_URL}
+        self.clock = SimClock(self.options.now)
+        self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
+        self.sessions: dict[str, dt.datetime] = {}
+        self.logins = 0
+        self.projects: list[dict[str, Any]] = []
+        self.vms: dict[str, dict[str, Any]] = {}
+        self.entities: dict[str, dict[str, Any]] = {}  # every protected entity (VMs and others)
+        self.backups: dict[str, dict[str, Any]] = {}
+        self.internal: dict[str, dict[str, Any]] = {}  # per backup: the fields filters read but the API does not show
+        self.policies: dict[str, dict[str, dict[str, Any]]] = {
+            "vm-backup": {},
+            "storage-backup": {},
+            "cloud-backup": {},
+            "app-backup": {},
+        }
+        self.rules: dict[str, dict[str, Any]] = {}
+        self.schedules: dict[str, dict[str, Any]] = {}
+        self.hypervisors: dict[str, dict[str, Any]] = {}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.exports: list[dict[str, Any]] = []
+        self.router = Router(BASE_PATH)
+        self._routes()
+        self._seed()
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def _guid(self) -> str:
+        return str(uuid.UUID(int=self.seeder.random.getrandbits(128)))
+
+    # -- seeding -----------------------------------------------------------------------------
+
+    def _seed(self) -> None:
+        s = self.seeder
+        size = max(self.options.size, 0)
+        self.projects = [
+            {"guid": self._guid(), "name": f"{s.company_name(i)} project"} for i in range(max(2, min(size // 10, 6)))
+        ]
+        manager = self._guid()
+        nodes = [self._guid(), self._guid()]
+        for host in ("kvm-01.lan", "kvm-02.lan"):
+            key = self._guid()
+            self.hypervisors[key] = {
+                "guid": key,
+                "host": host,
+                "type": enum("KVM"),
+                "cluster": {"name": "Default"},
+                "user": "root",
+                "licenseCovered": True,
+                "vmCount": 0,
+                "hypervisorManager": manager,
+            }
+        self.destinations = [{"guid": self._guid(), "name": name} for name in ("Local NFS", "S3 offsite")]
+        self.storage_provider, self.cloud_provider = self._guid(), self._guid()
+        daily = self._schedule("Nightly", "TIME", hour=22, days=[], backup_type="INCREMENTAL")
+        weekly = self._schedule("Weekly full", "TIME", hour=2, days=["SATURDAY"], backup_type="FULL")
+        hourly = self._schedule("Every 4 hours", "INTERVAL", hour=None, days=[], backup_type="INCREMENTAL")
+        for index, project in enumerate(self.projects):
+            picks = [daily, weekly] if index % 2 == 0 else [hourly]
+            self._policy("vm-backup", f"{project['name']} VMs", project, picks)
+        storage_policy = self._policy("storage-backup", "File shares", self.projects[0], [daily])
+        cloud_policy = self._policy("cloud-backup", "Microsoft 365", self.projects[-1], [weekly])
+        hypervisor_keys = list(self.hypervisors)
+        for index in range(size):
+            project = self.projects[index % len(self.projects)]
+            hyper = hypervisor_keys[index % 2]
+            self.hypervisors[hyper]["vmCount"] += 1
+            policy = next(
+                (p for p in self.policies["vm-backup"].values() if p["project"]["guid"] == project["guid"]), None
+            )
+            key = self._guid()
+            vm = {
+                "guid": key,
+                "name": f"{s.hostname(project['name'], index).lower()}",
+                "uuid": str(uuid.UUID(int=s.random.getrandbits(128))),
+                "present": index % 17 != 16,
+                "restoreStatus": None,
+                "lastSuccessfulFullBackupSize": None,
+                "lastSuccessfulFullBackup": None,
+                "backupUpToDate": True,
+                "hvType": enum("KVM", bare=index % 4 == 3),
+                "hvmType": None,
+                "hypervisor": {"guid": hyper, "name": self.hypervisors[hyper]["host"]},
+                "vmBackupPolicy": ref(policy) if policy and index % 9 != 8 else None,
+                "project": ref(project),
+            }
+            self.vms[key] = vm
+            self.entities[key] = {
+                "entity": vm,
+                "type": "VM",
+                "node": nodes[index % 2],
+                "hypervisor": hyper,
+                "manager": manager,
+                "provider": None,
+                "cloud": None,
+                "policy": policy,
+            }
+            self._seed_backups(key, policy, project, healthy=s.random.random() < 0.7)
+        for kind, policy, provider_field in (("STORAGE", storage_policy, "provider"), ("CLOUD", cloud_policy, "cloud")):
+            key = self._guid()
+            entity = {"guid": key, "name": f"{kind.lower()}-entity"}
+            self.entities[key] = {
+                "entity": entity,
+                "type": kind,
+                "node": nodes[0],
+                "hypervisor": None,
+                "manager": None,
+                "provider": self.storage_provider if provider_field == "provider" else None,
+                "cloud": self.cloud_provider if provider_field == "cloud" else None,
+                "policy": policy,
+            }
+            self._seed_backups(key, policy, policy["project"], healthy=True)
+        for index, vm_key in enumerate(list(self.vms)[:3]):
+            task = self._guid()
+            state = ("RUNNING", "QUEUED", "FINISHED")[index % 3]
+            self.tasks[task] = {
+                "guid": task,
+                "type": enum("EXPORT"),
+                "state": enum(state),
+                "progress": 40 if state == "RUNNING" else 0,
+                "priority": 50,
+                "windowStart": _ms(self.now() - dt.timedelta(minutes=20)),
+                "windowEnd": _ms(self.now() + dt.timedelta(hours=6)),
+                "protectedEntity": {**ref(self.vms[vm_key]), "type": enum("VM")},
+                "backupDestination": ref(self.destinations[0]),
+                "backupType": enum("INCREMENTAL"),
+                "hypervisor": self.vms[vm_key]["hypervisor"],
+                "node": {"guid": nodes[0], "name": "node-1"},
+            }
+
+    def _schedule(
+        self, name: str, execution: str, *, hour: int | None, days: list[str], backup_type: str
+    ) -> dict[str, Any]:
+        key = self._guid()
+        self.schedules[key] = {
+            "guid": key,
+            "name": name,
+            "active": True,
+            "hour": hour * 3600 * 1000 if hour is not None else None,
+            "backupType": enum(backup_type),
+            "type": enum("VM_BACKUP"),
+            "executionType": enum(execution),
+            "interval": {"startHour": 6 * 3600 * 1000, "endHour": 22 * 3600 * 1000, "frequency": 4 * 3600 * 1000}
+            if execution == "INTERVAL"
+            else None,
+            "startWindowLength": 4 * 3600 * 1000,
+            "daysOfWeek": [enum(d) for d in days],
+            "months": [],
+            "dayOfWeekOccurrences": [],
+            "rules": [],
+            "policies": [],
+            "tenantId": None,
+        }
+        return self.schedules[key]
+
+    def _policy(self, kind: str, name: str, project: dict[str, Any], schedules: list[dict[str, Any]]) -> dict[str, Any]:
+        key, rule = self._guid(), self._guid()
+        policy = {
+            "guid": key,
+            "name": name,
+            "active": True,
+            "priority": 50,
+            "backupRetryCount": 2,
+            "autoAssignMode": "DISABLED",
+            "rules": [{"guid": rule, "name": f"{name} rule"}],
+            "ruleCount": 1,
+            "backupDestinations": [ref(self.destinations[0])],
+            "vmCount" if kind == "vm-backup" else "storageCount": 0,
+            "project": ref(project),
+        }
+        self.policies[kind][key] = policy
+        self.rules[rule] = {
+            "guid": rule,
+            "name": f"{name} rule",
+            "schedules": [ref(s) for s in schedules],
+            "policy": ref(policy),
+            "backupDestinations": [{"backupDestination": ref(self.destinations[0]), "roleType": enum("PRIMARY")}],
+        }
+        for schedule in schedules:
+            schedule["rules"].append({"guid": rule, "name": f"{name} rule"})
+            schedule["policies"].append(ref(policy))
+        return policy
+
+    def _seed_backups(
+        self, entity_key: str, policy: dict[str, Any] | None, project: dict[str, Any], *, healthy: bool
+    ) -> None:
+        s = self.seeder
+        meta = self.entities[entity_key]
+        root = parent = None
+        for back in range(6, -1, -1):
+            when = self.now() - dt.timedelta(days=back, hours=s.random.uniform(0, 3))
+            latest = back == 0
+            if healthy or not latest:
+                status = s.weighted({"SUCCESS": 0.8, "PARTIAL_SUCCESS": 0.08, "FAILED": 0.07, "SUCCESS_REMOVED": 0.05})
+            else:
+                status = s.random.choice(("FAILED", "PARTIAL_SUCCESS", "INPROGRESS", "QUEUED"))
+            kind = (
+                "FULL"
+                if root is None or back == 6
+                else s.weighted({"INCREMENTAL": 0.85, "SYNTHETIC": 0.1, "SYNCHRONIZATION": 0.05})
+            )
+            key = self._guid()
+            size = s.random.randint(10**8, 4 * 10**10)
+            warnings = ["Snapshot consolidation took longer than expected"] if status == "PARTIAL_SUCCESS" else []
+            destination = self.destinations[back % 2]
+            bare = len(self.backups) % 5 == 4
+            self.backups[key] = {
+                "guid": key,
+                "backupTime": _ms(when + dt.timedelta(minutes=s.random.randint(5, 80))),
+                "snapshotTime": _ms(when),
+                "status": enum(status, bare=bare),
+                "type": enum(kind, bare=bare),
+                "size": size,
+                "statusInfo": "Export failed: connection to hypervisor lost" if status == "FAILED" else None,
+                "protectedEntity": {**ref(meta["entity"]), "type": enum(meta["type"])},
+                "originEntity": None,
+                "parentBackup": {"guid": parent, "name": None} if parent else None,
+                "backupRule": policy["rules"][0] if policy else None,
+                "sourceProject": ref(project),
+                "warningsPresent": bool(warnings),
+                "warnings": warnings,
+                "warningsAcknowledged": False,
+                "description": None,
+                "hidden": back == 6 and len(self.backups) % 7 == 0,
+                "archiveExpire": None,
+                "effectiveBackupObjectsCount": 1,
+                "effectiveBackupSize": size,
+                "vmExportImportMode": enum("DISK_ATTACHMENT"),
+                "taskTimeStats": {
+                    "queuedExportTime": 1000,
+                    "exportTime": 60000,
+                    "queuedStoreTime": 500,
+                    "storeTime": 30000,
+                },
+                "backupLocations": [
+                    {
+                        "guid": self._guid(),
+                        "backup": {"guid": key, "name": None},
+                        "snapshotTime": _ms(when),
+                        "backupDestination": ref(destination),
+                        "roleType": "PRIMARY",
+                        "backupDestinationType": "FILESYSTEM",
+                        "status": "SUCCESS",
+                        "type": "BACKUP",
+                        "statusInfo": None,
+                        "retentionHint": "STANDARD_RETENTION",
+                    }
+                ],
+            }
+            self.internal[key] = {
+                "root": root or key,
+                "policy": policy["guid"] if policy else None,
+                "destination": destination["guid"],
+                "mountable": status in ("SUCCESS", "PARTIAL_SUCCESS") and kind != "SYNCHRONIZATION",
+                **meta,
+            }
+            root = root or key
+            parent = key
+            if meta["type"] == "VM" and status in ("SUCCESS", "PARTIAL_SUCCESS") and kind == "FULL":
+                self.vms[entity_key].update(
+                    lastSuccessfulFullBackup={"guid": key, "name": None}, lastSuccessfulFullBackupSize=size
+                )
+        if meta["type"] == "VM":
+            last = self.backups[parent]  # type: ignore[index]
+            self.vms[entity_key]["backupUpToDate"] = _name(last["status"]) in ("SUCCESS", "PARTIAL_SUCCESS")
+
+    # -- filters -----------------------------------------------------------------------------
+
+    def filtered(self, query: httpx.QueryParams) -> list[dict[str, Any]]:
+        """The backups the query selects (every documented filter applies)."""
+        rows = []
+        statuses = query.get_list("status")
+        policies = query.get_list("backup-policy")
+        for key, row in self.backups.items():
+            meta = self.internal[key]
+            if statuses and _name(row["status"]) not in statuses:
+                continue
+            if policies and meta["policy"] not in policies:
+                continue
+            if all(FILTERS[name](row, meta, query[name]) for name in FILTERS if name in query):
+                rows.append(row)
+        order = query.get("orderBy", "backupTime")
+        reverse = query.get("direction", "desc") == "desc"
+        return sorted(
+            rows,
+            key=lambda r: (
+                r.get(order) is None,
+                str(r.get(order)) if not isinstance(r.get(order), int) else r.get(order),
+            ),
+            reverse=reverse,
+        )
+
+    def _validate(self, query: httpx.QueryParams) -> None:
+        allowed = {
+            "status": set(STATUS_TEXT),
+            "type": {"FULL", "INCREMENTAL", "SYNCHRONIZATION", "SYNTHETIC"},
+            "protected-entity-type": {
+                "APP",
+                "CLOUD",
+                "CLOUD_GROUP",
+                "CLOUD_SITE",
+                "CLOUD_TEAMS",
+                "CLOUD_USER",
+                "OS",
+                "OS_AGENT",
+                "STORAGE",
+                "VM",
+            },
+            "direction": {"asc", "desc"},
+        }
+        for name, values in allowed.items():
+            for value in query.get_list(name):
+                if value not in values:
+                    raise Fault(400, f"Invalid value '{value}' for parameter '{name}'")
+        for name in ("from", "to", "min-size", "page", "size"):
+            if name in query and not query[name].isdigit():
+                raise Fault(400, f"Invalid value '{query[name]}' for parameter '{name}'")
+
+    def _page(self, query: httpx.QueryParams, rows: list[dict[str, Any]]) -> httpx.Response:
+        page = int(query.get("page", "0"))
+        size = int(query.get("size", str(max(len(rows), 1))))
+        return json_response(200, rows[page * size : (page + 1) * size], {"X-Total-Count": str(len(rows))})
+
+    # -- request handling --------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        handler, sim, known = self.router.match(request)
+        try:
+            if not (sim.method == "POST" and sim.path == "/session/login"):
+                self._authenticate(sim)
+            if handler is None:
+                raise Fault(405 if known else 404, f"No resource for {sim.method} {sim.path}")
+            self._validate(sim.query)
+            return handler(sim)
+        except Fault as fault:
+            return fault.response()
+
+    def _authenticate(self, request: SimRequest) -> None:
+        cookies = dict(
+            part.strip().split("=", 1) for part in request.headers.get("cookie", "").split(";") if "=" in part
+        )
+        session = cookies.get("JSESSIONID")
+        last = self.sessions.get(session or "")
+        if last is None or self.now() - last > SESSION_IDLE:
+            raise Fault(401, "Unauthorized")
+        self.sessions[session] = self.now()  # type: ignore[index]
+
+    def _body(self, request: SimRequest) -> Any:
+        try:
+            return json.loads(request.body) if request.body else None
+        except ValueError:
+            raise Fault(400, "Malformed JSON") from None
+
+    def _routes(self) -> None:
+        r = self.router.add
+
+        def ok(payload: Any, status: int = 200) -> httpx.Response:
+            return json_response(status, payload)
+
+        r("POST", "/session/login", self._login)
+        r("GET", "/session", lambda q: httpx.Response(204))
+        r("GET", "/backups", lambda q: self._page(q.query, self.filtered(q.query)))
+        r("GET", "/backups/detailed", lambda q: self._page(q.query, self.filtered(q.query)))
+        r("GET", "/backups/grouped", lambda q: self._page(q.query, self._grouped(q.query)))
+        r("GET", "/backups/aggregated-statistics", lambda q: ok(self._by_status(self.filtered(q.query))))
+        r("GET", "/backups/grouped/aggregated-statistics", lambda q: ok(self._by_status(self._grouped(q.query))))
+        r("GET", "/backups/size-statistics", lambda q: ok(self._sizes(self.filtered(q.query))))
+        r("GET", "/backups/time-statistics", lambda q: ok(self._times(self.filtered(q.query))))
+        r("PUT", "/backups/warnings-acknowledged", self._acknowledge_batch)
+        r("POST", "/backups/transfer-rate/{kind}", self._transfer_rate)
+        r("GET", "/backups/timeline/size-stats/{kind}/{guid}", lambda q: ok(self._timeline(q, "size")))
+        r("GET", "/backups/timeline/time-stats/{kind}/{guid}", lambda q: ok(self._timeline(q, "duration")))
+        r("GET", "/backups/for-restore/{guid}", lambda q: ok(self._backup(q.path_params["guid"])))
+        r("PUT", "/backups/{guid}/description", self._describe)
+        r("PUT", "/backups/{guid}/warnings", self._set_warnings)
+        r("PUT", "/backups/{guid}/warnings-acknowledged", self._acknowledge)
+        r("GET", "/backups/{guid}", lambda q: ok(self._backup(q.path_params["guid"])))
+        r("POST", "/policies/vm-backup/auto-assignment-preview", lambda q: ok({"toAssign": [], "toRemove": []}))
+        for kind in self.policies:
+            r("GET", f"/policies/{kind}", self._policy_lister(kind))
+            r("POST", f"/policies/{kind}", self._policy_creator(kind))
+            r(
+                "GET",
+                f"/policies/{kind}/{{guid}}",
+                self._policy_getter(kind),
+            )
+            r("PUT", f"/policies/{kind}/{{guid}}", self._policy_updater(kind))
+            r("DELETE", f"/policies/{kind}/{{guid}}", self._policy_deleter(kind))
+        r("POST", "/rules/vm-backup", self._create_rule)
+        r("GET", "/rules/vm-backup/{guid}", lambda q: ok(self._find(self.rules, q.path_params["guid"], "rule")))
+        r("GET", "/schedules", lambda q: self._page(q.query, list(self.schedules.values())))
+        r("POST", "/schedules", self._create_schedule)
+        r("GET", "/schedules/{guid}", lambda q: ok(self._find(self.schedules, q.path_params["guid"], "schedule")))
+        r("PUT", "/schedules/{guid}", self._update_schedule)
+        r("DELETE", "/schedules/{guid}", self._delete_schedule)
+        r("GET", "/virtual-machines", lambda q: self._page(q.query, list(self.vms.values())))
+        r("GET", "/virtual-machines/detailed", self._vms_detailed)
+        r(
+            "GET",
+            "/virtual-machines/{guid}",
+            lambda q: ok(self._find(self.vms, q.path_params["guid"], "virtual machine")),
+        )
+        r("GET", "/hypervisors", lambda q: self._page(q.query, list(self.hypervisors.values())))
+        r("POST", "/tasks/export", self._export)
+        r("GET", "/tasks", self._tasks)
+        r("GET", "/tasks/{guid}", lambda q: ok(self._find(self.tasks, q.path_params["guid"], "task")))
+
+    def _login(self, request: SimRequest) -> httpx.Response:
+        body = self._body(request)
+        if not isinstance(body, dict) or body.get("login") != SANDBOX_LOGIN or body.get("password") != SANDBOX_PASSWORD:
+            raise Fault(401, "Invalid login or password")
+        session = uuid.uuid4().hex.upper()
+        self.sessions[session] = self.now()
+        self.logins += 1
+        info = {
+            "requester": {"guid": self._guid(), "name": SANDBOX_LOGIN},
+            "infoTourEnabled": False,
+            "language": "EN",
+            "privileges": ["BACKUP_READ"],
+            "uiTimeZone": "UTC",
+            "lastSuccessfulLogin": _ms(self.now()),
+        }
+        return json_response(201, info, {"Set-Cookie": f"JSESSIONID={session}; Path=/api; Secure; HttpOnly"})
+
+    def _find(self, table: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, Any]:
+        if key not in table:
+            raise Fault(404, f"Cannot find {what} with guid {key}")
+        return table[key]
+
+    def _backup(self, key: str) -> dict[str, Any]:
+        return self._find(self.backups, key, "backup")
+
+    def _grouped(self, query: httpx.QueryParams) -> list[dict[str, Any]]:
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in self.filtered(query):
+            groups.setdefault(row["protectedEntity"]["guid"], []).append(row)
+        result = []
+        for rows in groups.values():
+            last = max(rows, key=lambda r: r["backupTime"])
+            result.append(dict(last, attempts=len(rows)))
+        return result
+
+    def _by_status(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        counts = Counter(_name(r["status"]) or "UNKNOWN" for r in rows)
+        return [{"status": enum(name), "count": count} for name, count in sorted(counts.items())]
+
+    def _sizes(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        totals: dict[str, int] = {}
+        for row in rows:
+            totals[row["protectedEntity"]["guid"]] = totals.get(row["protectedEntity"]["guid"], 0) + row["size"]
+        return [
+            {"protectedEntity": {"guid": key, "name": self.entities[key]["entity"]["name"]}, "size": size}
+            for key, size in totals.items()
+        ]
+
+    def _times(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        days: dict[int, list[int]] = {}
+        for row in rows:
+            days.setdefault(row["backupTime"] // DAY_MS * DAY_MS, []).append(row["backupTime"] - row["snapshotTime"])
+        return [
+            {"time": day, "count": len(spans), "averageDuration": sum(spans) // len(spans)}
+            for day, spans in sorted(days.items())
+        ]
+
+    def _timeline(self, request: SimRequest, field: str) -> dict[str, Any]:
+        key = request.path_params["guid"]
+        if key not in self.entities:
+            raise Fault(404, f"Cannot find entity with guid {key}")
+        rows = [r for r in self.backups.values() if r["protectedEntity"]["guid"] == key]
+        since, until = int(request.query.get("from", "0")), int(request.query.get("to", str(2**62)))
+        points = [
+            {"time": r["backupTime"], field: r["size"] if field == "size" else r["backupTime"] - r["snapshotTime"]}
+            for r in sorted(rows, key=lambda r: r["backupTime"])
+            if since <= r["backupTime"] <= until
+        ]
+        return {"protectedEntity": {"guid": key, "type": enum(request.path_params["kind"])}, "points": points}
+
+    def _transfer_rate(self, request: SimRequest) -> httpx.Response:
+        body = self._body(request) or {}
+        entity = (body.get("protectedEntity") or {}).get("guid")
+        rows = [r for r in self.backups.values() if entity is None or r["protectedEntity"]["guid"] == entity]
+        rows = [r for r in rows if body.get("from", 0) <= r["backupTime"] <= body.get("to", 2**62)]
+        rates = [
+            {"time": r["backupTime"], "rate": r["size"] // max((r["backupTime"] - r["snapshotTime"]) // 1000, 1)}
+            for r in rows
+        ]
+        return json_response(201, rates)
+
+    def _describe(self, request: SimRequest) -> httpx.Response:
+        row = self._backup(request.path_params["guid"])
+        body = self._body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("value"), str):
+            raise Fault(400, 'Expected {"value": "..."}')
+        row["description"] = body["value"]
+        return json_response(200, row)
+
+    def _set_warnings(self, request: SimRequest) -> httpx.Response:
+        row = self._backup(request.path_params["guid"])
+        body = self._body(request)
+        if not isinstance(body, list) or not all(isinstance(w, dict) and isinstance(w.get("value"), str) for w in body):
+            raise Fault(400, 'Expected [{"value": "..."}]')
+        row["warnings"] = [w["value"] for w in body]
+        row["warningsPresent"] = bool(row["warnings"])
+        return json_response(200, row)
+
+    def _acknowledge(self, request: SimRequest) -> httpx.Response:
+        row = self._backup(request.path_params["guid"])
+        body = self._body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("value"), bool):
+            raise Fault(400, 'Expected {"value": true|false}')
+        row["warningsAcknowledged"] = body["value"]
+        return json_response(200, row)
+
+    def _acknowledge_batch(self, request: SimRequest) -> httpx.Response:
+        body = self._body(request)
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("value"), bool)
+            or not isinstance(body.get("backups"), list)
+        ):
+            raise Fault(400, 'Expected {"backups": [{"guid": ...}], "value": true|false}')
+        rows = [self._backup(item.get("guid", "")) for item in body["backups"]]
+        for row in rows:
+            row["warningsAcknowledged"] = body["value"]
+        return json_response(200, rows)
+
+    def _policy_lister(self, kind: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            rows = list(self.policies[kind].values())
+            project = request.query.get("project-uuid") or request.query.get("project")
+            if project:
+                rows = [p for p in rows if p["project"]["guid"] == project]
+            if "nameLike" in request.query:
+                rows = [p for p in rows if request.query["nameLike"].lower().strip("%") in p["name"].lower()]
+            if "virtual-machine" in request.query:
+                vm = self.vms.get(request.query["virtual-machine"])
+                rows = [
+                    p
+                    for p in rows
+                    if vm is not None and vm["vmBackupPolicy"] and vm["vmBackupPolicy"]["guid"] == p["guid"]
+                ]
+            for row in rows:
+                if kind == "vm-backup":
+                    row["vmCount"] = sum(
+                        1
+                        for v in self.vms.values()
+                        if v["vmBackupPolicy"] and v["vmBackupPolicy"]["guid"] == row["guid"]
+                    )
+            return self._page(request.query, rows)
+
+        return handler
+
+    def _policy_getter(self, kind: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            return json_response(200, self._find(self.policies[kind], request.path_params["guid"], "policy"))
+
+        return handler
+
+    def _policy_creator(self, kind: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            body = self._body(request)
+            if not isinstance(body, dict) or not body.get("name"):
+                raise Fault(400, "Policy name is required")
+            key = str(uuid.uuid4())
+            self.policies[kind][key] = {
+                "active": True,
+                "priority": 50,
+                "rules": [],
+                "ruleCount": 0,
+                "backupDestinations": [],
+                "autoAssignMode": "DISABLED",
+                "project": None,
+                **body,
+                "guid": key,
+            }
+            return json_response(201, self.policies[kind][key])
+
+        return handler
+
+    def _policy_updater(self, kind: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            row = self._find(self.policies[kind], request.path_params["guid"], "policy")
+            body = self._body(request)
+            if not isinstance(body, dict):
+                raise Fault(400, "Expected a policy")
+            row.update({k: v for k, v in body.items() if k != "guid"})
+            return json_response(200, row)
+
+        return handler
+
+    def _policy_deleter(self, kind: str) -> Callable[[SimRequest], httpx.Response]:
+        def handler(request: SimRequest) -> httpx.Response:
+            self._find(self.policies[kind], request.path_params["guid"], "policy")
+            del self.policies[kind][request.path_params["guid"]]
+            return httpx.Response(204)
+
+        return handler
+
+    def _create_rule(self, request: SimRequest) -> httpx.Response:
+        body = self._body(request)
+        if not isinstance(body, dict) or not body.get("name") or not isinstance(body.get("policy"), dict):
+            raise Fault(400, "A rule needs a name and a policy")
+        policy = next(
+            (p for table in self.policies.values() for key, p in table.items() if key == body["policy"].get("guid")),
+            None,
+        )
+        if policy is None:
+            raise Fault(404, f"Cannot find policy with guid {body['policy'].get('guid')}")
+        for item in body.get("schedules") or []:
+            self._find(self.schedules, item.get("guid", ""), "schedule")
+        key = str(uuid.uuid4())
+        self.rules[key] = {
+            "guid": key,
+            "name": body["name"],
+            "schedules": body.get("schedules") or [],
+            "policy": ref(policy),
+            "backupDestinations": [],
+        }
+        policy["rules"].append({"guid": key, "name": body["name"]})
+        policy["ruleCount"] = len(policy["rules"])
+        return json_response(201, self.rules[key])
+
+    def _create_schedule(self, request: SimRequest) -> httpx.Response:
+        body = self._body(request)
+        if not isinstance(body, dict) or not body.get("name") or not body.get("executionType"):
+            raise Fault(400, "A schedule needs a name and an executionType")
+        key = str(uuid.uuid4())
+        self.schedules[key] = {
+            "active": True,
+            "rules": [],
+            "policies": [],
+            "daysOfWeek": [],
+            "months": [],
+            **body,
+            "guid": key,
+        }
+        return json_response(201, self.schedules[key])
+
+    def _update_schedule(self, request: SimRequest) -> httpx.Response:
+        row = self._find(self.schedules, request.path_params["guid"], "schedule")
+        body = self._body(request)
+        if not isinstance(body, dict):
+            raise Fault(400, "Expected a schedule")
+        row.update({k: v for k, v in body.items() if k != "guid"})
+        return json_response(200, row)
+
+    def _delete_schedule(self, request: SimRequest) -> httpx.Response:
+        self._find(self.schedules, request.path_params["guid"], "schedule")
+        del self.schedules[request.path_params["guid"]]
+        return httpx.Response(204)
+
+    def _vms_detailed(self, request: SimRequest) -> httpx.Response:
+        rows = list(self.vms.values())
+        if "filter" in request.query:
+            rows = [v for v in rows if request.query["filter"].lower() in v["name"].lower()]
+        return self._page(request.query, rows)
+
+    def _tasks(self, request: SimRequest) -> httpx.Response:
+        rows = list(self.tasks.values())
+        for name, read in (
+            ("protectedEntity", lambda t: t["protectedEntity"]["guid"]),
+            ("state", lambda t: _name(t["state"])),
+            ("type", lambda t: _name(t["type"])),
+            ("backup", lambda t: t.get("backup")),
+            ("schedule", lambda t: t.get("schedule")),
+            ("tenantId", lambda t: t.get("tenantId")),
+        ):
+            if name in request.query:
+                rows = [t for t in rows if read(t) == request.query[name]]
+        return self._page(request.query, rows)
+
+    def _export(self, request: SimRequest) -> httpx.Response:
+        body = self._body(request)
+        if (
+            not isinstance(body, dict)
+            or not body.get("protectedEntities")
+            or not isinstance(body.get("backupDestination"), dict)
+        ):
+            raise Fault(400, "protectedEntities and backupDestination are required")
+        created = []
+        for item in body["protectedEntities"]:
+            vm = self._find(self.vms, item.get("guid", ""), "virtual machine")
+            key = str(uuid.uuid4())
+            self.tasks[key] = {
+                "guid": key,
+                "type": enum("EXPORT"),
+                "state": enum("QUEUED"),
+                "progress": 0,
+                "priority": body.get("priority", 50),
+                "windowStart": body.get("windowStart", _ms(self.now())),
+                "windowEnd": body.get("windowEnd"),
+                "protectedEntity": {**ref(vm), "type": enum("VM")},
+                "backupDestination": body["backupDestination"],
+                "backupType": enum(body.get("backupType", "INCREMENTAL")),
+                "hypervisor": vm["hypervisor"],
+                "node": None,
+            }
+            created.append(self.tasks[key])
+        self.exports.append(body)
+        return json_response(201, created)
