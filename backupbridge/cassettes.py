@@ -45,8 +45,15 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
         body["string"] = _scrub_body(body["string"])
     for name in list(response.get("headers", {})):
         if name.lower() == "set-cookie":
-            response["headers"][name] = [HIDDEN]
+            response["headers"][name] = [_scrub_cookie(value) for value in response["headers"][name]]
     return response
+
+
+def _scrub_cookie(header: str) -> str:
+    """``NAME=secret; Path=/`` -> ``NAME=REDACTED; Path=/``: still a cookie a replayed login can read."""
+    pair, _, attributes = header.partition(";")
+    name = pair.split("=", 1)[0].strip()
+    return f"{name}=REDACTED" + (f";{attributes}" if attributes else "")
 
 
 def vcr_config(scheme: str = "Bearer") -> dict[str, Any]:

@@ -24,7 +24,7 @@ from backupbridge.http import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_KEY = "doc-example-api-key-0000"
-SCHEMES = {"idrive360": "Bearer", "cleverfox": "Basic", "managedbackup": "Bearer"}
+SCHEMES = {"idrive360": "Bearer", "cleverfox": "Basic", "managedbackup": "Bearer", "vprotect": "Bearer"}
 Case = tuple[str, int, Any, Callable[[Any], Any]]
 
 
@@ -47,13 +47,13 @@ def serve(status: int, body: Any) -> httpx.MockTransport:
     return httpx.MockTransport(lambda request: httpx.Response(status, json=body))
 
 
-class Routes(dict[str, tuple[int, Any]]):
-    """Documented answers by path suffix."""
+class Routes(dict[str, tuple[Any, ...]]):
+    """Documented answers by path suffix: ``(status, body)`` or ``(status, body, headers)``."""
 
     def answer(self, request: httpx.Request) -> httpx.Response:
-        for suffix, (status, body) in self.items():
+        for suffix, (status, body, *headers) in self.items():
             if request.url.path.endswith(suffix):
-                return httpx.Response(status, json=body)
+                return httpx.Response(status, json=body, headers=headers[0] if headers else None)
         return httpx.Response(404, json={"Message": "no documented example for this path"})
 
 
@@ -180,10 +180,60 @@ def managedbackup_cases() -> list[Case]:
     ]
 
 
+def vprotect_cases() -> list[Case]:
+    def ex(name: str) -> Any:
+        return example("vprotect", name)
+
+    login = (
+        "/session/login",
+        (201, ex("session_login"), {"Set-Cookie": "JSESSIONID=0123456789ABCDEF; Path=/api; Secure"}),
+    )
+    backup = "f8f73bf9-2445-4bce-a7dd-753be3b40a67"
+    return [
+        (
+            "backups_list",
+            200,
+            Routes([login, ("/backups", (200, ex("backups_list")))]),
+            lambda c: list(c.vendor.backups.list()),
+        ),
+        (
+            "backup_get",
+            200,
+            Routes([login, (f"/backups/{backup}", (200, ex("backup_extended")))]),
+            lambda c: c.vendor.backups.get(backup),
+        ),
+        (
+            "backup_description",
+            200,
+            Routes([login, ("/description", (200, ex("backups_list")[0]))]),
+            lambda c: c.vendor.backups.set_description(backup, "monthly archive"),
+        ),
+        (
+            "backup_warnings_acknowledged",
+            200,
+            Routes([login, ("/warnings-acknowledged", (200, ex("backup_extended")))]),
+            lambda c: c.vendor.backups.acknowledge_warnings(backup, True),
+        ),
+        (
+            "policies_storage_backup",
+            200,
+            Routes([login, ("/policies/storage-backup", (200, ex("policies_storage_backup")))]),
+            lambda c: list(c.vendor.policies.list("storage-backup")),
+        ),
+        (
+            "policies_vm_backup",
+            200,
+            Routes([login, ("/policies/vm-backup", (200, ex("policies_vm_backup")))]),
+            lambda c: list(c.vendor.policies.list("vm-backup")),
+        ),
+    ]
+
+
 CASES: dict[str, Callable[[], list[Case]]] = {
     "idrive360": idrive360_cases,
     "cleverfox": cleverfox_cases,
     "managedbackup": managedbackup_cases,
+    "vprotect": vprotect_cases,
 }
 
 
@@ -194,11 +244,10 @@ def main(argv: list[str]) -> int:
             path = ROOT / "cassettes" / vendor / f"{name}.yaml"
             path.unlink(missing_ok=True)
             with recorder(vendor).use_cassette(path.name):
-                credentials = (
-                    {"username": "sample string 1", "password": DOC_KEY}
-                    if vendor == "managedbackup"
-                    else {"api_key": DOC_KEY}
-                )
+                credentials: dict[str, Any] = {
+                    "managedbackup": {"username": "sample string 1", "password": DOC_KEY},
+                    "vprotect": {"login": "...", "password": DOC_KEY, "base_url": "https://vprotect.example:8181/api"},
+                }.get(vendor, {"api_key": DOC_KEY})
                 conn = backupbridge.connect(
                     vendor, transport=serve(status, body), retry=RetryPolicy(attempts=1), **credentials
                 )

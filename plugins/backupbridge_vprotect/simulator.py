@@ -359,11 +359,11 @@ class VProtectSimulator:
                 ],
             }
             self.internal[key] = {
+                **meta,  # the entity's facts first: the backup's own (its policy's guid...) win
                 "root": root or key,
                 "policy": policy["guid"] if policy else None,
                 "destination": destination["guid"],
                 "mountable": status in ("SUCCESS", "PARTIAL_SUCCESS") and kind != "SYNCHRONIZATION",
-                **meta,
             }
             root = root or key
             parent = key

@@ -49,7 +49,7 @@ def test_devices_json_matches_the_library(capsys: pytest.CaptureFixture[str]) ->
     assert [r["id"] for r in json.loads(out)] == expected
 
 
-@pytest.mark.parametrize("vendor", ["idrive360", "cleverfox", "managedbackup"])
+@pytest.mark.parametrize("vendor", ["idrive360", "cleverfox", "managedbackup", "vprotect"])
 @pytest.mark.parametrize("command", ["devices", "jobs"])
 def test_each_vendor_from_the_sandbox(capsys: pytest.CaptureFixture[str], vendor: str, command: str) -> None:
     code, out, err = run(capsys, command, "--sandbox", "--vendor", vendor, "--format", "ndjson")
@@ -62,6 +62,14 @@ def test_sandbox_without_vendor_covers_every_simulator(capsys: pytest.CaptureFix
     code, out, _ = run(capsys, "devices", "--sandbox", "--size", "5", "--format", "ndjson")
     simulated = {v.name for v in backupbridge.list_vendors() if v.simulator is not None}
     assert code == 0 and {json.loads(line)["vendor"] for line in out.splitlines()} == simulated
+
+
+@pytest.mark.parametrize("vendor", ["vprotect", "cleverfox", "managedbackup"])
+def test_failed_jobs_per_vendor(capsys: pytest.CaptureFixture[str], vendor: str) -> None:
+    code, out, err = run(capsys, "jobs", "--sandbox", "--vendor", vendor, "--status", "failed", "--format", "ndjson")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0, err
+    assert rows and {r["status"] for r in rows} == {"failed"} and {r["vendor"] for r in rows} == {vendor}
 
 
 def test_jobs_status_filter(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,283 @@
+"""Every backups-controller endpoint and every filter against the simulator, sync and async.
+
+Each filter test computes the expected backups from the simulator's own facts, so it proves the filter
+is applied (not merely that the query string was sent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from backupbridge import NotFoundError
+from backupbridge_vprotect import VProtectSimulator
+from backupbridge_vprotect.records import EnumValue
+
+from ..conftest import Runner
+
+
+def status_of(row: dict[str, Any]) -> str:
+    return row["status"]["name"] if isinstance(row["status"], dict) else row["status"]
+
+
+def keys(records: list[Any]) -> set[str]:
+    return {r.guid for r in records}
+
+
+def test_list_reads_every_page_against_the_total(run: Runner, sim: VProtectSimulator) -> None:
+    found = run(lambda c: c.vendor.backups.list(size=7))
+    assert keys(found) == set(sim.backups) and len(found) == len(sim.backups)
+    times = [b.backupTime for b in found]
+    assert times == sorted(times, reverse=True)  # the server's default order: newest first
+
+
+def test_one_page_only_when_page_is_given(run: Runner, sim: VProtectSimulator) -> None:
+    page = run(lambda c: c.vendor.backups.list(page=1, size=5, order_by="backupTime", direction="asc"))
+    expected = sorted(sim.backups.values(), key=lambda r: r["backupTime"])[5:10]
+    assert [b.guid for b in page] == [r["guid"] for r in expected]
+
+
+def _pick(sim: VProtectSimulator, field: str) -> Any:
+    return next(meta[field] for meta in sim.internal.values() if meta[field])
+
+
+FILTERS: list[
+    tuple[
+        str,
+        Callable[[VProtectSimulator], dict[str, Any]],
+        Callable[[VProtectSimulator, dict[str, Any], dict[str, Any]], bool],
+    ]
+] = [
+    (
+        "backup_destination",
+        lambda s: {"backup_destination": s.destinations[1]["guid"]},
+        lambda s, row, meta: meta["destination"] == s.destinations[1]["guid"],
+    ),
+    (
+        "backup_policy (two values)",
+        lambda s: {"backup_policy": [p for p in list(s.policies["vm-backup"])[:2]]},
+        lambda s, row, meta: meta["policy"] in list(s.policies["vm-backup"])[:2],
+    ),
+    (
+        "backup_rule",
+        lambda s: {"backup_rule": next(iter(s.rules))},
+        lambda s, row, meta: row["backupRule"] is not None and row["backupRule"]["guid"] == next(iter(s.rules)),
+    ),
+    (
+        "cloud_service_provider",
+        lambda s: {"cloud_service_provider": s.cloud_provider},
+        lambda s, row, meta: meta["cloud"] == s.cloud_provider,
+    ),
+    (
+        "storage_provider",
+        lambda s: {"storage_provider": s.storage_provider},
+        lambda s, row, meta: meta["provider"] == s.storage_provider,
+    ),
+    (
+        "hypervisor",
+        lambda s: {"hypervisor": list(s.hypervisors)[1]},
+        lambda s, row, meta: meta["hypervisor"] == list(s.hypervisors)[1],
+    ),
+    (
+        "hypervisor_manager",
+        lambda s: {"hypervisor_manager": _pick(s, "manager")},
+        lambda s, row, meta: meta["manager"] is not None,
+    ),
+    ("node", lambda s: {"node": _pick(s, "node")}, lambda s, row, meta: meta["node"] == _pick(s, "node")),
+    (
+        "parent_backup",
+        lambda s: {"parent_backup": next(r["parentBackup"]["guid"] for r in s.backups.values() if r["parentBackup"])},
+        lambda s, row, meta: (
+            row["parentBackup"] is not None
+            and row["parentBackup"]["guid"]
+            == next(r["parentBackup"]["guid"] for r in s.backups.values() if r["parentBackup"])
+        ),
+    ),
+    (
+        "root_backup",
+        lambda s: {"root_backup": next(iter(s.internal.values()))["root"]},
+        lambda s, row, meta: meta["root"] == next(iter(s.internal.values()))["root"],
+    ),
+    (
+        "project_uuid",
+        lambda s: {"project_uuid": s.projects[1]["guid"]},
+        lambda s, row, meta: row["sourceProject"]["guid"] == s.projects[1]["guid"],
+    ),
+    (
+        "protected_entity",
+        lambda s: {"protected_entity": next(iter(s.vms))},
+        lambda s, row, meta: row["protectedEntity"]["guid"] == next(iter(s.vms)),
+    ),
+    (
+        "protected_entity_type STORAGE",
+        lambda s: {"protected_entity_type": "storage"},
+        lambda s, row, meta: meta["type"] == "STORAGE",
+    ),
+    (
+        "status (two values)",
+        lambda s: {"status": ["FAILED", "PARTIAL_SUCCESS"]},
+        lambda s, row, meta: status_of(row) in ("FAILED", "PARTIAL_SUCCESS"),
+    ),
+    (
+        "type",
+        lambda s: {"type": "FULL"},
+        lambda s, row, meta: (row["type"]["name"] if isinstance(row["type"], dict) else row["type"]) == "FULL",
+    ),
+    (
+        "name_like",
+        lambda s: {"name_like": next(iter(s.vms.values()))["name"][:6]},
+        lambda s, row, meta: next(iter(s.vms.values()))["name"][:6] in (row["protectedEntity"]["name"] or ""),
+    ),
+    ("filter (free text)", lambda s: {"filter": "hypervisor lost"}, lambda s, row, meta: status_of(row) == "FAILED"),
+    ("min_size", lambda s: {"min_size": 2 * 10**10}, lambda s, row, meta: row["size"] >= 2 * 10**10),
+    (
+        "since",
+        lambda s: {"since": s.now() - dt.timedelta(days=2)},
+        lambda s, row, meta: row["backupTime"] >= int((s.now() - dt.timedelta(days=2)).timestamp() * 1000),
+    ),
+    (
+        "until",
+        lambda s: {"until": s.now() - dt.timedelta(days=5)},
+        lambda s, row, meta: row["backupTime"] <= int((s.now() - dt.timedelta(days=5)).timestamp() * 1000),
+    ),
+    ("only_mountable", lambda s: {"only_mountable": True}, lambda s, row, meta: meta["mountable"]),
+    ("without_hidden", lambda s: {"without_hidden": True}, lambda s, row, meta: not row["hidden"]),
+    (
+        "fail_on_non_successful",
+        lambda s: {"fail_on_non_successful": True},
+        lambda s, row, meta: status_of(row) in ("FAILED", "PARTIAL_SUCCESS"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "query", "expect"), FILTERS, ids=[f[0] for f in FILTERS])
+def test_every_filter_selects_what_it_says(
+    run: Runner, sim: VProtectSimulator, name: str, query: Any, expect: Any
+) -> None:
+    expected = {k for k, row in sim.backups.items() if expect(sim, row, sim.internal[k])}
+    assert expected and expected != set(sim.backups), f"the seeded data must make {name} discriminate"
+    assert keys(run(lambda c: c.vendor.backups.list(**query(sim)))) == expected
+
+
+def test_filters_apply_to_detailed_grouped_and_statistics(run: Runner, sim: VProtectSimulator) -> None:
+    failed = {k for k, row in sim.backups.items() if status_of(row) == "FAILED"}
+    assert keys(run(lambda c: c.vendor.backups.detailed(status="FAILED"))) == failed
+    grouped = run(lambda c: c.vendor.backups.grouped())
+    assert len(grouped) == len({r["protectedEntity"]["guid"] for r in sim.backups.values()})
+    assert all(g.extra["attempts"] >= 1 for g in grouped)  # the counted attempts
+    counts = {
+        row["status"]["name"]: row["count"]
+        for row in run(lambda c: c.vendor.backups.aggregated_statistics(type="FULL"))
+    }
+    assert sum(counts.values()) == sum(
+        1 for r in sim.backups.values() if (r["type"]["name"] if isinstance(r["type"], dict) else r["type"]) == "FULL"
+    )
+    vm = next(iter(sim.vms))
+    sizes = run(lambda c: c.vendor.backups.size_statistics(protected_entity=vm))
+    assert sizes == [
+        {
+            "protectedEntity": {"guid": vm, "name": sim.vms[vm]["name"]},
+            "size": sum(r["size"] for r in sim.backups.values() if r["protectedEntity"]["guid"] == vm),
+        }
+    ]
+    times = run(lambda c: c.vendor.backups.time_statistics(protected_entity=vm))
+    assert sum(t["count"] for t in times) == sum(1 for r in sim.backups.values() if r["protectedEntity"]["guid"] == vm)
+    with pytest.warns(DeprecationWarning):
+        deprecated = run(lambda c: c.vendor.backups.grouped_aggregated_statistics())
+    assert sum(row["count"] for row in deprecated) == len(grouped)
+
+
+def test_get_and_for_restore(run: Runner, sim: VProtectSimulator) -> None:
+    key = next(iter(sim.backups))
+    assert run(lambda c: c.vendor.backups.get(key)).guid == key
+    assert run(lambda c: c.vendor.backups.for_restore(key)).guid == key
+    with pytest.raises(NotFoundError):
+        run(lambda c: c.vendor.backups.get("no-such-backup"))
+
+
+def test_enums_in_both_shapes(run: Runner, sim: VProtectSimulator) -> None:
+    bare = next(k for k, row in sim.backups.items() if isinstance(row["status"], str))
+    boxed = next(k for k, row in sim.backups.items() if isinstance(row["status"], dict))
+    first, second = run(lambda c: c.vendor.backups.get(bare)), run(lambda c: c.vendor.backups.get(boxed))
+    assert isinstance(first.status, EnumValue) and first.status.description is None
+    assert isinstance(second.status, EnumValue) and second.status.description
+
+
+def test_description_and_warnings(run: Runner, sim: VProtectSimulator) -> None:
+    key = next(iter(sim.backups))
+    updated = run(lambda c: c.vendor.backups.set_description(key, "before the migration"))
+    assert updated.description == "before the migration" == sim.backups[key]["description"]
+    updated = run(lambda c: c.vendor.backups.set_warnings(key, ["disk 2 skipped", "slow store"]))
+    assert updated.warnings == ("disk 2 skipped", "slow store") and updated.warningsPresent
+
+
+def test_warning_acknowledgement_single_and_batch(run: Runner, sim: VProtectSimulator) -> None:
+    warned = [k for k, row in sim.backups.items() if row["warningsPresent"]]
+    assert len(warned) >= 2
+    assert run(lambda c: c.vendor.backups.acknowledge_warnings(warned[0])).warningsAcknowledged is True
+    assert sim.backups[warned[0]]["warningsAcknowledged"] is True
+    batch = run(lambda c: c.vendor.backups.acknowledge_warnings_batch(warned[1:], True))
+    assert {b.guid for b in batch} == set(warned[1:]) and all(sim.backups[k]["warningsAcknowledged"] for k in warned)
+    run(lambda c: c.vendor.backups.acknowledge_warnings_batch(warned, False))
+    assert not any(sim.backups[k]["warningsAcknowledged"] for k in warned)
+
+
+def test_transfer_rate_and_timelines(run: Runner, sim: VProtectSimulator) -> None:
+    vm = next(iter(sim.vms))
+    rows = [r for r in sim.backups.values() if r["protectedEntity"]["guid"] == vm]
+    rates = run(lambda c: c.vendor.backups.transfer_rate("EXPORT", protected_entity=vm))
+    assert len(rates) == len(rows)
+    since = sim.now() - dt.timedelta(days=3)
+    sizes = run(lambda c: c.vendor.backups.timeline_size_stats("VM", vm, since=since))
+    assert [p["time"] for p in sizes["points"]] == sorted(
+        r["backupTime"] for r in rows if r["backupTime"] >= since.timestamp() * 1000
+    )
+    durations = run(lambda c: c.vendor.backups.timeline_time_stats("vm", vm))
+    assert len(durations["points"]) == len(rows)
+
+
+def test_policies_rules_schedules(run: Runner, sim: VProtectSimulator) -> None:
+    policies = run(lambda c: c.vendor.policies.list())
+    assert keys(policies) == set(sim.policies["vm-backup"])
+    project = sim.projects[0]["guid"]
+    assert keys(run(lambda c: c.vendor.policies.list(project_uuid=project))) == {
+        k for k, p in sim.policies["vm-backup"].items() if p["project"]["guid"] == project
+    }
+    assert keys(run(lambda c: c.vendor.policies.list("storage-backup"))) == set(sim.policies["storage-backup"])
+    schedule = run(
+        lambda c: c.vendor.schedules.create({"name": "Monthly", "executionType": {"name": "TIME"}, "hour": 3600000})
+    )
+    policy = run(lambda c: c.vendor.policies.create({"name": "Ad hoc"}))
+    rule = run(lambda c: c.vendor.rules.create("Ad hoc rule", policy.guid, [schedule.guid]))
+    assert run(lambda c: c.vendor.rules.get(rule.guid, only_active_destinations=False)).policy.guid == policy.guid
+    assert run(lambda c: c.vendor.policies.get(policy.guid)).ruleCount == 1
+    assert run(lambda c: c.vendor.policies.update(policy.guid, {"priority": 80})).priority == 80
+    assert run(lambda c: c.vendor.schedules.update(schedule.guid, {"active": False})).active is False
+    assert schedule.guid in keys(run(lambda c: c.vendor.schedules.list()))
+    run(lambda c: c.vendor.schedules.delete(schedule.guid))
+    run(lambda c: c.vendor.policies.delete(policy.guid))
+    assert policy.guid not in sim.policies["vm-backup"] and schedule.guid not in sim.schedules
+    assert run(
+        lambda c: c.vendor.policies.auto_assignment_preview({"guid": next(iter(sim.policies["vm-backup"]))})
+    ) == {"toAssign": [], "toRemove": []}
+
+
+def test_machines_hypervisors_tasks(run: Runner, sim: VProtectSimulator) -> None:
+    assert keys(run(lambda c: c.vendor.virtual_machines.list(size=5))) == set(sim.vms)
+    vm = next(iter(sim.vms.values()))
+    assert keys(run(lambda c: c.vendor.virtual_machines.detailed(filter=vm["name"]))) == {vm["guid"]}
+    assert run(lambda c: c.vendor.virtual_machines.get(vm["guid"])).name == vm["name"]
+    assert {h.host for h in run(lambda c: c.vendor.hypervisors.list())} == {"kvm-01.lan", "kvm-02.lan"}
+    running = run(lambda c: c.vendor.tasks.list(state="RUNNING"))
+    assert running and all(t.state.name == "RUNNING" for t in running)
+    assert run(lambda c: c.vendor.tasks.get(running[0].guid)).guid == running[0].guid
+    created = run(lambda c: c.vendor.tasks.export([vm["guid"]], sim.destinations[0]["guid"], backup_type="FULL"))
+    assert created[0]["state"]["name"] == "QUEUED" and sim.exports[-1]["backupType"] == "FULL"
+    assert created[0]["guid"] in keys(run(lambda c: c.vendor.tasks.list(protected_entity=vm["guid"])))
+
+
+def test_session_check(run: Runner) -> None:
+    assert run(lambda c: c.vendor.session.check()) is True
