@@ -6,10 +6,12 @@ line and exit non-zero; a traceback is never shown (``-v`` logs requests, redact
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from . import plugins
 from .config import load_accounts
 from .connection import Connection, connect
 from .errors import BackupBridgeError
+from .health import Rollup
 from .models import Capability, JobStatus
 
 log = logging.getLogger("backupbridge.cli")
@@ -232,10 +235,220 @@ def jobs(ctx: click.Context, /, device: str | None, status: str | None, since: s
     _emit(ctx, lambda conn: conn.list_jobs(device_id=device, since=after, status=wanted))
 
 
+def _duration(value: str, option: str) -> dt.timedelta:
+    match = _DURATION.match(value)
+    if not match:
+        raise click.BadParameter("use a duration like 30m, 2h or 7d", param_hint=option)
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount), "m": dt.timedelta(minutes=amount)}[unit]
+
+
+@cli.command()
+@click.option("--sandbox", is_flag=True, help="Report on the built-in simulators (seeded tenants of every vendor).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Sandbox data seed.")
+@click.option(
+    "--size", type=click.IntRange(0, 100_000), default=40, show_default=True, help="Sandbox devices per tenant."
+)
+@click.option("--tenants", type=click.IntRange(1, 50), default=1, show_default=True, help="Sandbox tenants per vendor.")
+@click.option("--vendor", multiple=True, help="Only these vendors (repeatable).")
+@click.option("--account", multiple=True, help="Only these configured accounts (repeatable).")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "ndjson", "html"]), default="table", show_default=True
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here instead of stdout."
+)
+@click.option("--window", default="7d", show_default=True, help="How far back to look.")
+@click.option("--grace", default="2h", show_default=True, help="How late a run may be before it is missed.")
+@click.option("--max-age", default="48h", show_default=True, help="No success for longer than this is OVERDUE.")
+@click.option(
+    "--offline-tolerance", default="0h", show_default=True, help="Extra age allowed to devices known to be offline."
+)
+@click.option("--treat-warning-as-success", is_flag=True, help="Runs with warnings count as successes.")
+@click.option(
+    "--rollup",
+    type=click.Choice([r.value for r in Rollup]),
+    default="worst",
+    show_default=True,
+    help="How several runs on one day combine.",
+)
+@click.option("--state-file", type=click.Path(path_type=Path, dir_okay=False), help="Where open alerts are remembered.")
+@click.option(
+    "--alerts-ndjson",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append alert events (problem / recovered) to this NDJSON file.",
+)
+@click.option("--no-alerts", is_flag=True, help="Do not reconcile alerts (no hooks, no state file).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def report(**opts: Any) -> None:
+    """Across every account: a summary per company and every plan or device that is not OK."""
+    from .bridge import Bridge
+    from .health import HealthPolicy, assess
+    from .report import RENDERERS, build_report
+
+    policy = HealthPolicy(
+        window=_duration(opts["window"], "--window"),
+        grace=_duration(opts["grace"], "--grace"),
+        max_age=_duration(opts["max_age"], "--max-age"),
+        offline_tolerance=_duration(opts["offline_tolerance"], "--offline-tolerance"),
+        treat_warning_as_success=opts["treat_warning_as_success"],
+        rollup=Rollup(opts["rollup"]),
+    )
+    vendors = [v.lower() for v in opts["vendor"]]
+    for vendor in vendors:
+        plugins.get_vendor(vendor)
+    if opts["sandbox"]:
+        bridge = Bridge.sandbox(
+            vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
+        )
+    else:
+        accounts = [
+            a
+            for a in load_accounts(opts["config"])
+            if (not opts["account"] or a.name in opts["account"]) and (not vendors or a.vendor in vendors)
+        ]
+        if not accounts:
+            raise click.UsageError("no account in the configuration matches --account/--vendor")
+        bridge = Bridge(accounts=accounts)
+    with bridge, _progress(len(bridge.accounts), quiet=opts["quiet"]) as progress:
+        bridge.progress = progress
+        snapshot = bridge.snapshot(since=None)
+    assessment = assess(
+        snapshot.devices,
+        snapshot.plans,
+        snapshot.jobs,
+        now=snapshot.clocks,
+        policy=policy,
+        timezones=snapshot.timezones,
+    )
+    generated = max(snapshot.clocks.values()) if opts["sandbox"] and snapshot.clocks else None
+    result = build_report(snapshot, assessment, generated_at=generated)
+    if not opts["no_alerts"]:
+        _alerts(assessment, snapshot, opts, generated)
+    if opts["output"]:
+        with opts["output"].open("w", encoding="utf-8") as handle:
+            RENDERERS[opts["fmt"]](result, handle)
+        click.echo(f"wrote {opts['output']}", err=True)
+    else:
+        RENDERERS[opts["fmt"]](result, sys.stdout)
+    for failure in result.failures:
+        click.echo(
+            f"error: account {failure.vendor}/{failure.account} failed ({failure.operation}): {failure.message}",
+            err=True,
+        )
+    if result.failures:
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.datetime | None) -> None:
+    from .alerts import AlertState, NdjsonAlertSink, alerts_from, reconcile
+    from .config import default_state_dir
+
+    now = generated or dt.datetime.now(dt.UTC)
+    state_file = opts["state_file"] or default_state_dir() / (
+        "sandbox-alerts.json" if opts["sandbox"] else "alerts.json"
+    )
+    state = AlertState.load(state_file)
+    opened, recovered = reconcile(state, alerts_from(assessment, now), scope=snapshot.clocks.keys())
+    pm = plugins.get_plugin_manager()
+    sink_file = opts["alerts_ndjson"].open("a", encoding="utf-8") if opts["alerts_ndjson"] else None
+    sink = NdjsonAlertSink(sink_file) if sink_file else None
+    try:
+        if sink is not None:
+            pm.register(sink, name="backupbridge.alerts-ndjson")
+        for alert in opened:
+            pm.hook.backup_problem(alert=alert)
+        for alert in recovered:
+            pm.hook.backup_recovered(alert=alert)
+    finally:
+        if sink is not None:
+            pm.unregister(sink)
+        if sink_file is not None:
+            sink_file.close()
+    state.save()
+    log.info("alerts: %d opened, %d recovered, %d open", len(opened), len(recovered), len(state.open))
+
+
+@contextlib.contextmanager
+def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A progress bar on stderr, when stderr is a terminal and not --quiet."""
+    if quiet or not sys.stderr.isatty() or total < 2:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=__import__("rich.console").console.Console(stderr=True)) as bar:
+        task = bar.add_task("accounts", total=total)
+
+        def advance(done: int, total_: int, account: str) -> None:
+            bar.update(task, completed=done, description=account)
+
+        yield advance
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file.")
+@click.pass_context
+def accounts(ctx: click.Context, config: Path | None) -> None:
+    """The configured accounts (never their secrets)."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    if ctx.invoked_subcommand is None:
+        for account in load_accounts(config):
+            sources = ", ".join(f"{k} from {v}" for k, v in account.sources.items()) or "no credentials"
+            click.echo(f"{account.name}\t{account.vendor}\t{account.base_url or '-'}\t{account.timezone}\t{sources}")
+
+
+@accounts.command("check")
+@click.pass_context
+def accounts_check(ctx: click.Context) -> None:
+    """Try each account (a first listing) and print one line per account."""
+    failed = 0
+    for account in load_accounts(ctx.obj["config"]):
+        try:
+            with connect(account.vendor, **account.connect_kwargs()) as conn:
+                next(iter(conn.list_devices()), None)
+            click.echo(f"{account.name}\t{account.vendor}\tok")
+        except BackupBridgeError as exc:
+            failed += 1
+            click.echo(f"{account.name}\t{account.vendor}\t{type(exc).__name__}: {exc}")
+    if failed:
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("vendor")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--size", type=click.IntRange(0, 1_000_000), default=40, show_default=True)
+def simulate(vendor: str, port: int, host: str, seed: int, size: int) -> None:
+    """Serve one vendor's simulator on loopback, for tests written in other languages (Ctrl-C stops it)."""
+    from .sandbox import SimulatorOptions, make_simulator
+    from .sandbox.server import serve
+
+    sim = make_simulator(vendor.lower(), SimulatorOptions(seed=seed, size=size))
+    server = serve(sim, host=host, port=port)
+    base_path = getattr(getattr(sim, "router", None), "base_path", "")
+    click.echo(f"{vendor} simulator on http://{host}:{server.server_address[1]}{base_path}")
+    for name, value in sim.credentials.items():
+        if name != "base_url":
+            click.echo(f"  {name} = {value}   (sandbox credential)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every failure into one line on stderr and an exit code."""
     try:
-        cli.main(args=argv, prog_name="backupbridge", standalone_mode=False)
+        # Without standalone mode, click hands back the code of a ``click.exceptions.Exit`` as the return value.
+        code = cli.main(args=argv, prog_name="backupbridge", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import platformdirs
 
 from .errors import ConfigurationError, MissingCredentialsError
 from .redaction import Secret
@@ -27,11 +28,15 @@ __all__ = ["AccountConfig", "default_config_path", "load_accounts"]
 
 
 def default_config_path() -> Path:
-    """``$BACKUPBRIDGE_CONFIG``, else ``$XDG_CONFIG_HOME/backupbridge/config.toml``."""
+    """``$BACKUPBRIDGE_CONFIG``, else ``config.toml`` in the platform's config directory (platformdirs)."""
     if os.environ.get("BACKUPBRIDGE_CONFIG"):
         return Path(os.environ["BACKUPBRIDGE_CONFIG"])
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "backupbridge" / "config.toml"
+    return Path(platformdirs.user_config_dir("backupbridge")) / "config.toml"
+
+
+def default_state_dir() -> Path:
+    """Where small state (the open alerts) is kept."""
+    return Path(platformdirs.user_state_dir("backupbridge"))
 
 
 @attrs.frozen(kw_only=True)
@@ -41,6 +46,8 @@ class AccountConfig:
     name: str
     vendor: str
     credentials: Mapping[str, Any] = attrs.field(repr=False)
+    sources: Mapping[str, str] = attrs.field(factory=dict)
+    """Where each credential came from (``env IDRIVE360_API_KEY``, ``keyring``, ``inline``), never its value."""
     base_url: str | None = None
     timezone: str = "UTC"
 
@@ -69,7 +76,29 @@ def _secret_fields(vendor: str) -> set[str]:
         return {"*"}
 
 
+def _from_keyring(account: str, key: str, service: str, username: str) -> str:
+    try:
+        import keyring  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise ConfigurationError(
+            f"account {account!r}: {key} comes from the keyring, which is not installed "
+            "(pip install 'backupbridge[keyring]')"
+        ) from None
+    try:
+        found = keyring.get_password(service, username)
+    except Exception as exc:  # keyring backends raise their own types (no backend, locked...)
+        raise ConfigurationError(f"account {account!r}: the keyring could not be read: {type(exc).__name__}") from exc
+    if not found:
+        raise MissingCredentialsError(
+            f"account {account!r}: no {key} in the keyring under service {service!r}, user {username!r}",
+            looked_in=(f"keyring {service}/{username}",),
+        )
+    return str(found)
+
+
 def _credential(path: Path, account: str, key: str, value: Any, *, secret: bool = True) -> str:
+    if isinstance(value, Mapping) and "keyring" in value:
+        return _from_keyring(account, key, str(value["keyring"]), str(value.get("username", account)))
     if isinstance(value, Mapping) and "env" in value:
         env = str(value["env"])
         found = os.environ.get(env)
@@ -123,6 +152,7 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
             AccountConfig(
                 name=name,
                 vendor=table["vendor"],
+                sources={k: _describe(v) for k, v in creds.items()},
                 credentials={
                     k: Secret(v) if k in secret_fields or "*" in secret_fields else v for k, v in values.items()
                 },
@@ -131,3 +161,11 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
             )
         )
     return result
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping) and "env" in value:
+        return f"env {value['env']}"
+    if isinstance(value, Mapping) and "keyring" in value:
+        return f"keyring {value['keyring']}"
+    return "inline"

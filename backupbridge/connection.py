@@ -157,6 +157,15 @@ class _ConnectionBase:
     def account(self) -> str:
         return self._driver.account
 
+    def now(self) -> dt.datetime:
+        """The connection's clock (the real one, or a simulator's)."""
+        return self._driver.context.clock()
+
+    @property
+    def timezone(self) -> dt.tzinfo:
+        """Where the vendor's zone-less times are read (the account's ``timezone``)."""
+        return self._driver.context.timezone
+
     @property
     def capabilities(self) -> frozenset[Capability]:
         """What this vendor supports through the neutral API (see the vendor's capability table)."""

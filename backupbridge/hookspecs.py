@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .alerts import Alert
     from .exporters import Exporter
     from .vendors import Vendor
 
@@ -43,3 +44,16 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
     Call ``register(Exporter(name, write))`` where ``write(records, stream)`` writes the neutral
     records to a text stream. CSV, JSON, NDJSON and table are built in and use this same hook.
     """
+
+
+@hookspec
+def backup_problem(alert: Alert) -> None:
+    """A backup problem appeared: a plan (or a device without plans) is FAILED, MISSED, OVERDUE, NEVER_RUN
+    or WARNING. Called once per problem, keyed by ``alert.key`` (vendor, account, company, device, plan,
+    problem): a ticketing plugin opens one ticket per key. ``alert.severity`` is critical, high, medium or low.
+    """
+
+
+@hookspec
+def backup_recovered(alert: Alert) -> None:
+    """A problem reported earlier through ``backup_problem`` is gone: close the ticket for ``alert.key``."""

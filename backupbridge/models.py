@@ -196,6 +196,8 @@ class Schedule:
     interval: dt.timedelta | None = None
     grace: dt.timedelta | None = None
     enabled: bool = True
+    timezone: str | None = None
+    """The IANA zone ``time`` is read in; ``None`` means the account's zone."""
     vendor_frequency: str | None = None
 
 
@@ -221,6 +223,9 @@ class Company:
 
 @attrs.frozen(kw_only=True)
 class Device:
+    """A machine (or VM) being backed up. ``last_backup_at`` is its last *successful* backup, where the
+    vendor reports one; ``last_backup_status`` the status of its last run."""
+
     vendor: str
     account: str
     id: str

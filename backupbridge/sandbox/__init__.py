@@ -7,6 +7,7 @@ simulator, seeded with realistic data; ``latency`` and ``faults`` inject delays 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -14,7 +15,7 @@ import attrs
 from ..connection import AsyncConnection, Connection, connect, connect_async
 from ..errors import ConfigurationError
 from ..http import RetryPolicy
-from ..plugins import get_vendor
+from ..plugins import get_vendor, list_vendors
 from ..vendors import Simulator
 from .app import Router, SimRequest, json_response, raw_json_response
 from .clock import SimClock
@@ -35,6 +36,7 @@ __all__ = [
     "json_response",
     "make_simulator",
     "raw_json_response",
+    "sandbox_tenants",
 ]
 
 # A fixed instant, so seeded data (and tests) do not depend on the day they run.
@@ -115,3 +117,19 @@ def connect_sandbox_async(
     conn.simulator = sim  # type: ignore[attr-defined]
     conn.transport = transport  # type: ignore[attr-defined]
     return conn
+
+
+def sandbox_tenants(
+    vendors: Sequence[str] | None = None, *, accounts_per_vendor: int = 1, seed: int = 0, size: int = 40
+) -> list[tuple[str, str, Simulator]]:
+    """``(vendor, account, simulator)`` for every vendor with a simulator (or ``vendors``), each tenant seeded
+    differently but deterministically from ``seed``."""
+    names = list(vendors) if vendors else [v.name for v in list_vendors() if v.simulator is not None]
+    tenants = []
+    for vendor in names:
+        for index in range(accounts_per_vendor):
+            account = f"sandbox-{vendor}" if accounts_per_vendor == 1 else f"sandbox-{vendor}-{index + 1}"
+            tenants.append(
+                (vendor, account, make_simulator(vendor, SimulatorOptions(seed=seed * 1000 + index, size=size)))
+            )
+    return tenants

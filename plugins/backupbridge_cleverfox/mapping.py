@@ -224,6 +224,7 @@ def _what(record: JobRecord) -> tuple[BackupTarget, str | None]:
 
 
 def schedule(record: JobRecord, tz: dt.tzinfo) -> Schedule:
+    zone = getattr(tz, "key", None)
     freq = FREQUENCY.get((record.frequency or "").strip().lower(), Frequency.UNKNOWN)
     every = record.every if record.every and record.every > 0 else 1
     interval = None
@@ -244,6 +245,7 @@ def schedule(record: JobRecord, tz: dt.tzinfo) -> Schedule:
         interval=interval,
         grace=dt.timedelta(minutes=record.late_after) if record.late_after is not None else None,
         enabled=not flag(record.is_inactive),
+        timezone=zone,
         vendor_frequency=record.frequency,
     )
 

@@ -169,6 +169,7 @@ def schedule(record: ScheduleRecord) -> Schedule:
         interval=interval,
         grace=dt.timedelta(milliseconds=record.startWindowLength) if record.startWindowLength else None,
         enabled=record.active is not False,
+        timezone="UTC",
         vendor_frequency=execution,
     )
 

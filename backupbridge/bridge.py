@@ -1,0 +1,438 @@
+"""Many accounts of many vendors at once: ``Bridge`` (threads) and ``AsyncBridge`` (asyncio).
+
+Every listing fans out across the accounts concurrently, bounded overall and per account. One account
+failing (a bad key, a vendor down) does not stop the others: its failure is returned beside the records,
+as an ``AccountFailure`` naming the vendor, account and operation, never swallowed. Every record already
+carries its vendor and account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import attrs
+import httpx
+
+from .config import AccountConfig, load_accounts
+from .connection import AsyncConnection, Connection, connect, connect_async, tls_verify
+from .errors import BackupBridgeError, ValidationError
+from .models import Company, Device, Job, JobStatus, Plan
+
+__all__ = ["AccountFailure", "AsyncBridge", "Bridge", "BridgeResult", "Snapshot"]
+
+T = TypeVar("T")
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, account)``: called as each account finishes an operation."""
+
+
+@attrs.frozen(kw_only=True)
+class AccountFailure:
+    """One account's failure in a fan-out: which vendor, account and operation, and the typed error."""
+
+    vendor: str
+    account: str
+    operation: str
+    error: BackupBridgeError
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+
+@attrs.define
+class BridgeResult(Generic[T]):
+    """The records from every account that answered, and the failures of those that did not."""
+
+    records: list[T] = attrs.field(factory=list)
+    failures: list[AccountFailure] = attrs.field(factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@attrs.define
+class Snapshot:
+    """One pass over every account: companies, devices, plans and runs, with each account's clock and zone."""
+
+    companies: list[Company] = attrs.field(factory=list)
+    devices: list[Device] = attrs.field(factory=list)
+    plans: list[Plan] = attrs.field(factory=list)
+    jobs: list[Job] = attrs.field(factory=list)
+    failures: list[AccountFailure] = attrs.field(factory=list)
+    clocks: dict[tuple[str, str], dt.datetime] = attrs.field(factory=dict)
+    timezones: dict[tuple[str, str], dt.tzinfo] = attrs.field(factory=dict)
+
+
+def _wrap(error: Exception, vendor: str, account: str, operation: str) -> BackupBridgeError:
+    if isinstance(error, BackupBridgeError):
+        error.vendor = error.vendor or vendor
+        error.account = error.account or account
+        error.operation = error.operation or operation
+        return error
+    wrapped = BackupBridgeError(f"{type(error).__name__}: {error}", vendor=vendor, account=account, operation=operation)
+    wrapped.__cause__ = error
+    return wrapped
+
+
+Opener = Callable[[], Connection]
+
+
+def _ready(conn: Connection) -> Opener:
+    return lambda: conn
+
+
+def _openers(accounts: Iterable[AccountConfig]) -> list[tuple[str, str, Opener]]:
+    return [(a.vendor, a.name, lambda a=a: connect(a.vendor, **a.connect_kwargs())) for a in accounts]  # type: ignore[misc]
+
+
+class Bridge:
+    """Many accounts, listed concurrently on threads.
+
+    Args:
+        connections: ready connections, or
+        accounts: account settings (connections are opened on first use; a failure to open is that
+            account's failure, not everyone's).
+        max_workers: accounts worked on at once (the overall bound; each account runs one listing at a time).
+        progress: ``progress(done, total, account)`` as each account finishes.
+    """
+
+    def __init__(
+        self,
+        connections: Sequence[Connection] = (),
+        *,
+        accounts: Sequence[AccountConfig] = (),
+        max_workers: int = 8,
+        progress: Progress | None = None,
+    ) -> None:
+        if max_workers < 1:
+            raise ValidationError("max_workers must be at least 1", field="max_workers")
+        self._slots: list[tuple[str, str, Opener]] = [(c.vendor_name, c.account, _ready(c)) for c in connections]
+        self._slots += _openers(accounts)
+        self._opened: dict[int, Connection] = {}
+        self._lock = threading.Lock()
+        self.max_workers = max_workers
+        self.progress = progress
+
+    @classmethod
+    def from_config(cls, path: Path | None = None, **kwargs: Any) -> Bridge:
+        """Every account of a configuration file (``config.load_accounts``)."""
+        return cls(accounts=load_accounts(path), **kwargs)
+
+    @classmethod
+    def sandbox(
+        cls,
+        vendors: Sequence[str] | None = None,
+        *,
+        accounts_per_vendor: int = 1,
+        seed: int = 0,
+        size: int = 40,
+        latency: float = 0.0,
+        faults: Any = None,
+        **kwargs: Any,
+    ) -> Bridge:
+        """Every built-in simulator (or ``vendors``), ``accounts_per_vendor`` seeded tenants each."""
+        from .sandbox import connect_sandbox, sandbox_tenants
+
+        connections = [
+            connect_sandbox(vendor, simulator=sim, account=account, latency=latency, faults=faults)
+            for vendor, account, sim in sandbox_tenants(
+                vendors, accounts_per_vendor=accounts_per_vendor, seed=seed, size=size
+            )
+        ]
+        return cls(connections, **kwargs)
+
+    @property
+    def accounts(self) -> list[tuple[str, str]]:
+        return [(vendor, account) for vendor, account, _ in self._slots]
+
+    def _connection(self, index: int) -> Connection:
+        with self._lock:
+            if index not in self._opened:
+                self._opened[index] = self._slots[index][2]()
+            return self._opened[index]
+
+    def _fan_out(self, operation: str, work: Callable[[Connection], T]) -> list[tuple[int, T | AccountFailure]]:
+        total = len(self._slots)
+        results: list[tuple[int, T | AccountFailure]] = []
+
+        def one(index: int) -> tuple[int, T | AccountFailure]:
+            vendor, account, _ = self._slots[index]
+            try:
+                return index, work(self._connection(index))
+            except Exception as exc:  # each account's failure is reported beside the results
+                return index, AccountFailure(
+                    vendor=vendor, account=account, operation=operation, error=_wrap(exc, vendor, account, operation)
+                )
+
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, max(total, 1))) as pool:
+            futures = [pool.submit(one, index) for index in range(total)]
+            for done, future in enumerate(as_completed(futures), start=1):
+                results.append(future.result())
+                if self.progress is not None:
+                    self.progress(done, total, self._slots[results[-1][0]][1])
+        return sorted(results, key=lambda item: item[0])
+
+    def _listing(self, operation: str, work: Callable[[Connection], Iterable[T]]) -> BridgeResult[T]:
+        result: BridgeResult[T] = BridgeResult()
+        for _, outcome in self._fan_out(operation, lambda conn: list(work(conn))):
+            if isinstance(outcome, AccountFailure):
+                result.failures.append(outcome)
+            else:
+                result.records.extend(outcome)
+        return result
+
+    def list_companies(self) -> BridgeResult[Company]:
+        return self._listing("list_companies", lambda c: c.list_companies())
+
+    def list_devices(self) -> BridgeResult[Device]:
+        return self._listing("list_devices", lambda c: c.list_devices())
+
+    def list_plans(self) -> BridgeResult[Plan]:
+        return self._listing("list_plans", lambda c: c.list_plans())
+
+    def list_jobs(self, since: dt.datetime | None = None, status: JobStatus | None = None) -> BridgeResult[Job]:
+        return self._listing("list_jobs", lambda c: c.list_jobs(since=since, status=status))
+
+    def snapshot(self, *, since: dt.datetime | None = None) -> Snapshot:
+        """Companies, devices, plans and runs of every account in one pass (what ``report`` reads)."""
+
+        def gather(conn: Connection) -> Snapshot:
+            part = Snapshot()
+            part.clocks[(conn.vendor_name, conn.account)] = conn.now()
+            part.timezones[(conn.vendor_name, conn.account)] = conn.timezone
+            targets: list[tuple[str, list[Any]]] = [
+                ("list_companies", part.companies),
+                ("list_devices", part.devices),
+                ("list_plans", part.plans),
+                ("list_jobs", part.jobs),
+            ]
+            for name, fill in targets:
+                if _supported(conn, name):
+                    try:
+                        fill.extend(conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)())
+                    except BackupBridgeError as exc:
+                        part.failures.append(
+                            AccountFailure(
+                                vendor=conn.vendor_name,
+                                account=conn.account,
+                                operation=name,
+                                error=_wrap(exc, conn.vendor_name, conn.account, name),
+                            )
+                        )
+            return part
+
+        return _merge(self._fan_out("snapshot", gather))
+
+    def close(self) -> None:
+        for conn in self._opened.values():
+            conn.close()
+
+    def __enter__(self) -> Bridge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _supported(conn: Connection | AsyncConnection, operation: str) -> bool:
+    from .models import Capability
+
+    return Capability(operation) in conn.capabilities
+
+
+def _merge(outcomes: Iterable[tuple[int, Snapshot | AccountFailure]]) -> Snapshot:
+    merged = Snapshot()
+    for _, outcome in outcomes:
+        if isinstance(outcome, AccountFailure):
+            merged.failures.append(outcome)
+            continue
+        merged.companies += outcome.companies
+        merged.devices += outcome.devices
+        merged.plans += outcome.plans
+        merged.jobs += outcome.jobs
+        merged.failures += outcome.failures
+        merged.clocks.update(outcome.clocks)
+        merged.timezones.update(outcome.timezones)
+    return merged
+
+
+class LimitedTransport(httpx.AsyncBaseTransport):
+    """Holds a request until both the overall and the account's semaphore allow it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, overall: asyncio.Semaphore, account: asyncio.Semaphore) -> None:
+        self.inner = inner
+        self.overall = overall
+        self.account = account
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self.account, self.overall:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+Wrap = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+AsyncOpener = Callable[[Wrap], AsyncConnection]
+"""``open(wrap)``: an ``AsyncConnection`` whose transport is ``wrap(its own transport)``."""
+
+
+class AsyncBridge:
+    """Many accounts, listed concurrently on one event loop.
+
+    Args:
+        accounts: account settings, or
+        openers: ``(vendor, account, open)`` triples (``AsyncBridge.sandbox`` builds them for the simulators).
+        concurrency: requests in flight at once, overall.
+        per_account: requests in flight at once for one account (vendors rate-limit per account).
+        progress: ``progress(done, total, account)`` as each account finishes.
+    """
+
+    def __init__(
+        self,
+        *,
+        accounts: Sequence[AccountConfig] = (),
+        openers: Sequence[tuple[str, str, AsyncOpener]] = (),
+        concurrency: int = 32,
+        per_account: int = 4,
+        progress: Progress | None = None,
+    ) -> None:
+        if concurrency < 1 or per_account < 1:
+            raise ValidationError("concurrency and per_account must be at least 1", field="concurrency")
+        self._slots = list(openers) + [(a.vendor, a.name, _real_opener(a)) for a in accounts]
+        self.concurrency = concurrency
+        self.per_account = per_account
+        self.progress = progress
+
+    @classmethod
+    def from_config(cls, path: Path | None = None, **kwargs: Any) -> AsyncBridge:
+        return cls(accounts=load_accounts(path), **kwargs)
+
+    @classmethod
+    def sandbox(
+        cls,
+        vendors: Sequence[str] | None = None,
+        *,
+        accounts_per_vendor: int = 1,
+        seed: int = 0,
+        size: int = 40,
+        latency: float = 0.0,
+        faults: Any = None,
+        **kwargs: Any,
+    ) -> AsyncBridge:
+        """Every built-in simulator (or ``vendors``), ``accounts_per_vendor`` seeded tenants each."""
+        from .sandbox import SimulatorTransport, sandbox_tenants
+
+        openers: list[tuple[str, str, AsyncOpener]] = []
+        for vendor, account, sim in sandbox_tenants(
+            vendors, accounts_per_vendor=accounts_per_vendor, seed=seed, size=size
+        ):
+
+            def open_with(wrap: Wrap, vendor: str = vendor, account: str = account, sim: Any = sim) -> AsyncConnection:
+                transport = wrap(SimulatorTransport(sim.handle, latency=latency, faults=faults))
+                return connect_async(vendor, transport=transport, account=account, clock=sim.now, **sim.credentials)
+
+            openers.append((vendor, account, open_with))
+        return cls(openers=openers, **kwargs)
+
+    @property
+    def accounts(self) -> list[tuple[str, str]]:
+        return [(vendor, account) for vendor, account, _ in self._slots]
+
+    async def _fan_out(
+        self, operation: str, work: Callable[[AsyncConnection], Awaitable[T]]
+    ) -> list[T | AccountFailure]:
+        overall = asyncio.Semaphore(self.concurrency)
+        total, done = len(self._slots), 0
+
+        async def one(vendor: str, account: str, opener: AsyncOpener) -> T | AccountFailure:
+            nonlocal done
+            per_account = asyncio.Semaphore(self.per_account)
+            try:
+                conn = opener(lambda inner: LimitedTransport(inner, overall, per_account))
+                try:
+                    return await work(conn)
+                finally:
+                    await conn.aclose()
+            except Exception as exc:  # reported beside the results, never swallowed
+                return AccountFailure(
+                    vendor=vendor, account=account, operation=operation, error=_wrap(exc, vendor, account, operation)
+                )
+            finally:
+                done += 1
+                if self.progress is not None:
+                    self.progress(done, total, account)
+
+        return await asyncio.gather(*(one(*slot) for slot in self._slots))
+
+    async def _listing(self, operation: str, work: Callable[[AsyncConnection], AsyncIterator[T]]) -> BridgeResult[T]:
+        async def collect(conn: AsyncConnection) -> list[T]:
+            return [item async for item in work(conn)]
+
+        result: BridgeResult[T] = BridgeResult()
+        for outcome in await self._fan_out(operation, collect):
+            if isinstance(outcome, AccountFailure):
+                result.failures.append(outcome)
+            else:
+                result.records.extend(outcome)
+        return result
+
+    async def list_companies(self) -> BridgeResult[Company]:
+        return await self._listing("list_companies", lambda c: c.list_companies())
+
+    async def list_devices(self) -> BridgeResult[Device]:
+        return await self._listing("list_devices", lambda c: c.list_devices())
+
+    async def list_plans(self) -> BridgeResult[Plan]:
+        return await self._listing("list_plans", lambda c: c.list_plans())
+
+    async def list_jobs(self, since: dt.datetime | None = None, status: JobStatus | None = None) -> BridgeResult[Job]:
+        return await self._listing("list_jobs", lambda c: c.list_jobs(since=since, status=status))
+
+    async def snapshot(self, *, since: dt.datetime | None = None) -> Snapshot:
+        """Companies, devices, plans and runs of every account, the four listings of an account concurrently."""
+
+        async def gather(conn: AsyncConnection) -> Snapshot:
+            part = Snapshot()
+            key = (conn.vendor_name, conn.account)
+            part.clocks[key], part.timezones[key] = conn.now(), conn.timezone
+
+            async def fill(name: str, target: list[Any]) -> None:
+                if not _supported(conn, name):
+                    return
+                try:
+                    source = conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)()
+                    target.extend([item async for item in source])
+                except BackupBridgeError as exc:
+                    part.failures.append(
+                        AccountFailure(vendor=key[0], account=key[1], operation=name, error=_wrap(exc, *key, name))
+                    )
+
+            await asyncio.gather(
+                fill("list_companies", part.companies),
+                fill("list_devices", part.devices),
+                fill("list_plans", part.plans),
+                fill("list_jobs", part.jobs),
+            )
+            return part
+
+        return _merge(enumerate(await self._fan_out("snapshot", gather)))
+
+
+def _real_opener(account: AccountConfig) -> AsyncOpener:
+    def open_with(wrap: Wrap) -> AsyncConnection:
+        kwargs = account.connect_kwargs()
+        url = kwargs.get("base_url") or ""
+        verify = tls_verify(kwargs.pop("verify", True), account.vendor, url) if url else True
+        return connect_async(account.vendor, transport=wrap(httpx.AsyncHTTPTransport(verify=verify)), **kwargs)
+
+    return open_with

@@ -1,0 +1,436 @@
+"""The backup-health engine: pure functions over the neutral model, no I/O.
+
+From each plan's schedule and the runs seen, the health of each plan (on each of its devices) and of each
+device over a window::
+
+    FAILED     the latest day's runs roll up to a failure (or a cancellation)
+    MISSED     a run was expected (schedule + grace) and none arrived, or the vendor says so
+    OVERDUE    no success within ``max_age``
+    NEVER_RUN  a plan that should have run has no run at all
+    WARNING    the latest day rolls up to a warning (unless warnings count as success); a disabled plan
+    UNKNOWN    nothing to judge by
+    OK         none of the above
+
+When several apply, the first in that list wins. A device's health is the worst of its plans'; a device
+without plans (IDrive 360 shows only each device's last run) is judged on its runs and last success alone.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import enum
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from .models import Device, DeviceStatus, Frequency, Job, JobStatus, Plan, Schedule, Weekday
+
+__all__ = [
+    "Assessment",
+    "DeviceHealth",
+    "Health",
+    "HealthPolicy",
+    "PlanHealth",
+    "Rollup",
+    "assess",
+    "expected_runs",
+    "rollup_day",
+]
+
+
+class Health(enum.StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    FAILED = "failed"
+    MISSED = "missed"
+    OVERDUE = "overdue"
+    NEVER_RUN = "never_run"
+    UNKNOWN = "unknown"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse (the precedence of the module docstring)."""
+        return _RANK[self]
+
+
+_RANK = {
+    Health.OK: 0,
+    Health.UNKNOWN: 1,
+    Health.WARNING: 2,
+    Health.NEVER_RUN: 3,
+    Health.OVERDUE: 4,
+    Health.MISSED: 5,
+    Health.FAILED: 6,
+}
+
+
+class Rollup(enum.StrEnum):
+    """How several runs on one day combine into that day's status."""
+
+    WORST = "worst"
+    LAST = "last"
+    BEST = "best"
+    WARNING_IF_MIXED = "warning-if-mixed"
+
+
+@attrs.frozen(kw_only=True)
+class HealthPolicy:
+    """The knobs of the engine.
+
+    Attributes:
+        window: how far back runs and expected runs are considered.
+        grace: how late a run may start before it counts as missed (a plan's own ``Schedule.grace`` wins).
+        max_age: a plan or device without a success for longer than this is OVERDUE.
+        treat_warning_as_success: a run that ended with warnings counts as a success.
+        offline_tolerance: a device known to be OFFLINE (a workstation switched off) is not reported MISSED
+            or OVERDUE until its last success is older than ``max_age`` plus this.
+        rollup: how several runs on one day combine.
+    """
+
+    window: dt.timedelta = dt.timedelta(days=7)
+    grace: dt.timedelta = dt.timedelta(hours=2)
+    max_age: dt.timedelta = dt.timedelta(hours=48)
+    treat_warning_as_success: bool = False
+    offline_tolerance: dt.timedelta = dt.timedelta(0)
+    rollup: Rollup = Rollup.WORST
+
+
+@attrs.frozen(kw_only=True)
+class PlanHealth:
+    """One plan on one device (``device_id`` None when the plan names no device)."""
+
+    vendor: str
+    account: str
+    company_id: str | None
+    device_id: str | None
+    plan_id: str | None
+    plan_name: str | None
+    health: Health
+    reason: str
+    last_run_at: dt.datetime | None = None
+    last_status: JobStatus | None = None
+    last_success_at: dt.datetime | None = None
+    expected_at: dt.datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DeviceHealth:
+    vendor: str
+    account: str
+    company_id: str | None
+    device_id: str
+    device_name: str
+    health: Health
+    reason: str
+    last_success_at: dt.datetime | None
+    plans: tuple[PlanHealth, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Assessment:
+    """Everything the engine concluded for one pass."""
+
+    plans: tuple[PlanHealth, ...]
+    devices: tuple[DeviceHealth, ...]
+
+
+_WEEKDAY_INDEX = {day: index for index, day in enumerate(Weekday)}  # Monday = 0, as date.weekday()
+
+
+def _zone(schedule: Schedule, fallback: dt.tzinfo) -> dt.tzinfo:
+    if schedule.timezone:
+        try:
+            return zoneinfo.ZoneInfo(schedule.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return fallback
+    return fallback
+
+
+def _on_day(schedule: Schedule, day: dt.date) -> bool:
+    if schedule.months and day.month not in schedule.months:
+        return False
+    if schedule.frequency is Frequency.MONTHLY and schedule.month_days:
+        last = calendar.monthrange(day.year, day.month)[1]
+        wanted = {last if d == -1 else d for d in schedule.month_days}
+        if day.day not in wanted:
+            return False
+    if schedule.weekdays and schedule.frequency in (Frequency.DAILY, Frequency.WEEKLY, Frequency.MONTHLY):
+        return day.weekday() in {_WEEKDAY_INDEX[w] for w in schedule.weekdays}
+    return True
+
+
+def expected_runs(schedule: Schedule, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> list[dt.datetime]:
+    """The moments in ``[start, end]`` the schedule says a run should start, as aware UTC datetimes.
+
+    Local times are built in the schedule's zone (or ``tz``), so daylight-saving changes move them as the
+    wall clock does; a time that does not exist on a spring-forward day is taken after the gap.
+    """
+    if not schedule.enabled or schedule.frequency not in (
+        Frequency.HOURLY,
+        Frequency.DAILY,
+        Frequency.WEEKLY,
+        Frequency.MONTHLY,
+    ):
+        return []
+    zone = _zone(schedule, tz)
+    at = schedule.time or dt.time(0, 0)
+    runs: list[dt.datetime] = []
+    day = start.astimezone(zone).date() - dt.timedelta(days=1)
+    last_day = end.astimezone(zone).date()
+    step = schedule.interval if schedule.frequency is Frequency.HOURLY and schedule.interval else dt.timedelta(hours=1)
+    if schedule.frequency is not Frequency.HOURLY and schedule.interval and schedule.interval > dt.timedelta(days=1):
+        return []  # "every N days" needs an anchor the neutral schedule does not carry
+    while day <= last_day:
+        if schedule.frequency is Frequency.HOURLY:
+            moment = dt.datetime.combine(day, at, tzinfo=zone)
+            day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+            while moment < day_end:
+                runs.append(moment)
+                moment = (moment.astimezone(dt.UTC) + step).astimezone(zone)
+        elif _on_day(schedule, day):
+            runs.append(dt.datetime.combine(day, at, tzinfo=zone))
+        day += dt.timedelta(days=1)
+    return sorted(r.astimezone(dt.UTC) for r in runs if start <= r <= end)
+
+
+_DONE = (JobStatus.SUCCESS, JobStatus.WARNING, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.MISSED)
+_STATUS_RANK = {
+    JobStatus.SUCCESS: 0,
+    JobStatus.WARNING: 1,
+    JobStatus.MISSED: 2,
+    JobStatus.CANCELLED: 3,
+    JobStatus.FAILED: 4,
+}
+
+
+def rollup_day(runs: Sequence[Job], rule: Rollup) -> JobStatus:
+    """The status of one day from its finished runs (given oldest first)."""
+    statuses = [r.status for r in runs if r.status in _DONE]
+    if not statuses:
+        return JobStatus.UNKNOWN
+    if rule is Rollup.LAST:
+        return statuses[-1]
+    if rule is Rollup.BEST:
+        return min(statuses, key=_STATUS_RANK.__getitem__)
+    worst = max(statuses, key=_STATUS_RANK.__getitem__)
+    if rule is Rollup.WARNING_IF_MIXED and JobStatus.SUCCESS in statuses and worst is not JobStatus.SUCCESS:
+        return JobStatus.WARNING
+    return worst
+
+
+def span(delta: dt.timedelta) -> str:
+    """A duration for people: ``3d 4h``, ``5h``, ``45m``."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    return f"{hours}h {mins}m" if hours and mins else (f"{hours}h" if hours else f"{mins}m")
+
+
+def _when(job: Job) -> dt.datetime | None:
+    return job.finished_at or job.started_at
+
+
+def _judge(
+    runs: Sequence[Job],
+    *,
+    expected: Sequence[dt.datetime],
+    now: dt.datetime,
+    policy: HealthPolicy,
+    grace: dt.timedelta,
+    tz: dt.tzinfo,
+    known_success: dt.datetime | None,
+    offline: bool,
+    disabled: bool,
+) -> tuple[Health, str, JobStatus | None, dt.datetime | None, dt.datetime | None, dt.datetime | None]:
+    successes = {JobStatus.SUCCESS, JobStatus.WARNING} if policy.treat_warning_as_success else {JobStatus.SUCCESS}
+    timed = sorted((r for r in runs if _when(r) is not None), key=lambda r: _when(r))  # type: ignore[arg-type, return-value]
+    last = timed[-1] if timed else (runs[-1] if runs else None)
+    success_times = [t for r in runs if r.status in successes and (t := _when(r)) is not None]
+    if known_success is not None:
+        success_times.append(known_success)
+    last_success = max(success_times, default=None)
+    tolerance = policy.offline_tolerance if offline else dt.timedelta(0)
+    found: list[tuple[Health, str]] = []
+
+    finished = [r for r in timed if r.status in _DONE]
+    untimed_done = [r for r in runs if _when(r) is None and r.status in _DONE]
+    if finished or untimed_done:
+        if finished:
+            latest_day = finished[-1].finished_at or finished[-1].started_at
+            assert latest_day is not None
+            day = latest_day.astimezone(tz).date()
+            same_day = [r for r in finished if (_when(r) or latest_day).astimezone(tz).date() == day]
+        else:
+            same_day = untimed_done[-1:]
+        status = rollup_day(same_day, policy.rollup)
+        if status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            error = next((r.error for r in reversed(same_day) if r.error), None)
+            found.append((Health.FAILED, f"last run {status.value}" + (f": {error}" if error else "")))
+        elif status is JobStatus.MISSED:
+            found.append((Health.MISSED, "the vendor reports the last run as missed"))
+        elif status is JobStatus.WARNING and not policy.treat_warning_as_success:
+            found.append((Health.WARNING, "last run ended with warnings"))
+
+    due = [moment for moment in expected if moment + grace <= now]
+    if due and runs:  # with no run at all, NEVER_RUN says more than MISSED
+        latest = due[-1]
+        window_start = latest - dt.timedelta(minutes=30)
+        arrived = any((t := _when(r)) is not None and t >= window_start for r in runs) or any(
+            r.status in (JobStatus.RUNNING, JobStatus.QUEUED) for r in runs
+        )
+        if not arrived and not (
+            offline and last_success is not None and now - last_success <= policy.max_age + tolerance
+        ):
+            found.append((Health.MISSED, f"no run since the one expected at {latest.strftime('%Y-%m-%d %H:%M')} UTC"))
+    if last_success is None:
+        first = min((t for r in runs if (t := _when(r)) is not None), default=None)
+        if first is not None and now - first > policy.max_age + tolerance:
+            found.append((Health.OVERDUE, f"no successful run in {span(now - first)} of runs"))
+        elif not runs and (due or not expected):
+            found.append((Health.NEVER_RUN, "no run seen"))
+    elif now - last_success > policy.max_age + tolerance:
+        found.append(
+            (Health.OVERDUE, f"no success for {span(now - last_success)} (limit {span(policy.max_age + tolerance)})")
+        )
+    if disabled:
+        found.append((Health.WARNING, "plan disabled"))
+    expected_at = due[-1] if due else None
+    if not found:
+        return Health.OK, "ok", last.status if last else None, _when(last) if last else None, last_success, expected_at
+    health, reason = max(found, key=lambda item: item[0].rank)
+    return health, reason, last.status if last else None, _when(last) if last else None, last_success, expected_at
+
+
+def assess(
+    devices: Iterable[Device],
+    plans: Iterable[Plan],
+    jobs: Iterable[Job],
+    *,
+    now: dt.datetime | Mapping[tuple[str, str], dt.datetime],
+    policy: HealthPolicy | None = None,
+    timezones: Mapping[tuple[str, str], dt.tzinfo] | None = None,
+) -> Assessment:
+    """Judge every plan (on each of its devices) and every device.
+
+    Args:
+        now: the current time, or one per ``(vendor, account)`` (simulators run on their own clocks).
+        timezones: the zone of each ``(vendor, account)`` for schedules without one (default UTC).
+    """
+    policy = policy or HealthPolicy()
+    device_list = list(devices)
+    by_device: dict[tuple[str, str, str], list[Job]] = {}
+    by_plan: dict[tuple[str, str, str], list[Job]] = {}
+    for job in sorted(jobs, key=lambda j: _when(j) or dt.datetime.min.replace(tzinfo=dt.UTC)):
+        if job.device_id is not None:
+            by_device.setdefault((job.vendor, job.account, job.device_id), []).append(job)
+        if job.plan_id is not None:
+            by_plan.setdefault((job.vendor, job.account, job.plan_id), []).append(job)
+    devices_by_key = {(d.vendor, d.account, d.id): d for d in device_list}
+
+    def clock(vendor: str, account: str) -> dt.datetime:
+        return now if isinstance(now, dt.datetime) else now.get((vendor, account), dt.datetime.now(dt.UTC))
+
+    def zone(vendor: str, account: str) -> dt.tzinfo:
+        return (timezones or {}).get((vendor, account), dt.UTC)
+
+    plan_results: list[PlanHealth] = []
+    planned_devices: set[tuple[str, str, str]] = set()
+    for plan in plans:
+        at, tz = clock(plan.vendor, plan.account), zone(plan.vendor, plan.account)
+        schedule = plan.schedule
+        expected = expected_runs(schedule, at - policy.window, at, tz) if schedule is not None and plan.enabled else []
+        grace = schedule.grace if schedule is not None and schedule.grace is not None else policy.grace
+        for device_id in plan.device_ids or (None,):
+            key = (plan.vendor, plan.account, device_id) if device_id else None
+            device = devices_by_key.get(key) if key else None
+            if key:
+                planned_devices.add(key)
+            plan_runs = by_plan.get((plan.vendor, plan.account, plan.id), [])
+            runs = [r for r in plan_runs if device_id is None or r.device_id == device_id]
+            if device_id is not None and not plan_runs:
+                # Vendors that do not link runs to plans (a device's last run): judge by the device's runs.
+                runs = [r for r in by_device.get(key, []) if r.plan_id is None]  # type: ignore[arg-type]
+            health, reason, status, last_at, success, expected_at = _judge(
+                runs,
+                expected=expected,
+                now=at,
+                policy=policy,
+                grace=grace,
+                tz=tz,
+                known_success=device.last_backup_at if device is not None else None,
+                offline=device is not None and device.status is DeviceStatus.OFFLINE,
+                disabled=not plan.enabled or (schedule is not None and not schedule.enabled),
+            )
+            plan_results.append(
+                PlanHealth(
+                    vendor=plan.vendor,
+                    account=plan.account,
+                    company_id=plan.company_id or (device.company_id if device else None),
+                    device_id=device_id,
+                    plan_id=plan.id,
+                    plan_name=plan.name,
+                    health=health,
+                    reason=reason,
+                    last_run_at=last_at,
+                    last_status=status,
+                    last_success_at=success,
+                    expected_at=expected_at,
+                )
+            )
+
+    device_results: list[DeviceHealth] = []
+    for device in device_list:
+        key = (device.vendor, device.account, device.id)
+        mine = tuple(p for p in plan_results if (p.vendor, p.account, p.device_id) == key)
+        if mine:
+            worst = max(mine, key=lambda p: p.health.rank)
+            successes = [p.last_success_at for p in mine if p.last_success_at is not None]
+            device_results.append(
+                DeviceHealth(
+                    vendor=device.vendor,
+                    account=device.account,
+                    company_id=device.company_id,
+                    device_id=device.id,
+                    device_name=device.name,
+                    health=worst.health,
+                    reason=f"{worst.plan_name}: {worst.reason}" if worst.health is not Health.OK else "ok",
+                    last_success_at=min(successes) if successes else None,
+                    plans=mine,
+                )
+            )
+            continue
+        at, tz = clock(device.vendor, device.account), zone(device.vendor, device.account)
+        runs = by_device.get(key, [])
+        if device.status in (DeviceStatus.ARCHIVED, DeviceStatus.INACTIVE) and not runs:
+            health, reason, success = Health.UNKNOWN, f"device {device.status.value}", None
+        else:
+            health, reason, _, _, success, _ = _judge(
+                runs,
+                expected=[],
+                now=at,
+                policy=policy,
+                grace=policy.grace,
+                tz=tz,
+                known_success=device.last_backup_at,
+                offline=device.status is DeviceStatus.OFFLINE,
+                disabled=False,
+            )
+            if health is Health.NEVER_RUN and device.last_backup_at is None and not runs and key not in planned_devices:
+                reason = "no plan and no run seen"
+        device_results.append(
+            DeviceHealth(
+                vendor=device.vendor,
+                account=device.account,
+                company_id=device.company_id,
+                device_id=device.id,
+                device_name=device.name,
+                health=health,
+                reason=reason,
+                last_success_at=success,
+            )
+        )
+    return Assessment(plans=tuple(plan_results), devices=tuple(device_results))

@@ -1,0 +1,356 @@
+"""The ``report``: across every account, a summary per company and every row that is not OK.
+
+Rendered as a table (for people), JSON, CSV, NDJSON, or one self-contained HTML file (no network) with a
+chart per company.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import attrs
+
+from .bridge import AccountFailure, Snapshot
+from .exporters import record_to_dict
+from .health import Assessment, Health
+
+__all__ = ["RENDERERS", "CompanySummary", "ProblemRow", "Report", "build_report"]
+
+HEALTHS = tuple(Health)
+NO_COMPANY = "(no company)"
+
+
+@attrs.frozen(kw_only=True)
+class CompanySummary:
+    vendor: str
+    account: str
+    company_id: str | None
+    company: str
+    devices: int
+    counts: dict[str, int]
+    last_success_at: dt.datetime | None
+    oldest_last_success_at: dt.datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ProblemRow:
+    vendor: str
+    account: str
+    company: str
+    device: str | None
+    plan: str | None
+    health: Health
+    reason: str
+    last_success_at: dt.datetime | None
+    last_run_at: dt.datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class Report:
+    generated_at: dt.datetime
+    companies: tuple[CompanySummary, ...]
+    problems: tuple[ProblemRow, ...]
+    failures: tuple[AccountFailure, ...]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        totals = dict.fromkeys((h.value for h in HEALTHS), 0)
+        for summary in self.companies:
+            for key, value in summary.counts.items():
+                totals[key] += value
+        return totals
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "totals": self.totals,
+            "companies": [record_to_dict(c) for c in self.companies],
+            "problems": [record_to_dict(p) for p in self.problems],
+            "failures": [
+                {
+                    "vendor": f.vendor,
+                    "account": f.account,
+                    "operation": f.operation,
+                    "error": type(f.error).__name__,
+                    "message": f.message,
+                }
+                for f in self.failures
+            ],
+        }
+
+
+def build_report(snapshot: Snapshot, assessment: Assessment, *, generated_at: dt.datetime | None = None) -> Report:
+    names = {(c.vendor, c.account, c.id): c.name for c in snapshot.companies}
+    devices = {(d.vendor, d.account, d.id): d.name for d in snapshot.devices}
+
+    def company_name(vendor: str, account: str, company_id: str | None) -> str:
+        if company_id is None:
+            return NO_COMPANY
+        return names.get((vendor, account, company_id), company_id)
+
+    groups: dict[tuple[str, str, str | None], list[Any]] = {}
+    for device in assessment.devices:
+        groups.setdefault((device.vendor, device.account, device.company_id), []).append(device)
+    for company in snapshot.companies:
+        groups.setdefault((company.vendor, company.account, company.id), [])
+    summaries = []
+    for (vendor, account, company_id), members in groups.items():
+        counts = dict.fromkeys((h.value for h in HEALTHS), 0)
+        for member in members:
+            counts[member.health.value] += 1
+        successes = [m.last_success_at for m in members if m.last_success_at is not None]
+        summaries.append(
+            CompanySummary(
+                vendor=vendor,
+                account=account,
+                company_id=company_id,
+                company=company_name(vendor, account, company_id),
+                devices=len(members),
+                counts=counts,
+                last_success_at=max(successes, default=None),
+                oldest_last_success_at=min(successes, default=None),
+            )
+        )
+    summaries.sort(key=lambda s: (s.vendor, s.account, s.company))
+    problems: list[ProblemRow] = []
+    for plan in assessment.plans:
+        if plan.health is not Health.OK:
+            problems.append(
+                ProblemRow(
+                    vendor=plan.vendor,
+                    account=plan.account,
+                    company=company_name(plan.vendor, plan.account, plan.company_id),
+                    device=devices.get((plan.vendor, plan.account, plan.device_id or ""), plan.device_id),
+                    plan=plan.plan_name,
+                    health=plan.health,
+                    reason=plan.reason,
+                    last_success_at=plan.last_success_at,
+                    last_run_at=plan.last_run_at,
+                )
+            )
+    for device in assessment.devices:
+        if device.health is not Health.OK and not device.plans:
+            problems.append(
+                ProblemRow(
+                    vendor=device.vendor,
+                    account=device.account,
+                    company=company_name(device.vendor, device.account, device.company_id),
+                    device=device.device_name,
+                    plan=None,
+                    health=device.health,
+                    reason=device.reason,
+                    last_success_at=device.last_success_at,
+                    last_run_at=None,
+                )
+            )
+    problems.sort(key=lambda p: (-p.health.rank, p.vendor, p.account, p.company, p.device or "", p.plan or ""))
+    return Report(
+        generated_at=generated_at or dt.datetime.now(dt.UTC),
+        companies=tuple(summaries),
+        problems=tuple(problems),
+        failures=tuple(snapshot.failures),
+    )
+
+
+def _when(value: dt.datetime | None) -> str:
+    """A time for people, in UTC (the report spans time zones)."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") + "Z" if value else ""
+
+
+def render_json(report: Report, stream: TextIO) -> None:
+    json.dump(report.to_json(), stream, indent=2)
+    stream.write("\n")
+
+
+def render_ndjson(report: Report, stream: TextIO) -> None:
+    for summary in report.companies:
+        stream.write(json.dumps({"kind": "company", **record_to_dict(summary)}) + "\n")
+    for problem in report.problems:
+        stream.write(json.dumps({"kind": "problem", **record_to_dict(problem)}) + "\n")
+    for failure in report.to_json()["failures"]:
+        stream.write(json.dumps({"kind": "failure", **failure}) + "\n")
+
+
+def render_csv(report: Report, stream: TextIO) -> None:
+    """The problem rows (what a ticketing import wants), one per line."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(
+        ["vendor", "account", "company", "device", "plan", "health", "reason", "last_success_at", "last_run_at"]
+    )
+    for p in report.problems:
+        writer.writerow(
+            [
+                p.vendor,
+                p.account,
+                p.company,
+                p.device or "",
+                p.plan or "",
+                p.health.value,
+                p.reason,
+                _when(p.last_success_at),
+                _when(p.last_run_at),
+            ]
+        )
+
+
+_STYLE = {
+    Health.OK: "green",
+    Health.WARNING: "yellow",
+    Health.FAILED: "red",
+    Health.MISSED: "magenta",
+    Health.OVERDUE: "bright_red",
+    Health.NEVER_RUN: "cyan",
+    Health.UNKNOWN: "white",
+}
+
+
+def render_table(report: Report, stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=stream, width=None if stream.isatty() else 180, highlight=False)
+    summary = Table(title=f"Backup health, {_when(report.generated_at)}", header_style="bold")
+    for column in (
+        "vendor",
+        "account",
+        "company",
+        "devices",
+        *[h.value for h in HEALTHS],
+        "last success",
+        "oldest last success",
+    ):
+        summary.add_column(column, overflow="fold")
+    for c in report.companies:
+        summary.add_row(
+            c.vendor,
+            c.account,
+            c.company,
+            str(c.devices),
+            *[str(c.counts[h.value]) for h in HEALTHS],
+            _when(c.last_success_at),
+            _when(c.oldest_last_success_at),
+        )
+    console.print(summary)
+    if report.problems:
+        table = Table(title=f"{len(report.problems)} problems", header_style="bold")
+        for column in ("health", "vendor", "account", "company", "device", "plan", "reason", "last success"):
+            table.add_column(column, overflow="fold")
+        for p in report.problems:
+            table.add_row(
+                f"[{_STYLE[p.health]}]{p.health.value}[/]",
+                p.vendor,
+                p.account,
+                p.company,
+                p.device or "",
+                p.plan or "",
+                p.reason,
+                _when(p.last_success_at),
+            )
+        console.print(table)
+    else:
+        console.print("No problems.")
+    for failure in report.failures:
+        console.print(
+            f"[red]account failed[/]: {failure.vendor}/{failure.account} {failure.operation}: {failure.message}"
+        )
+
+
+_COLOURS = {
+    Health.OK: "#2e7d32",
+    Health.WARNING: "#f9a825",
+    Health.FAILED: "#c62828",
+    Health.MISSED: "#6a1b9a",
+    Health.OVERDUE: "#ef6c00",
+    Health.NEVER_RUN: "#00838f",
+    Health.UNKNOWN: "#9e9e9e",
+}
+
+
+def _chart(summary: CompanySummary) -> str:
+    """A stacked bar of the company's device healths, as inline SVG (its numbers also in data- attributes)."""
+    width, height, x = 420, 22, 0.0
+    total = max(summary.devices, 1)
+    parts = []
+    for health in HEALTHS:
+        count = summary.counts[health.value]
+        if not count:
+            continue
+        w = width * count / total
+        parts.append(
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{_COLOURS[health]}">'
+            f"<title>{health.value}: {count}</title></rect>"
+        )
+        x += w
+    data = " ".join(f'data-{h.value.replace("_", "-")}="{summary.counts[h.value]}"' for h in HEALTHS)
+    label = html.escape(f"{summary.company}: device health")
+    return (
+        f'<svg class="chart" role="img" aria-label="{label}" width="{width}" height="{height}" '
+        f'data-devices="{summary.devices}" {data}>{"".join(parts)}</svg>'
+    )
+
+
+def render_html(report: Report, stream: TextIO) -> None:
+    esc = html.escape
+    legend = "".join(f'<span class="key"><i style="background:{_COLOURS[h]}"></i>{h.value}</span>' for h in HEALTHS)
+    rows = []
+    for c in report.companies:
+        counts = "".join(f'<td class="num" data-health="{h.value}">{c.counts[h.value]}</td>' for h in HEALTHS)
+        rows.append(
+            f'<tr data-company="{esc(c.company)}" data-vendor="{esc(c.vendor)}" data-account="{esc(c.account)}">'
+            f"<td>{esc(c.vendor)}</td><td>{esc(c.account)}</td><td>{esc(c.company)}</td>"
+            f'<td class="num" data-field="devices">{c.devices}</td>{counts}<td>{_chart(c)}</td>'
+            f"<td>{esc(_when(c.last_success_at))}</td><td>{esc(_when(c.oldest_last_success_at))}</td></tr>"
+        )
+    problems = "".join(
+        f'<tr class="problem" data-health="{p.health.value}"><td class="{p.health.value}">{p.health.value}</td>'
+        f"<td>{esc(p.vendor)}</td><td>{esc(p.account)}</td><td>{esc(p.company)}</td><td>{esc(p.device or '')}</td>"
+        f"<td>{esc(p.plan or '')}</td><td>{esc(p.reason)}</td><td>{esc(_when(p.last_success_at))}</td></tr>"
+        for p in report.problems
+    )
+    failures = "".join(
+        f"<li>{esc(f.vendor)}/{esc(f.account)} {esc(f.operation)}: {esc(f.message)}</li>" for f in report.failures
+    )
+    totals = " · ".join(f"{count} {name}" for name, count in report.totals.items() if count)
+    head_counts = "".join(f"<th>{h.value}</th>" for h in HEALTHS)
+    styles = "".join(f".{h.value}{{color:{_COLOURS[h]};font-weight:600}}" for h in HEALTHS)
+    stream.write(f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Backup health report</title>
+<style>
+body{{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#212121}}
+table{{border-collapse:collapse;margin:1rem 0;width:100%}}
+th,td{{border-bottom:1px solid #e0e0e0;padding:.35rem .5rem;text-align:left;vertical-align:middle}}
+th{{background:#fafafa}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}
+.key{{margin-right:1rem}}
+.key i{{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}}
+{styles}
+</style></head><body>
+<h1>Backup health</h1>
+<p>Generated {esc(_when(report.generated_at))}. Devices: <span id="totals">{esc(totals)}</span>.</p>
+<p>{legend}</p>
+<h2>Companies</h2>
+<table id="companies"><thead><tr><th>vendor</th><th>account</th><th>company</th><th>devices</th>{head_counts}
+<th>devices by health</th><th>last success</th><th>oldest last success</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table>
+<h2>Problems ({len(report.problems)})</h2>
+<table id="problems"><thead><tr><th>health</th><th>vendor</th><th>account</th><th>company</th>
+<th>device</th><th>plan</th><th>reason</th><th>last success</th></tr></thead><tbody>
+{problems}
+</tbody></table>
+{f'<h2>Accounts that failed</h2><ul id="failures">{failures}</ul>' if failures else ""}
+</body></html>
+""")
+
+
+RENDERERS: dict[str, Callable[[Report, TextIO], None]] = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+    "ndjson": render_ndjson,
+    "html": render_html,
+}

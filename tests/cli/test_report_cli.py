@@ -1,0 +1,176 @@
+"""`report`, `accounts`, `accounts check` and `simulate` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backupbridge.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "ndjson", "html"])
+def test_report_sandbox_every_format(capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str) -> None:
+    code, out, err = run(
+        capsys, "report", "--sandbox", "--size", "12", "--format", fmt, "--state-file", str(tmp_path / "s.json")
+    )
+    assert code == 0, err
+    assert out.strip()
+    if fmt == "json":
+        data = json.loads(out)
+        assert {c["vendor"] for c in data["companies"]} == {"idrive360", "cleverfox", "managedbackup", "vprotect"}
+        assert data["problems"] and data["failures"] == []
+
+
+def test_report_is_deterministic_with_a_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    first = run(capsys, "report", "--sandbox", "--seed", "9", "--format", "json", "--no-alerts")[1]
+    second = run(capsys, "report", "--sandbox", "--seed", "9", "--format", "json", "--no-alerts")[1]
+    other = run(capsys, "report", "--sandbox", "--seed", "10", "--format", "json", "--no-alerts")[1]
+    assert first == second != other
+
+
+def test_report_policy_knobs_change_the_outcome(capsys: pytest.CaptureFixture[str]) -> None:
+    strict = json.loads(run(capsys, "report", "--sandbox", "--format", "json", "--no-alerts")[1])["totals"]
+    lenient = json.loads(
+        run(
+            capsys,
+            "report",
+            "--sandbox",
+            "--format",
+            "json",
+            "--no-alerts",
+            "--treat-warning-as-success",
+            "--max-age",
+            "30d",
+            "--grace",
+            "48h",
+            "--rollup",
+            "best",
+        )[1]
+    )["totals"]
+    assert lenient["ok"] > strict["ok"]
+
+
+def test_report_alerts_open_once_and_recover(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    state, events = tmp_path / "state.json", tmp_path / "events.ndjson"
+    args = [
+        "report",
+        "--sandbox",
+        "--size",
+        "10",
+        "--format",
+        "json",
+        "--state-file",
+        str(state),
+        "--alerts-ndjson",
+        str(events),
+    ]
+    run(capsys, *args)
+    first = [json.loads(line) for line in events.read_text().splitlines()]
+    assert first and {e["event"] for e in first} == {"problem"}
+    run(capsys, *args)
+    assert len(events.read_text().splitlines()) == len(first)  # the same problems: no new events
+    run(
+        capsys,
+        *args[:-2],
+        "--alerts-ndjson",
+        str(events),
+        "--max-age",
+        "60d",
+        "--grace",
+        "30d",
+        "--treat-warning-as-success",
+        "--rollup",
+        "best",
+    )
+    events_now = [json.loads(line) for line in events.read_text().splitlines()]
+    assert any(e["event"] == "recovered" for e in events_now[len(first) :])
+
+
+def test_report_html_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    code, out, err = run(capsys, "report", "--sandbox", "--format", "html", "-o", str(target), "--no-alerts")
+    assert code == 0 and out == "" and "wrote" in err
+    assert target.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_lists_a_failing_account_and_exits_non_zero(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[accounts.broken]\nvendor = "idrive360"\n[accounts.broken.credentials]\napi_key = {env = "BB_TEST_KEY"}\n'
+    )
+    monkeypatch.setenv("BB_TEST_KEY", "not-a-real-key-123")
+    monkeypatch.setattr("backupbridge.connection.USER_AGENT", "backupbridge-test")
+    import backupbridge.bridge as bridge_module
+    from backupbridge.sandbox import SimulatorTransport
+    from backupbridge_idrive360 import IDrive360Simulator
+
+    real_connect = bridge_module.connect
+    monkeypatch.setattr(
+        bridge_module,
+        "connect",
+        lambda vendor, **kw: real_connect(vendor, transport=SimulatorTransport(IDrive360Simulator().handle), **kw),
+    )
+    code, out, err = run(capsys, "report", "--config", str(config), "--format", "json", "--no-alerts")
+    assert code == 1
+    assert json.loads(out)["failures"][0]["account"] == "broken"
+    assert "not-a-real-key-123" not in out + err and "AuthenticationError" in out
+
+
+def test_accounts_and_check(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[accounts.main]\nvendor = "cleverfox"\n[accounts.main.credentials]\napi_key = {env = "BB_CF_KEY"}\n'
+    )
+    monkeypatch.setenv("BB_CF_KEY", "cf-secret-value-777")
+    code, out, _ = run(capsys, "accounts", "--config", str(config))
+    assert (
+        code == 0
+        and "main\tcleverfox" in out
+        and "api_key from env BB_CF_KEY" in out
+        and "cf-secret-value-777" not in out
+    )
+    code, out, err = run(capsys, "accounts", "--config", str(config), "check")
+    assert code == 1 and "main\tcleverfox\t" in out and "cf-secret-value-777" not in out + err
+
+
+def test_simulate_serves_on_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    from backupbridge.sandbox import SimulatorOptions, make_simulator
+    from backupbridge.sandbox.server import serve
+
+    sim = make_simulator("idrive360", SimulatorOptions(size=5))
+    server = serve(sim, port=0)
+    try:
+        port = server.server_address[1]
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/api/msp/device/summary", headers={"Authorization": f"Bearer {sim.api_key}"}
+        )
+        assert response.status_code == 200 and len(response.json()) == 5
+        import backupbridge
+
+        conn = backupbridge.connect("idrive360", base_url=f"http://127.0.0.1:{port}/api/msp", **sim.credentials)
+        assert len(list(conn.list_devices())) == 5
+    finally:
+        server.shutdown()
+
+
+def test_simulate_refuses_non_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "simulate", "idrive360", "--host", "0.0.0.0")
+    assert code == 1 and "loopback" in err
+
+
+def test_report_progress_is_quiet_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "report", "--sandbox", "--size", "5", "--no-alerts", "--format", "csv")
+    assert code == 0 and err == ""

@@ -1,0 +1,119 @@
+"""Every report format; the HTML parsed and its numbers checked against the JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from backupbridge.bridge import Bridge
+from backupbridge.health import Health, assess
+from backupbridge.report import RENDERERS, Report, build_report
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    with Bridge.sandbox(size=24, seed=5) as bridge:
+        snap = bridge.snapshot()
+    result = assess(snap.devices, snap.plans, snap.jobs, now=snap.clocks, timezones=snap.timezones)
+    return build_report(snap, result, generated_at=max(snap.clocks.values()))
+
+
+def render(report: Report, fmt: str) -> str:
+    stream = io.StringIO()
+    RENDERERS[fmt](report, stream)
+    return stream.getvalue()
+
+
+def test_summary_covers_every_device_and_problem(report: Report) -> None:
+    assert sum(c.devices for c in report.companies) == sum(report.totals.values()) > 0
+    assert {p.health for p in report.problems} >= {Health.FAILED, Health.MISSED, Health.OVERDUE, Health.WARNING}
+    assert all(p.health is not Health.OK for p in report.problems)
+    assert [p.health.rank for p in report.problems] == sorted((p.health.rank for p in report.problems), reverse=True)
+
+
+def test_json(report: Report) -> None:
+    data = json.loads(render(report, "json"))
+    assert data["totals"] == report.totals and len(data["problems"]) == len(report.problems)
+    assert {"company", "devices", "counts", "last_success_at", "oldest_last_success_at"} <= set(data["companies"][0])
+
+
+def test_ndjson(report: Report) -> None:
+    rows = [json.loads(line) for line in render(report, "ndjson").splitlines()]
+    assert sum(r["kind"] == "company" for r in rows) == len(report.companies)
+    assert sum(r["kind"] == "problem" for r in rows) == len(report.problems)
+
+
+def test_csv(report: Report) -> None:
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    assert len(rows) == len(report.problems) and {r["health"] for r in rows} == {
+        p.health.value for p in report.problems
+    }
+
+
+def test_table(report: Report) -> None:
+    text = render(report, "table")
+    assert "Backup health" in text and f"{len(report.problems)} problems" in text
+
+
+class Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, str]] = []
+        self.cells: list[tuple[dict[str, str | None], str]] = []
+        self.charts: list[dict[str, str | None]] = []
+        self.problems: list[str] = []
+        self.external: list[str] = []
+        self._cell: dict[str, str | None] | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("script", "link", "img", "iframe") or any(
+            (v or "").startswith(("http://", "https://")) for v in a.values()
+        ):
+            self.external.append(tag)
+        if tag == "tr" and "data-company" in a:
+            self.rows.append({k: v or "" for k, v in a.items()})
+            self.cells = []
+        if tag == "tr" and a.get("class") == "problem":
+            self.problems.append(a.get("data-health") or "")
+        if tag == "td":
+            self._cell, self._text = a, ""
+        if tag == "svg":
+            self.charts.append(a)
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            if self._cell.get("data-health") or self._cell.get("data-field"):
+                self.rows[-1][f"cell:{self._cell.get('data-health') or self._cell.get('data-field')}"] = self._text
+            self._cell = None
+
+
+def test_html_is_self_contained_and_matches_the_json(report: Report) -> None:
+    page = Collect()
+    page.feed(render(report, "html"))
+    data = json.loads(render(report, "json"))
+    assert page.external == [], "no network: no scripts, stylesheets, images or external links"
+    assert len(page.rows) == len(data["companies"]) == len(page.charts)
+    for row, company, chart in zip(page.rows, data["companies"], page.charts, strict=True):
+        assert row["data-company"] == company["company"] and row["data-vendor"] == company["vendor"]
+        assert int(row["cell:devices"]) == company["devices"] == int(chart["data-devices"] or 0)
+        for health, count in company["counts"].items():
+            assert int(row[f"cell:{health}"]) == count
+            assert int(chart[f"data-{health.replace('_', '-')}"] or 0) == count
+    assert page.problems == [p["health"] for p in data["problems"]]
+
+
+def test_html_escapes_vendor_text(report: Report) -> None:
+    import attrs
+
+    evil = attrs.evolve(report, problems=(attrs.evolve(report.problems[0], reason="<script>alert(1)</script>"),))
+    assert "<script>" not in render(evil, "html")
