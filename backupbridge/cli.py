@@ -140,7 +140,8 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.ensure_object(dict)
     level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("backupbridge").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if verbose:
+        logging.getLogger("backupbridge").setLevel(logging.DEBUG)
 
 
 @cli.command()
