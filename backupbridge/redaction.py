@@ -31,7 +31,7 @@ REDACTED = "***"
 _MIN_SECRET_LENGTH = 6
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+_ordered: tuple[str, ...] = ()  # longest first, so a secret containing another is removed whole
 
 # JSON fields that hold credentials in some vendor's payloads (CleverFox's per-device agent ApiKey,
 # login passwords, minted tokens). Their values are removed from cassettes and from any text.
@@ -79,24 +79,22 @@ class Secret:
 
 
 def register_secret(value: str) -> None:
-    """Make ``redact`` remove ``value`` from every text from now on."""
-    global _pattern
+    """Make ``redact`` remove ``value`` from every text from now on (cheap: called on every login)."""
+    global _ordered
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
     with _lock:
         if value in _secrets:
             return
         _secrets.add(value)
-        # Longest first, so a secret that contains another is removed whole.
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        _ordered = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     """``text`` with every registered secret and every credential-shaped value replaced by ``***``."""
-    pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(REDACTED, text)
+    for secret in _ordered:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     return _HEADER_PATTERNS.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
 
 
