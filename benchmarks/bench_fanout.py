@@ -57,16 +57,16 @@ def main() -> None:
     assert sequential_count == len(result.records), (sequential_count, len(result.records))
 
     print(
-        f"accounts: {len(tenants)}  devices: {len(result.records)}  requests: {requests}  latency: {args.latency * 1000:.0f} ms  "
-        f"concurrency: {args.concurrency}"
+        f"accounts: {len(tenants)}  devices: {len(result.records)}  requests: {requests}  "
+        f"latency: {args.latency * 1000:.0f} ms  concurrency: {args.concurrency}"
     )
     print(f"ideal (requests / concurrency x latency): {ideal:7.3f} s")
     print(
         f"AsyncBridge fan-out                    : {fanout:7.3f} s   {fanout / ideal:5.2f}x the ideal (target <= 1.3x)"
     )
     print(
-        f"sequential loop                        : {sequential:7.3f} s   {sequential / fanout:5.1f}x slower than the fan-out "
-        f"(target >= 10x)"
+        f"sequential loop                        : {sequential:7.3f} s   "
+        f"{sequential / fanout:5.1f}x slower than the fan-out (target >= 10x)"
     )
 
 

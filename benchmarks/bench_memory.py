@@ -56,7 +56,8 @@ def main() -> None:
     assert count == args.devices, count
     print(f"streamed {count} devices in {elapsed:.1f} s ({conn.transport.requests} requests)")  # type: ignore[attr-defined]
     print(
-        f"peak traced memory growth: {(peak - base) / 2**20:.1f} MB (target < 100 MB); left after: {(current - base) / 2**20:.1f} MB"
+        f"peak traced memory growth: {(peak - base) / 2**20:.1f} MB (target < 100 MB); "
+        f"left after: {(current - base) / 2**20:.1f} MB"
     )
 
 
