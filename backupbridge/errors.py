@@ -281,6 +281,7 @@ class DecodingError(BackupBridgeError):
         super().__init__(message, vendor=vendor, operation=operation)
         self.endpoint = endpoint
         self.excerpt = excerpt
+        self.garbled = False  # the body was not JSON at all (set by the HTTP layer, which retries such reads)
 
     def __str__(self) -> str:
         base = super().__str__()

@@ -70,9 +70,12 @@ class Call:
         return f"{self.method.upper()} {self.path}"
 
 
-@attrs.frozen
+_UNPARSED: Any = object()
+
+
+@attrs.define
 class Reply:
-    """A response as the vendor logic sees it: status, headers, body, and a safe ``json()``."""
+    """A response as the vendor logic sees it: status, headers, body, and a safe ``json()`` (parsed once)."""
 
     status_code: int
     headers: httpx.Headers
@@ -80,6 +83,7 @@ class Reply:
     endpoint: str
     vendor: str
     operation: str
+    _parsed: Any = attrs.field(default=_UNPARSED, repr=False, eq=False, alias="_parsed")
 
     @classmethod
     def from_response(cls, response: httpx.Response, call: Call, vendor: str) -> Reply:
@@ -87,13 +91,16 @@ class Reply:
 
     def json(self) -> Any:
         """The body as JSON, or ``DecodingError`` with a short excerpt (HTML error pages, truncation...)."""
+        if self._parsed is not _UNPARSED:
+            return self._parsed
         if not self.content.strip():
             raise self.decoding_error("empty body where JSON was expected")
         try:
-            return json.loads(self.content)
+            self._parsed = json.loads(self.content)
         except ValueError as exc:
             ctype = self.headers.get("content-type", "no content type")
             raise self.decoding_error(f"body is not valid JSON ({ctype})") from exc
+        return self._parsed
 
     def decoding_error(self, message: str) -> DecodingError:
         return DecodingError(

@@ -108,6 +108,8 @@ class _SessionCore:
                 if exc.retry_after is None:
                     return True
                 return exc.retry_after if exc.retry_after <= self.retry.max_retry_after else False
+            if isinstance(exc, DecodingError) and exc.garbled:
+                return True  # a body that is not JSON at all: most likely cut or mangled on the way
             return isinstance(exc, ServerError | TransportError)
 
         return hook
@@ -142,6 +144,13 @@ class _SessionCore:
         log.debug("%s %s -> %s in %.0f ms", call.method, url, response.status_code, (time.monotonic() - started) * 1000)
         reply = Reply.from_response(response, call, self.profile.name)
         if 200 <= response.status_code < 300:
+            if call.method == "GET" and response.status_code != 204:
+                # Parsed here, inside the retry loop, so a garbled read is tried again (and parsed only once).
+                try:
+                    reply.json()
+                except DecodingError as exc:
+                    exc.garbled = True
+                    raise self._tag(exc) from exc.__cause__
             return reply
         error = build_api_error(reply, method=call.method, url=url, decoder=self.profile.decode_error)
         raise self._tag(error)

@@ -164,19 +164,32 @@ def test_error_decoder_that_crashes_still_gives_a_typed_error() -> None:
 
 
 @pytest.mark.parametrize("body", [b"", b"<html><body>Bad gateway</body></html>", b'{"truncated": ', b"\x00\xff"])
-def test_malformed_bodies_become_decoding_errors_with_excerpt(body: bytes) -> None:
-    _, handler = counting([httpx.Response(200, content=body)])
-    reply = session(handler).send(get())
+def test_garbled_reads_are_retried_then_raise_decoding_error_with_excerpt(body: bytes) -> None:
+    seen, handler = counting([httpx.Response(200, content=body)])
     with pytest.raises(DecodingError) as info:
-        reply.json()
-    assert info.value.endpoint == "GET /things"
+        session(handler).send(get())
+    assert len(seen) == 4, "a body that is not JSON at all is retried like a 5xx"
+    assert info.value.garbled and info.value.endpoint == "GET /things"
     assert info.value.excerpt is not None and len(info.value.excerpt) <= DecodingError.EXCERPT_LENGTH + 3
+
+
+def test_a_garbled_read_that_recovers_is_returned() -> None:
+    seen, handler = counting([httpx.Response(200, content=b'{"cut'), httpx.Response(200, json={"whole": True})])
+    assert session(handler).send(get()).json() == {"whole": True} and len(seen) == 2
+
+
+def test_writes_with_garbled_answers_are_not_retried() -> None:
+    seen, handler = counting([httpx.Response(201, content=b"<html>")])
+    reply = session(handler).send(Call(method="POST", path="/x", json={}, operation="create"))
+    with pytest.raises(DecodingError):
+        reply.json()
+    assert len(seen) == 1
 
 
 def test_decoding_error_excerpt_is_short() -> None:
     _, handler = counting([httpx.Response(200, content=b"x" * 10_000)])
     with pytest.raises(DecodingError) as info:
-        session(handler).send(get()).json()
+        session(handler, retry=RetryPolicy(attempts=1)).send(get())
     assert len(str(info.value)) < 400
 
 
