@@ -50,7 +50,7 @@ def ground_truth(vendor: str, simulator: Any) -> set[str]:
 def secrets_of(simulator: Any) -> set[str]:
     """Every secret a simulator knows: its credentials, and the tokens and session cookies it minted."""
     found = {str(v) for k, v in simulator.credentials.items() if k in ("api_key", "password")}
-    found |= set(getattr(simulator, "tokens", {}) or {}) - {None}  # type: ignore[arg-type]
+    found |= {t for t in getattr(simulator, "tokens", {}) or {} if isinstance(t, str)}
     found |= set(getattr(simulator, "sessions", {}) or {})
     return {s for s in found if isinstance(s, str) and len(s) >= 6}
 
@@ -151,8 +151,9 @@ def run_soak(
                 transport = conn.transport  # type: ignore[attr-defined]
                 result.requests += transport.requests
                 result.faults.update(kind.value for kind in transport.faults_injected.elements())
-                failure = failed.get((vendor, account))
-                if failure is not None:
+                found_failure = failed.get((vendor, account))
+                if found_failure is not None:
+                    failure = found_failure
                     result.failed_accounts += 1
                     if isinstance(failure.error, BackupBridgeError):
                         result.typed_failures += 1

@@ -38,8 +38,11 @@ Bool = bool | None
 Time = dt.datetime | None
 
 
-def wire(name: str, default: Any = None) -> Any:
-    return attrs.field(default=default, metadata={WIRE: name})
+def wire(name: str, *, required: bool = False) -> Any:
+    """A field whose JSON key is ``name``; ``required`` ones have no default (a record without it is refused)."""
+    if required:
+        return attrs.field(metadata={WIRE: name})
+    return attrs.field(default=None, metadata={WIRE: name})
 
 
 def _extra() -> Any:
@@ -108,7 +111,7 @@ class UserDestination:
 class UserRecord:
     """A backup user account. ``Company`` is the company's *name*."""
 
-    id: str = wire("ID")
+    id: str = wire("ID", required=True)
     email: Str = None
     first_name: Str = None
     last_name: Str = None
@@ -138,7 +141,7 @@ class CompanyDestination:
 
 @attrs.frozen(kw_only=True)
 class CompanyRecord:
-    id: str = wire("Id")
+    id: str = wire("Id", required=True)
     name: Str = None
     storage_limit: Int = None
     license_settings: LicenseSettings | None = None
@@ -201,7 +204,7 @@ class ComputerApp:
 
 @attrs.frozen(kw_only=True)
 class ComputerRecord:
-    computer_hid: str = wire("ComputerHID")
+    computer_hid: str = wire("ComputerHID", required=True)
     os_type_string: Str = wire("OSTypeString")
     build_type_string: Str = None
     remote_management_available: Bool = None
@@ -241,7 +244,7 @@ class DiskRecord:
 class ComputerPlanRecord:
     """A backup or restore plan on a computer (``/Computers/{hid}/Plans``); its shape is not public."""
 
-    id: str = wire("Id")
+    id: str = wire("Id", required=True)
     name: Str = None
     type: PlanType | None = None
     status: MonitoringStatus | None = None
