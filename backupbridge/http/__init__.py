@@ -1,7 +1,7 @@
 """The HTTP layer: sans-I/O calls, sessions (sync and async), retries, paging, auth, error decoding."""
 
 from ._auth import BasicAuth, BearerAuth, LoginAuth, check_base_url, client_kwargs, is_loopback
-from ._calls import Batch, Call, ListOp, Op, Page, Reply, paginate, single_page
+from ._calls import Batch, Call, ListOp, Op, Page, Reply, collect, mapped, paginate, single_page
 from ._errors import ErrorDecoder, VendorError, build_api_error, error_class_for_status, parse_retry_after
 from ._session import AsyncSession, RateLimiter, RetryPolicy, Session, VendorProfile
 
@@ -25,8 +25,10 @@ __all__ = [
     "build_api_error",
     "check_base_url",
     "client_kwargs",
+    "collect",
     "error_class_for_status",
     "is_loopback",
+    "mapped",
     "paginate",
     "parse_retry_after",
     "single_page",

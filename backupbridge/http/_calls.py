@@ -18,7 +18,7 @@ import httpx
 from ..convert import excerpt_of
 from ..errors import DecodingError
 
-__all__ = ["Batch", "Call", "ListOp", "Op", "Page", "Reply", "paginate"]
+__all__ = ["Batch", "Call", "ListOp", "Op", "Page", "Reply", "collect", "mapped", "paginate"]
 
 T = TypeVar("T")
 ParamValue = str | int | float | bool | None | Sequence[str | int]
@@ -207,3 +207,40 @@ def paginate(
 def single_page(call: Call, parse: Callable[[Reply], Iterable[T]]) -> ListOp[T]:
     """A listing the vendor returns whole in one response."""
     return paginate(call, lambda reply, _: Page(items=list(parse(reply)), next=None))
+
+
+def collect(listing: ListOp[T]) -> Generator[Call, Reply, list[T]]:
+    """Every item of a listing, from inside another op: ``items = yield from collect(api.things.list())``."""
+    steps = listing.steps
+    items: list[T] = []
+    message = next(steps)
+    while True:
+        if isinstance(message, Batch):
+            items.extend(message.items)
+            received = None
+        else:
+            received = yield message
+        try:
+            message = steps.send(received)
+        except StopIteration:
+            return items
+
+
+def mapped(listing: ListOp[Any], convert: Callable[[Any], T | None], operation: str | None = None) -> ListOp[T]:
+    """A listing whose items pass through ``convert`` page by page (``None`` results are dropped)."""
+
+    def steps() -> ListGenerator[T]:
+        inner = listing.steps
+        message = next(inner)
+        while True:
+            if isinstance(message, Batch):
+                converted = [convert(item) for item in message.items]
+                received = yield Batch([item for item in converted if item is not None])
+            else:
+                received = yield message
+            try:
+                message = inner.send(received)
+            except StopIteration:
+                return
+
+    return ListOp(operation or listing.operation, steps())

@@ -17,7 +17,7 @@ import httpx
 
 from backupbridge import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from backupbridge.convert import decode
-from backupbridge.http import BasicAuth, Batch, Call, ListOp, Op, Page, Reply, VendorError, paginate
+from backupbridge.http import BasicAuth, Call, ListOp, Op, Page, Reply, VendorError, mapped, paginate
 
 from .records import (
     BackupTypeRecord,
@@ -151,20 +151,7 @@ def list_pairs(path: str, typ: Any, id_attr: str, operation: str, page_size: int
 
 
 def _only_records(op: ListOp[tuple[Any, Any]]) -> ListOp[Any]:
-    def steps() -> Any:
-        inner = op.steps
-        message = next(inner)
-        while True:
-            if isinstance(message, Batch):
-                received = yield Batch([record for record, _ in message.items])
-            else:
-                received = yield message
-            try:
-                message = inner.send(received)
-            except StopIteration:
-                return
-
-    return ListOp(op.operation, steps())
+    return mapped(op, lambda pair: pair[0])
 
 
 def _conflict(exc: ConflictError, message: str) -> ConflictError:

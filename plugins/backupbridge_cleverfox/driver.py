@@ -22,7 +22,7 @@ from backupbridge import (
     PlanSpec,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, mapped
 
 from . import mapping
 from .client import VENDOR, CleverFoxAPI, pairs, record_id
@@ -34,22 +34,7 @@ ListSteps = Generator["Call | Batch[Any]", "Reply | None", None]
 
 def _mapped(source: ListOp[tuple[Any, Any]], convert: Callable[[Any, Any], Any | None], name: str) -> ListOp[Any]:
     """A listing of ``(record, raw)`` pairs turned into neutral records (``None`` results dropped)."""
-
-    def steps() -> ListSteps:
-        inner = source.steps
-        message = next(inner)
-        while True:
-            if isinstance(message, Batch):
-                converted = [convert(record, raw) for record, raw in message.items]
-                received = yield Batch([item for item in converted if item is not None])
-            else:
-                received = yield message
-            try:
-                message = inner.send(received)
-            except StopIteration:
-                return
-
-    return ListOp(name, steps())
+    return mapped(source, lambda pair: convert(*pair), name)
 
 
 def _invalid(operation: str, field: str, message: str) -> ValidationError:
@@ -177,28 +162,13 @@ class CleverFoxDriver(Driver):
         return Op("create_device", steps())
 
     def _subscription_of(self, company_id: int) -> Generator[Call, Reply, int]:
-        listing = self.api.subscriptions.list_pairs().steps
-        message = next(listing)
-        while True:
-            if isinstance(message, Batch):
-                for record, _ in message.items:
-                    assert isinstance(record, SubscriptionRecord)
-                    if (
-                        record.company_id == company_id
-                        and not mapping.flag(record.is_inactive)
-                        and record.subscription_id
-                    ):
-                        listing.close()
-                        return record.subscription_id
-                received = None
-            else:
-                received = yield message
-            try:
-                message = listing.send(received)
-            except StopIteration:
-                raise _invalid(
-                    "create_device", "company_id", f"company {company_id} has no active subscription to add a device to"
-                ) from None
+        for record, _ in (yield from collect(self.api.subscriptions.list_pairs())):
+            assert isinstance(record, SubscriptionRecord)
+            if record.company_id == company_id and not mapping.flag(record.is_inactive) and record.subscription_id:
+                return record.subscription_id
+        raise _invalid(
+            "create_device", "company_id", f"company {company_id} has no active subscription to add a device to"
+        )
 
     def set_notifications(self, device_id: str, notification: Notification) -> Op[None]:
         op = self.api.devices.update(device_id, mapping.notification_payload(notification))
@@ -218,19 +188,8 @@ class CleverFoxDriver(Driver):
 
         def steps() -> ListSteps:
             # Jobs carry their device, not its company: walk the company's devices instead.
-            device_ids = []
-            devices = self.api.devices.list_pairs().steps
-            message = next(devices)
-            while True:
-                if isinstance(message, Batch):
-                    device_ids += [r.device_id for r, _ in message.items if r.company_id == wanted]
-                    received = None
-                else:
-                    received = yield message
-                try:
-                    message = devices.send(received)
-                except StopIteration:
-                    break
+            pairs = yield from collect(self.api.devices.list_pairs())
+            device_ids = [r.device_id for r, _ in pairs if r.company_id == wanted]
             for device_id in device_ids:
                 yield from _mapped(self.api.devices.jobs_pairs(device_id), self._plan, "list_plans").steps
 
@@ -286,19 +245,7 @@ class CleverFoxDriver(Driver):
         return Op(op, steps())
 
     def _folder_backup_type(self) -> Generator[Call, Reply, int]:
-        listing = self.api.backup_types.list_pairs().steps
-        found: list[BackupTypeRecord] = []
-        message = next(listing)
-        while True:
-            if isinstance(message, Batch):
-                found += [r for r, _ in message.items]
-                received = None
-            else:
-                received = yield message
-            try:
-                message = listing.send(received)
-            except StopIteration:
-                break
+        found: list[BackupTypeRecord] = [r for r, _ in (yield from collect(self.api.backup_types.list_pairs()))]
         for wanted in ("folder", "file"):
             for record in found:
                 if (record.engine_type or record.engine_id or "").lower() == wanted and not mapping.flag(

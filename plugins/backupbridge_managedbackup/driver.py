@@ -18,7 +18,7 @@ from backupbridge import (
     UnsupportedOperationError,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
 
 from . import mapping
 from .client import VENDOR, ManagedBackupAPI, decode_reply, guid, hid
@@ -29,23 +29,6 @@ Steps = Generator[Call, Reply, Any]
 
 def _invalid(operation: str, field: str, message: str) -> ValidationError:
     return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
-
-
-def collect(listing: ListOp[Any]) -> Generator[Call, Reply, list[Any]]:
-    """Every item of a listing, inside an op (its pages are sent through the op's own yields)."""
-    steps = listing.steps
-    items: list[Any] = []
-    message = next(steps)
-    while True:
-        if isinstance(message, Batch):
-            items.extend(message.items)
-            received = None
-        else:
-            received = yield message
-        try:
-            message = steps.send(received)
-        except StopIteration:
-            return items
 
 
 class ManagedBackupDriver(Driver):

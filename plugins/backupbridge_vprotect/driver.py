@@ -7,7 +7,7 @@ from collections.abc import Generator
 from typing import Any
 
 from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan, ValidationError
-from backupbridge.http import Batch, Call, ListOp, Op, Reply
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
 
 from . import mapping
 from .client import POLICY_KINDS, VENDOR, VProtectAPI, decode_reply, guid, millis
@@ -20,23 +20,6 @@ LIVE_TASK_STATES = ("QUEUED", "RUNNING")
 
 def _invalid(operation: str, field: str, message: str) -> ValidationError:
     return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
-
-
-def collect(listing: ListOp[Any]) -> Generator[Call, Reply, list[Any]]:
-    """Every item of a listing, driven from inside an op."""
-    steps = listing.steps
-    items: list[Any] = []
-    message = next(steps)
-    while True:
-        if isinstance(message, Batch):
-            items.extend(message.items)
-            received = None
-        else:
-            received = yield message
-        try:
-            message = steps.send(received)
-        except StopIteration:
-            return items
 
 
 class VProtectDriver(Driver):

@@ -7,8 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from backupbridge.cassettes import vcr_config as cassette_config
 from backupbridge.sandbox import connect_sandbox, connect_sandbox_async
 from backupbridge.vendors import Simulator
+
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 
 
 def load_example(vendor: str, name: str) -> Any:
@@ -38,3 +43,22 @@ class Runner:
                 return await result
 
         return asyncio.run(main())
+
+
+# Cassette replay (pytest-recording): a test module names its vendor and auth scheme, e.g.
+# CASSETTE_VENDOR = "cleverfox"; CASSETTE_SCHEME = "Basic". Cassettes are named after the test, minus "test_".
+
+
+@pytest.fixture(scope="module")
+def vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return cassette_config(getattr(request.module, "CASSETTE_SCHEME", "Bearer"))
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(CASSETTES / request.module.CASSETTE_VENDOR)
+
+
+@pytest.fixture
+def default_cassette_name(request: pytest.FixtureRequest) -> str:
+    return str(request.node.name).removeprefix("test_")

@@ -7,31 +7,14 @@ To re-record against a live account: CLEVERFOX_API_KEY=... pytest tests/plugins/
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 import backupbridge
-from backupbridge.cassettes import vcr_config as cassette_config
 from backupbridge.http import RetryPolicy
 
-CASSETTES = Path(__file__).resolve().parents[3] / "cassettes" / "cleverfox"
-
-
-@pytest.fixture(scope="module")
-def vcr_config() -> dict[str, Any]:
-    return cassette_config("Basic")
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir() -> str:
-    return str(CASSETTES)
-
-
-@pytest.fixture
-def default_cassette_name(request: pytest.FixtureRequest) -> str:
-    return request.node.name.removeprefix("test_")
+CASSETTE_VENDOR = "cleverfox"
+CASSETTE_SCHEME = "Basic"
 
 
 @pytest.fixture

@@ -7,35 +7,17 @@ To re-record against a live account: IDRIVE360_API_KEY=... pytest tests/plugins/
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 import backupbridge
 from backupbridge import NotFoundError
-from backupbridge.cassettes import vcr_config as cassette_config
 from backupbridge.http import RetryPolicy
 
 from .conftest import doc_example
 
-ROOT = Path(__file__).resolve().parents[3]
-CASSETTES = ROOT / "cassettes"
-
-
-@pytest.fixture(scope="module")
-def vcr_config() -> dict[str, Any]:
-    return cassette_config("Bearer")
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir() -> str:
-    return str(CASSETTES / "idrive360")
-
-
-@pytest.fixture
-def default_cassette_name(request: pytest.FixtureRequest) -> str:
-    return request.node.name.removeprefix("test_")
+CASSETTE_VENDOR = "idrive360"
+CASSETTE_SCHEME = "Bearer"
 
 
 @pytest.fixture

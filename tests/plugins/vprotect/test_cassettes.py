@@ -7,34 +7,19 @@ tests/plugins/vprotect/test_cassettes.py --record-mode=rewrite.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 import backupbridge
 from backupbridge import JobStatus
-from backupbridge.cassettes import vcr_config as cassette_config
 from backupbridge.http import RetryPolicy
 from backupbridge_vprotect import mapping
 
-CASSETTES = Path(__file__).resolve().parents[3] / "cassettes" / "vprotect"
 BACKUP = "f8f73bf9-2445-4bce-a7dd-753be3b40a67"
 
 
-@pytest.fixture(scope="module")
-def vcr_config() -> dict[str, Any]:
-    return cassette_config("Bearer")
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir() -> str:
-    return str(CASSETTES)
-
-
-@pytest.fixture
-def default_cassette_name(request: pytest.FixtureRequest) -> str:
-    return request.node.name.removeprefix("test_")
+CASSETTE_VENDOR = "vprotect"
+CASSETTE_SCHEME = "Bearer"
 
 
 @pytest.fixture
