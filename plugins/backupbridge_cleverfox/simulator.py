@@ -73,6 +73,7 @@ class CleverFoxSimulator:
         self.clock = SimClock(self.options.now)
         self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES if name != "timezones"}
+        self._newest_first: dict[str, list[int]] = {}  # per table, ids newest first; dropped on every change
         self.tokens: dict[str, dt.datetime] = {}
         self.get_next_job_requests: list[int] = []
         self._next_id: dict[str, int] = {name: 1 for name in RESOURCES}
@@ -107,7 +108,14 @@ class CleverFoxSimulator:
         if "Token" in stored:
             stored["Token"] = None
         self.tables[resource][key] = stored
+        self._newest_first.pop(resource, None)
         return stored
+
+    def _ordered_ids(self, resource: str) -> list[int]:
+        """The table's ids newest first, kept between requests (a listing of a large table pages through it)."""
+        if resource not in self._newest_first:
+            self._newest_first[resource] = sorted(self.tables[resource], reverse=True)
+        return self._newest_first[resource]
 
     def _seed(self) -> None:
         s = self.seeder
@@ -428,7 +436,8 @@ class CleverFoxSimulator:
         if user != self.api_key:
             raise Fault(401, "Authorization has been denied for this request.")
 
-    def _page(self, request: SimRequest, rows: list[dict[str, Any]], resource: str) -> httpx.Response:
+    def _page(self, request: SimRequest, rows: list[dict[str, Any]] | None, resource: str) -> httpx.Response:
+        """One page of ``rows`` (or of the whole table, when ``rows`` is None), newest first."""
         numbers = {}
         for name, default in (("PageNo", 1), ("PageSize", 25)):
             raw = request.query.get(name)
@@ -439,9 +448,14 @@ class CleverFoxSimulator:
             else:
                 raise Fault(400, "The request is invalid.", {name: [f"{name} must be a positive whole number."]})
         size = min(numbers["PageSize"], MAX_PAGE_SIZE)
-        ordered = sorted(rows, key=lambda r: r[RESOURCES[resource].id_field], reverse=True)
         start = (numbers["PageNo"] - 1) * size
-        data = [self.render(resource, row) for row in ordered[start : start + size]]
+        if rows is None:
+            table = self.tables[resource]
+            chosen = [table[key] for key in self._ordered_ids(resource)[start : start + size]]
+        else:
+            ordered = sorted(rows, key=lambda r: r[RESOURCES[resource].id_field], reverse=True)
+            chosen = ordered[start : start + size]
+        data = [self.render(resource, row) for row in chosen]
         return json_response(200, {"data": data, "page_no": numbers["PageNo"], "page_size": size})
 
     def _lister(self, resource: str) -> Callable[[SimRequest], httpx.Response]:
@@ -453,7 +467,7 @@ class CleverFoxSimulator:
                 return json_response(
                     200, {"data": zones[(page - 1) * size : page * size], "page_no": page, "page_size": size}
                 )
-            return self._page(request, list(self.tables[resource].values()), resource)
+            return self._page(request, None, resource)
 
         return handler
 
@@ -587,8 +601,10 @@ class CleverFoxSimulator:
     def _delete_device(self, request: SimRequest) -> httpx.Response:
         row = self._find("devices", request.path_params["id"])
         del self.tables["devices"][row["DeviceId"]]
+        self._newest_first.clear()
         for job_id in [k for k, j in self.tables["jobs"].items() if j["DeviceId"] == row["DeviceId"]]:
             del self.tables["jobs"][job_id]
+        self._newest_first.clear()
         return json_response(200, {"data": None})
 
     def _device_children(self, resource: str) -> Callable[[SimRequest], httpx.Response]:
