@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import enum
+import json
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import httpx
@@ -30,6 +32,10 @@ class FaultKind(enum.Enum):
     MALFORMED_JSON = "malformed_json"  # 200 with a body that is not JSON
     HTML_ERROR = "html_error"  # 502 HTML page from a proxy
     EMPTY_BODY = "empty_body"  # 200 with no body
+    UNKNOWN_ENUM = "unknown_enum"  # status/type-like values the client has never seen
+    EXTRA_FIELDS = "extra_fields"  # keys the docs never mention, in every object
+    MISSING_FIELDS = "missing_fields"  # optional (null) keys left out
+    LARGE_PAYLOAD = "large_payload"  # a multi-megabyte field added to the answer
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +112,8 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return httpx.Response(200, headers={"content-type": "application/json"}, content=b'{"ok": tru')
         if fault is FaultKind.EMPTY_BODY:
             return httpx.Response(200, headers={"content-type": "application/json"}, content=b"")
+        if fault in _MUTATIONS and 200 <= response.status_code < 300:
+            return _mutated(response, _MUTATIONS[fault])
         return response
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -120,3 +128,81 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             await asyncio.sleep(self.latency)
         await request.aread()
         return self._answer(request, fault)
+
+
+# Keys that carry enum-like values in the vendors' answers; an unknown value must map to UNKNOWN, not crash.
+_ENUM_KEYS = frozenset(
+    {
+        "status",
+        "Status",
+        "JobStatus",
+        "backup_status",
+        "state",
+        "type",
+        "PlanType",
+        "frequency_type",
+        "Frequency",
+        "executionType",
+        "os",
+        "OSTypeString",
+    }
+)
+
+
+def _walk(value: Any, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    if isinstance(value, dict):
+        return change({k: _walk(v, change) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_walk(v, change) for v in value]
+    return value
+
+
+def _unknown_enums(obj: dict[str, Any]) -> dict[str, Any]:
+    for key in _ENUM_KEYS & obj.keys():
+        value = obj[key]
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            obj[key] = 97
+        elif isinstance(value, str):
+            obj[key] = "FROM_THE_FUTURE"
+        elif isinstance(value, dict) and "name" in value:
+            obj[key] = {"name": "FROM_THE_FUTURE", "description": "A value added after this client was written"}
+    return obj
+
+
+def _extra_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    obj["x_added_later"] = {"nested": [1, "two", None], "flag": True}
+    return obj
+
+
+def _missing_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if v is not None}
+
+
+def _large(body: Any) -> Any:
+    padding = "x" * (3 * 2**20)
+    if isinstance(body, dict):
+        body["x_large_blob"] = padding
+    elif isinstance(body, list) and body and isinstance(body[0], dict):
+        body[0]["x_large_blob"] = padding
+    return body
+
+
+_MUTATIONS: dict[FaultKind, Callable[[Any], Any]] = {
+    FaultKind.UNKNOWN_ENUM: lambda body: _walk(body, _unknown_enums),
+    FaultKind.EXTRA_FIELDS: lambda body: _walk(body, _extra_fields),
+    FaultKind.MISSING_FIELDS: lambda body: _walk(body, _missing_fields),
+    FaultKind.LARGE_PAYLOAD: _large,
+}
+
+
+def _mutated(response: httpx.Response, mutate: Callable[[Any], Any]) -> httpx.Response:
+    """The same answer with its JSON changed (left as it is when it is not JSON)."""
+    try:
+        body = json.loads(response.read())
+    except ValueError:
+        return response
+    content = json.dumps(mutate(body)).encode()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return httpx.Response(response.status_code, headers=headers, content=content)

@@ -28,7 +28,10 @@ EXPECTED: dict[FaultKind, type[Exception]] = {
 }
 
 
-@pytest.mark.parametrize("kind", list(FaultKind))
+DATA_FAULTS = (FaultKind.UNKNOWN_ENUM, FaultKind.EXTRA_FIELDS, FaultKind.MISSING_FIELDS, FaultKind.LARGE_PAYLOAD)
+
+
+@pytest.mark.parametrize("kind", [k for k in FaultKind if k not in DATA_FAULTS])
 def test_every_fault_kind_becomes_a_typed_error(kind: FaultKind) -> None:
     conn = connect_sandbox("idrive360", faults=Faults(rate=1.0, kinds=(kind,)), retry=ONE_TRY)
     with pytest.raises(EXPECTED[kind]) as info:
@@ -92,3 +95,24 @@ def test_same_seed_same_data() -> None:
     b = [d.name for d in connect_sandbox("idrive360", seed=5, size=20).list_devices()]
     c = [d.name for d in connect_sandbox("idrive360", seed=6, size=20).list_devices()]
     assert a == b != c
+
+
+@pytest.mark.parametrize("vendor", ["idrive360", "cleverfox", "managedbackup", "vprotect"])
+@pytest.mark.parametrize("kind", DATA_FAULTS)
+def test_hostile_data_loses_no_record(vendor: str, kind: FaultKind) -> None:
+    """Unknown enum values, extra and missing fields, huge answers: every device still arrives, none crashes."""
+    from backupbridge import DeviceStatus, JobStatus
+    from backupbridge.sandbox.soak import ground_truth
+
+    conn = connect_sandbox(vendor, size=12, faults=Faults(rate=1.0, kinds=(kind,)), retry=ONE_TRY)
+    devices = list(conn.list_devices())
+    assert {d.id for d in devices} == ground_truth(vendor, conn.simulator)  # type: ignore[attr-defined]
+    jobs = list(conn.list_jobs())
+    assert jobs
+    if kind is FaultKind.UNKNOWN_ENUM:
+        assert all(j.status is JobStatus.UNKNOWN for j in jobs if j.vendor_status == "FROM_THE_FUTURE")
+        assert any(j.vendor_status in ("FROM_THE_FUTURE", "97") for j in jobs) or any(
+            d.status is DeviceStatus.UNKNOWN for d in devices
+        )
+    if kind is FaultKind.EXTRA_FIELDS:
+        assert all("x_added_later" in d.raw for d in devices)
