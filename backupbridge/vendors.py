@@ -63,11 +63,11 @@ class Simulator(Protocol):
     def credentials(self) -> Mapping[str, str]:
         """The credentials ``connect`` must pass to be let in."""
 
-    def handle(self, request: httpx.Request) -> httpx.Response: ...
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request as the vendor would (a protocol: simulators implement it)."""
 
     def now(self) -> dt.datetime:
         """The simulator's clock (aware)."""
-        ...
 
 
 @attrs.frozen(kw_only=True)
