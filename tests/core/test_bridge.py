@@ -152,4 +152,4 @@ def test_sync_bridge_runs_accounts_in_parallel() -> None:
         conn._session.client._transport = Slow(conn._session.client._transport)
         conns.append(conn)
     Bridge(conns, max_workers=3).list_devices()
-    assert active["peak"] == 3
+    assert 2 <= active["peak"] <= 3  # accounts overlap, never more than max_workers at once

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -81,13 +82,24 @@ def test_latency_is_applied_sync_and_async() -> None:
     conn.vendor.company_summary()
     assert time.perf_counter() - start >= 0.02
 
-    async def main() -> float:
+    async def main() -> int:
         async with connect_sandbox_async("idrive360", size=3, latency=0.02) as aconn:
-            begin = time.perf_counter()
-            await asyncio.gather(*(aconn.vendor.company_summary() for _ in range(5)))
-            return time.perf_counter() - begin
+            transport = aconn.transport  # type: ignore[attr-defined]
+            inner, peak, now = transport.handle_async_request, [0], [0]
 
-    assert asyncio.run(main()) < 0.1 - 1e-9 + 0.05  # five concurrent 20 ms requests overlap
+            async def counted(request: Any) -> Any:
+                now[0] += 1
+                peak[0] = max(peak[0], now[0])
+                try:
+                    return await inner(request)
+                finally:
+                    now[0] -= 1
+
+            transport.handle_async_request = counted
+            await asyncio.gather(*(aconn.vendor.company_summary() for _ in range(5)))
+            return peak[0]
+
+    assert asyncio.run(main()) == 5  # the async latency sleeps without blocking: all five overlap
 
 
 def test_same_seed_same_data() -> None:
