@@ -14,8 +14,21 @@ from .client import POLICY_KINDS, VENDOR, VProtectAPI, decode_reply, guid, milli
 from .records import PolicyRecord, Ref, RuleRecord, ScheduleRecord, VirtualMachineRecord
 
 Steps = Generator[Call, Reply, Any]
-# Backups the API reports as still producing: tasks in these states are the runs without a backup yet.
-LIVE_TASK_STATES = ("QUEUED", "RUNNING")
+# A finished task's run is listed as a backup; tasks of these types are not backups at all. Every other
+# task (queued, running, failed, cancelled, or in a state or of a type this client does not know) is a
+# run the backups listing may not show yet: it is kept, never silently dropped.
+DONE_TASK_STATES = ("FINISHED",)
+NOT_BACKUP_TASK_TYPES = (
+    "INDEX",
+    "RESTORE",
+    "OLD_BACKUPS_REMOVAL",
+    "OLD_SNAPSHOTS_REMOVAL",
+    "IMPORT",
+    "MOUNT",
+    "UNMOUNT",
+    "DELETE",
+    "SNAPSHOT_REVERSION",
+)
 
 
 def _invalid(operation: str, field: str, message: str) -> ValidationError:
@@ -179,9 +192,8 @@ class VProtectDriver(Driver):
             live = [
                 mapping.task_job(t, raw, account=self.account)
                 for t, raw in (yield from collect(tasks))
-                if t.state is not None
-                and t.state.name in LIVE_TASK_STATES
-                and (t.type is None or t.type.name in ("EXPORT", "STORE"))
+                if (t.state is None or t.state.name not in DONE_TASK_STATES)
+                and (t.type is None or t.type.name not in NOT_BACKUP_TASK_TYPES)
             ]
             yield Batch([j for j in live if status is None or j.status is status])
 
