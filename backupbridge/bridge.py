@@ -56,6 +56,12 @@ class BridgeResult(Generic[T]):
     def ok(self) -> bool:
         return not self.failures
 
+    def __repr__(self) -> str:
+        # A result can hold a million records: its repr counts them (and names the failures) instead of
+        # printing them all. asyncio itself reprs a task's result (on Ctrl-C handling in asyncio.run), so a
+        # full repr cost every fan-out a noticeable pause.
+        return f"BridgeResult(records=<{len(self.records)} records>, failures={self.failures!r})"
+
 
 @attrs.define
 class Snapshot:
@@ -68,6 +74,12 @@ class Snapshot:
     failures: list[AccountFailure] = attrs.field(factory=list)
     clocks: dict[tuple[str, str], dt.datetime] = attrs.field(factory=dict)
     timezones: dict[tuple[str, str], dt.tzinfo] = attrs.field(factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"Snapshot(companies=<{len(self.companies)}>, devices=<{len(self.devices)}>, plans=<{len(self.plans)}>, "
+            f"jobs=<{len(self.jobs)}>, failures={self.failures!r})"
+        )
 
 
 def _wrap(error: Exception, vendor: str, account: str, operation: str) -> BackupBridgeError:

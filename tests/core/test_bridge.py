@@ -49,6 +49,20 @@ def test_one_failing_account_does_not_stop_the_others() -> None:
     assert (failures["bad"].vendor, failures["bad"].operation) == ("cleverfox", "list_devices")
     assert "IDRIVE360_API_KEY" in failures["nokey"].message
     assert sorted(done for done, _, _ in seen) == [1, 2, 3] and {total for _, total, _ in seen} == {3}
+    # A result's repr counts its records rather than printing them, and still names the failures.
+    text = repr(result)
+    assert text.startswith("BridgeResult(records=<8 records>, failures=[") and "nokey" in text
+    assert all(d.name not in text for d in result.records) and len(text) < 2000
+
+
+def test_snapshot_repr_counts_instead_of_dumping() -> None:
+    with Bridge.sandbox(["cleverfox"], size=6) as bridge:
+        snap = bridge.snapshot()
+    assert repr(snap) == (
+        f"Snapshot(companies=<{len(snap.companies)}>, devices=<{len(snap.devices)}>, plans=<{len(snap.plans)}>, "
+        f"jobs=<{len(snap.jobs)}>, failures=[])"
+    )
+    assert len(snap.devices) == 6
 
 
 def test_snapshot_carries_clocks_and_zones() -> None:
