@@ -315,9 +315,12 @@ class VProtectSimulator:
             warnings = ["Snapshot consolidation took longer than expected"] if status == "PARTIAL_SUCCESS" else []
             destination = self.destinations[back % 2]
             bare = len(self.backups) % 5 == 4
+            took = dt.timedelta(minutes=s.random.randint(5, 80))
+            # A recorded backup has ended by now: a late run starts earlier rather than ending in the future.
+            when = min(when, self.now() - took - dt.timedelta(minutes=1))
             self.backups[key] = {
                 "guid": key,
-                "backupTime": _ms(when + dt.timedelta(minutes=s.random.randint(5, 80))),
+                "backupTime": _ms(when + took),
                 "snapshotTime": _ms(when),
                 "status": enum(status, bare=bare),
                 "type": enum(kind, bare=bare),

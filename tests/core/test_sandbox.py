@@ -110,6 +110,18 @@ def test_same_seed_same_data() -> None:
 
 
 @pytest.mark.parametrize("vendor", ["idrive360", "cleverfox", "managedbackup", "vprotect"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_seeded_runs_never_happen_after_the_simulators_clock(vendor: str, seed: int) -> None:
+    """A report at the simulator's "now" must not show a backup that ended (or started) in its future."""
+    with connect_sandbox(vendor, seed=seed, size=40) as conn:
+        now = conn.now()
+        jobs = list(conn.list_jobs())
+    assert jobs
+    late = [j for j in jobs if any(t is not None and t > now for t in (j.started_at, j.finished_at))]
+    assert late == []
+
+
+@pytest.mark.parametrize("vendor", ["idrive360", "cleverfox", "managedbackup", "vprotect"])
 @pytest.mark.parametrize("kind", DATA_FAULTS)
 def test_hostile_data_loses_no_record(vendor: str, kind: FaultKind) -> None:
     """Unknown enum values, extra and missing fields, huge answers: every device still arrives, none crashes."""
