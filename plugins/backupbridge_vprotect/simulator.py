@@ -299,7 +299,7 @@ class VProtectSimulator:
         meta = self.entities[entity_key]
         root = parent = None
         for back in range(6, -1, -1):
-            when = self.now() - dt.timedelta(days=back, hours=s.random.uniform(0, 3))
+            ended = self.now() - dt.timedelta(days=back, hours=s.random.uniform(0, 3))
             latest = back == 0
             if healthy or not latest:
                 status = s.weighted({"SUCCESS": 0.8, "PARTIAL_SUCCESS": 0.08, "FAILED": 0.07, "SUCCESS_REMOVED": 0.05})
@@ -315,12 +315,11 @@ class VProtectSimulator:
             warnings = ["Snapshot consolidation took longer than expected"] if status == "PARTIAL_SUCCESS" else []
             destination = self.destinations[back % 2]
             bare = len(self.backups) % 5 == 4
-            took = dt.timedelta(minutes=s.random.randint(5, 80))
-            # A recorded backup has ended by now: a late run starts earlier rather than ending in the future.
-            when = min(when, self.now() - took - dt.timedelta(minutes=1))
+            # A recorded backup has ended by the simulator's clock: place its end, then its start.
+            when = ended - dt.timedelta(minutes=s.random.randint(5, 80))
             self.backups[key] = {
                 "guid": key,
-                "backupTime": _ms(when + took),
+                "backupTime": _ms(ended),
                 "snapshotTime": _ms(when),
                 "status": enum(status, bare=bare),
                 "type": enum(kind, bare=bare),
