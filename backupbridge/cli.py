@@ -377,9 +377,10 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[int, int, str], 
     if quiet or not sys.stderr.isatty() or total < 2:
         yield None
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True, console=__import__("rich.console").console.Console(stderr=True)) as bar:
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task("accounts", total=total)
 
         def advance(done: int, total_: int, account: str) -> None:

@@ -174,3 +174,20 @@ def test_simulate_refuses_non_loopback(capsys: pytest.CaptureFixture[str]) -> No
 def test_report_progress_is_quiet_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "report", "--sandbox", "--size", "5", "--no-alerts", "--format", "csv")
     assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_report_progress_on_a_terminal_unless_quiet(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, quiet: bool
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    args = ["report", "--sandbox", "--tenants", "2", "--size", "3", "--no-alerts", "--format", "csv"]
+    code, out, err = run(capsys, *args, *(["--quiet"] if quiet else []))
+    assert code == 0 and out.startswith("vendor,")
+    if quiet:
+        assert err == ""
+    else:
+        # The bar names the account that finished last and shows every account done.
+        assert "sandbox-" in err and "100%" in err
