@@ -22,6 +22,7 @@ from . import plugins
 from .config import load_accounts
 from .connection import Connection, connect
 from .errors import BackupBridgeError
+from .exporters import table_console
 from .health import Rollup
 from .models import Capability, JobStatus
 
@@ -165,7 +166,6 @@ def vendors(fmt: str) -> None:
 
         click.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="Capabilities (yes / no, with notes)")
@@ -179,7 +179,7 @@ def vendors(fmt: str) -> None:
             note = row["notes"].get(cap.value)
             cells.append(f"{mark}: {note}" if note else mark)
         table.add_row(cap.value, *cells)
-    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(table)
+    table_console(sys.stdout).print(table)
 
 
 @cli.command("plugins")

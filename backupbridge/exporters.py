@@ -6,14 +6,18 @@ import csv
 import datetime as dt
 import enum
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
 from .hookspecs import hookimpl
 
-__all__ = ["BUILTIN_EXPORTERS", "Exporter", "record_to_dict", "record_to_row"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["BUILTIN_EXPORTERS", "Exporter", "record_to_dict", "record_to_row", "table_console"]
 
 
 @attrs.frozen
@@ -95,8 +99,20 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def write_table(records: Iterable[Any], stream: TextIO) -> None:
+# Off a terminal (a file, a pipe, a pager) a table is as wide as its contents: a line per row, nothing folded.
+_UNBOUNDED_WIDTH = 1000
+
+
+def table_console(stream: TextIO) -> Console:
+    """A rich console for tables on ``stream``: the terminal's width (or ``COLUMNS``) on a terminal or when
+    ``COLUMNS`` is set, otherwise wide enough that no cell is folded."""
     from rich.console import Console
+
+    fits = stream.isatty() or os.environ.get("COLUMNS", "").isdigit()
+    return Console(file=stream, soft_wrap=False, highlight=False, width=None if fits else _UNBOUNDED_WIDTH)
+
+
+def write_table(records: Iterable[Any], stream: TextIO) -> None:
     from rich.table import Table
 
     table: Table | None = None
@@ -111,7 +127,7 @@ def write_table(records: Iterable[Any], stream: TextIO) -> None:
                 table.add_column(column, overflow="fold")
         table.add_row(*(row.get(c, "") for c in columns))
         count += 1
-    console = Console(file=stream, soft_wrap=False, width=None if stream.isatty() else 200)
+    console = table_console(stream)
     if table is None:
         console.print("(no records)")
         return

@@ -10,13 +10,13 @@ import csv
 import datetime as dt
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 import attrs
 
 from .bridge import AccountFailure, Snapshot
-from .exporters import record_to_dict
+from .exporters import record_to_dict, table_console
 from .health import Assessment, Health
 
 __all__ = ["RENDERERS", "CompanySummary", "ProblemRow", "Report", "build_report"]
@@ -162,6 +162,14 @@ def _when(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") + "Z" if value else ""
 
 
+def _short_when(value: dt.datetime | None, now: dt.datetime) -> str:
+    """A time for a table cell, in UTC: the year only when it is not the report's year."""
+    if value is None:
+        return ""
+    utc = value.astimezone(dt.UTC)
+    return utc.strftime("%m-%d %H:%M" if utc.year == now.astimezone(dt.UTC).year else "%Y-%m-%d")
+
+
 def render_json(report: Report, stream: TextIO) -> None:
     json.dump(report.to_json(), stream, indent=2)
     stream.write("\n")
@@ -209,47 +217,96 @@ _STYLE = {
 }
 
 
-def render_table(report: Report, stream: TextIO) -> None:
-    from rich.console import Console
+def _compact_table(title: str | None = None) -> Any:
+    from rich import box
     from rich.table import Table
 
-    console = Console(file=stream, width=None if stream.isatty() else 180, highlight=False)
-    summary = Table(title=f"Backup health, {_when(report.generated_at)}", header_style="bold")
-    for column in (
-        "vendor",
-        "account",
-        "company",
-        "devices",
-        *[h.value for h in HEALTHS],
-        "last success",
-        "oldest last success",
-    ):
-        summary.add_column(column, overflow="fold")
+    # A rule under the header and one space between columns: the summary fits in 100 columns.
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 0),
+    )
+
+
+def _min_width(values: Iterable[str], cap: int) -> int:
+    """Wide enough for the longest value up to ``cap``: names fold only when they must."""
+    return min(cap, max((len(v) for v in values), default=1))
+
+
+# Below 100 columns the summary's headers are abbreviated (a legend says so) rather than cut.
+_NARROW = 100
+_SHORT_HEADERS = {
+    "devices": "dev",
+    "warning": "warn",
+    "failed": "fail",
+    "missed": "miss",
+    "overdue": "over",
+    "never run": "never",
+    "unknown": "unk",
+    "last success": "last ok",
+    "oldest last success": "oldest ok",
+}
+
+
+def render_table(report: Report, stream: TextIO) -> None:
+    console = table_console(stream)
+    narrow = console.width < _NARROW
+    cap = 8 if narrow else 12
+
+    def header(name: str) -> str:
+        return _SHORT_HEADERS.get(name, name) if narrow else name
+
+    now = report.generated_at
+    console.print(f"[bold]Backup health, {_when(now)}[/] (times in UTC)")
+    if narrow:
+        console.print("[dim]" + ", ".join(f"{short} = {name}" for name, short in _SHORT_HEADERS.items()) + "[/]")
+    accounts: dict[tuple[str, str], list[CompanySummary]] = {}
     for c in report.companies:
-        summary.add_row(
-            c.vendor,
-            c.account,
-            c.company,
-            str(c.devices),
-            *[str(c.counts[h.value]) for h in HEALTHS],
-            _when(c.last_success_at),
-            _when(c.oldest_last_success_at),
-        )
-    console.print(summary)
+        accounts.setdefault((c.vendor, c.account), []).append(c)
+    for (vendor, account), companies in accounts.items():
+        summary = _compact_table(f"{vendor} / {account}")
+        summary.add_column("company", overflow="fold", min_width=_min_width((c.company for c in companies), cap))
+        summary.add_column(header("devices"), justify="right")
+        for h in HEALTHS:
+            # Header words wrap at spaces when the terminal is narrow; a word is never cut.
+            style = _STYLE[h] if h is not Health.OK else ""
+            summary.add_column(header(h.value.replace("_", " ")), justify="right", style=style)
+        summary.add_column(header("last success"))
+        summary.add_column(header("oldest last success"))
+        for c in companies:
+            summary.add_row(
+                c.company,
+                str(c.devices),
+                *[str(c.counts[h.value]) if c.counts[h.value] else "[dim]0[/]" for h in HEALTHS],
+                _short_when(c.last_success_at, now),
+                _short_when(c.oldest_last_success_at, now),
+            )
+        console.print(summary)
     if report.problems:
-        table = Table(title=f"{len(report.problems)} problems", header_style="bold")
-        for column in ("health", "vendor", "account", "company", "device", "plan", "reason", "last success"):
-            table.add_column(column, overflow="fold")
+        # The account names the vendor's connection; JSON, CSV and HTML carry the vendor as well.
+        table = _compact_table(f"{len(report.problems)} problems, worst first")
+        problems = report.problems
+        table.add_column("health", no_wrap=True)
+        table.add_column("account", overflow="fold", min_width=_min_width((p.account for p in problems), cap))
+        table.add_column("company", overflow="fold", min_width=_min_width((p.company for p in problems), cap))
+        table.add_column("device", overflow="fold", min_width=_min_width((p.device or "" for p in problems), cap))
+        table.add_column("plan", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        table.add_column("last success")
         for p in report.problems:
             table.add_row(
                 f"[{_STYLE[p.health]}]{p.health.value}[/]",
-                p.vendor,
                 p.account,
                 p.company,
                 p.device or "",
                 p.plan or "",
                 p.reason,
-                _when(p.last_success_at),
+                _short_when(p.last_success_at, now),
             )
         console.print(table)
     else:

@@ -11,7 +11,7 @@ import pytest
 
 from backupbridge.bridge import Bridge
 from backupbridge.health import Health, assess
-from backupbridge.report import RENDERERS, Report, build_report
+from backupbridge.report import HEALTHS, RENDERERS, Report, build_report
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,31 @@ def test_csv(report: Report) -> None:
     }
 
 
-def test_table(report: Report) -> None:
-    text = render(report, "table")
+def test_table(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    text = render(report, "table")  # off a terminal: as wide as the contents, a line per row
     assert "Backup health" in text and f"{len(report.problems)} problems" in text
+    lines = text.splitlines()
+    for c in report.companies:
+        assert f"{c.vendor} / {c.account}" in text
+        row = next(line for line in lines if line.startswith(c.company + " "))
+        cells = row[len(c.company) :].split()
+        assert cells[: 1 + len(HEALTHS)] == [str(c.devices), *(str(c.counts[h.value]) for h in HEALTHS)]
+    for p in report.problems:
+        assert any(p.reason in line and p.account in line for line in lines), p
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_table_fits_the_terminal_without_cutting_headers(
+    report: Report, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    text = render(report, "table")
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= columns
+    assert "…" not in text  # rich marks a cut cell with an ellipsis: nothing is cut, only wrapped
+    headers = ("dev", "warn", "never", "oldest ok") if columns < 100 else ("devices", "warning", "never", "oldest")
+    assert all(h in text for h in headers)
+    assert ("dev = devices" in text) == (columns < 100)
 
 
 class Collect(HTMLParser):
