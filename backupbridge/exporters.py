@@ -16,8 +16,9 @@ from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
-__all__ = ["BUILTIN_EXPORTERS", "Exporter", "record_to_dict", "record_to_row", "table_console"]
+__all__ = ["BUILTIN_EXPORTERS", "Exporter", "compact_table", "record_to_dict", "record_to_row", "table_console"]
 
 
 @attrs.frozen
@@ -112,9 +113,31 @@ def table_console(stream: TextIO) -> Console:
     return Console(file=stream, soft_wrap=False, highlight=False, width=None if fits else _UNBOUNDED_WIDTH)
 
 
-def write_table(records: Iterable[Any], stream: TextIO) -> None:
+def compact_table(title: str | None = None) -> Table:
+    """A rich table with a rule under the header and one space between columns (fits more per line)."""
+    from rich import box
     from rich.table import Table
 
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 0),
+    )
+
+
+def _cell(record: Any, column: str, row: Mapping[str, str]) -> str:
+    value = getattr(record, column, None)
+    if isinstance(value, dt.datetime):
+        # For people: to the minute, with the record's own offset (CSV and JSON keep the full value).
+        return value.isoformat(sep=" ", timespec="minutes")
+    return row.get(column, "")
+
+
+def write_table(records: Iterable[Any], stream: TextIO) -> None:
     table: Table | None = None
     columns: tuple[str, ...] = ()
     count = 0
@@ -122,10 +145,11 @@ def write_table(records: Iterable[Any], stream: TextIO) -> None:
         row = record_to_row(record)
         if table is None:
             columns = TABLE_COLUMNS.get(type(record).__name__, tuple(row))
-            table = Table(show_lines=False, header_style="bold")
+            table = compact_table()
             for column in columns:
-                table.add_column(column, overflow="fold")
-        table.add_row(*(row.get(c, "") for c in columns))
+                # Header words wrap at spaces on a narrow terminal instead of being cut.
+                table.add_column(column.replace("_", " "), overflow="fold")
+        table.add_row(*(_cell(record, c, row) for c in columns))
         count += 1
     console = table_console(stream)
     if table is None:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import attrs
 
 from .bridge import AccountFailure, Snapshot
-from .exporters import record_to_dict, table_console
+from .exporters import compact_table, record_to_dict, table_console
 from .health import Assessment, Health
 
 __all__ = ["RENDERERS", "CompanySummary", "ProblemRow", "Report", "build_report"]
@@ -217,22 +217,6 @@ _STYLE = {
 }
 
 
-def _compact_table(title: str | None = None) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    # A rule under the header and one space between columns: the summary fits in 100 columns.
-    return Table(
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 0),
-    )
-
-
 def _min_width(values: Iterable[str], cap: int) -> int:
     """Wide enough for the longest value up to ``cap``: names fold only when they must."""
     return min(cap, max((len(v) for v in values), default=1))
@@ -269,7 +253,7 @@ def render_table(report: Report, stream: TextIO) -> None:
     for c in report.companies:
         accounts.setdefault((c.vendor, c.account), []).append(c)
     for (vendor, account), companies in accounts.items():
-        summary = _compact_table(f"{vendor} / {account}")
+        summary = compact_table(f"{vendor} / {account}")
         summary.add_column("company", overflow="fold", min_width=_min_width((c.company for c in companies), cap))
         summary.add_column(header("devices"), justify="right")
         for h in HEALTHS:
@@ -289,7 +273,7 @@ def render_table(report: Report, stream: TextIO) -> None:
         console.print(summary)
     if report.problems:
         # The account names the vendor's connection; JSON, CSV and HTML carry the vendor as well.
-        table = _compact_table(f"{len(report.problems)} problems, worst first")
+        table = compact_table(f"{len(report.problems)} problems, worst first")
         problems = report.problems
         table.add_column("health", no_wrap=True)
         table.add_column("account", overflow="fold", min_width=_min_width((p.account for p in problems), cap))

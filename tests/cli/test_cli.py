@@ -39,6 +39,34 @@ def test_listing_commands_in_every_format(capsys: pytest.CaptureFixture[str], co
     assert "raw" not in rows[0]
 
 
+def test_listing_table_is_a_line_per_record_off_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backupbridge.sandbox import connect_sandbox
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    code, out, err = run(capsys, "devices", "--sandbox", "--vendor", "idrive360", "--size", "9", "--seed", "4")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["vendor", "account", "id", "name"] and "last backup at" in lines[0]
+    devices = list(connect_sandbox("idrive360", size=9, seed=4).list_devices())
+    for device in devices:
+        row = next(line for line in lines if f" {device.id} " in line)
+        if device.last_backup_at is not None:  # to the minute, with its offset, for people
+            assert device.last_backup_at.isoformat(sep=" ", timespec="minutes") in row
+    assert lines[-1] == f"{len(devices)} records"
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_listing_table_fits_the_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    code, out, err = run(capsys, "jobs", "--sandbox", "--vendor", "vprotect", "--size", "6")
+    assert code == 0, err
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= columns and "…" not in out
+
+
 def test_devices_json_matches_the_library(capsys: pytest.CaptureFixture[str]) -> None:
     from backupbridge.sandbox import connect_sandbox
 
