@@ -271,6 +271,7 @@ def render_table(report: Report, stream: TextIO) -> None:
                 _short_when(c.oldest_last_success_at, now),
             )
         console.print(summary)
+        console.print()
     if report.problems:
         # The account names the vendor's connection; JSON, CSV and HTML carry the vendor as well.
         table = compact_table(f"{len(report.problems)} problems, worst first")
