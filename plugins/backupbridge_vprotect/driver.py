@@ -10,25 +10,16 @@ from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus,
 from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
 
 from . import mapping
-from .client import POLICY_KINDS, VENDOR, VProtectAPI, decode_reply, guid, millis
+from .client import POLICY_KINDS, TASK_TYPES, VENDOR, VProtectAPI, decode_reply, guid, millis
 from .records import PolicyRecord, Ref, RuleRecord, ScheduleRecord, VirtualMachineRecord
 
 Steps = Generator[Call, Reply, Any]
-# A finished task's run is listed as a backup; tasks of these types are not backups at all. Every other
-# task (queued, running, failed, cancelled, or in a state or of a type this client does not know) is a
-# run the backups listing may not show yet: it is kept, never silently dropped.
+# A finished task's run is listed as a backup, and of the documented task types only these produce or move
+# backup data. Every other task (queued, running, failed, cancelled, or in a state or of a type this client
+# does not know) is a run the backups listing may not show yet: it is kept, never silently dropped.
 DONE_TASK_STATES = ("FINISHED",)
-NOT_BACKUP_TASK_TYPES = (
-    "INDEX",
-    "RESTORE",
-    "OLD_BACKUPS_REMOVAL",
-    "OLD_SNAPSHOTS_REMOVAL",
-    "IMPORT",
-    "MOUNT",
-    "UNMOUNT",
-    "DELETE",
-    "SNAPSHOT_REVERSION",
-)
+BACKUP_TASK_TYPES = ("EXPORT", "STORE", "SNAPSHOT")
+NOT_BACKUP_TASK_TYPES = tuple(t for t in TASK_TYPES if t not in BACKUP_TASK_TYPES)
 
 
 def _invalid(operation: str, field: str, message: str) -> ValidationError:
