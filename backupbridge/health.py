@@ -387,40 +387,31 @@ def assess(
         key = (device.vendor, device.account, device.id)
         mine = tuple(p for p in plan_results if (p.vendor, p.account, p.device_id) == key)
         if mine:
+            # A device with plans is as healthy as its worst plan.
             worst = max(mine, key=lambda p: p.health.rank)
             successes = [p.last_success_at for p in mine if p.last_success_at is not None]
-            device_results.append(
-                DeviceHealth(
-                    vendor=device.vendor,
-                    account=device.account,
-                    company_id=device.company_id,
-                    device_id=device.id,
-                    device_name=device.name,
-                    health=worst.health,
-                    reason=f"{worst.plan_name}: {worst.reason}" if worst.health is not Health.OK else "ok",
-                    last_success_at=min(successes) if successes else None,
-                    plans=mine,
-                )
-            )
-            continue
-        at, tz = clock(device.vendor, device.account), zone(device.vendor, device.account)
-        runs = by_device.get(key, [])
-        if device.status in (DeviceStatus.ARCHIVED, DeviceStatus.INACTIVE) and not runs:
-            health, reason, success = Health.UNKNOWN, f"device {device.status.value}", None
+            health = worst.health
+            reason = f"{worst.plan_name}: {worst.reason}" if worst.health is not Health.OK else "ok"
+            success = min(successes) if successes else None
         else:
-            health, reason, _, _, success, _ = _judge(
-                runs,
-                expected=[],
-                now=at,
-                policy=policy,
-                grace=policy.grace,
-                tz=tz,
-                known_success=device.last_backup_at,
-                offline=device.status is DeviceStatus.OFFLINE,
-                disabled=False,
-            )
-            if health is Health.NEVER_RUN and device.last_backup_at is None and not runs and key not in planned_devices:
-                reason = "no plan and no run seen"
+            runs = by_device.get(key, [])
+            if device.status in (DeviceStatus.ARCHIVED, DeviceStatus.INACTIVE) and not runs:
+                health, reason, success = Health.UNKNOWN, f"device {device.status.value}", None
+            else:
+                health, reason, _, _, success, _ = _judge(
+                    runs,
+                    expected=[],
+                    now=clock(device.vendor, device.account),
+                    policy=policy,
+                    grace=policy.grace,
+                    tz=zone(device.vendor, device.account),
+                    known_success=device.last_backup_at,
+                    offline=device.status is DeviceStatus.OFFLINE,
+                    disabled=False,
+                )
+                no_plan = key not in planned_devices
+                if health is Health.NEVER_RUN and device.last_backup_at is None and not runs and no_plan:
+                    reason = "no plan and no run seen"
         device_results.append(
             DeviceHealth(
                 vendor=device.vendor,
@@ -431,6 +422,7 @@ def assess(
                 health=health,
                 reason=reason,
                 last_success_at=success,
+                plans=mine,
             )
         )
     return Assessment(plans=tuple(plan_results), devices=tuple(device_results))
