@@ -34,22 +34,7 @@ def main(argv: list[str]) -> int:
     round_number = 0
     while total.requests < args.requests:
         part = run_soak(accounts_per_vendor=args.accounts, size=args.size, rate=args.rate, rounds=1, seed=round_number)
-        for field in (
-            "accounts",
-            "requests",
-            "records_checked",
-            "lost",
-            "duplicated",
-            "unexpected",
-            "failed_accounts",
-            "typed_failures",
-            "untyped_errors",
-            "failures_missing_context",
-            "leaks",
-        ):
-            setattr(total, field, getattr(total, field) + getattr(part, field))
-        total.faults.update(part.faults)
-        total.problems += part.problems
+        total.add(part)
         round_number += 1
     figures = {
         **total.summary(),

@@ -101,6 +101,17 @@ class SoakResult:
             or self.leaks
         )
 
+    def add(self, other: SoakResult) -> None:
+        """Add another run's figures to these (the counts summed, the faults and problems merged)."""
+        for field in attrs.fields(SoakResult):
+            mine, theirs = getattr(self, field.name), getattr(other, field.name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                setattr(self, field.name, mine + theirs)
+
     def summary(self) -> dict[str, Any]:
         return {
             "accounts": self.accounts,

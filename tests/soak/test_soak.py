@@ -13,7 +13,7 @@ import pytest
 import backupbridge
 from backupbridge import ConflictError, TransportError
 from backupbridge.sandbox import FaultKind, Faults, SimulatorOptions, SimulatorTransport, connect_sandbox
-from backupbridge.sandbox.soak import run_soak
+from backupbridge.sandbox.soak import SoakResult, run_soak
 
 ROUNDS = int(os.environ.get("BACKUPBRIDGE_SOAK_ROUNDS", "3"))
 SIZE = int(os.environ.get("BACKUPBRIDGE_SOAK_SIZE", "25"))
@@ -27,6 +27,22 @@ def test_inventory_under_faults_loses_and_duplicates_nothing() -> None:
     assert result.untyped_errors == 0 and result.failures_missing_context == 0
     assert result.leaks == 0, result.problems
     assert result.failed_accounts == result.typed_failures
+
+
+def test_figures_of_several_runs_add_up() -> None:
+    """The reliability figures are the sum of their rounds: every count, every fault kind, every problem."""
+    one = run_soak(vendors=["idrive360"], accounts_per_vendor=1, size=5, rate=0.3, seed=1)
+    two = run_soak(vendors=["cleverfox"], accounts_per_vendor=1, size=5, rate=0.3, seed=2)
+    one.problems.append("a problem of the first run")
+    total = SoakResult()
+    total.add(one)
+    total.add(two)
+    expected = {
+        key: one.summary()[key] + two.summary()[key] for key in one.summary() if isinstance(one.summary()[key], int)
+    }
+    assert {key: total.summary()[key] for key in expected} == expected
+    assert total.faults == one.faults + two.faults and sum(total.faults.values()) > 0
+    assert total.problems == ["a problem of the first run", *two.problems]
 
 
 def test_every_failure_names_vendor_account_and_operation() -> None:
