@@ -403,11 +403,12 @@ def accounts(ctx: click.Context, config: Path | None) -> None:
 
 
 @accounts.command("check")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file.")
 @click.pass_context
-def accounts_check(ctx: click.Context) -> None:
-    """Try each account (a first listing) and print one line per account."""
+def accounts_check(ctx: click.Context, config: Path | None) -> None:
+    """Try each account (a first listing) and print one line per account: ok, or the typed error."""
     failed = 0
-    for account in load_accounts(ctx.obj["config"]):
+    for account in load_accounts(config or ctx.obj["config"]):
         try:
             with connect(account.vendor, **account.connect_kwargs()) as conn:
                 next(iter(conn.list_devices()), None)

@@ -1,11 +1,15 @@
-"""Accounts from a TOML file; secrets from the environment or (for an owner-only file) inline.
+"""Accounts from a TOML file; secrets from the environment, the keyring or (for an owner-only file) inline.
+
+Environment variables and keyring entries are read when an account is connected, not when the file is
+loaded, so one account's missing secret is that account's failure alone.
 
 [accounts.main]
 vendor = "idrive360"
 timezone = "Europe/Berlin"          # where the vendor's zone-less times are read (default UTC)
 # base_url = "https://..."          # for self-hosted vendors
 [accounts.main.credentials]
-api_key = { env = "IDRIVE360_API_KEY" }   # or api_key = "..." in a file only its owner can read
+api_key = { env = "IDRIVE360_API_KEY" }   # or { keyring = "service", username = "..." },
+                                          # or api_key = "..." in a file only its owner can read
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import platformdirs
 from .errors import ConfigurationError, MissingCredentialsError
 from .redaction import Secret
 
-__all__ = ["AccountConfig", "default_config_path", "load_accounts"]
+__all__ = ["AccountConfig", "FromEnvironment", "FromKeyring", "default_config_path", "load_accounts"]
 
 
 def default_config_path() -> Path:
@@ -39,9 +43,64 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir("backupbridge"))
 
 
+@attrs.frozen
+class FromEnvironment:
+    """A credential read from an environment variable when the account is connected, not when it is loaded."""
+
+    variable: str
+    secret: bool = True
+
+    def resolve(self, account: str, key: str) -> Any:
+        found = os.environ.get(self.variable)
+        if not found:
+            raise MissingCredentialsError(
+                f"account {account!r}: {key} comes from the environment variable {self.variable}, which is not set",
+                looked_in=(f"environment {self.variable}",),
+            )
+        return Secret(found) if self.secret else found
+
+
+@attrs.frozen
+class FromKeyring:
+    """A credential read from the system keyring when the account is connected (``backupbridge[keyring]``)."""
+
+    service: str
+    username: str
+    secret: bool = True
+
+    def resolve(self, account: str, key: str) -> Any:
+        try:
+            import keyring  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            raise ConfigurationError(
+                f"account {account!r}: {key} comes from the keyring, which is not installed "
+                "(pip install 'backupbridge[keyring]')"
+            ) from None
+        try:
+            found = keyring.get_password(self.service, self.username)
+        except Exception as exc:  # keyring backends raise their own types (no backend, locked...)
+            raise ConfigurationError(
+                f"account {account!r}: the keyring could not be read: {type(exc).__name__}"
+            ) from exc
+        if not found:
+            raise MissingCredentialsError(
+                f"account {account!r}: no {key} in the keyring under service {self.service!r}, user {self.username!r}",
+                looked_in=(f"keyring {self.service}/{self.username}",),
+            )
+        return Secret(str(found)) if self.secret else str(found)
+
+
+CredentialSource = FromEnvironment | FromKeyring
+
+
 @attrs.frozen(kw_only=True)
 class AccountConfig:
-    """One named account: the vendor, where it lives, and its credentials (secrets wrapped)."""
+    """One named account: the vendor, where it lives, and its credentials (secrets wrapped).
+
+    ``credentials`` holds values (plain, or ``Secret``) and references (``FromEnvironment``,
+    ``FromKeyring``) that are only read by ``resolved_credentials()``, when the account is connected: so
+    listing accounts, or using one of them, never needs every other account's environment or keyring.
+    """
 
     name: str
     vendor: str
@@ -51,8 +110,20 @@ class AccountConfig:
     base_url: str | None = None
     timezone: str = "UTC"
 
+    def resolved_credentials(self) -> dict[str, Any]:
+        """The credentials with every reference read now.
+
+        Raises:
+            MissingCredentialsError: an environment variable is not set, or the keyring has no entry.
+            ConfigurationError: the keyring is not installed or cannot be read.
+        """
+        return {
+            k: v.resolve(self.name, k) if isinstance(v, CredentialSource) else v for k, v in self.credentials.items()
+        }
+
     def connect_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"account": self.name, "timezone": self.timezone, **self.credentials}
+        """Keyword arguments for ``connect``/``connect_async`` (credentials resolved, see above)."""
+        kwargs: dict[str, Any] = {"account": self.name, "timezone": self.timezone, **self.resolved_credentials()}
         if self.base_url:
             kwargs["base_url"] = self.base_url
         return kwargs
@@ -76,45 +147,19 @@ def _secret_fields(vendor: str) -> set[str]:
         return {"*"}
 
 
-def _from_keyring(account: str, key: str, service: str, username: str) -> str:
-    try:
-        import keyring  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        raise ConfigurationError(
-            f"account {account!r}: {key} comes from the keyring, which is not installed "
-            "(pip install 'backupbridge[keyring]')"
-        ) from None
-    try:
-        found = keyring.get_password(service, username)
-    except Exception as exc:  # keyring backends raise their own types (no backend, locked...)
-        raise ConfigurationError(f"account {account!r}: the keyring could not be read: {type(exc).__name__}") from exc
-    if not found:
-        raise MissingCredentialsError(
-            f"account {account!r}: no {key} in the keyring under service {service!r}, user {username!r}",
-            looked_in=(f"keyring {service}/{username}",),
-        )
-    return str(found)
-
-
-def _credential(path: Path, account: str, key: str, value: Any, *, secret: bool = True) -> str:
+def _credential(path: Path, account: str, key: str, value: Any, *, secret: bool) -> Any:
+    """A credential's value or reference; only an inline secret is checked now (the file's permissions)."""
     if isinstance(value, Mapping) and "keyring" in value:
-        return _from_keyring(account, key, str(value["keyring"]), str(value.get("username", account)))
+        return FromKeyring(str(value["keyring"]), str(value.get("username", account)), secret=secret)
     if isinstance(value, Mapping) and "env" in value:
-        env = str(value["env"])
-        found = os.environ.get(env)
-        if not found:
-            raise MissingCredentialsError(
-                f"account {account!r}: {key} comes from the environment variable {env}, which is not set",
-                looked_in=(f"environment {env}",),
-            )
-        return found
+        return FromEnvironment(str(value["env"]), secret=secret)
     if isinstance(value, str):
         if secret and not _owner_only(path):
             raise ConfigurationError(
                 f"{path} holds a secret for account {account!r} but other users can read it; "
                 f"run 'chmod 600 {path}' or use {{ env = \"VARIABLE\" }} instead"
             )
-        return value
+        return Secret(value) if secret else value
     raise ConfigurationError(f'account {account!r}: {key} must be a string or {{ env = "VARIABLE" }}')
 
 
@@ -123,8 +168,8 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
 
     Raises:
         ConfigurationError: the file is missing or invalid, or holds an inline secret while readable
-            by others.
-        MissingCredentialsError: a credential's environment variable is not set.
+            by others. Environment variables and the keyring are read later, when an account is
+            connected (``AccountConfig.resolved_credentials``).
     """
     path = path or default_config_path()
     try:
@@ -153,9 +198,7 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
                 name=name,
                 vendor=table["vendor"],
                 sources={k: _describe(v) for k, v in creds.items()},
-                credentials={
-                    k: Secret(v) if k in secret_fields or "*" in secret_fields else v for k, v in values.items()
-                },
+                credentials=values,
                 base_url=table.get("base_url"),
                 timezone=table.get("timezone", "UTC"),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -191,3 +192,49 @@ def test_report_progress_on_a_terminal_unless_quiet(
     else:
         # The bar names the account that finished last and shows every account done.
         assert "sandbox-" in err and "100%" in err
+
+
+@pytest.fixture
+def two_accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``good``: an IDrive 360 simulator served on loopback, its key in the environment; ``unset``: a
+    CleverFox account whose environment variable is not set."""
+    from backupbridge.sandbox import SimulatorOptions, make_simulator
+    from backupbridge.sandbox.server import serve
+
+    sim = make_simulator("idrive360", SimulatorOptions(size=4))
+    server = serve(sim, port=0)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[accounts.good]\nvendor = "idrive360"\nbase_url = "http://127.0.0.1:{server.server_address[1]}/api/msp"\n'
+        '[accounts.good.credentials]\napi_key = {env = "BB_GOOD_KEY"}\n'
+        '[accounts.unset]\nvendor = "cleverfox"\n[accounts.unset.credentials]\napi_key = {env = "BB_UNSET_KEY"}\n'
+    )
+    monkeypatch.setenv("BB_GOOD_KEY", sim.api_key)
+    monkeypatch.delenv("BB_UNSET_KEY", raising=False)
+    try:
+        yield config
+    finally:
+        server.shutdown()
+
+
+def test_one_accounts_missing_secret_is_that_accounts_problem_alone(
+    capsys: pytest.CaptureFixture[str], two_accounts: Path
+) -> None:
+    config = str(two_accounts)
+    # Listing the accounts reads no secret at all.
+    code, out, err = run(capsys, "accounts", "--config", config)
+    assert code == 0 and "good\tidrive360" in out and "unset\tcleverfox" in out and "env BB_UNSET_KEY" in out
+    # `check` tries every account and prints one line each; --config goes before or after `check`.
+    for args in (["accounts", "--config", config, "check"], ["accounts", "check", "--config", config]):
+        code, out, err = run(capsys, *args)
+        lines = out.splitlines()
+        assert code == 1 and lines[0] == "good\tidrive360\tok", (out, err)
+        assert lines[1].startswith("unset\tcleverfox\tMissingCredentialsError: ") and "BB_UNSET_KEY" in lines[1]
+    # Choosing the good account never touches the other one's environment.
+    code, out, err = run(capsys, "devices", "--config", config, "--account", "good", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 4, err
+    # The report covers the good account and lists the other as a failure beside it.
+    code, out, _ = run(capsys, "report", "--config", config, "--format", "json", "--no-alerts")
+    data = json.loads(out)
+    assert code == 1 and {c["account"] for c in data["companies"]} == {"good"}
+    assert [(f["account"], "BB_UNSET_KEY" in f["message"]) for f in data["failures"]] == [("unset", True)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backupbridge import ConfigurationError, MissingCredentialsError, Secret
-from backupbridge.config import default_config_path, load_accounts
+from backupbridge.config import FromEnvironment, FromKeyring, default_config_path, load_accounts
 
 TOML = """
 [accounts.main]
@@ -47,35 +47,63 @@ def test_env_keyring_and_plain_fields(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TEST_IDRIVE_KEY", "env-key-0123456789")
     main, onprem = load_accounts(write(tmp_path, TOML))
     assert (main.name, main.vendor, main.timezone) == ("main", "idrive360", "Europe/Berlin")
-    assert (
-        isinstance(main.credentials["api_key"], Secret) and main.credentials["api_key"].reveal() == "env-key-0123456789"
-    )
-    assert onprem.credentials["login"] == "backup-reader"  # not a secret: left plain, never redacted
-    assert onprem.credentials["password"].reveal() == "keyring-pass-123"
+    api_key = main.connect_kwargs()["api_key"]
+    assert isinstance(api_key, Secret) and api_key.reveal() == "env-key-0123456789"
+    onprem_creds = onprem.resolved_credentials()
+    assert onprem_creds["login"] == "backup-reader"  # not a secret: left plain, never redacted
+    assert onprem_creds["password"].reveal() == "keyring-pass-123"
     assert onprem.sources == {"login": "inline", "password": "keyring backupbridge"}
     assert "env-key" not in repr(main) and "keyring-pass" not in repr(onprem)
+    assert "env-key" not in repr(main.connect_kwargs()) and "keyring-pass" not in repr(onprem_creds)
     assert onprem.connect_kwargs()["base_url"] == "https://vprotect.lan:8181/api"
+
+
+def test_references_are_read_when_connecting_not_when_loading(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_keyring: dict,  # type: ignore[type-arg]
+) -> None:
+    monkeypatch.delenv("TEST_IDRIVE_KEY", raising=False)
+    main, onprem = load_accounts(write(tmp_path, TOML))  # loads: nothing is read yet
+    assert main.credentials["api_key"] == FromEnvironment("TEST_IDRIVE_KEY")
+    assert onprem.credentials["password"] == FromKeyring("backupbridge", "onprem")
+    assert onprem.connect_kwargs()["password"].reveal() == "keyring-pass-123"  # the other account still works
+    monkeypatch.setenv("TEST_IDRIVE_KEY", "set-after-loading-1")
+    assert main.connect_kwargs()["api_key"].reveal() == "set-after-loading-1"  # read at each connect
 
 
 def test_missing_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_keyring: dict) -> None:  # type: ignore[type-arg]
     monkeypatch.delenv("TEST_IDRIVE_KEY", raising=False)
+    main, _ = load_accounts(write(tmp_path, TOML))
     with pytest.raises(MissingCredentialsError, match="TEST_IDRIVE_KEY") as info:
-        load_accounts(write(tmp_path, TOML))
+        main.connect_kwargs()
     assert info.value.looked_in == ("environment TEST_IDRIVE_KEY",)
 
 
 def test_missing_keyring_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_keyring: dict) -> None:  # type: ignore[type-arg]
-    monkeypatch.setenv("TEST_IDRIVE_KEY", "env-key-0123456789")
     fake_keyring.clear()
-    with pytest.raises(MissingCredentialsError, match="keyring"):
-        load_accounts(write(tmp_path, TOML))
+    _, onprem = load_accounts(write(tmp_path, TOML))
+    with pytest.raises(MissingCredentialsError, match="keyring") as info:
+        onprem.connect_kwargs()
+    assert info.value.looked_in == ("keyring backupbridge/onprem",)
 
 
 def test_keyring_not_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_IDRIVE_KEY", "env-key-0123456789")
     monkeypatch.setitem(sys.modules, "keyring", None)
+    _, onprem = load_accounts(write(tmp_path, TOML))
     with pytest.raises(ConfigurationError, match=r"backupbridge\[keyring\]"):
-        load_accounts(write(tmp_path, TOML))
+        onprem.resolved_credentials()
+
+
+def test_an_unreadable_keyring_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def locked(service: str, user: str) -> str:
+        raise RuntimeError("keyring-locked-detail")
+
+    monkeypatch.setitem(sys.modules, "keyring", types.SimpleNamespace(get_password=locked))
+    _, onprem = load_accounts(write(tmp_path, TOML))
+    with pytest.raises(ConfigurationError, match="could not be read: RuntimeError") as info:
+        onprem.resolved_credentials()
+    assert "keyring-locked-detail" not in str(info.value)
 
 
 INLINE = '[accounts.a]\nvendor = "cleverfox"\n[accounts.a.credentials]\napi_key = "inline-secret-key-42"\n'
@@ -83,6 +111,7 @@ INLINE = '[accounts.a]\nvendor = "cleverfox"\n[accounts.a.credentials]\napi_key 
 
 def test_inline_secret_needs_an_owner_only_file(tmp_path: Path) -> None:
     assert load_accounts(write(tmp_path, INLINE, 0o600))[0].credentials["api_key"].reveal() == "inline-secret-key-42"
+    assert "inline-secret-key-42" not in repr(load_accounts(write(tmp_path, INLINE, 0o600))[0].connect_kwargs())
     for mode in (0o640, 0o604, 0o644):
         with pytest.raises(ConfigurationError, match="chmod 600") as info:
             load_accounts(write(tmp_path, INLINE, mode))
