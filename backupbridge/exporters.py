@@ -134,6 +134,9 @@ def _cell(record: Any, column: str, row: Mapping[str, str]) -> str:
     if isinstance(value, dt.datetime):
         # For people: to the minute, with the record's own offset (CSV and JSON keep the full value).
         return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, tuple) and len(value) > 1:
+        # A plan on fifty devices would make a cell of fifty ids: the first and how many more.
+        return f"{value[0]} +{len(value) - 1} more"
     return row.get(column, "")
 
 

@@ -57,6 +57,28 @@ def test_listing_table_is_a_line_per_record_off_a_terminal(
     assert lines[-1] == f"{len(devices)} records"
 
 
+def test_plan_table_names_the_first_device_and_counts_the_rest(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backupbridge.sandbox import connect_sandbox
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    code, out, err = run(capsys, "plans", "--sandbox", "--vendor", "idrive360", "--size", "20")
+    assert code == 0, err
+    plans = list(connect_sandbox("idrive360", size=20).list_plans())
+    assert any(len(p.device_ids) > 1 for p in plans)
+    for plan in plans:
+        row = next(line for line in out.splitlines() if f" {plan.id} " in line)
+        others = [d for d in plan.device_ids[1:] if d in row]
+        assert plan.device_ids[0] in row and not others
+        if len(plan.device_ids) > 1:
+            assert f"+{len(plan.device_ids) - 1} more" in row
+    # CSV keeps every id.
+    code, out, _ = run(capsys, "plans", "--sandbox", "--vendor", "idrive360", "--size", "20", "--format", "csv")
+    by_id = {row["id"]: row["device_ids"].split(";") for row in csv.DictReader(io.StringIO(out))}
+    assert all(by_id[p.id] == list(p.device_ids) for p in plans)
+
+
 @pytest.mark.parametrize("columns", [80, 100])
 def test_listing_table_fits_the_terminal(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: int
