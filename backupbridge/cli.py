@@ -71,21 +71,25 @@ def _emit(ctx: click.Context, records: Callable[[Connection], Iterator[Any]]) ->
 _DURATION = re.compile(r"^(\d+)([hdm])$")
 
 
-def _since(value: str | None) -> dt.datetime | None:
+def _since(value: str | None) -> dt.datetime | dt.timedelta | None:
+    """``--since``: an ISO date/time (naive is UTC), or a duration back from each account's clock."""
     if value is None:
         return None
-    match = _DURATION.match(value)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {"h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount), "m": dt.timedelta(minutes=amount)}[
-            unit
-        ]
-        return dt.datetime.now(dt.UTC) - delta
+    if _DURATION.match(value):
+        return _duration(value, "--since")
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use an ISO date/time or a duration like 24h, 7d", param_hint="--since") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _duration(value: str, option: str) -> dt.timedelta:
+    match = _DURATION.match(value)
+    if not match:
+        raise click.BadParameter("use a duration like 30m, 2h or 7d", param_hint=option)
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount), "m": dt.timedelta(minutes=amount)}[unit]
 
 
 def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -226,22 +230,23 @@ def plans(ctx: click.Context, /, company: str | None, **kwargs: Any) -> None:
 @_source_options
 @click.option("--device", help="Only this device's runs.")
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), help="Only runs with this status.")
-@click.option("--since", help="Only runs since (ISO date/time, or a duration: 24h, 7d).")
+@click.option(
+    "--since",
+    help="Only runs since an ISO date/time, or a duration (30m, 24h, 7d) back from the account's clock.",
+)
 @click.pass_context
 def jobs(ctx: click.Context, /, device: str | None, status: str | None, since: str | None, **kwargs: Any) -> None:
     """Backup runs (see `backupbridge vendors`: some vendors show only each device's last run)."""
     _store(ctx, **kwargs)
     wanted = JobStatus(status) if status else None
     after = _since(since)
-    _emit(ctx, lambda conn: conn.list_jobs(device_id=device, since=after, status=wanted))
 
+    def runs(conn: Connection) -> Iterator[Any]:
+        # A duration counts back from the account's own clock (a simulator's, with --sandbox).
+        start = conn.now() - after if isinstance(after, dt.timedelta) else after
+        return conn.list_jobs(device_id=device, since=start, status=wanted)
 
-def _duration(value: str, option: str) -> dt.timedelta:
-    match = _DURATION.match(value)
-    if not match:
-        raise click.BadParameter("use a duration like 30m, 2h or 7d", param_hint=option)
-    amount, unit = int(match.group(1)), match.group(2)
-    return {"h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount), "m": dt.timedelta(minutes=amount)}[unit]
+    _emit(ctx, runs)
 
 
 @cli.command()

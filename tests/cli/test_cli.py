@@ -57,6 +57,26 @@ def test_listing_table_is_a_line_per_record_off_a_terminal(
     assert lines[-1] == f"{len(devices)} records"
 
 
+@pytest.mark.parametrize("vendor", ["managedbackup", "cleverfox", "vprotect"])
+def test_jobs_since_a_duration_counts_back_from_the_accounts_clock(
+    capsys: pytest.CaptureFixture[str], vendor: str
+) -> None:
+    """The sandbox's clock is fixed; '--since 24h' means the 24 hours before it, not before today."""
+    import datetime as dt
+
+    from backupbridge.sandbox import connect_sandbox
+
+    conn = connect_sandbox(vendor, size=10)
+    everything = {j.id for j in conn.list_jobs()}
+    recent = {j.id for j in conn.list_jobs(since=conn.now() - dt.timedelta(hours=24))}
+    assert recent and recent < everything
+    code, out, err = run(
+        capsys, "jobs", "--sandbox", "--vendor", vendor, "--size", "10", "--since", "24h", "--format", "json"
+    )
+    assert code == 0, err
+    assert {row["id"] for row in json.loads(out)} == recent
+
+
 def test_plan_table_names_the_first_device_and_counts_the_rest(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
