@@ -104,6 +104,11 @@ def _openers(accounts: Iterable[AccountConfig]) -> list[tuple[str, str, Opener]]
     return [(a.vendor, a.name, lambda a=a: connect(a.vendor, **a.connect_kwargs())) for a in accounts]  # type: ignore[misc]
 
 
+def _account_names(slots: Sequence[tuple[str, str, Any]]) -> list[str]:
+    """``vendor/account`` of each slot, for reprs (never a credential)."""
+    return [f"{vendor}/{account}" for vendor, account, _ in slots]
+
+
 class Bridge:
     """Many accounts, listed concurrently on threads.
 
@@ -131,6 +136,9 @@ class Bridge:
         self._lock = threading.Lock()
         self.max_workers = max_workers
         self.progress = progress
+
+    def __repr__(self) -> str:
+        return f"Bridge(accounts={_account_names(self._slots)}, max_workers={self.max_workers})"
 
     @classmethod
     def from_config(cls, path: Path | None = None, **kwargs: Any) -> Bridge:
@@ -324,6 +332,12 @@ class AsyncBridge:
         self.concurrency = concurrency
         self.per_account = per_account
         self.progress = progress
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncBridge(accounts={_account_names(self._slots)}, concurrency={self.concurrency}, "
+            f"per_account={self.per_account})"
+        )
 
     @classmethod
     def from_config(cls, path: Path | None = None, **kwargs: Any) -> AsyncBridge:

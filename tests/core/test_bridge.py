@@ -55,6 +55,21 @@ def test_one_failing_account_does_not_stop_the_others() -> None:
     assert all(d.name not in text for d in result.records) and len(text) < 2000
 
 
+def test_bridge_reprs_name_the_accounts_and_never_a_key() -> None:
+    key = "repr-secret-key-314159"
+    bridge = Bridge(
+        [backupbridge.connect("cleverfox", api_key=key, account="office")],
+        accounts=[AccountConfig(name="home", vendor="idrive360", credentials={"api_key": backupbridge.Secret(key)})],
+        max_workers=3,
+    )
+    assert repr(bridge) == "Bridge(accounts=['cleverfox/office', 'idrive360/home'], max_workers=3)"
+    abridge = AsyncBridge(
+        accounts=[AccountConfig(name="home", vendor="idrive360", credentials={"api_key": key})], per_account=2
+    )
+    assert repr(abridge) == "AsyncBridge(accounts=['idrive360/home'], concurrency=32, per_account=2)"
+    assert key not in repr(bridge) + repr(abridge)
+
+
 def test_snapshot_repr_counts_instead_of_dumping() -> None:
     with Bridge.sandbox(["cleverfox"], size=6) as bridge:
         snap = bridge.snapshot()
