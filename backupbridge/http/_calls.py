@@ -114,9 +114,10 @@ class Reply:
 
 @attrs.frozen
 class Batch(Generic[T]):
-    """Records a listing has finished decoding."""
+    """Records a listing has finished decoding; ``items`` may map them lazily (it is iterated once), so a
+    consumer that does not keep the records never holds a whole page of them."""
 
-    items: Sequence[T]
+    items: Iterable[T]
 
 
 OpGenerator = Generator[Call, Reply, T]

@@ -114,7 +114,8 @@ class CleverFoxDriver(Driver):
             except StopIteration:
                 return None
         listing.close()
-        return message.items[0][0] if message.items else None
+        first = next(iter(message.items), None)
+        return first[0] if first is not None else None
 
     # -- devices -----------------------------------------------------------------------------
 

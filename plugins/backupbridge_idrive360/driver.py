@@ -125,7 +125,8 @@ class IDrive360Driver(Driver):
 
         def steps() -> Generator[Call | Batch[Device], Reply | None, None]:
             pairs = yield from self._devices(call)
-            yield Batch([mapping.device(r, raw, account=self.account, tz=tz) for r, raw in pairs])
+            # Decoded whole first (a bad record fails the listing before any is yielded), mapped lazily.
+            yield Batch(mapping.device(r, raw, account=self.account, tz=tz) for r, raw in pairs)
 
         return ListOp("list_devices", steps())
 
