@@ -477,7 +477,7 @@ class CleverFoxSimulator:
             spec = RESOURCES[resource]
             raise Fault(
                 404,
-                f"No {spec.name.removesuffix('s')} was found with {spec.id_field} {raw_key}.",
+                f"No {spec.id_field.removesuffix('Id')} was found with {spec.id_field} {raw_key}.",
             )
         return row
 

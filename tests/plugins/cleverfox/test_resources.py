@@ -36,8 +36,11 @@ def test_list_and_get_every_resource(run: Runner, sim: CleverFoxSimulator, attr:
     assert ids == sorted(ids, reverse=True), "newest first, as the docs say"
     one = run(lambda c: getattr(c.vendor, attr).get(ids[-1]))
     assert getattr(one, id_attr) == ids[-1]
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as info:
         run(lambda c: getattr(c.vendor, attr).get(999_999))
+    # The message names the resource as its id field does ("No Company was found with CompanyId 999999.").
+    id_field = "".join(part.capitalize() for part in id_attr.split("_"))
+    assert info.value.vendor_message == f"No {id_field.removesuffix('Id')} was found with {id_field} 999999."
 
 
 def test_time_zones_list(run: Runner) -> None:
