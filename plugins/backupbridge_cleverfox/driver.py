@@ -119,16 +119,26 @@ class CleverFoxDriver(Driver):
 
     # -- devices -----------------------------------------------------------------------------
 
+    def _in_company(self, company_id: int, listing: ListOp[Any]) -> ListOp[Any]:
+        """``listing`` once the company is known to exist: an unknown company is a ``NotFoundError`` (the
+        vendor's 404), as on vendors that filter server-side, never a silently empty listing."""
+
+        def steps() -> ListSteps:
+            yield self.api.companies.get_call(company_id)
+            yield from listing.steps
+
+        return ListOp(listing.operation, steps())
+
     def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
-        wanted = None if company_id is None else str(record_id(company_id, "list_devices", "company_id"))
+        if company_id is None:
+            return _mapped(self.api.devices.list_pairs(), self._device, "list_devices")
+        wanted = record_id(company_id, "list_devices", "company_id")
 
         def convert(record: DeviceRecord, raw: Any) -> Device | None:
             # The API documents no company filter: it is applied here.
-            if wanted is not None and str(record.company_id) != wanted:
-                return None
-            return self._device(record, raw)
+            return self._device(record, raw) if record.company_id == wanted else None
 
-        return _mapped(self.api.devices.list_pairs(), convert, "list_devices")
+        return self._in_company(wanted, _mapped(self.api.devices.list_pairs(), convert, "list_devices"))
 
     def get_device(self, device_id: str) -> Op[Device]:
         return self._single("get_device", self.api.devices.get_call(device_id), DeviceRecord, self._device)
@@ -194,7 +204,7 @@ class CleverFoxDriver(Driver):
             for device_id in device_ids:
                 yield from _mapped(self.api.devices.jobs_pairs(device_id), self._plan, "list_plans").steps
 
-        return ListOp("list_plans", steps())
+        return self._in_company(wanted, ListOp("list_plans", steps()))
 
     def get_plan(self, plan_id: str) -> Op[Plan]:
         return self._single("get_plan", self.api.jobs.get_call(plan_id), JobRecord, self._plan)

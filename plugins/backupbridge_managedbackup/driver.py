@@ -61,6 +61,19 @@ class ManagedBackupDriver(Driver):
     def _company_ids(self) -> Generator[Call, Reply, dict[str, str]]:
         return {record.name: record.id for record, _ in (yield from self._companies()) if record.name}
 
+    def _company_ids_with(self, wanted: str | None, operation: str) -> Generator[Call, Reply, dict[str, str]]:
+        """``_company_ids``, and a ``NotFoundError`` when a company filter names no company of the account."""
+        company_ids = yield from self._company_ids()
+        if wanted is not None and wanted not in company_ids.values():
+            raise NotFoundError(
+                f"{VENDOR} has no company {wanted}",
+                status_code=404,
+                vendor=VENDOR,
+                operation=operation,
+                field="company_id",
+            )
+        return company_ids
+
     def _computer_pairs(self) -> Generator[Call, Reply, list[tuple[ComputerRecord, Any]]]:
         return (yield from collect(self.api.computers.list_pairs()))
 
@@ -112,7 +125,7 @@ class ManagedBackupDriver(Driver):
 
         def steps() -> Any:
             # Computers carry their company's *name*: resolve it to the company id first.
-            company_ids = yield from self._company_ids()
+            company_ids = yield from self._company_ids_with(wanted, "list_devices")
             devices = [
                 mapping.device(r, raw, account=self.account, tz=self._tz, company_ids=company_ids)
                 for r, raw in (yield from self._computer_pairs())
@@ -148,7 +161,7 @@ class ManagedBackupDriver(Driver):
         wanted = None if company_id is None else guid(company_id, "list_plans", "company_id")
 
         def steps() -> Any:
-            company_ids = yield from self._company_ids()
+            company_ids = yield from self._company_ids_with(wanted, "list_plans")
             for computer in (yield from self._computers()):
                 if wanted is not None and company_ids.get(computer.company_name or "") != wanted:
                     continue

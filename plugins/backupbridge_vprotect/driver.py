@@ -38,9 +38,10 @@ class VProtectDriver(Driver):
 
     # -- companies (projects) ----------------------------------------------------------------
 
-    def _projects(self) -> Generator[Call, Reply, list[Ref]]:
+    def _projects(self, vms: list[tuple[VirtualMachineRecord, Any]] | None = None) -> Generator[Call, Reply, list[Ref]]:
+        """The projects the VMs and backup policies name (``vms``: already listed ones, to list them once)."""
         found: dict[str, Ref] = {}
-        for vm, _ in (yield from self._vms()):
+        for vm, _ in vms if vms is not None else (yield from self._vms()):
             if vm.project is not None:
                 found.setdefault(vm.project.guid, vm.project)
         for policy, _ in (yield from collect(self.api.policies.list_pairs("vm-backup"))):
@@ -55,20 +56,25 @@ class VProtectDriver(Driver):
 
         return ListOp("list_companies", steps())
 
+    def _project(
+        self, wanted: str, operation: str, vms: list[tuple[VirtualMachineRecord, Any]] | None = None
+    ) -> Generator[Call, Reply, Ref]:
+        for project in (yield from self._projects(vms)):
+            if project.guid == wanted:
+                return project
+        raise NotFoundError(
+            f"{VENDOR} has no project {wanted}",
+            status_code=404,
+            vendor=VENDOR,
+            operation=operation,
+            field="project-uuid",
+        )
+
     def get_company(self, company_id: str) -> Op[Company]:
         wanted = guid(company_id, "get_company", "company_id")
 
         def steps() -> Steps:
-            for project in (yield from self._projects()):
-                if project.guid == wanted:
-                    return mapping.company(project, account=self.account)
-            raise NotFoundError(
-                f"{VENDOR} has no project {wanted}",
-                status_code=404,
-                vendor=VENDOR,
-                operation="get_company",
-                field="project-uuid",
-            )
+            return mapping.company((yield from self._project(wanted, "get_company")), account=self.account)
 
         return Op("get_company", steps())
 
@@ -79,13 +85,14 @@ class VProtectDriver(Driver):
 
         def steps() -> Any:
             vms = yield from self._vms()
-            yield Batch(
-                [
-                    mapping.device(vm, raw, account=self.account)
-                    for vm, raw in vms
-                    if wanted is None or (vm.project is not None and vm.project.guid == wanted)
-                ]
-            )
+            chosen = [
+                mapping.device(vm, raw, account=self.account)
+                for vm, raw in vms
+                if wanted is None or (vm.project is not None and vm.project.guid == wanted)
+            ]
+            if wanted is not None and not chosen:  # an unknown project is NotFoundError, not an empty listing
+                yield from self._project(wanted, "list_devices", vms)
+            yield Batch(chosen)
 
         return ListOp("list_devices", steps())
 
@@ -121,11 +128,15 @@ class VProtectDriver(Driver):
 
         def steps() -> Any:
             vms = yield from self._vms()
+            seen = 0
             for kind in POLICY_KINDS:
                 scope = {"project_uuid": wanted} if wanted else {}
                 for policy, raw in (yield from collect(self.api.policies.list_pairs(kind, **scope))):
                     found = yield from self._plan(policy, raw, kind, vms)
+                    seen += 1
                     yield Batch([found])
+            if wanted is not None and not seen:  # an unknown project is NotFoundError, not an empty listing
+                yield from self._project(wanted, "list_plans", vms)
 
         return ListOp("list_plans", steps())
 

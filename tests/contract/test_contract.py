@@ -111,6 +111,29 @@ def test_get_by_id_and_not_found(
     assert info.value.vendor == conn.vendor_name
 
 
+COMPANY_FILTERS: list[tuple[Capability, Callable[[Any, str | None], Any]]] = [
+    (Capability.LIST_DEVICES, lambda c, company: c.list_devices(company_id=company)),
+    (Capability.LIST_PLANS, lambda c, company: c.list_plans(company_id=company)),
+]
+
+
+@pytest.mark.parametrize(("capability", "listing"), COMPANY_FILTERS, ids=[c.value for c, _ in COMPANY_FILTERS])
+def test_company_filter(
+    conn: backupbridge.Connection, capability: Capability, listing: Callable[[Any, str | None], Any]
+) -> None:
+    """Each company's records are exactly the ones that name it; an unknown company is NotFoundError, on
+    vendors that filter server-side and client-side alike (never a silently empty list)."""
+    everything = list(listing(conn, None))
+    companies = list(conn.list_companies())
+    for company in companies:
+        expected = sorted(r.id for r in everything if r.company_id == company.id)
+        assert sorted(r.id for r in listing(conn, company.id)) == expected, company.id
+    assert any(r.company_id == c.id for r in everything for c in companies), "the filter was exercised"
+    with pytest.raises(NotFoundError) as info:
+        list(listing(conn, _unknown_like(companies[0].id)))
+    assert info.value.vendor == conn.vendor_name
+
+
 def test_failed_job_filter(conn: backupbridge.Connection) -> None:
     if Capability.LIST_JOBS not in conn.capabilities:
         pytest.skip("no jobs")
