@@ -235,6 +235,10 @@ class Session(_SessionCore):
                 call = steps.send(reply)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        except BackupBridgeError as exc:
+            # Errors the op raises itself (not found, a record that does not decode) name the account too.
+            self._tag(exc)
+            raise
         finally:
             steps.close()
 
@@ -256,6 +260,10 @@ class Session(_SessionCore):
                 message = steps.send(reply)
         except StopIteration:
             return
+        except BackupBridgeError as exc:
+            # Errors the op raises itself (not found, a record that does not decode) name the account too.
+            self._tag(exc)
+            raise
         finally:
             steps.close()
 
@@ -306,6 +314,10 @@ class AsyncSession(_SessionCore):
                 call = steps.send(reply)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        except BackupBridgeError as exc:
+            # Errors the op raises itself (not found, a record that does not decode) name the account too.
+            self._tag(exc)
+            raise
         finally:
             steps.close()
 
@@ -327,6 +339,10 @@ class AsyncSession(_SessionCore):
                 message = steps.send(reply)
         except StopIteration:
             return
+        except BackupBridgeError as exc:
+            # Errors the op raises itself (not found, a record that does not decode) name the account too.
+            self._tag(exc)
+            raise
         finally:
             steps.close()
 

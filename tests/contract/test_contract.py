@@ -108,7 +108,7 @@ def test_get_by_id_and_not_found(
     assert getter(conn, first.id) == first
     with pytest.raises(NotFoundError) as info:
         getter(conn, _unknown_like(first.id))
-    assert info.value.vendor == conn.vendor_name
+    assert (info.value.vendor, info.value.account) == (conn.vendor_name, "contract")
 
 
 COMPANY_FILTERS: list[tuple[Capability, Callable[[Any, str | None], Any]]] = [
@@ -131,7 +131,7 @@ def test_company_filter(
     assert any(r.company_id == c.id for r in everything for c in companies), "the filter was exercised"
     with pytest.raises(NotFoundError) as info:
         list(listing(conn, _unknown_like(companies[0].id)))
-    assert info.value.vendor == conn.vendor_name
+    assert (info.value.vendor, info.value.account) == (conn.vendor_name, "contract")
 
 
 def test_failed_job_filter(conn: backupbridge.Connection) -> None:

@@ -335,3 +335,33 @@ def test_logs_carry_no_query_secrets(caplog: pytest.LogCaptureFixture) -> None:
 def test_reply_json_roundtrip() -> None:
     reply = Reply(200, httpx.Headers(), json.dumps({"a": 1}).encode(), "GET /x", "v", "op")
     assert reply.json() == {"a": 1}
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_errors_an_op_raises_itself_name_the_account(use_async: bool) -> None:
+    """A record that does not decode is found by the plugin, after the request: it still names the account."""
+    import asyncio
+
+    import backupbridge
+
+    body = [{"name": "no id here", "status": "Active"}]  # IDrive 360 device without its device_id
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    async_transport = httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    with pytest.raises(DecodingError) as info:
+        if use_async:
+
+            async def go() -> None:
+                async with backupbridge.connect_async(
+                    "idrive360", api_key="k-123456789", account="branch-3", transport=async_transport
+                ) as conn:
+                    [d async for d in conn.list_devices()]
+
+            asyncio.run(go())
+        else:
+            list(
+                backupbridge.connect(
+                    "idrive360", api_key="k-123456789", account="branch-3", transport=transport
+                ).list_devices()
+            )
+    assert (info.value.vendor, info.value.account) == ("idrive360", "branch-3")
+    assert "account=branch-3" in str(info.value)

@@ -34,10 +34,10 @@ DATA_FAULTS = (FaultKind.UNKNOWN_ENUM, FaultKind.EXTRA_FIELDS, FaultKind.MISSING
 
 @pytest.mark.parametrize("kind", [k for k in FaultKind if k not in DATA_FAULTS])
 def test_every_fault_kind_becomes_a_typed_error(kind: FaultKind) -> None:
-    conn = connect_sandbox("idrive360", faults=Faults(rate=1.0, kinds=(kind,)), retry=ONE_TRY)
+    conn = connect_sandbox("idrive360", faults=Faults(rate=1.0, kinds=(kind,)), retry=ONE_TRY, account="acct-7")
     with pytest.raises(EXPECTED[kind]) as info:
         list(conn.list_devices())
-    assert info.value.vendor == "idrive360"
+    assert (info.value.vendor, info.value.account) == ("idrive360", "acct-7")
     assert conn.transport.faults_injected[kind] == 1  # type: ignore[attr-defined]
 
 
