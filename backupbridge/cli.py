@@ -183,7 +183,7 @@ def vendors(fmt: str) -> None:
             note = row["notes"].get(cap.value)
             cells.append(f"{mark}: {note}" if note else mark)
         table.add_row(cap.value, *cells)
-    table_console(sys.stdout).print(table)
+    table_console(sys.stdout, markup=False).print(table)  # plugin-written notes are not markup
 
 
 @cli.command("plugins")
@@ -291,7 +291,7 @@ def report(**opts: Any) -> None:
     """Across every account: a summary per company and every plan or device that is not OK."""
     from .bridge import Bridge
     from .health import HealthPolicy, assess
-    from .report import RENDERERS, build_report
+    from .report import RENDERERS, build_report, failures_by_account
 
     policy = HealthPolicy(
         window=_duration(opts["window"], "--window"),
@@ -338,11 +338,10 @@ def report(**opts: Any) -> None:
         click.echo(f"wrote {opts['output']}", err=True)
     else:
         RENDERERS[opts["fmt"]](result, sys.stdout)
-    for failure in result.failures:
-        click.echo(
-            f"error: account {failure.vendor}/{failure.account} failed ({failure.operation}): {failure.message}",
-            err=True,
-        )
+    # One line per account on stderr (the output above may be going to a file): its operations, first error.
+    for (vendor, account), failures in failures_by_account(result.failures).items():
+        operations = ", ".join(f.operation for f in failures)
+        click.echo(f"error: account {vendor}/{account} failed ({operations}): {failures[0].message}", err=True)
     if result.failures:
         raise click.exceptions.Exit(EXIT_ERROR)
 

@@ -104,13 +104,19 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 _UNBOUNDED_WIDTH = 1000
 
 
-def table_console(stream: TextIO) -> Console:
+def table_console(stream: TextIO, *, markup: bool = True) -> Console:
     """A rich console for tables on ``stream``: the terminal's width (or ``COLUMNS``) on a terminal or when
-    ``COLUMNS`` is set, otherwise wide enough that no cell is folded."""
+    ``COLUMNS`` is set, otherwise wide enough that no cell is folded.
+
+    ``markup=False`` for output made only of vendor text: a device named ``SRV [/x]`` is printed as it is,
+    where rich markup would swallow it or fail on it.
+    """
     from rich.console import Console
 
     fits = stream.isatty() or os.environ.get("COLUMNS", "").isdigit()
-    return Console(file=stream, soft_wrap=False, highlight=False, width=None if fits else _UNBOUNDED_WIDTH)
+    return Console(
+        file=stream, soft_wrap=False, highlight=False, markup=markup, width=None if fits else _UNBOUNDED_WIDTH
+    )
 
 
 def compact_table(title: str | None = None) -> Table:
@@ -154,7 +160,7 @@ def write_table(records: Iterable[Any], stream: TextIO) -> None:
                 table.add_column(column.replace("_", " "), overflow="fold")
         table.add_row(*(_cell(record, c, row) for c in columns))
         count += 1
-    console = table_console(stream)
+    console = table_console(stream, markup=False)
     if table is None:
         console.print("(no records)")
         return

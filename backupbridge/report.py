@@ -238,6 +238,8 @@ _SHORT_HEADERS = {
 
 
 def render_table(report: Report, stream: TextIO) -> None:
+    from rich.markup import escape  # vendor text (names, reasons, messages) is never markup
+
     console = table_console(stream)
     narrow = console.width < _NARROW
     cap = 8 if narrow else 12
@@ -253,7 +255,7 @@ def render_table(report: Report, stream: TextIO) -> None:
     for c in report.companies:
         accounts.setdefault((c.vendor, c.account), []).append(c)
     for (vendor, account), companies in accounts.items():
-        summary = compact_table(f"{vendor} / {account}")
+        summary = compact_table(escape(f"{vendor} / {account}"))
         summary.add_column("company", overflow="fold", min_width=_min_width((c.company for c in companies), cap))
         summary.add_column(header("devices"), justify="right")
         for h in HEALTHS:
@@ -264,7 +266,7 @@ def render_table(report: Report, stream: TextIO) -> None:
         summary.add_column(header("oldest last success"))
         for c in companies:
             summary.add_row(
-                c.company,
+                escape(c.company),
                 str(c.devices),
                 *[str(c.counts[h.value]) if c.counts[h.value] else "[dim]0[/]" for h in HEALTHS],
                 _short_when(c.last_success_at, now),
@@ -286,20 +288,31 @@ def render_table(report: Report, stream: TextIO) -> None:
         for p in report.problems:
             table.add_row(
                 f"[{_STYLE[p.health]}]{p.health.value}[/]",
-                p.account,
-                p.company,
-                p.device or "",
-                p.plan or "",
-                p.reason,
+                escape(p.account),
+                escape(p.company),
+                escape(p.device or ""),
+                escape(p.plan or ""),
+                escape(p.reason),
                 _short_when(p.last_success_at, now),
             )
         console.print(table)
+    elif report.failures:
+        # Not "No problems": the accounts that could not be read may well have some.
+        console.print("No problems in the accounts that answered.")
     else:
         console.print("No problems.")
-    for failure in report.failures:
-        console.print(
-            f"[red]account failed[/]: {failure.vendor}/{failure.account} {failure.operation}: {failure.message}"
-        )
+    for (vendor, account), failures in failures_by_account(report.failures).items():
+        console.print(f"[red]account failed[/]: {escape(vendor)}/{escape(account)}")
+        for failure in failures:
+            console.print(f"  {escape(failure.operation)}: {escape(failure.message)}")
+
+
+def failures_by_account(failures: Iterable[AccountFailure]) -> dict[tuple[str, str], list[AccountFailure]]:
+    """Failures grouped by ``(vendor, account)``, in the order the accounts first failed."""
+    grouped: dict[tuple[str, str], list[AccountFailure]] = {}
+    for failure in failures:
+        grouped.setdefault((failure.vendor, failure.account), []).append(failure)
+    return grouped
 
 
 _COLOURS = {

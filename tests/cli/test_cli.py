@@ -99,6 +99,19 @@ def test_plan_table_names_the_first_device_and_counts_the_rest(
     assert all(by_id[p.id] == list(p.device_ids) for p in plans)
 
 
+def test_listing_table_prints_markup_like_names_as_they_are(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backupbridge.exporters import write_table
+    from backupbridge.models import Device
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    name = "SRV [/oops] [bold]x[/bold]"  # rich markup would raise MarkupError on the first tag
+    stream = io.StringIO()
+    write_table([Device(vendor="v", account="a", id="1", name=name)], stream)
+    assert name in stream.getvalue()
+
+
 @pytest.mark.parametrize("columns", [80, 100])
 def test_listing_table_fits_the_terminal(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: int

@@ -126,6 +126,9 @@ def test_report_lists_a_failing_account_and_exits_non_zero(
     assert code == 1
     assert json.loads(out)["failures"][0]["account"] == "broken"
     assert "not-a-real-key-123" not in out + err and "AuthenticationError" in out
+    # stderr: one line for the account, naming every operation that failed.
+    lines = [line for line in err.splitlines() if line.startswith("error: account")]
+    assert len(lines) == 1 and lines[0].startswith("error: account idrive360/broken failed (list_companies, ")
 
 
 def test_accounts_and_check(

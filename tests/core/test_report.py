@@ -139,3 +139,41 @@ def test_html_escapes_vendor_text(report: Report) -> None:
 
     evil = attrs.evolve(report, problems=(attrs.evolve(report.problems[0], reason="<script>alert(1)</script>"),))
     assert "<script>" not in render(evil, "html")
+
+
+MARKUP_LIKE = "SRV [/eu] [bold]Ltd[/bold] \\[x]"
+
+
+def test_table_prints_vendor_text_as_it_is(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names and reasons come from vendors; rich markup in them is text, never styling or a crash."""
+    import attrs
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    odd = attrs.evolve(
+        report,
+        companies=(attrs.evolve(report.companies[0], company=MARKUP_LIKE), *report.companies[1:]),
+        problems=(attrs.evolve(report.problems[0], reason=MARKUP_LIKE, device=MARKUP_LIKE), *report.problems[1:]),
+    )
+    text = render(odd, "table")
+    assert text.count(MARKUP_LIKE) >= 3
+
+
+def test_table_with_failed_accounts_does_not_say_no_problems(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    import attrs
+
+    from backupbridge import TransportError
+    from backupbridge.bridge import AccountFailure
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    error = TransportError("no response to GET /company [/x]", vendor="idrive360")
+    failures = tuple(
+        AccountFailure(vendor="idrive360", account="down", operation=op, error=error)
+        for op in ("list_companies", "list_jobs")
+    )
+    text = render(attrs.evolve(report, problems=(), failures=failures), "table")
+    assert "No problems in the accounts that answered." in text and "\nNo problems.\n" not in text
+    lines = text.splitlines()
+    start = lines.index("account failed: idrive360/down")
+    assert [line.split(":")[0].strip() for line in lines[start + 1 : start + 3]] == ["list_companies", "list_jobs"]
+    assert all("GET /company [/x]" in line for line in lines[start + 1 : start + 3])
+    assert "No problems.\n" in render(attrs.evolve(report, problems=(), failures=()), "table")
