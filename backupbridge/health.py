@@ -382,10 +382,13 @@ def assess(
                 )
             )
 
+    plans_of_device: dict[tuple[str, str, str | None], list[PlanHealth]] = {}
+    for result in plan_results:
+        plans_of_device.setdefault((result.vendor, result.account, result.device_id), []).append(result)
     device_results: list[DeviceHealth] = []
     for device in device_list:
         key = (device.vendor, device.account, device.id)
-        mine = tuple(p for p in plan_results if (p.vendor, p.account, p.device_id) == key)
+        mine = tuple(plans_of_device.get(key, ()))
         if mine:
             # A device with plans is as healthy as its worst plan.
             worst = max(mine, key=lambda p: p.health.rank)

@@ -74,6 +74,8 @@ class CleverFoxSimulator:
         self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES if name != "timezones"}
         self._newest_first: dict[str, list[int]] = {}  # per table, ids newest first; dropped on every change
+        # (table, parent field) -> parent id -> rows, for embedding children; dropped on every change.
+        self._child_rows: dict[tuple[str, str], dict[Any, list[dict[str, Any]]]] = {}
         self.tokens: dict[str, dt.datetime] = {}
         self.get_next_job_requests: list[int] = []
         self._next_id: dict[str, int] = {name: 1 for name in RESOURCES}
@@ -108,8 +110,29 @@ class CleverFoxSimulator:
         if "Token" in stored:
             stored["Token"] = None
         self.tables[resource][key] = stored
-        self._newest_first.pop(resource, None)
+        self._changed(resource)
         return stored
+
+    def _changed(self, resource: str | None = None) -> None:
+        """Drop what is derived from the tables (all of it, or one table's)."""
+        if resource is None:
+            self._newest_first.clear()
+            self._child_rows.clear()
+            return
+        self._newest_first.pop(resource, None)
+        for index in [k for k in self._child_rows if k[0] == resource]:
+            del self._child_rows[index]
+
+    def _children(self, resource: str, parent_field: str, parent_id: Any) -> list[dict[str, Any]]:
+        """The rows of ``resource`` whose ``parent_field`` is ``parent_id``, in insertion order (indexed once
+        per change, so rendering a page of logs does not scan every log item for each log)."""
+        index = self._child_rows.get((resource, parent_field))
+        if index is None:
+            index = {}
+            for row in self.tables[resource].values():
+                index.setdefault(row[parent_field], []).append(row)
+            self._child_rows[(resource, parent_field)] = index
+        return index.get(parent_id, [])
 
     def _ordered_ids(self, resource: str) -> list[int]:
         """The table's ids newest first, kept between requests (a listing of a large table pages through it)."""
@@ -371,7 +394,7 @@ class CleverFoxSimulator:
             out["Company"], out["Plan"] = None, child("plans", row["PlanId"])
         elif resource == "jobs":
             out["Device"] = _null_children(child("devices", row["DeviceId"]), ("Company", "Subscription"))
-            out["JobItems"] = [self._item(i) for i in self.tables["jobitems"].values() if i["JobId"] == row["JobId"]]
+            out["JobItems"] = [self._item(i) for i in self._children("jobitems", "JobId", row["JobId"])]
         elif resource == "jobitems":
             out = self._item(row)
         elif resource == "logs":
@@ -381,7 +404,7 @@ class CleverFoxSimulator:
             out["Plan"] = _null_children(child("plans", row["PlanId"]), ("PlanType",))
             job = child("jobs", row["JobId"])
             out["Job"] = dict(job, Device=None, JobItems=[]) if job else None
-            out["LogItems"] = [dict(i) for i in self.tables["logitems"].values() if i["LogId"] == row["LogId"]]
+            out["LogItems"] = [dict(i) for i in self._children("logitems", "LogId", row["LogId"])]
         elif resource in ("partners", "plans"):
             out["PlanType"] = child("plantypes", row.get("PlanTypeId"))
         elif resource == "partnerusers":
@@ -585,6 +608,7 @@ class CleverFoxSimulator:
             self._remember(body)
             row.update({k: v for k, v in body.items() if k != "Token"})
             row["UpdatedOn"] = self._utc_now()
+            self._changed(resource)
             return json_response(200, {"data": self.render(resource, row)})
 
         return handler
@@ -601,10 +625,9 @@ class CleverFoxSimulator:
     def _delete_device(self, request: SimRequest) -> httpx.Response:
         row = self._find("devices", request.path_params["id"])
         del self.tables["devices"][row["DeviceId"]]
-        self._newest_first.clear()
         for job_id in [k for k, j in self.tables["jobs"].items() if j["DeviceId"] == row["DeviceId"]]:
             del self.tables["jobs"][job_id]
-        self._newest_first.clear()
+        self._changed()
         return json_response(200, {"data": None})
 
     def _device_children(self, resource: str) -> Callable[[SimRequest], httpx.Response]:

@@ -384,13 +384,15 @@ class VProtectSimulator:
         rows = []
         statuses = query.get_list("status")
         policies = query.get_list("backup-policy")
+        # The query's filters, looked up once per request rather than once per backup.
+        active = [(test, query[name]) for name, test in FILTERS.items() if name in query]
         for key, row in self.backups.items():
             meta = self.internal[key]
             if statuses and _name(row["status"]) not in statuses:
                 continue
             if policies and meta["policy"] not in policies:
                 continue
-            if all(FILTERS[name](row, meta, query[name]) for name in FILTERS if name in query):
+            if all(test(row, meta, value) for test, value in active):
                 rows.append(row)
         order = query.get("orderBy", "backupTime")
         reverse = query.get("direction", "desc") == "desc"
