@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import re
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 import click
 
 from . import plugins
-from .config import load_accounts
+from .config import AccountConfig, load_accounts
 from .connection import Connection, connect
 from .errors import BackupBridgeError
 from .exporters import table_console
@@ -32,7 +33,9 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def _connections(ctx: click.Context) -> Iterator[Connection]:
+def _sources(ctx: click.Context) -> Iterator[tuple[str, Callable[[], Connection]]]:
+    """``(vendor/account, open)`` for each account the command covers; opening is left to the caller, so
+    one account that cannot be opened (a missing secret) fails alone."""
     opts = ctx.obj
     vendor = opts["vendor"]
     if opts["sandbox"]:
@@ -40,11 +43,14 @@ def _connections(ctx: click.Context) -> Iterator[Connection]:
 
         names = [vendor] if vendor else [v.name for v in plugins.list_vendors() if v.simulator is not None]
         for name in names:
-            yield connect_sandbox(name, seed=opts["seed"], size=opts["size"], account=f"sandbox-{name}")
+            opener = functools.partial(
+                connect_sandbox, name, seed=opts["seed"], size=opts["size"], account=f"sandbox-{name}"
+            )
+            yield f"{name}/sandbox-{name}", opener
         return
     if opts["config"] is None and vendor:
         # No config file: one account of the named vendor, credentials from its environment variables.
-        yield connect(vendor, account=vendor)
+        yield f"{vendor}/{vendor}", functools.partial(connect, vendor, account=vendor)
         return
     accounts = load_accounts(opts["config"])
     chosen = [
@@ -52,20 +58,33 @@ def _connections(ctx: click.Context) -> Iterator[Connection]:
     ]
     if not chosen:
         raise click.UsageError("no account in the configuration matches --account/--vendor")
-    for account in chosen:
-        yield connect(account.vendor, **account.connect_kwargs())
+    for chosen_account in chosen:
+        yield f"{chosen_account.vendor}/{chosen_account.name}", functools.partial(_open_account, chosen_account)
+
+
+def _open_account(account: AccountConfig) -> Connection:
+    return connect(account.vendor, **account.connect_kwargs())
 
 
 def _emit(ctx: click.Context, records: Callable[[Connection], Iterator[Any]]) -> None:
+    """Every account's records through the chosen exporter. An account that fails is one line on stderr
+    (its records so far are kept), the others still run, and the exit code says something failed."""
     fmt = ctx.obj["format"]
     exporter = plugins.get_exporter(fmt)
+    failed: list[str] = []
 
     def all_records() -> Iterator[Any]:
-        for conn in _connections(ctx):
-            with conn:
-                yield from records(conn)
+        for label, open_connection in _sources(ctx):
+            try:
+                with open_connection() as conn:
+                    yield from records(conn)
+            except BackupBridgeError as exc:
+                failed.append(label)
+                click.echo(f"error: account {label} failed: {exc}", err=True)
 
     exporter.write(all_records(), sys.stdout)
+    if failed:
+        raise click.exceptions.Exit(EXIT_ERROR)
 
 
 _DURATION = re.compile(r"^(\d+)([hdm])$")

@@ -199,8 +199,8 @@ def test_report_progress_on_a_terminal_unless_quiet(
 
 @pytest.fixture
 def two_accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """``good``: an IDrive 360 simulator served on loopback, its key in the environment; ``unset``: a
-    CleverFox account whose environment variable is not set."""
+    """``unset`` (first in the file): a CleverFox account whose environment variable is not set; ``good``:
+    an IDrive 360 simulator served on loopback, its key in the environment."""
     from backupbridge.sandbox import SimulatorOptions, make_simulator
     from backupbridge.sandbox.server import serve
 
@@ -208,9 +208,9 @@ def two_accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     server = serve(sim, port=0)
     config = tmp_path / "c.toml"
     config.write_text(
+        '[accounts.unset]\nvendor = "cleverfox"\n[accounts.unset.credentials]\napi_key = {env = "BB_UNSET_KEY"}\n'
         f'[accounts.good]\nvendor = "idrive360"\nbase_url = "http://127.0.0.1:{server.server_address[1]}/api/msp"\n'
         '[accounts.good.credentials]\napi_key = {env = "BB_GOOD_KEY"}\n'
-        '[accounts.unset]\nvendor = "cleverfox"\n[accounts.unset.credentials]\napi_key = {env = "BB_UNSET_KEY"}\n'
     )
     monkeypatch.setenv("BB_GOOD_KEY", sim.api_key)
     monkeypatch.delenv("BB_UNSET_KEY", raising=False)
@@ -230,9 +230,9 @@ def test_one_accounts_missing_secret_is_that_accounts_problem_alone(
     # `check` tries every account and prints one line each; --config goes before or after `check`.
     for args in (["accounts", "--config", config, "check"], ["accounts", "check", "--config", config]):
         code, out, err = run(capsys, *args)
-        lines = out.splitlines()
-        assert code == 1 and lines[0] == "good\tidrive360\tok", (out, err)
-        assert lines[1].startswith("unset\tcleverfox\tMissingCredentialsError: ") and "BB_UNSET_KEY" in lines[1]
+        unset, good = out.splitlines()
+        assert code == 1 and good == "good\tidrive360\tok", (out, err)
+        assert unset.startswith("unset\tcleverfox\tMissingCredentialsError: ") and "BB_UNSET_KEY" in unset
     # Choosing the good account never touches the other one's environment.
     code, out, err = run(capsys, "devices", "--config", config, "--account", "good", "--format", "json")
     assert code == 0 and len(json.loads(out)) == 4, err
@@ -241,3 +241,22 @@ def test_one_accounts_missing_secret_is_that_accounts_problem_alone(
     data = json.loads(out)
     assert code == 1 and {c["account"] for c in data["companies"]} == {"good"}
     assert [(f["account"], "BB_UNSET_KEY" in f["message"]) for f in data["failures"]] == [("unset", True)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_a_listing_over_several_accounts_keeps_going_past_a_failed_one(
+    capsys: pytest.CaptureFixture[str], two_accounts: Path, fmt: str
+) -> None:
+    """`unset` comes first in the file and cannot be opened: `good` is still listed, `unset` is one line on
+    stderr, and the exit code says something failed."""
+    from backupbridge.sandbox import connect_sandbox
+
+    companies = len(list(connect_sandbox("idrive360", size=4).list_companies()))
+    code, out, err = run(capsys, "companies", "--config", str(two_accounts), "--format", fmt)
+    assert code == 1
+    prefix = "idrive360 good " if fmt == "table" else "idrive360,good,"
+    assert sum(line.startswith(prefix) for line in out.splitlines()) == companies > 0
+    assert "unset" not in out
+    errors = err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("error: account cleverfox/unset failed: ")
+    assert "BB_UNSET_KEY" in errors[0]
