@@ -117,6 +117,10 @@ class VProtectSimulator:
         self.vms: dict[str, dict[str, Any]] = {}
         self.entities: dict[str, dict[str, Any]] = {}  # every protected entity (VMs and others)
         self.backups: dict[str, dict[str, Any]] = {}
+        # Paging through N backups must not filter and sort all of them again for every page: the last
+        # selection is kept, keyed by the query (without page/size) and a count of the writes served.
+        self._writes = 0
+        self._selection: tuple[Any, list[dict[str, Any]]] | None = None
         self.internal: dict[str, dict[str, Any]] = {}  # per backup: the fields filters read but the API does not show
         self.policies: dict[str, dict[str, dict[str, Any]]] = {
             "vm-backup": {},
@@ -380,7 +384,13 @@ class VProtectSimulator:
     # -- filters -----------------------------------------------------------------------------
 
     def filtered(self, query: httpx.QueryParams) -> list[dict[str, Any]]:
-        """The backups the query selects (every documented filter applies)."""
+        """The backups the query selects (every documented filter applies), in the order it asks for."""
+        key = (self._writes, tuple(sorted((k, v) for k, v in query.multi_items() if k not in ("page", "size"))))
+        if self._selection is None or self._selection[0] != key:
+            self._selection = (key, self._select(query))
+        return self._selection[1]
+
+    def _select(self, query: httpx.QueryParams) -> list[dict[str, Any]]:
         rows = []
         statuses = query.get_list("status")
         policies = query.get_list("backup-policy")
@@ -446,6 +456,8 @@ class VProtectSimulator:
             if handler is None:
                 raise Fault(405 if known else 404, f"No resource for {sim.method} {sim.path}")
             self._validate(sim.query)
+            if sim.method != "GET":
+                self._writes += 1  # whatever it changes, earlier selections are stale
             return handler(sim)
         except Fault as fault:
             return fault.response()

@@ -206,6 +206,15 @@ def test_enums_in_both_shapes(run: Runner, sim: VProtectSimulator) -> None:
     assert isinstance(second.status, EnumValue) and second.status.description
 
 
+def test_a_listing_after_a_write_sees_the_write(run: Runner, sim: VProtectSimulator) -> None:
+    """The simulator keeps its last selection between pages; a write must make it select again."""
+    marker = "zz-after-the-write"
+    assert list(run(lambda c: c.vendor.backups.list(filter=marker, size=3))) == []
+    key = list(sim.backups)[5]
+    run(lambda c: c.vendor.backups.set_description(key, marker))
+    assert [b.guid for b in run(lambda c: c.vendor.backups.list(filter=marker, size=3))] == [key]
+
+
 def test_description_and_warnings(run: Runner, sim: VProtectSimulator) -> None:
     key = next(iter(sim.backups))
     updated = run(lambda c: c.vendor.backups.set_description(key, "before the migration"))
