@@ -430,16 +430,23 @@ def accounts(ctx: click.Context, config: Path | None) -> None:
 @click.pass_context
 def accounts_check(ctx: click.Context, config: Path | None) -> None:
     """Try each account (a first listing) and print one line per account: ok, or the typed error."""
-    failed = 0
-    for account in load_accounts(config or ctx.obj["config"]):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(account: AccountConfig) -> str:
         try:
-            with connect(account.vendor, **account.connect_kwargs()) as conn:
+            with _open_account(account) as conn:
                 next(iter(conn.list_devices()), None)
-            click.echo(f"{account.name}\t{account.vendor}\tok")
         except BackupBridgeError as exc:
-            failed += 1
-            click.echo(f"{account.name}\t{account.vendor}\t{type(exc).__name__}: {exc}")
-    if failed:
+            return f"{type(exc).__name__}: {exc}"
+        return "ok"
+
+    accounts = load_accounts(config or ctx.obj["config"])
+    # Concurrently (an account that is down spends its retries waiting), printed in the file's order.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(check, accounts))
+    for account, outcome in zip(accounts, outcomes, strict=True):
+        click.echo(f"{account.name}\t{account.vendor}\t{outcome}")
+    if any(outcome != "ok" for outcome in outcomes):
         raise click.exceptions.Exit(EXIT_ERROR)
 
 

@@ -260,3 +260,35 @@ def test_a_listing_over_several_accounts_keeps_going_past_a_failed_one(
     errors = err.strip().splitlines()
     assert len(errors) == 1 and errors[0].startswith("error: account cleverfox/unset failed: ")
     assert "BB_UNSET_KEY" in errors[0]
+
+
+def test_accounts_check_tries_accounts_concurrently(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both accounts must be in their first listing at once to pass the barrier; one after the other, the
+    first would wait for the second forever (the barrier gives up after 10 s and the check says so)."""
+    import threading
+
+    import backupbridge.cli as cli_module
+
+    barrier = threading.Barrier(2, timeout=10)
+
+    class Meeting:
+        def __init__(self, account: object) -> None:
+            pass
+
+        def __enter__(self) -> Meeting:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def list_devices(self) -> Iterator[object]:
+            barrier.wait()
+            return iter(())
+
+    monkeypatch.setattr(cli_module, "_open_account", Meeting)
+    config = tmp_path / "c.toml"
+    config.write_text('[accounts.a]\nvendor = "cleverfox"\n[accounts.b]\nvendor = "idrive360"\n')
+    code, out, err = run(capsys, "accounts", "check", "--config", str(config))
+    assert (code, out) == (0, "a\tcleverfox\tok\nb\tidrive360\tok\n"), err
