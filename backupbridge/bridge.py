@@ -457,8 +457,8 @@ class AsyncBridge:
 def _real_opener(account: AccountConfig) -> AsyncOpener:
     def open_with(wrap: Wrap) -> AsyncConnection:
         kwargs = account.connect_kwargs()
-        url = kwargs.get("base_url") or ""
-        verify = tls_verify(kwargs.pop("verify", True), account.vendor, url) if url else True
+        # The shared TLS context (see tls_verify): building one per account would stall the event loop.
+        verify = tls_verify(kwargs.pop("verify", True), account.vendor, kwargs.get("base_url") or "")
         return connect_async(account.vendor, transport=wrap(httpx.AsyncHTTPTransport(verify=verify)), **kwargs)
 
     return open_with

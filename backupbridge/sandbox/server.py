@@ -25,6 +25,9 @@ def serve(simulator: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> ht
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle's algorithm the body then waits for the client's
+        # delayed ACK (about 40 ms on Linux), which made every keep-alive request take that long.
+        disable_nagle_algorithm = True
 
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -365,3 +365,34 @@ def test_errors_an_op_raises_itself_name_the_account(use_async: bool) -> None:
             )
     assert (info.value.vendor, info.value.account) == ("idrive360", "branch-3")
     assert "account=branch-3" in str(info.value)
+
+
+def test_connections_share_one_tls_context_per_trust_store() -> None:
+    """Building a TLS context loads a whole CA bundle (~70 ms): a hundred accounts must not build a hundred."""
+    import shutil
+    import ssl
+    import tempfile
+
+    import certifi
+
+    import backupbridge
+    from backupbridge.connection import tls_verify
+
+    default = tls_verify(True, "v", "https://x.test")
+    assert isinstance(default, ssl.SSLContext) and tls_verify(True, "w", "https://y.test") is default
+    assert default.verify_mode is ssl.CERT_REQUIRED and default.check_hostname
+    bundle = tls_verify(certifi.where(), "v", "https://x.test")
+    assert isinstance(bundle, ssl.SSLContext) and bundle is not default
+    assert tls_verify(certifi.where(), "v", "https://x.test") is bundle
+    with tempfile.TemporaryDirectory() as folder:
+        other = shutil.copy(certifi.where(), f"{folder}/ca.pem")
+        assert tls_verify(other, "v", "https://x.test") not in (default, bundle)
+    client = backupbridge.connect("idrive360", api_key="k-123456789")._session.client
+    assert client._transport._pool._ssl_context is default  # what httpx was given, not a fresh one
+
+
+def test_sniffio_is_installed_for_httpcore() -> None:
+    """httpcore tries 'import sniffio' each time it makes a lock; without it every try scans sys.path."""
+    import importlib.util
+
+    assert importlib.util.find_spec("sniffio") is not None
