@@ -141,11 +141,9 @@ def main() -> None:
     sequential_tenants = sandbox_tenants(accounts_per_vendor=args.accounts, size=args.size)
     start = time.perf_counter()
     sequential_count = 0
-    sequential_requests = 0
     for vendor, account, sim in sequential_tenants:
         with connect_sandbox(vendor, simulator=sim, account=account, latency=args.latency) as conn:
             sequential_count += sum(1 for _ in conn.list_devices())
-            sequential_requests += conn.transport.requests  # type: ignore[attr-defined]
     sequential = time.perf_counter() - start
     assert sequential_count == len(result.records), (sequential_count, len(result.records))
 
