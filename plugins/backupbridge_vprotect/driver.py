@@ -39,14 +39,15 @@ class VProtectDriver(Driver):
     # -- companies (projects) ----------------------------------------------------------------
 
     def _projects(self, vms: list[tuple[VirtualMachineRecord, Any]] | None = None) -> Generator[Call, Reply, list[Ref]]:
-        """The projects the VMs and backup policies name (``vms``: already listed ones, to list them once)."""
+        """The projects the VMs and the policies of every kind name (``vms``: already listed ones)."""
         found: dict[str, Ref] = {}
         for vm, _ in vms if vms is not None else (yield from self._vms()):
             if vm.project is not None:
                 found.setdefault(vm.project.guid, vm.project)
-        for policy, _ in (yield from collect(self.api.policies.list_pairs("vm-backup"))):
-            if policy.project is not None:
-                found.setdefault(policy.project.guid, policy.project)
+        for kind in POLICY_KINDS:  # every kind list_plans covers, so each plan's project is a company
+            for policy, _ in (yield from collect(self.api.policies.list_pairs(kind))):
+                if policy.project is not None:
+                    found.setdefault(policy.project.guid, policy.project)
         return list(found.values())
 
     def list_companies(self) -> ListOp[Company]:

@@ -201,6 +201,17 @@ def test_device_status(present: bool | None, status: DeviceStatus) -> None:
     assert device.status is status and device.vendor_os == "KVM"
 
 
+def test_a_project_known_only_from_a_storage_policy_is_a_company(run: Runner) -> None:
+    """list_plans covers every policy kind, so every plan's project is a company: get, list and filter."""
+    project = {"guid": "0f0e0d0c-0000-4000-8000-000000000001", "name": "Storage-only project"}
+    run(lambda c: c.vendor.policies.create({"name": "NAS nightly", "project": project}, kind="storage-backup"))
+    companies = {c.id: c.name for c in run(lambda c: c.list_companies())}
+    assert companies[project["guid"]] == "Storage-only project"
+    assert run(lambda c: c.get_company(project["guid"])).name == "Storage-only project"
+    assert [p.name for p in run(lambda c: c.list_plans(company_id=project["guid"]))] == ["NAS nightly"]
+    assert run(lambda c: c.list_devices(company_id=project["guid"])) == []  # it exists; it has no VMs
+
+
 def test_neutral_operations(run: Runner, sim) -> None:  # type: ignore[no-untyped-def]
     companies = run(lambda c: c.list_companies())
     assert {c.id for c in companies} == {p["guid"] for p in sim.projects}
