@@ -83,6 +83,7 @@ class SoakResult:
     lost: int = 0
     duplicated: int = 0
     unexpected: int = 0
+    shortened: int = 0
     failed_accounts: int = 0
     typed_failures: int = 0
     untyped_errors: int = 0
@@ -96,6 +97,7 @@ class SoakResult:
             self.lost
             or self.duplicated
             or self.unexpected
+            or self.shortened
             or self.untyped_errors
             or self.failures_missing_context
             or self.leaks
@@ -122,12 +124,33 @@ class SoakResult:
             "lost": self.lost,
             "duplicated": self.duplicated,
             "unexpected": self.unexpected,
+            "silently_shortened": self.shortened,
             "failed_accounts": self.failed_accounts,
             "typed_failures": self.typed_failures,
             "untyped_errors": self.untyped_errors,
             "failures_missing_context": self.failures_missing_context,
             "leaks": self.leaks,
         }
+
+
+_LISTINGS = ("companies", "devices", "plans", "jobs")
+
+
+def _ids_by_account(snapshot: Any) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """``{(vendor, account): {listing: [record ids, in order]}}`` of a snapshot."""
+    found: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for listing in _LISTINGS:
+        for record in getattr(snapshot, listing):
+            found.setdefault((record.vendor, record.account), {name: [] for name in _LISTINGS})[listing].append(
+                record.id
+            )
+    return found
+
+
+def _unknown_jobs(snapshot: Any) -> set[tuple[str, str, str]]:
+    from ..models import JobStatus
+
+    return {(j.vendor, j.account, j.id) for j in snapshot.jobs if j.status is JobStatus.UNKNOWN}
 
 
 def run_soak(
@@ -140,7 +163,13 @@ def run_soak(
     seed: int = 0,
     kinds: Sequence[FaultKind] = tuple(FaultKind),
 ) -> SoakResult:
-    """Inventory every simulated account ``rounds`` times with ``rate`` of requests meeting a fault."""
+    """Inventory every simulated account ``rounds`` times with ``rate`` of requests meeting a fault.
+
+    The truth is the same simulators read once without faults: every listing (companies, devices, plans,
+    runs) of an account that did not fail must hold exactly the records of the fault-free pass, and a
+    listing that failed must be reported as failed, never returned short. Only the requests of the faulty
+    pass are counted.
+    """
     from . import connect_sandbox, sandbox_tenants
 
     result = SoakResult()
@@ -152,62 +181,78 @@ def run_soak(
     for logger in watched:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
+    retry = RetryPolicy(attempts=6, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
     try:
         for round_number in range(rounds):
             tenants = sandbox_tenants(
                 vendors, accounts_per_vendor=accounts_per_vendor, seed=seed + round_number, size=size
             )
+            clean_connections = [
+                connect_sandbox(vendor, simulator=sim, account=account, retry=retry) for vendor, account, sim in tenants
+            ]
+            with Bridge(clean_connections, max_workers=4) as bridge:
+                clean = bridge.snapshot()
+            for failure in clean.failures:  # the truth itself must be whole
+                result.problems.append(
+                    f"the fault-free pass failed: {failure.vendor}/{failure.account}: {failure.error}"
+                )
+                result.unexpected += 1
+            truth = _ids_by_account(clean)
             connections = []
             for index, (vendor, account, sim) in enumerate(tenants):
                 faults = Faults(rate=rate, kinds=tuple(kinds), seed=seed * 7919 + round_number * 101 + index)
-                connections.append(
-                    connect_sandbox(
-                        vendor,
-                        simulator=sim,
-                        account=account,
-                        faults=faults,
-                        retry=RetryPolicy(attempts=6, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0),
-                    )
-                )
+                connections.append(connect_sandbox(vendor, simulator=sim, account=account, faults=faults, retry=retry))
             with Bridge(connections, max_workers=4) as bridge:
                 outcome = bridge.snapshot()
             result.accounts += len(tenants)
-            failed: dict[tuple[str, str], Any] = {}
+            got_all = _ids_by_account(outcome)
+            unknown_jobs = _unknown_jobs(outcome)
+            failed_listings: dict[tuple[str, str], set[str]] = {}
+            untyped: set[tuple[str, str]] = set()
             for failure in outcome.failures:
-                failed.setdefault((failure.vendor, failure.account), failure)
-            for conn, (vendor, account, sim) in zip(connections, tenants, strict=True):
+                key = (failure.vendor, failure.account)
+                failed_listings.setdefault(key, set()).add(failure.operation.removeprefix("list_"))
+                error = failure.error
+                if not isinstance(error, BackupBridgeError):  # pragma: no cover - the Bridge wraps everything
+                    untyped.add(key)
+                    continue
+                if not (error.vendor == failure.vendor and error.account == failure.account and error.operation):
+                    result.failures_missing_context += 1
+                    result.problems.append(f"{key}: failure without context: {error!r}")
+            # Counted per account (an account may fail several listings): typed when all its failures are.
+            result.failed_accounts += len(failed_listings)
+            result.untyped_errors += len(untyped)
+            result.typed_failures += len(failed_listings) - len(untyped)
+            for conn, (vendor, account, _) in zip(connections, tenants, strict=True):
                 transport = conn.transport  # type: ignore[attr-defined]
                 result.requests += transport.requests
                 result.faults.update(kind.value for kind in transport.faults_injected.elements())
-                found_failure = failed.get((vendor, account))
-                if found_failure is not None:
-                    failure = found_failure
-                    result.failed_accounts += 1
-                    if isinstance(failure.error, BackupBridgeError):
-                        result.typed_failures += 1
-                    else:  # pragma: no cover - the Bridge wraps everything; this would be a bug
-                        result.untyped_errors += 1
-                    error = failure.error
-                    if not (error.vendor == vendor and error.account == account and error.operation):
-                        result.failures_missing_context += 1
-                        result.problems.append(f"{vendor}/{account}: failure without context: {error!r}")
-                    continue
-                got = [d.id for d in outcome.devices if (d.vendor, d.account) == (vendor, account)]
-                truth = ground_truth(vendor, sim)
-                jobs = [j.id for j in outcome.jobs if (j.vendor, j.account) == (vendor, account)]
-                required, allowed = JOB_TRUTH[vendor](sim)
-                result.records_checked += len(got) + len(jobs)
-                duplicated = len(got) - len(set(got)) + len(jobs) - len(set(jobs))
-                lost = len(truth - set(got)) + len(required - set(jobs))
-                unexpected = len(set(got) - truth) + len(set(jobs) - allowed)
-                result.duplicated += duplicated
-                result.lost += lost
-                result.unexpected += unexpected
-                if duplicated or lost or unexpected:
-                    result.problems.append(
-                        f"{vendor}/{account}: {lost} lost, {duplicated} duplicated, {unexpected} unexpected "
-                        f"(devices {len(got)}/{len(truth)}, runs {len(jobs)}/{len(required)})"
-                    )
+                key = (vendor, account)
+                failed = failed_listings.get(key, set())
+                expected = truth.get(key, {name: [] for name in _LISTINGS})
+                got = got_all.get(key, {name: [] for name in _LISTINGS})
+                for listing in _LISTINGS:
+                    want, have = expected[listing], got[listing]
+                    if "snapshot" in failed or listing in failed:
+                        # A failed listing contributes nothing: records of it would be a silently short list.
+                        if have:
+                            result.shortened += 1
+                            result.problems.append(f"{key}: {listing} failed but returned {len(have)} records")
+                        continue
+                    result.records_checked += len(have)
+                    duplicated = len(have) - len(set(have))
+                    lost = len(set(want) - set(have))
+                    extra = {i for i in set(have) - set(want) if not (listing == "jobs" and (*key, i) in unknown_jobs)}
+                    result.duplicated += duplicated
+                    result.lost += lost
+                    result.unexpected += len(extra)
+                    if lost:
+                        result.shortened += 1
+                    if duplicated or lost or extra:
+                        result.problems.append(
+                            f"{vendor}/{account} {listing}: {lost} lost, {duplicated} duplicated, {len(extra)} "
+                            f"unexpected ({len(have)} of {len(want)})"
+                        )
             texts = [log_stream.getvalue()] + [f"{f.error!s} {f.error!r} {vars(f.error)}" for f in outcome.failures]
             for _, _, sim in tenants:
                 for secret in secrets_of(sim):
@@ -215,7 +260,7 @@ def run_soak(
                     result.leaks += leaked
                     if leaked:
                         result.problems.append(f"a secret of {sim!r} leaked {leaked} times")
-            for conn in connections:
+            for conn in [*clean_connections, *connections]:
                 conn.close()
     finally:
         for logger, level in zip(watched, levels, strict=True):
