@@ -32,34 +32,6 @@ GROUND_TRUTH: Mapping[str, Callable[[Any], set[str]]] = {
 }
 
 
-def _mb_run_ids(sim: Any) -> set[str]:
-    import datetime as dt
-
-    ids = set()
-    for plans in sim.plans.values():
-        for plan in plans:
-            started = plan["LastStart"]
-            when = dt.datetime.fromisoformat(started).replace(tzinfo=dt.UTC).isoformat() if started else "never"
-            ids.add(f"{plan['Id']}:{when}")
-    return ids
-
-
-# The runs (neutral job ids) each simulator must yield, and those it may yield: a vProtect task in a state the
-# client cannot read is kept as an UNKNOWN run rather than dropped, so finished tasks are allowed, not required.
-JOB_TRUTH: Mapping[str, Callable[[Any], tuple[set[str], set[str]]]] = {
-    "idrive360": lambda sim: (
-        ids := {f"{k}:last" for k, d in sim.devices.items() if d["backup_status"] or d["last_backup"]},
-        ids,
-    ),
-    "cleverfox": lambda sim: (ids := {str(k) for k in sim.tables["logs"]}, ids),
-    "managedbackup": lambda sim: (ids := _mb_run_ids(sim), ids),
-    "vprotect": lambda sim: (
-        set(sim.backups) | {f"task:{k}" for k, t in sim.tasks.items() if t["state"]["name"] != "FINISHED"},
-        set(sim.backups) | {f"task:{k}" for k in sim.tasks},
-    ),
-}
-
-
 def ground_truth(vendor: str, simulator: Any) -> set[str]:
     return GROUND_TRUTH[vendor](simulator)
 
