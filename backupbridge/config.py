@@ -10,6 +10,10 @@ timezone = "Europe/Berlin"          # where the vendor's zone-less times are rea
 [accounts.main.credentials]
 api_key = { env = "IDRIVE360_API_KEY" }   # or { keyring = "service", username = "..." },
                                           # or api_key = "..." in a file only its owner can read
+
+[plugins]                                 # optional (docs/plugins.md, "Trust")
+load = ["acme"]                           # the third-party plugins (entry-point names) to load
+block = ["vprotect"]                      # plugins never to load, built-in ones included
 """
 
 from __future__ import annotations
@@ -28,7 +32,15 @@ import platformdirs
 from .errors import ConfigurationError, MissingCredentialsError
 from .redaction import Secret
 
-__all__ = ["AccountConfig", "FromEnvironment", "FromKeyring", "default_config_path", "load_accounts"]
+__all__ = [
+    "AccountConfig",
+    "FromEnvironment",
+    "FromKeyring",
+    "PluginSettings",
+    "default_config_path",
+    "load_accounts",
+    "load_plugin_settings",
+]
 
 
 def default_config_path() -> Path:
@@ -212,3 +224,63 @@ def _describe(value: Any) -> str:
     if isinstance(value, Mapping) and "keyring" in value:
         return f"keyring {value['keyring']}"
     return "inline"
+
+
+@attrs.frozen(kw_only=True)
+class PluginSettings:
+    """The ``[plugins]`` table of a config file: which plugins are trusted to load.
+
+    Attributes:
+        load: entry-point names of the third-party plugins to load; ``None`` (no ``load`` key) loads every
+            installed one. Built-in plugins load without being named here.
+        block: entry-point names never to load, built-in ones included.
+        source: the file they were read from, if any.
+    """
+
+    load: tuple[str, ...] | None = None
+    block: tuple[str, ...] = ()
+    source: Path | None = None
+
+
+_PLUGIN_KEYS = ("block", "load")
+
+
+def _names(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigurationError(f'{path}: [plugins] {key} must be a list of plugin names, like ["acme"]')
+    return tuple(v.strip() for v in value)
+
+
+def load_plugin_settings(path: Path | None = None, *, required: bool = False) -> PluginSettings:
+    """The ``[plugins]`` table of the config file (``default_config_path()`` unless ``path`` is given).
+
+    A missing file, or one without a ``[plugins]`` table, gives the defaults (no list, nothing blocked),
+    unless ``required``.
+
+    Raises:
+        ConfigurationError: the file cannot be read or parsed (a trust list that cannot be read is not
+            taken to allow everything), ``plugins`` is not a table, a key is unknown (named), or a value
+            is not a list of names.
+    """
+    path = path or default_config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if required:
+            raise ConfigurationError(f"no configuration file at {path}") from None
+        return PluginSettings()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc}") from exc
+    table = data.get("plugins")
+    if table is None:
+        return PluginSettings(source=path)
+    if not isinstance(table, Mapping):
+        raise ConfigurationError(f"{path}: plugins must be a table ([plugins])")
+    for key in table:
+        if key not in _PLUGIN_KEYS:
+            raise ConfigurationError(f"{path}: unknown key {key!r} in [plugins] (known: {', '.join(_PLUGIN_KEYS)})")
+    return PluginSettings(
+        load=_names(path, "load", table["load"]) if "load" in table else None,
+        block=_names(path, "block", table["block"]) if "block" in table else (),
+        source=path,
+    )
