@@ -1,4 +1,9 @@
-"""Built-in output formats, registered through the same ``register_exporters`` hook a plugin uses."""
+"""Built-in output formats, registered through the same ``register_exporters`` hook a plugin uses.
+
+Vendor text is untrusted (``backupbridge.terminal``): table cells are printed without escape sequences or
+control characters, CSV cells are neutralised against formulas (``csv-raw`` writes them as they are), and
+JSON is byte-exact data with the characters that act on a terminal written as ``\\uXXXX``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,33 @@ import datetime as dt
 import enum
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
 from .hookspecs import hookimpl
+from .terminal import csv_cell, json_text, one_line, printable
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
+    from rich.style import StyleType
     from rich.table import Table
 
-__all__ = ["BUILTIN_EXPORTERS", "Exporter", "compact_table", "record_to_dict", "record_to_row", "table_console"]
+    from .plugins import PluginFailure, PluginInfo, PluginSkip
+    from .vendors import Vendor
+
+__all__ = [
+    "BUILTIN_EXPORTERS",
+    "Exporter",
+    "compact_table",
+    "record_to_dict",
+    "record_to_row",
+    "table_console",
+    "write_capability_table",
+    "write_csv_rows",
+    "write_plugin_list",
+]
 
 
 @attrs.frozen
@@ -68,28 +88,67 @@ def record_to_row(record: Any) -> dict[str, str]:
     return {key: _flat(value) for key, value in record_to_dict(record).items()}
 
 
+def _json(record: Any) -> str:
+    return json_text(json.dumps(record_to_dict(record), ensure_ascii=False))
+
+
 def write_json(records: Iterable[Any], stream: TextIO) -> None:
     stream.write("[")
     for index, record in enumerate(records):
         stream.write(",\n" if index else "\n")
-        stream.write(json.dumps(record_to_dict(record), ensure_ascii=False))
+        stream.write(_json(record))
     stream.write("\n]\n")
 
 
 def write_ndjson(records: Iterable[Any], stream: TextIO) -> None:
     for record in records:
-        stream.write(json.dumps(record_to_dict(record), ensure_ascii=False))
+        stream.write(_json(record))
         stream.write("\n")
 
 
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or minimal stream
+        return False
+
+
+def write_csv_rows(stream: TextIO, rows: Iterable[Iterable[str]], *, formulas: bool = False) -> None:
+    """Rows of strings as CSV (RFC 4180: CRLF line ends, so a CR inside a cell is quoted and cannot start a
+    row of its own). Cells are neutralised against formulas (``csv_cell``) unless ``formulas=True``; on a
+    terminal they are also stripped of escape sequences and controls (``printable``).
+
+    For CSV written elsewhere (the report) with the same guarantees.
+    """
+    writer = csv.writer(stream, lineterminator="\r\n")
+    on_terminal = _is_terminal(stream)
+    for row in rows:
+        cells = [cell if formulas else csv_cell(cell) for cell in row]
+        writer.writerow([printable(cell) for cell in cells] if on_terminal else cells)
+
+
+def _csv(records: Iterable[Any], stream: TextIO, *, formulas: bool) -> None:
+    def rows() -> Iterator[list[str]]:
+        header: list[str] | None = None
+        for record in records:
+            row = record_to_row(record)
+            if header is None:
+                header = list(row)
+                yield header
+            yield [row.get(key, "") for key in header]
+
+    write_csv_rows(stream, rows(), formulas=formulas)
+
+
 def write_csv(records: Iterable[Any], stream: TextIO) -> None:
-    writer: csv.DictWriter[str] | None = None
-    for record in records:
-        row = record_to_row(record)
-        if writer is None:
-            writer = csv.DictWriter(stream, fieldnames=list(row), lineterminator="\n")
-            writer.writeheader()
-        writer.writerow(row)
+    """CSV for spreadsheets: a cell that would open as a formula (``=``, ``+``, ``-``, ``@``, tab, CR...)
+    starts with ``'``."""
+    _csv(records, stream, formulas=False)
+
+
+def write_csv_raw(records: Iterable[Any], stream: TextIO) -> None:
+    """CSV with every cell as the vendor sent it, for programs rather than spreadsheets."""
+    _csv(records, stream, formulas=True)
 
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -120,12 +179,15 @@ def table_console(stream: TextIO, *, markup: bool = True) -> Console:
 
 
 def compact_table(title: str | None = None) -> Table:
-    """A rich table with a rule under the header and one space between columns (fits more per line)."""
-    from rich import box
-    from rich.table import Table
+    """A rich table with a rule under the header and one space between columns (fits more per line).
 
-    return Table(
-        title=title,
+    Its title and every string cell are made ``one_line`` (no escape sequences, no control characters): a
+    table is for a person's terminal. Rich markup in them is kept.
+    """
+    from rich import box
+
+    return _safe_table_class()(
+        title=one_line(title) if title is not None else None,
         title_justify="left",
         title_style="bold",
         header_style="bold",
@@ -133,6 +195,27 @@ def compact_table(title: str | None = None) -> Table:
         show_edge=False,
         padding=(0, 0),
     )
+
+
+_SAFE_TABLE: type[Table] | None = None
+
+
+def _safe_table_class() -> type[Table]:
+    """A ``rich.table.Table`` whose ``add_row`` passes string cells through ``one_line`` (rich is imported only
+    when a table is drawn)."""
+    global _SAFE_TABLE
+    if _SAFE_TABLE is None:
+        from rich.table import Table
+
+        class SafeTable(Table):
+            def add_row(
+                self, *renderables: RenderableType | None, style: StyleType | None = None, end_section: bool = False
+            ) -> None:
+                cells = [one_line(cell) if isinstance(cell, str) else cell for cell in renderables]
+                super().add_row(*cells, style=style, end_section=end_section)
+
+        _SAFE_TABLE = SafeTable
+    return _SAFE_TABLE
 
 
 def _cell(record: Any, column: str, row: Mapping[str, str]) -> str:
@@ -157,7 +240,7 @@ def write_table(records: Iterable[Any], stream: TextIO) -> None:
             table = compact_table()
             for column in columns:
                 # Header words wrap at spaces on a narrow terminal instead of being cut.
-                table.add_column(column.replace("_", " "), overflow="fold")
+                table.add_column(one_line(column.replace("_", " ")), overflow="fold")
         table.add_row(*(_cell(record, c, row) for c in columns))
         count += 1
     console = table_console(stream, markup=False)
@@ -172,8 +255,52 @@ BUILTIN_EXPORTERS = (
     Exporter("table", write_table, "a table for people (the default on a terminal)"),
     Exporter("json", write_json, "a JSON array of records"),
     Exporter("ndjson", write_ndjson, "one JSON record per line, streamed"),
-    Exporter("csv", write_csv, "CSV with a header row; lists joined with ';'"),
+    Exporter("csv", write_csv, "CSV with a header row; lists joined with ';'; formulas neutralised with '"),
+    Exporter("csv-raw", write_csv_raw, "CSV as the vendor sent it (cells that open as formulas are not guarded)"),
 )
+
+
+def write_capability_table(vendors: Iterable[Vendor], stream: TextIO) -> None:
+    """The ``backupbridge vendors`` table: one row per capability, one column per vendor, ``yes``/``no`` with
+    the vendor's note. Plugin-written names and notes are printed as text (no markup, no escape sequences)."""
+    from .models import Capability
+
+    listed = list(vendors)
+    table = _safe_table_class()(title="Capabilities (yes / no, with notes)")
+    table.add_column("operation")
+    for vendor in listed:
+        table.add_column(one_line(vendor.name))
+    for cap in Capability:
+        cells = []
+        for vendor in listed:
+            mark = "yes" if cap in vendor.capabilities else "no"
+            note = vendor.capability_notes.get(cap.value)
+            cells.append(f"{mark}: {note}" if note else mark)
+        table.add_row(cap.value, *cells)
+    table_console(stream, markup=False).print(table)
+
+
+def write_plugin_list(
+    infos: Iterable[PluginInfo],
+    failures: Iterable[PluginFailure],
+    stream: TextIO,
+    skipped: Iterable[PluginSkip] = (),
+) -> None:
+    """The ``backupbridge plugins`` listing, a tab-separated line per plugin: the loaded ones with their
+    distribution and vendors, then those refused (``REFUSED``: a vendor name that is not theirs to take),
+    failed (``FAILED``: the error) and not loaded (``SKIPPED``: the allowlist or block list). Every field
+    is ``one_line`` (plugin-written text and errors carry no escape sequences, tabs or line breaks)."""
+
+    def line(*fields: str) -> None:
+        stream.write("\t".join(one_line(field) for field in fields) + "\n")
+
+    for info in infos:
+        dist = f"{info.distribution} {info.version or ''}".strip() if info.distribution else "(not installed)"
+        line(info.name, dist, f"vendors: {', '.join(info.vendors) or '-'}")
+    for failure in failures:
+        line(failure.name, "REFUSED" if failure.refused else "FAILED", failure.error)
+    for skip in skipped:
+        line(skip.name, "SKIPPED", skip.reason)
 
 
 @hookimpl
