@@ -1,7 +1,9 @@
 """The exceptions backupbridge raises.
 
 Only these cross the public boundary; foreign exceptions are wrapped with ``raise ... from exc``.
-They carry data (vendor, status, vendor code, field, retry_after), never secrets or whole bodies::
+They carry data (vendor, status, vendor code, field, retry_after), never secrets or whole bodies: every
+message, URL, vendor message and excerpt is redacted when the exception is made, and its ``str`` and
+``repr`` are redacted again (a token minted after the exception was made is removed too)::
 
     BackupBridgeError                     .vendor
     ├── ConfigurationError                bad or missing settings, found before any I/O
@@ -28,6 +30,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import attrs
+
+from .redaction import excerpt as redacted_excerpt
+from .redaction import redact
 
 __all__ = [
     "APIError",
@@ -60,6 +65,8 @@ class BackupBridgeError(Exception):
         account: the account name, when the failure happened inside a named account.
         operation: the operation that failed (``list_devices``, ``company_summary``...), when known.
         attempts: how many times the request was sent before this failure (retries included).
+        during_login: the failure happened while logging in, so the request itself was not sent (a
+            write may then be retried safely).
     """
 
     def __init__(
@@ -70,12 +77,14 @@ class BackupBridgeError(Exception):
         account: str | None = None,
         operation: str | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.vendor = vendor
         self.account = account
         self.operation = operation
         self.attempts = 1
+        self.during_login = False
 
     def __str__(self) -> str:
         where = ", ".join(
@@ -83,10 +92,10 @@ class BackupBridgeError(Exception):
             for k, v in (("vendor", self.vendor), ("account", self.account), ("operation", self.operation))
             if v
         )
-        return f"{self.message} [{where}]" if where else self.message
+        return redact(f"{self.message} [{where}]" if where else self.message)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, vendor={self.vendor!r})"
+        return redact(f"{type(self).__name__}({self.message!r}, vendor={self.vendor!r})")
 
 
 class ConfigurationError(BackupBridgeError):
@@ -167,7 +176,7 @@ class TransportError(BackupBridgeError):
     ) -> None:
         super().__init__(message, vendor=vendor, operation=operation)
         self.method = method
-        self.url = url
+        self.url = redact(url) if url is not None else None
         self.may_have_been_applied = may_have_been_applied
 
 
@@ -211,15 +220,15 @@ class APIError(BackupBridgeError):
         super().__init__(message, vendor=vendor, operation=operation)
         self.status_code = status_code
         self.method = method
-        self.url = url
-        self.vendor_code = vendor_code
+        self.url = redact(url) if url is not None else None
+        self.vendor_code = redact(vendor_code) if vendor_code is not None else None
         self.field = field
-        self.vendor_message = vendor_message
-        self.errors = tuple(errors)
+        self.vendor_message = redact(vendor_message) if vendor_message is not None else None
+        self.errors = tuple(attrs.evolve(e, message=redact(e.message)) if e.message is not None else e for e in errors)
         self.request_id = request_id
 
     def __repr__(self) -> str:
-        return (
+        return redact(
             f"{type(self).__name__}({self.message!r}, vendor={self.vendor!r}, status_code={self.status_code}, "
             f"vendor_code={self.vendor_code!r}, field={self.field!r})"
         )
@@ -262,7 +271,8 @@ class DecodingError(BackupBridgeError):
 
     Attributes:
         endpoint: ``METHOD path`` of the request.
-        excerpt: the first characters of the offending body (never a whole body).
+        excerpt: the first characters of the offending body (never a whole body), redacted before it
+            was cut short.
     """
 
     EXCERPT_LENGTH = 120
@@ -276,10 +286,10 @@ class DecodingError(BackupBridgeError):
         vendor: str | None = None,
         operation: str | None = None,
     ) -> None:
-        if excerpt is not None and len(excerpt) > self.EXCERPT_LENGTH:
-            excerpt = excerpt[: self.EXCERPT_LENGTH] + "..."
+        if excerpt is not None:
+            excerpt = redacted_excerpt(excerpt, self.EXCERPT_LENGTH)
         super().__init__(message, vendor=vendor, operation=operation)
-        self.endpoint = endpoint
+        self.endpoint = redact(endpoint) if endpoint is not None else None
         self.excerpt = excerpt
         self.garbled = False  # the body was not JSON at all (set by the HTTP layer, which retries such reads)
 
@@ -290,4 +300,4 @@ class DecodingError(BackupBridgeError):
             parts.append(f"endpoint: {self.endpoint}")
         if self.excerpt is not None:
             parts.append(f"body starts: {self.excerpt!r}")
-        return "; ".join(parts)
+        return redact("; ".join(parts))

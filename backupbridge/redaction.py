@@ -1,23 +1,42 @@
 """Secret handling, in one place.
 
 Every credential handed to backupbridge is wrapped in ``Secret`` (its repr never shows the value) and
-registered here; ``redact`` then removes every registered secret from any text, and ``RedactingFilter``
-applies it to every log record of the ``backupbridge``, ``httpx`` and ``httpcore`` loggers. Exceptions
-raised by the HTTP layer pass their messages, URLs and vendor messages through ``redact`` too.
+registered here, as is every token, session id and cookie a login mints; ``redact`` then removes them from
+any text, and ``RedactingFilter`` applies it to every log record of the ``backupbridge``, ``httpx`` and
+``httpcore`` loggers. Exceptions redact their messages, URLs, vendor messages and excerpts, and ``excerpt``
+redacts a body *before* cutting it short, so no prefix of a secret survives the cut.
+
+What is removed:
+
+- each registered secret in its raw, URL-encoded (``quote`` and ``quote_plus``), JSON-escaped and
+  HTML-escaped forms. A secret of 8 characters or more that is not a plain word or number is removed
+  wherever it appears; a shorter one, or one that is only letters or only digits (``summary``, ``123456``),
+  only where it stands as a whole token (not inside ``company_summary`` or ``/device/summary``), so a
+  weak secret does not wreck ordinary messages; one of 1-3 characters only in credential-shaped places.
+- credential-shaped values, registered or not: ``Authorization: Bearer|Basic ...``, ``X-Api-Key: ...``,
+  ``key=``/``password=``/``token=``/``ApiKey: ``/``"Password": "..."`` (also JSON-escaped, HTML-escaped and
+  URL-encoded), and every value of a ``Cookie``/``Set-Cookie`` line (``JSESSIONID=...``).
+
+The registered forms are compiled into one regular expression (a trie of alternatives) each time the set
+changes, so ``redact`` costs two regex passes whatever the number of secrets.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
 import threading
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = [
     "REDACTED",
     "SECRET_FIELDS",
     "RedactingFilter",
     "Secret",
+    "excerpt",
     "install_log_redaction",
     "redact",
     "register_secret",
@@ -26,22 +45,47 @@ __all__ = [
 
 REDACTED = "***"
 
-# Shorter values are not redacted on their own: they would erase ordinary words from every message.
-# (Credential-shaped values, such as an Authorization header, are redacted whatever their length.)
-_MIN_SECRET_LENGTH = 6
-_lock = threading.Lock()
-_secrets: set[str] = set()
-_ordered: tuple[str, ...] = ()  # longest first, so a secret containing another is removed whole
+# A secret this long (and not a plain word or number) is removed wherever it appears; shorter or word-like
+# ones only as whole tokens, the shortest only in credential-shaped places (see the module docstring).
+_ANYWHERE_LENGTH = 8
+_TOKEN_LENGTH = 4
 
 # JSON fields that hold credentials in some vendor's payloads (CleverFox's per-device agent ApiKey,
 # login passwords, minted tokens). Their values are removed from cassettes and from any text.
 SECRET_FIELDS = ("ApiKey", "apiKey", "api_key", "Password", "password", "access_token", "refresh_token")
 
-# Credential shapes redacted even when the value was never registered (a token minted by a login).
-_HEADER_PATTERNS = re.compile(
-    r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)\s+)[^\s\"',}]+"
-    r"|(\"(?:" + "|".join(SECRET_FIELDS) + r")\"\s*:\s*\")[^\"]*"
+# Credential shapes, redacted even when the value was never registered. A quote may be plain, JSON-escaped,
+# HTML-escaped or URL-encoded, because proxies and WAF pages echo requests in all of those forms.
+_QUOTE = r"""(?:\\?"|\\?'|&quot;|&\#34;|&\#39;|%22|%27)?"""
+# Names that say "credential" even inside a longer one (``x_api_key``), and short ones that do only alone
+# (``key=`` but not ``page_key=``).
+_NAMES = (
+    r"(?<![A-Za-z0-9])(?i:api[-_]?key|apikey|password|passwd|client_secret|access_token|refresh_token|id_token|"
+    r"auth_token|session_?id|jsessionid)"
+    r"|(?<![A-Za-z0-9_\-])(?i:key|pwd|secret|token|sid)"
 )
+_VALUE = r"""(?!(?:null|true|false)\b)[^\s"'&;,<>{}()\[\]\\]+"""
+_CONTEXTS = re.compile(
+    # Authorization: Bearer <x> / Basic <x> / Token <x>
+    r"(?P<auth>(?i:authorization)" + _QUOTE + r"\s*[:=]\s*" + _QUOTE + r"\s*(?i:bearer|basic|token)\s+)"
+    r"""[^\s"',}&;<\\]+"""
+    # a Cookie or Set-Cookie line: every value in it
+    r"|(?P<cookie>(?i:set-cookie|cookie)" + _QUOTE + r"\s*:\s*" + _QUOTE + r")(?P<cookies>[^\r\n<\"\\]*)"
+    # name=value, name: value, "name": "value" (any quoting), for credential-like names
+    r"|(?P<field>(?:" + _NAMES + r")" + _QUOTE + r"\s*(?:=|:|%3[Dd]|%3[Aa])\s*" + _QUOTE + r")" + _VALUE
+)
+_COOKIE_PAIR = re.compile(r"([^=;,\s]+=)[^;,\s]*")
+_COOKIE_ATTRIBUTES = frozenset({"path=", "domain=", "expires=", "max-age=", "samesite="})
+
+# What may not touch a word-like secret for it to count as a whole token (so ``company_summary`` and
+# ``/device/summary`` are left alone); a trailing full stop ends a sentence, not a token.
+_TOKEN_BEFORE = r"(?<![A-Za-z0-9_/.\-])"
+_TOKEN_AFTER = r"(?![A-Za-z0-9_/\-]|\.[A-Za-z0-9_])"
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+_longest = 0
 
 
 class Secret:
@@ -78,24 +122,110 @@ class Secret:
         raise TypeError("secrets are not picklable")
 
 
+def _forms(value: str) -> set[str]:
+    """The ways ``value`` shows up when a request is echoed: raw, URL-encoded, JSON- and HTML-escaped."""
+    forms = {value, quote(value, safe=""), quote(value), quote_plus(value), html.escape(value)}
+    escaped = json.dumps(value)[1:-1]
+    forms |= {escaped, escaped.replace("/", "\\/"), json.dumps(value, ensure_ascii=False)[1:-1]}
+    # Some encoders write lower-case percent escapes.
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in list(forms)}
+    return {f for f in forms if f}
+
+
+def _trie_regex(words: set[str]) -> str:
+    """One alternation for many literals, as a trie: cheap to run whatever the number of words.
+
+    At each node the longer continuations come first, so a secret containing another is removed whole.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = True
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return "(?:" + body + ")?"
+        return body
+
+    return build(trie)
+
+
+def _word_like(value: str) -> bool:
+    return len(value) < _ANYWHERE_LENGTH or value.isalpha() or value.isdigit()
+
+
+def _compile(secrets: set[str]) -> re.Pattern[str] | None:
+    anywhere: set[str] = set()
+    tokens: set[str] = set()
+    for value in secrets:
+        if len(value) < _TOKEN_LENGTH:
+            continue  # only credential-shaped places (``_CONTEXTS``) redact these
+        (tokens if _word_like(value) else anywhere).update(_forms(value))
+    parts = []
+    if anywhere:
+        parts.append(_trie_regex(anywhere))
+    if tokens:
+        parts.append(_TOKEN_BEFORE + "(?:" + _trie_regex(tokens) + ")" + _TOKEN_AFTER)
+    return re.compile("|".join(parts)) if parts else None
+
+
 def register_secret(value: str) -> None:
-    """Make ``redact`` remove ``value`` from every text from now on (cheap: called on every login)."""
-    global _ordered
-    if not value or len(value) < _MIN_SECRET_LENGTH:
+    """Make ``redact`` remove ``value`` (in every form it is echoed in) from every text from now on.
+
+    Cheap when the value is known already (it is called on every login and every Basic header).
+    """
+    global _pattern, _longest
+    if not value or value in _secrets:
         return
     with _lock:
         if value in _secrets:
             return
+        updated = _secrets | {value}
+        _pattern = _compile(updated)
+        _longest = max(_longest, *(len(f) for f in _forms(value)))
         _secrets.add(value)
-        _ordered = tuple(sorted(_secrets, key=len, reverse=True))
+
+
+def _context_value(match: re.Match[str]) -> str:
+    if match.group("cookie") is not None:
+        return match.group("cookie") + _COOKIE_PAIR.sub(_cookie_value, match.group("cookies"))
+    return (match.group("auth") or match.group("field") or "") + REDACTED
+
+
+def _cookie_value(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return match.group(0) if name.lower() in _COOKIE_ATTRIBUTES else name + REDACTED
 
 
 def redact(text: str) -> str:
     """``text`` with every registered secret and every credential-shaped value replaced by ``***``."""
-    for secret in _ordered:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return _HEADER_PATTERNS.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    return _CONTEXTS.sub(_context_value, text)
+
+
+def excerpt(body: bytes | str, limit: int) -> str:
+    """The first ``limit`` characters of ``body`` for an error message, redacted *before* it is cut.
+
+    Only a prefix generously longer than ``limit`` plus the longest registered secret is redacted, so a
+    64 MiB body costs no more than a short one. A cut excerpt ends with ``...``.
+    """
+    window = limit + _longest + 1024
+    raw = body[: window * 4] if isinstance(body, bytes | bytearray) else body
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else raw
+    cut = len(text) > window or len(body) > len(raw)
+    cleaned = redact(text[:window])
+    if len(cleaned) > limit or cut:
+        return cleaned[:limit] + "..."
+    return cleaned
 
 
 def scrub_json(data: Any) -> Any:

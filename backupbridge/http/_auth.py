@@ -5,13 +5,17 @@ from __future__ import annotations
 import abc
 import base64
 import ipaddress
-from collections.abc import Generator
+import re
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import httpx
 
-from ..errors import ConfigurationError
-from ..redaction import Secret, register_secret
+from ..errors import APIError, AuthenticationError, BackupBridgeError, ConfigurationError, DecodingError
+from ..redaction import Secret, excerpt, register_secret
+from ._calls import Reply
+from ._errors import build_api_error
+from ._wire import DEADLINE, LOGIN, MAX_BODY, aread_body, read_body
 
 __all__ = ["BasicAuth", "BearerAuth", "LoginAuth", "check_base_url", "is_loopback"]
 
@@ -51,13 +55,23 @@ class BasicAuth(httpx.Auth):
 class LoginAuth(httpx.Auth, abc.ABC):
     """Log in on first use, cache the session for the connection, and on a 401 log in once more and retry.
 
-    A vendor subclass says how to log in (``login_request``), what to keep from the answer
-    (``accept_login``, raising ``AuthenticationError`` when refused) and how to present it
-    (``authorize``). The flow is a generator, so the sync and async clients share it; a request still
-    refused after the fresh login raises ``AuthenticationError`` rather than loop.
+    A vendor subclass says how to log in (``login_request``), what to keep from a 2xx login answer
+    (``accept_login``) and how to present it (``authorize``). The flow is a generator, so the sync and
+    async clients share it; a request still refused after the fresh login raises ``AuthenticationError``
+    rather than loop.
+
+    The login answer is classified here, once for every vendor: 400, 401 and 403 are a rejection
+    (``AuthenticationError``, never retried); 429 and 5xx are ``RateLimitedError`` and ``ServerError``,
+    which the session retries like a failed read; any other status is the error its status names. Every
+    error raised while logging in has ``during_login`` set: the request logged in for was not sent, so
+    the session may retry even a write. Login replies are read within the attempt's size and time limits.
     """
 
-    requires_response_body = True
+    # The flow reads the bodies it needs itself, bounded (httpx's own reading is not).
+    requires_response_body = False
+    rejection_statuses: frozenset[int] = frozenset({400, 401, 403})
+    rejection_hint = "check the credentials"
+    login_operation = "login"
 
     def __init__(self, vendor: str) -> None:
         self.vendor = vendor
@@ -70,7 +84,12 @@ class LoginAuth(httpx.Auth, abc.ABC):
 
     @abc.abstractmethod
     def accept_login(self, response: httpx.Response) -> Any:
-        """The session to keep from the login answer; raises ``AuthenticationError`` if refused."""
+        """The session to keep from a 2xx login answer (its body is read).
+
+        Register what it mints (``register_secret``: tokens, session ids, cookie values). Raise
+        ``self.rejected(response)`` for the vendor's own "bad credentials" answer, and
+        ``self.unexpected(response, why)`` for an answer that is not what its docs promise.
+        """
 
     @abc.abstractmethod
     def authorize(self, request: httpx.Request, session: Any) -> None:
@@ -80,20 +99,116 @@ class LoginAuth(httpx.Auth, abc.ABC):
         """Drop the cached session (the next request logs in again)."""
         self._session = None
 
-    def _login(self) -> Generator[httpx.Request, httpx.Response, None]:
+    def _endpoint(self, response: httpx.Response) -> str:
+        return f"{response.request.method} {response.request.url.path}"
+
+    def _reply(self, response: httpx.Response) -> Reply:
+        return Reply(
+            response.status_code, response.headers, response.content, self._endpoint(response), self.vendor,
+            self.login_operation,
+        )  # fmt: skip
+
+    def login_json(self, response: httpx.Response) -> Any:
+        """The login answer as JSON, or a ``DecodingError`` (retried like a garbled read) with a redacted excerpt."""
+        try:
+            return self._reply(response).json()
+        except DecodingError as exc:
+            exc.garbled = True
+            raise
+
+    def rejected(self, response: httpx.Response, vendor_message: str | None = None) -> AuthenticationError:
+        """The error for a refused login: says what to check, never echoes the credentials."""
+        message = vendor_message
+        if message is None and response.content:
+            message = excerpt(response.content, DecodingError.EXCERPT_LENGTH)
+        return AuthenticationError(
+            f"{self.vendor} refused the login ({response.status_code}): {self.rejection_hint}",
+            status_code=response.status_code,
+            method=response.request.method,
+            url=str(response.request.url),
+            vendor=self.vendor,
+            operation=self.login_operation,
+            vendor_message=message or None,
+        )
+
+    def unexpected(self, response: httpx.Response, why: str) -> DecodingError:
+        """The error for a 2xx login answer that is not what the vendor documents."""
+        return self._reply(response).decoding_error(f"unexpected login answer: {why}")
+
+    def _accept(self, response: httpx.Response) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            return self.accept_login(response)
+        if status in self.rejection_statuses:
+            raise self.rejected(response)
+        error: APIError = build_api_error(
+            self._reply(response), method=response.request.method, url=str(response.request.url), decoder=None
+        )
+        raise error
+
+    def _login(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self.logins += 1
-        response = yield self.login_request()
-        self._session = self.accept_login(response)
+        login = self.login_request()
+        # The attempt's limits bind its login too; the mark tells the session a failure here left the
+        # request itself unsent.
+        for key in ("timeout", DEADLINE, MAX_BODY):
+            if key in request.extensions:
+                login.extensions[key] = request.extensions[key]
+        login.extensions[LOGIN] = True
+        response = yield login
+        try:
+            self._session = self._accept(response)
+        except BackupBridgeError as exc:
+            exc.during_login = True
+            raise
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._session is None:
-            yield from self._login()
+            yield from self._login(request)
         self.authorize(request, self._session)
         response = yield request
         if response.status_code == 401:
-            yield from self._login()
+            yield from self._login(request)
             self.authorize(request, self._session)
             yield request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        flow = self.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            read = bool(outgoing.extensions.get(LOGIN))
+            if read:
+                try:
+                    read_body(response)
+                except BackupBridgeError as exc:
+                    exc.during_login = True
+                    raise
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
+            if not read:
+                read_body(response)  # a refused answer: httpx keeps it in the history, fully read
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            read = bool(outgoing.extensions.get(LOGIN))
+            if read:
+                try:
+                    await aread_body(response)
+                except BackupBridgeError as exc:
+                    exc.during_login = True
+                    raise
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
+            if not read:
+                await aread_body(response)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(***)"
@@ -108,12 +223,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_USERINFO = re.compile(r"(?<=//)[^/?#@]*@")
+
+
+def _shown(base_url: str) -> str:
+    """``base_url`` as an error may show it: without any ``user:password@``."""
+    return _USERINFO.sub("***@", base_url)
+
+
+def _userinfo_refused(base_url: str, vendor: str | None) -> ConfigurationError:
+    return ConfigurationError(
+        f"base_url {_shown(base_url)!r} carries a user name or password: pass the credentials as credentials "
+        "(or their environment variables), never in the URL",
+        vendor=vendor,
+    )
+
+
 def check_base_url(base_url: str, *, allow_insecure_http: bool = False, vendor: str | None = None) -> httpx.URL:
-    """Refuse anything but ``https://`` (plain ``http://`` only to loopback, or when explicitly allowed)."""
+    """Refuse anything but ``https://`` (plain ``http://`` only to loopback, or when explicitly allowed),
+    and any ``user:password@`` in the URL (credentials are passed as credentials, never in a URL)."""
+    if _USERINFO.search(base_url):  # before parsing: not even an unparsable URL is echoed with its password
+        raise _userinfo_refused(base_url, vendor)
     try:
         url = httpx.URL(base_url)
     except Exception as exc:
         raise ConfigurationError(f"invalid base_url {base_url!r}", vendor=vendor) from exc
+    if url.userinfo:
+        raise _userinfo_refused(base_url, vendor)
     if url.scheme == "https":
         return url
     if url.scheme == "http" and (allow_insecure_http or is_loopback(url.host)):
@@ -124,7 +260,7 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False, vendor: 
             "(use https://, or pass allow_insecure_http=True if you really mean it)",
             vendor=vendor,
         )
-    raise ConfigurationError(f"base_url must be an https:// URL, got {base_url!r}", vendor=vendor)
+    raise ConfigurationError(f"base_url must be an https:// URL, got {_shown(base_url)!r}", vendor=vendor)
 
 
 def client_kwargs(timeout: float | httpx.Timeout, user_agent: str) -> dict[str, Any]:

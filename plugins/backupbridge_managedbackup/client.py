@@ -9,13 +9,12 @@ every other list is a bare array. Writes are never retried: the API has no dupli
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Hashable, Mapping
 from typing import Any
 
 import httpx
 
 from backupbridge import (
-    AuthenticationError,
     ConflictError,
     ErrorDetail,
     InvalidRequestError,
@@ -23,7 +22,21 @@ from backupbridge import (
     ValidationError,
 )
 from backupbridge.convert import decode
-from backupbridge.http import Call, ListOp, LoginAuth, Op, Page, Reply, VendorError, paginate
+from backupbridge.http import (
+    Call,
+    End,
+    ListOp,
+    LoginAuth,
+    Op,
+    Page,
+    Paging,
+    Reply,
+    VendorError,
+    by_attr,
+    by_key,
+    paginate,
+    single_page,
+)
 from backupbridge.redaction import Secret, redact, register_secret
 
 from .records import (
@@ -47,10 +60,14 @@ BASE_URL = "https://api.mspbackups.com/api"
 COMPUTER_PAGE = 100
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 Steps = Generator[Call, Reply, Any]
+_HID = by_attr("computer_hid")
+_RUN = by_key("PlanId", "StartTime")  # a history row: one run of one plan
 
 
 class ManagedBackupLogin(LoginAuth):
     """``POST api/Provider/Login`` with ``UserName``/``Password``; the ``access_token`` is sent as Bearer."""
+
+    rejection_hint = "check the API user name and password (Settings > General in the console)"
 
     def __init__(self, username: str, password: Secret, base_url: str) -> None:
         super().__init__(VENDOR)
@@ -63,25 +80,10 @@ class ManagedBackupLogin(LoginAuth):
         return httpx.Request("POST", self._url, json=body, headers={"Accept": "application/json"})
 
     def accept_login(self, response: httpx.Response) -> str:
-        response.read()
-        token = None
-        if response.status_code == 200:
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            token = data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise AuthenticationError(
-                f"{VENDOR} refused the login ({response.status_code}): check the API user name and password "
-                "(Settings > General in the console)",
-                status_code=response.status_code,
-                method="POST",
-                url=self._url,
-                vendor=VENDOR,
-                operation="login",
-                vendor_message=redact(response.text[:200]) if response.status_code != 200 else None,
-            )
+        data = self.login_json(response)
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            raise self.unexpected(response, "no access_token")
         register_secret(token)
         return token
 
@@ -176,9 +178,9 @@ def one(call: Call, typ: Any) -> Op[Any]:
     return _op(call, lambda reply: decode_reply(typ, reply))
 
 
-def many(call: Call, typ: Any) -> ListOp[Any]:
-    """A bare JSON array, in one response."""
-    from backupbridge.http import single_page
+def many(call: Call, typ: Any, id_of: Callable[[Any], Hashable | None] | None = None) -> ListOp[Any]:
+    """A bare JSON array, in one response (the docs page none of these lists); ``id_of`` names the record id
+    that may not arrive twice."""
 
     def parse(reply: Reply) -> list[Any]:
         data = reply.json()
@@ -188,7 +190,12 @@ def many(call: Call, typ: Any) -> ListOp[Any]:
             raise reply.decoding_error("expected a JSON array")
         return decode_reply(list[typ], reply, data)  # type: ignore[no-any-return]
 
-    return single_page(call, parse)
+    return single_page(call, parse, id_of=id_of)
+
+
+def _monitoring_id(row: MonitoringRecord) -> Hashable | None:
+    """A Monitoring row is the last run of one plan on one computer of one user."""
+    return None if row.plan_id is None else (row.user_id, row.computer_name, row.plan_id)
 
 
 def as_json(call: Call) -> Op[Any]:
@@ -201,51 +208,49 @@ def nothing(call: Call) -> Op[None]:
 
 
 def by_path(
-    path: str, operation: str, list_key: str | None, typ: Any, count: int, *, with_raw: bool = False
+    path: str,
+    operation: str,
+    list_key: str | None,
+    typ: Any,
+    count: int,
+    *,
+    with_raw: bool = False,
+    id_of: Callable[[Any], Hashable | None] | None = None,
 ) -> ListOp[Any]:
-    """Path paging: ``{path}/{offset}/{count}``, checked against the ``Count`` the API reports.
+    """Path paging as the docs give it: ``{path}/{offset}/{count}`` from offset 0, in an envelope whose
+    ``Count`` is the listing's total; the listing ends once ``Count`` records arrived (``paginate`` holds every
+    page to that, and to the ``count`` asked for).
 
-    With ``with_raw`` the items are ``(record, raw JSON)`` pairs.
+    With ``with_raw`` the items are ``(record, raw JSON)`` pairs; ``id_of`` names the record id.
     """
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
         raise _invalid(operation, "count", "count must be an integer from 1 to 1000")
 
-    def call_at(offset: int) -> Call:
-        return Call(method="GET", path=f"{path}/{offset}/{count}", operation=operation)
+    def call_at(index: int) -> Call:
+        return Call(method="GET", path=f"{path}/{index * count}/{count}", operation=operation)
 
     def parse(reply: Reply, call: Call) -> Page[Any]:
         data = reply.json()
-        offset = int(call.path.rsplit("/", 2)[-2])
-        total = None
-        items: Any
-        if isinstance(data, list):
-            items = data
-        elif isinstance(data, Mapping):
-            total = data.get("Count")
-            key = list_key if list_key in data else next((k for k, v in data.items() if isinstance(v, list)), None)
-            items = data.get(key) if key else []
-            if not isinstance(total, int) or isinstance(total, bool):
-                raise reply.decoding_error("the page carries no integer Count")
-        else:
-            raise reply.decoding_error("expected a page object or array")
+        if not isinstance(data, Mapping):
+            raise reply.decoding_error('expected a page object with "Count"')
+        total = data.get("Count")
+        key = list_key if list_key in data else next((k for k, v in data.items() if isinstance(v, list)), None)
+        items = data.get(key) if key else []
+        if not isinstance(total, int) or isinstance(total, bool):
+            raise reply.decoding_error("the page carries no integer Count")
         if not isinstance(items, list):
             raise reply.decoding_error(f"expected a list under {list_key!r}")
         records = decode_reply(list[typ], reply, items)
-        fetched = offset + len(records)
-        more = bool(records) and (fetched < total if total is not None else len(records) >= count)
-        return Page(
-            items=list(zip(records, items, strict=True)) if with_raw else records,
-            next=call_at(fetched) if more else None,
-            total=total,
-        )
+        return Page(items=list(zip(records, items, strict=True)) if with_raw else records, total=total)
 
-    return paginate(call_at(0), parse)
+    paging: Paging[Any] = Paging(end=End.TOTAL, page_size=count, page_call=call_at, id_of=id_of, total_name="Count")
+    return paginate(call_at(0), parse, paging)
 
 
 class Packages:
     def list(self) -> ListOp[PackageRecord]:
         """``GET api/Packages``."""
-        return many(Call(method="GET", path="/Packages", operation="packages.list"), PackageRecord)
+        return many(Call(method="GET", path="/Packages", operation="packages.list"), PackageRecord, by_attr("id"))
 
     def get(self, package_id: int | str) -> Op[PackageRecord]:
         """``GET api/Packages/{ID}``."""
@@ -271,7 +276,7 @@ class Packages:
 class Users:
     def list(self) -> ListOp[UserRecord]:
         """``GET api/Users``."""
-        return many(Call(method="GET", path="/Users", operation="users.list"), UserRecord)
+        return many(Call(method="GET", path="/Users", operation="users.list"), UserRecord, by_attr("id"))
 
     def get(self, user_id: str) -> Op[UserRecord]:
         """``GET api/Users/{ID}`` (``NotFoundError`` also when the API answers 200 with null)."""
@@ -382,18 +387,24 @@ class Users:
 class Monitoring:
     def list(self) -> ListOp[MonitoringRecord]:
         """``GET api/Monitoring``: the latest run of every plan on every computer."""
-        return many(Call(method="GET", path="/Monitoring", operation="monitoring.list"), MonitoringRecord)
+        return many(
+            Call(method="GET", path="/Monitoring", operation="monitoring.list"), MonitoringRecord, _monitoring_id
+        )
 
     def for_user(self, user_id: str) -> ListOp[MonitoringRecord]:
         """``GET api/Monitoring/{UserID}``: the latest runs on the user's online computers."""
         key = guid(user_id, "monitoring.for_user", "user_id")
-        return many(Call(method="GET", path=f"/Monitoring/{key}", operation="monitoring.for_user"), MonitoringRecord)
+        return many(
+            Call(method="GET", path=f"/Monitoring/{key}", operation="monitoring.for_user"),
+            MonitoringRecord,
+            _monitoring_id,
+        )
 
 
 class Companies:
     def list(self) -> ListOp[CompanyRecord]:
         """``GET api/Companies``."""
-        return many(Call(method="GET", path="/Companies", operation="companies.list"), CompanyRecord)
+        return many(Call(method="GET", path="/Companies", operation="companies.list"), CompanyRecord, by_attr("id"))
 
     def get(self, company_id: str) -> Op[CompanyRecord]:
         """``GET api/Companies/{ID}``."""
@@ -420,10 +431,10 @@ class Companies:
 class Computers:
     def list(self, *, count: int = COMPUTER_PAGE) -> ListOp[ComputerRecord]:
         """``GET api/Computers/{offset}/{count}``, every page, checked against ``Count``."""
-        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count)
+        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count, id_of=_HID)
 
     def list_pairs(self, *, count: int = COMPUTER_PAGE) -> ListOp[tuple[ComputerRecord, Any]]:
-        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count, with_raw=True)
+        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count, with_raw=True, id_of=_HID)
 
     def get(self, computer_hid: str) -> Op[ComputerRecord]:
         """``GET api/Computers/{hid}``."""
@@ -440,7 +451,11 @@ class Computers:
     def plans(self, computer_hid: str) -> ListOp[ComputerPlanRecord]:
         """``GET api/Computers/{hid}/Plans``: backup and restore plans on the computer."""
         key = hid(computer_hid, "computers.plans")
-        return many(Call(method="GET", path=f"/Computers/{key}/Plans", operation="computers.plans"), ComputerPlanRecord)
+        return many(
+            Call(method="GET", path=f"/Computers/{key}/Plans", operation="computers.plans"),
+            ComputerPlanRecord,
+            by_attr("id"),
+        )
 
     def create_plan(self, computer_hid: str, payload: Mapping[str, Any]) -> Op[Any]:
         """``POST api/Computers/{hid}/Plans`` (Name required)."""
@@ -508,11 +523,11 @@ class Computers:
     def history(self, computer_hid: str, *, count: int = COMPUTER_PAGE) -> ListOp[Any]:
         """``GET api/Computers/{hid}/Plans/history/{offset}/{count}``: the computer's run history."""
         key = hid(computer_hid, "computers.history")
-        return by_path(f"/Computers/{key}/Plans/history", "computers.history", None, dict[str, Any], count)
+        return by_path(f"/Computers/{key}/Plans/history", "computers.history", None, dict[str, Any], count, id_of=_RUN)
 
     def all_history(self, *, count: int = COMPUTER_PAGE) -> ListOp[Any]:
         """``GET api/Computers/Plans/history/{offset}/{count}``: run history of every computer."""
-        return by_path("/Computers/Plans/history", "computers.all_history", None, dict[str, Any], count)
+        return by_path("/Computers/Plans/history", "computers.all_history", None, dict[str, Any], count, id_of=_RUN)
 
     def statistics(self, computer_hid: str) -> Op[Any]:
         """``GET api/Computers/{hid}/Statistics``."""
@@ -544,7 +559,7 @@ class Licenses:
         if is_available is not None and not isinstance(is_available, bool):
             raise _invalid("licenses.list", "is_available", "is_available must be True, False or None")
         call = Call(method="GET", path="/Licenses", params={"isAvailable": is_available}, operation="licenses.list")
-        return many(call, LicenseRecord)
+        return many(call, LicenseRecord, by_attr("id"))
 
     def get(self, license_id: str) -> Op[LicenseRecord]:
         """``GET api/Licenses/{ID}``."""
@@ -708,7 +723,11 @@ class Builds:
 class Administrators:
     def list(self) -> ListOp[AdministratorRecord]:
         """``GET api/Administrators``."""
-        return many(Call(method="GET", path="/Administrators", operation="administrators.list"), AdministratorRecord)
+        return many(
+            Call(method="GET", path="/Administrators", operation="administrators.list"),
+            AdministratorRecord,
+            by_attr("admin_id"),
+        )
 
     def get(self, admin_id: str) -> Op[AdministratorRecord]:
         """``GET api/Administrators/{ID}``."""

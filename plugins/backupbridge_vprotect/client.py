@@ -4,7 +4,7 @@ machines, hypervisors, tasks).
 
 Self-hosted: ``base_url`` (``https://<host>:8181/api``) is required. Lists page with ``page`` (from 0) and
 ``size``, ordered by ``orderBy``/``direction``, with the total in the ``X-Total-Count`` header; a listing
-checks what it received against that total.
+ends once that many records arrived, and raises ``DecodingError`` when the pages do not add up to it.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 import attrs
 import httpx
 
-from backupbridge import AuthenticationError, ValidationError
+from backupbridge import ValidationError
 from backupbridge.convert import decode
-from backupbridge.http import Call, ListOp, LoginAuth, Op, Page, Reply, VendorError, paginate
+from backupbridge.http import Call, End, ListOp, LoginAuth, Op, Page, Paging, Reply, VendorError, by_attr, paginate
 from backupbridge.redaction import Secret, register_secret
 
 from .records import (
@@ -80,10 +80,14 @@ TASK_STATES = ("QUEUED", "RUNNING", "FINISHED", "FAILED", "CANCELLED")
 POLICY_KINDS = ("vm-backup", "storage-backup", "cloud-backup", "app-backup")
 DIRECTIONS = ("asc", "desc")
 Steps = Generator[Call, Reply, Any]
+_GUID = by_attr("guid")
 
 
 class VProtectLogin(LoginAuth):
     """``POST /session/login`` with ``{login, password}`` (201); the session cookie is kept and sent."""
+
+    rejection_hint = "check the login and password"
+    login_operation = "session.login"
 
     def __init__(self, login: str, password: Secret, base_url: str) -> None:
         super().__init__(VENDOR)
@@ -96,19 +100,11 @@ class VProtectLogin(LoginAuth):
         return httpx.Request("POST", self._url, json=body, headers={"Accept": "application/json"})
 
     def accept_login(self, response: httpx.Response) -> dict[str, str]:
-        response.read()
         cookies = {name: value for name, value in response.cookies.items()}
-        if response.status_code not in (200, 201) or not cookies:
-            raise AuthenticationError(
-                f"{VENDOR} refused the login ({response.status_code}): check the login and password",
-                status_code=response.status_code,
-                method="POST",
-                url=self._url,
-                vendor=VENDOR,
-                operation="session.login",
-            )
         for value in cookies.values():
-            register_secret(value)
+            register_secret(value)  # the session id (JSESSIONID) is as good as the password
+        if not cookies:
+            raise self.unexpected(response, "no session cookie")
         return cookies
 
     def authorize(self, request: httpx.Request, session: Any) -> None:
@@ -304,32 +300,31 @@ def total_count(reply: Reply) -> int | None:
 
 
 def paged(path: str, params: Mapping[str, Any], typ: Any, operation: str, *, with_raw: bool = False) -> ListOp[Any]:
-    """Every page of a listing (or just the one ``page`` asked for), checked against ``X-Total-Count``."""
+    """Every page of a listing (or just the one ``page`` asked for), as the docs give vProtect paging:
+    ``page`` from 0 and ``size``, a bare array per page and the total in ``X-Total-Count``. The listing ends
+    once that many records arrived; a page without the header, a short or empty page before then, a repeated
+    page or a ``guid`` seen twice raise ``DecodingError``."""
     one_page = "page" in params
     size = int(params.get("size", PAGE_SIZE))
-    first = Call(
-        method="GET", path=path, operation=operation, params={**params, "page": params.get("page", 0), "size": size}
-    )
+    start = int(params.get("page", 0))
+
+    def call_at(index: int) -> Call:
+        return Call(
+            method="GET", path=path, operation=operation, params={**params, "page": start + index, "size": size}
+        )
 
     def parse(reply: Reply, call: Call) -> Page[Any]:
         data = reply.json()
         if not isinstance(data, list):
             raise reply.decoding_error("expected a JSON array")
         records = decode_reply(list[typ], reply, data)
-        total = total_count(reply)
-        page = int(call.params["page"])  # type: ignore[arg-type]
-        seen = page * size + len(records)
-        more = not one_page and bool(records) and (seen < total if total is not None else len(records) >= size)
-        nxt = (
-            Call(method="GET", path=path, operation=operation, params={**call.params, "page": page + 1})
-            if more
-            else None
-        )
         items = list(zip(records, data, strict=True)) if with_raw else records
-        # One page asked for: its own length is all that can be checked against the total.
-        return Page(items=items, next=nxt, total=None if one_page else total)
+        # One page asked for: its own length (at most ``size``) is all that can be checked.
+        return Page(items=items, total=None if one_page else total_count(reply))
 
-    return paginate(first, parse)
+    end = End.WHOLE if one_page else End.TOTAL
+    paging: Paging[Any] = Paging(end=end, page_size=size, page_call=call_at, id_of=_GUID, total_name="X-Total-Count")
+    return paginate(call_at(0), parse, paging)
 
 
 def _op(call: Call, finish: Any) -> Op[Any]:
