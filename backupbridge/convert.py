@@ -20,6 +20,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from . import redaction
 from .errors import DecodingError
 
 __all__ = [
@@ -242,9 +243,8 @@ def make_converter(rename: Callable[[str], str] | None = None) -> cattrs.Convert
 
 
 def excerpt_of(body: bytes | str, limit: int = DecodingError.EXCERPT_LENGTH) -> str:
-    """The first ``limit`` characters of a body, for error messages."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else body
-    return text[:limit]
+    """The first ``limit`` characters of a body, for error messages: redacted first, then cut."""
+    return redaction.excerpt(body, limit)
 
 
 def _describe(exc: BaseException) -> str:
