@@ -28,12 +28,19 @@ hookimpl = pluggy.HookimplMarker("backupbridge")
 def register_vendors(register: Callable[[Vendor], None]) -> None:
     """Register the backup vendors this plugin provides.
 
-    Call ``register(Vendor(...))`` once per vendor. The ``Vendor`` names the vendor (lower-case, unique
-    across all plugins), says how to authenticate and build a driver, declares its capabilities
-    (honestly: the contract suite checks them), and may carry a simulator factory.
+    Call ``register(Vendor(...))`` once per vendor. The ``Vendor`` names the vendor (lower-case ASCII
+    letters, digits, ``-`` and ``_``, starting with a letter; unique across all plugins), says how to
+    authenticate and build a driver, declares its capabilities (honestly: the contract suite checks them),
+    and may carry a simulator factory.
+
+    A third-party plugin that registers a built-in vendor's name (``idrive360``, ``cleverfox``,
+    ``managedbackup``, ``vprotect``), or a name another third-party plugin also registers, is refused as a
+    whole (docs/plugins.md, "Trust"). Anything this hook raises, ``SystemExit`` included, fails only this
+    plugin.
 
     Raises (through ``register``):
-        DuplicateVendorError: another plugin already registered that name.
+        PluginError: not a ``Vendor``, an invalid name, or the same name twice; the plugin is refused even
+            if it catches the error.
     """
 
 
@@ -42,7 +49,9 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
     """Register output formats for records (``backupbridge devices --format NAME``).
 
     Call ``register(Exporter(name, write))`` where ``write(records, stream)`` writes the neutral
-    records to a text stream. CSV, JSON, NDJSON and table are built in and use this same hook.
+    records to a text stream. CSV (and ``csv-raw``), JSON, NDJSON and table are built in and use this same
+    hook; their names cannot be taken. Vendor text is untrusted: pass it through
+    ``backupbridge.terminal.printable`` for people, ``csv_cell`` for spreadsheets.
     """
 
 
