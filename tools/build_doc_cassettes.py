@@ -39,8 +39,9 @@ def recorder(vendor: str) -> vcr.VCR:
 
 
 def serve(status: int, body: Any) -> httpx.MockTransport:
-    """Answer every request with ``body``; a ``Routes`` body answers by path (login first, then the call)."""
-    if isinstance(body, Routes):
+    """Answer every request with ``body``; a ``Routes`` body answers by path (login first, then the call), a
+    ``FirstPage`` body by page number."""
+    if isinstance(body, Routes | FirstPage):
         return httpx.MockTransport(lambda request: body.answer(request))
     if body is None:
         return httpx.MockTransport(lambda request: httpx.Response(status))
@@ -55,6 +56,20 @@ class Routes(dict[str, tuple[Any, ...]]):
             if request.url.path.endswith(suffix):
                 return httpx.Response(status, json=body, headers=headers[0] if headers else None)
         return httpx.Response(404, json={"Message": "no documented example for this path"})
+
+
+class FirstPage:
+    """A documented CleverFox list answer as page 1; the pages after it are empty, as a real server answers
+    the confirmation a short page needs (the docs show no total, so a listing ends on an empty page)."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params.get("PageNo", "1"))
+        if number == 1:
+            return httpx.Response(200, json=self.body)
+        return httpx.Response(200, json={**self.body, "data": [], "page_no": number})
 
 
 def idrive360_cases() -> list[Case]:
@@ -124,18 +139,18 @@ def cleverfox_cases() -> list[Case]:
     update = {k: v for k, v in ex("device_update")["data"].items() if k != "Token"}
     partner = {"Name": "CleverFox Backup", "ApplicationId": None, "IsInactive": False}
     return [
-        ("devices_list", 200, ex("devices_list"), lambda c: list(c.vendor.devices.list())),
+        ("devices_list", 200, FirstPage(ex("devices_list")), lambda c: list(c.vendor.devices.list())),
         ("device_get", 200, ex("device_get"), lambda c: c.vendor.devices.get(1)),
         ("device_lookup", 200, ex("device_lookup"), lambda c: c.vendor.devices.lookup("RMM-1")),
         ("device_create", 201, ex("device_create"), lambda c: c.vendor.devices.create(create, token="doc-token-1")),
         ("device_update", 200, ex("device_update"), lambda c: c.vendor.devices.update(1, update, token="doc-token-2")),
         ("device_delete", 200, None, lambda c: c.vendor.devices.delete(1)),
-        ("device_jobs", 200, ex("device_jobs"), lambda c: list(c.vendor.devices.jobs(1))),
-        ("device_logs", 200, ex("device_logs"), lambda c: list(c.vendor.devices.logs(1))),
+        ("device_jobs", 200, FirstPage(ex("device_jobs")), lambda c: list(c.vendor.devices.jobs(1))),
+        ("device_logs", 200, FirstPage(ex("device_logs")), lambda c: list(c.vendor.devices.logs(1))),
         ("device_execute_get_next_job", 200, None, lambda c: c.vendor.devices.execute_get_next_job(1)),
-        ("plans_list", 200, ex("plans_list"), lambda c: list(c.vendor.plans.list())),
+        ("plans_list", 200, FirstPage(ex("plans_list")), lambda c: list(c.vendor.plans.list())),
         ("plan_get", 200, ex("plan_get"), lambda c: c.vendor.plans.get(1)),
-        ("partners_list", 200, ex("partners_list"), lambda c: list(c.vendor.partners.list())),
+        ("partners_list", 200, FirstPage(ex("partners_list")), lambda c: list(c.vendor.partners.list())),
         ("partner_get", 200, ex("partner_get"), lambda c: c.vendor.partners.get(1)),
         (
             "partner_update",
@@ -143,8 +158,8 @@ def cleverfox_cases() -> list[Case]:
             ex("partner_update"),
             lambda c: c.vendor.partners.update(1, partner, token="doc-token-3"),
         ),
-        ("partnerusers_list", 200, ex("partnerusers_list"), lambda c: list(c.vendor.partner_users.list())),
-        ("events_list", 200, ex("events_list"), lambda c: list(c.vendor.events.list())),
+        ("partnerusers_list", 200, FirstPage(ex("partnerusers_list")), lambda c: list(c.vendor.partner_users.list())),
+        ("events_list", 200, FirstPage(ex("events_list")), lambda c: list(c.vendor.events.list())),
     ]
 
 
@@ -189,11 +204,15 @@ def vprotect_cases() -> list[Case]:
         (201, ex("session_login"), {"Set-Cookie": "JSESSIONID=0123456789ABCDEF; Path=/api; Secure"}),
     )
     backup = "f8f73bf9-2445-4bce-a7dd-753be3b40a67"
+
+    def total(rows: list[Any]) -> dict[str, str]:  # every vProtect list states its total in this header
+        return {"X-Total-Count": str(len(rows))}
+
     return [
         (
             "backups_list",
             200,
-            Routes([login, ("/backups", (200, ex("backups_list")))]),
+            Routes([login, ("/backups", (200, ex("backups_list"), total(ex("backups_list"))))]),
             lambda c: list(c.vendor.backups.list()),
         ),
         (
@@ -217,13 +236,21 @@ def vprotect_cases() -> list[Case]:
         (
             "policies_storage_backup",
             200,
-            Routes([login, ("/policies/storage-backup", (200, ex("policies_storage_backup")))]),
+            Routes(
+                [
+                    login,
+                    (
+                        "/policies/storage-backup",
+                        (200, ex("policies_storage_backup"), total(ex("policies_storage_backup"))),
+                    ),
+                ]
+            ),
             lambda c: list(c.vendor.policies.list("storage-backup")),
         ),
         (
             "policies_vm_backup",
             200,
-            Routes([login, ("/policies/vm-backup", (200, ex("policies_vm_backup")))]),
+            Routes([login, ("/policies/vm-backup", (200, ex("policies_vm_backup"), total(ex("policies_vm_backup"))))]),
             lambda c: list(c.vendor.policies.list("vm-backup")),
         ),
     ]

@@ -1,21 +1,41 @@
 """The HTTP layer: sans-I/O calls, sessions (sync and async), retries, paging, auth, error decoding."""
 
 from ._auth import BasicAuth, BearerAuth, LoginAuth, check_base_url, client_kwargs, is_loopback
-from ._calls import Batch, Call, ListOp, Op, Page, Reply, collect, mapped, paginate, single_page
+from ._calls import (
+    MAX_JSON_DEPTH,
+    Batch,
+    Call,
+    End,
+    ListOp,
+    Op,
+    Page,
+    Paging,
+    Reply,
+    by_attr,
+    by_key,
+    collect,
+    find,
+    mapped,
+    paginate,
+    single_page,
+)
 from ._errors import ErrorDecoder, VendorError, build_api_error, error_class_for_status, parse_retry_after
 from ._session import AsyncSession, RateLimiter, RetryPolicy, Session, VendorProfile
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "AsyncSession",
     "BasicAuth",
     "Batch",
     "BearerAuth",
     "Call",
+    "End",
     "ErrorDecoder",
     "ListOp",
     "LoginAuth",
     "Op",
     "Page",
+    "Paging",
     "RateLimiter",
     "Reply",
     "RetryPolicy",
@@ -23,10 +43,13 @@ __all__ = [
     "VendorError",
     "VendorProfile",
     "build_api_error",
+    "by_attr",
+    "by_key",
     "check_base_url",
     "client_kwargs",
     "collect",
     "error_class_for_status",
+    "find",
     "is_loopback",
     "mapped",
     "paginate",

@@ -8,8 +8,12 @@ sessions only differ in how they send a ``Call``; the logic is shared.
 
 from __future__ import annotations
 
+import enum
+import itertools
 import json
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+import operator
+import re
+from collections.abc import Callable, Generator, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -18,7 +22,24 @@ import httpx
 from ..convert import excerpt_of
 from ..errors import DecodingError
 
-__all__ = ["Batch", "Call", "ListOp", "Op", "Page", "Reply", "collect", "mapped", "paginate"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "Batch",
+    "Call",
+    "End",
+    "ListOp",
+    "Op",
+    "Page",
+    "Paging",
+    "Reply",
+    "by_attr",
+    "by_key",
+    "collect",
+    "find",
+    "mapped",
+    "paginate",
+    "single_page",
+]
 
 T = TypeVar("T")
 ParamValue = str | int | float | bool | None | Sequence[str | int]
@@ -72,6 +93,47 @@ class Call:
 
 _UNPARSED: Any = object()
 
+MAX_JSON_DEPTH = 512
+"""Replies nested deeper than this are refused: nothing a vendor documents comes near it, and deeper data
+would only exhaust the stack of whatever walks it later (decoding, redaction, export)."""
+
+_STRUCTURE = b'[]{}"'
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in _STRUCTURE)
+_STRING = re.compile(rb'"[^"]*"')
+_RISE = bytes(2 if b in b"[{" else 0 for b in range(256))  # an opener counts +1, a closer -1 (minus 1 each)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def nesting_exceeds(content: bytes, limit: int) -> bool:
+    """Whether JSON ``content`` nests arrays and objects deeper than ``limit``, in a few passes at C speed.
+
+    Brackets inside strings do not count: escaped backslashes and quotes are dropped, then everything but
+    brackets and quotes, then the strings (only those holding a bracket are left by then)."""
+    if content.count(b"[") + content.count(b"{") <= limit:
+        return False
+    if json.detect_encoding(content) != "utf-8":
+        content = content.decode(json.detect_encoding(content)).encode()
+    if b"\\" in content:
+        content = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    reduced = content.translate(None, _NOT_STRUCTURE)
+    reduced = reduced.replace(b'""', b"")
+    if b'"' in reduced:
+        reduced = _STRING.sub(b"", reduced)
+    peeled = reduced
+    for _ in range(8):  # the usual few levels: peel the innermost pairs off (one or more levels a pass)
+        shorter = peeled.replace(b"[]", b"").replace(b"{}", b"")
+        if not shorter and limit >= 16:
+            return False  # at most two levels come off a pass: no deeper than 16
+        if not shorter or len(shorter) == len(peeled):
+            break
+        peeled = shorter
+    # Deeper than that: the running depth, counted once (opener +1, closer -1).
+    rises = itertools.accumulate(reduced.translate(_RISE))
+    return max(map(operator.sub, rises, itertools.count(1)), default=0) > limit
+
 
 @attrs.define
 class Reply:
@@ -96,11 +158,16 @@ class Reply:
         if not self.content.strip():
             raise self.decoding_error("empty body where JSON was expected")
         try:
-            self._parsed = json.loads(self.content)
+            parsed = json.loads(self.content, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise self.decoding_error(f"body is JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
         except ValueError as exc:
             ctype = self.headers.get("content-type", "no content type")
             raise self.decoding_error(f"body is not valid JSON ({ctype})") from exc
-        return self._parsed
+        if nesting_exceeds(self.content, MAX_JSON_DEPTH):
+            raise self.decoding_error(f"body is JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        self._parsed = parsed
+        return parsed
 
     def decoding_error(self, message: str) -> DecodingError:
         return DecodingError(
@@ -142,72 +209,281 @@ class ListOp(Generic[T]):
 
 @attrs.frozen(kw_only=True)
 class Page(Generic[T]):
-    """What one page of a listing held.
+    """What one page of a listing held, as the vendor's page parser read it.
 
     Attributes:
         items: the records on this page.
-        next: the call for the next page, or ``None`` when this was the last one.
+        next: only for listings paged without a ``Paging`` declaration: the call for the next page, or
+            ``None`` when the parser says this was the last one. A declared listing ignores it: the engine
+            asks for the next page itself.
         total: the number of records the vendor says the whole listing has, when it says so.
+        stated_page_size: the page size the reply says it used, when it says so (checked against the size
+            asked for, never trusted instead of it).
     """
 
     items: Sequence[T]
-    next: Call | None
+    next: Call | None = None
     total: int | None = None
+    stated_page_size: int | None = None
+
+
+class End(enum.Enum):
+    """How a vendor documents the end of a listing."""
+
+    WHOLE = "whole"
+    """One reply holds the whole listing (or the one page the caller asked for)."""
+    TOTAL = "total"
+    """Every page states the total; the listing ends once that many records arrived. A page without the
+    total, a total that changes between pages, a page short of the size asked before the total is reached and
+    more records than the total all raise."""
+    SHORT_PAGE = "short_page"
+    """No total: the listing ends on the first page shorter than asked (an empty one included). That is
+    confirmed by asking for the page after it, which must be empty: a short or empty page before the end
+    raises instead of ending the listing early."""
+    NEXT = "next"
+    """Undeclared: the page parser says (``Page.next``) whether another page follows."""
+
+
+@attrs.frozen(kw_only=True)
+class Paging(Generic[T]):
+    """How one listing pages, stated once by the vendor; ``paginate`` holds every page to it.
+
+    Attributes:
+        end: the vendor's documented end condition.
+        page_size: the number of records asked for per page. Every page but the last must hold exactly that
+            many and none may hold more; a reply stating a bigger page size raises (a smaller stated size is
+            allowed, but pages are still judged against the size asked for).
+        page_call: the call for the page at ``index`` (0 for the first page); required for ``TOTAL`` and
+            ``SHORT_PAGE``, where the engine, not the parser, decides that another page is needed.
+        id_of: a record's id (``None`` when it has none), for duplicate and repeated-page detection; see
+            ``by_attr`` and ``by_key``. Only the ids are kept, never the records.
+        total_name: where the vendor states the total (``X-Total-Count``, ``Count``), for error messages.
+    """
+
+    end: End
+    page_size: int | None = None
+    page_call: Callable[[int], Call] | None = None
+    id_of: Callable[[T], Hashable | None] | None = None
+    total_name: str = "total"
+
+    def __attrs_post_init__(self) -> None:
+        if self.end in (End.TOTAL, End.SHORT_PAGE) and (self.page_call is None or not self.page_size):
+            raise ValueError(f"{self.end.name} paging needs page_size and page_call")
+        if self.page_size is not None and self.page_size < 1:
+            raise ValueError("page_size must be at least 1")
+
+
+def by_attr(name: str) -> Callable[[Any], Hashable | None]:
+    """Ids from a record attribute; for ``(record, raw)`` pairs, the record's."""
+
+    def id_of(item: Any) -> Hashable | None:
+        record = item[0] if type(item) is tuple else item
+        return getattr(record, name, None)
+
+    return id_of
+
+
+def by_key(*keys: str) -> Callable[[Any], Hashable | None]:
+    """Ids from one key (or several, as a tuple) of a mapping; for ``(record, raw)`` pairs, of the raw JSON."""
+
+    def id_of(item: Any) -> Hashable | None:
+        row = item[1] if type(item) is tuple else item
+        if not isinstance(row, Mapping):
+            return None
+        values = tuple(row.get(key) for key in keys)
+        if all(v is None for v in values):
+            return None
+        value = values[0] if len(values) == 1 else values
+        return value if isinstance(value, Hashable) else repr(value)
+
+    return id_of
+
+
+_UNDECLARED: Paging[Any] = Paging(end=End.NEXT)
 
 
 def paginate(
     first: Call,
     parse_page: Callable[[Reply, Call], Page[T]],
+    paging: Paging[T] | None = None,
     *,
     max_pages: int = 1_000_000,
 ) -> ListOp[T]:
-    """The one place listings are paged.
+    """The one place listings are paged: a listing either yields every record or raises ``DecodingError``.
 
-    A listing either yields every record or raises: when the vendor states a total and the pages did
-    not add up to it, ``DecodingError`` is raised after the last page; a page that repeats the
-    previous request (a vendor ignoring its paging parameters) raises instead of looping forever.
+    ``parse_page`` reads one reply (records, and the total or page size when the reply states them);
+    ``paging`` is the vendor's declaration: the page size asked for, the documented end condition and the
+    record id. Every page is checked against it: a short or empty page before the end, a page that repeats
+    the previous one (a server ignoring the paging parameters shows it on the second page), a duplicate id,
+    a page holding more records than asked, a reply stating another page size, more records or pages than
+    the reported total allows, or a total that changes while paging. Only the ids of the records are kept.
     """
+    declared = paging or _UNDECLARED
 
     def steps() -> ListGenerator[T]:
-        call: Call | None = first
-        seen = 0
-        pages = 0
-        total: int | None = None
-        last_request: tuple[str, tuple[tuple[str, Any], ...]] | None = None
-        while call is not None:
-            request_key = (call.path, tuple(call.query()))
-            if request_key == last_request:
-                raise DecodingError(
-                    "the vendor's paging did not advance", endpoint=call.endpoint, operation=first.operation
-                )
-            last_request = request_key
-            pages += 1
-            if pages > max_pages:
-                raise DecodingError(
-                    f"listing exceeded {max_pages} pages", endpoint=call.endpoint, operation=first.operation
-                )
+        check = _PageChecks(declared, first)
+        call = first
+        index = 0
+        while True:
+            if index >= max_pages:
+                raise check.error(f"listing exceeded {max_pages} pages", call)
+            if declared.end is End.NEXT:
+                check.advancing(call)
             reply = yield call
             assert reply is not None
             page = parse_page(reply, call)
-            if page.total is not None:
-                total = page.total
-            seen += len(page.items)
+            finished = check.page(page, index, call)
             if page.items:
                 yield Batch(page.items)
-            call = page.next
-        if total is not None and seen != total:
-            raise DecodingError(
-                f"listing incomplete: received {seen} records, the vendor reported {total}",
-                endpoint=first.endpoint,
-                operation=first.operation,
-            )
+            if finished:
+                return
+            if declared.end is End.NEXT:
+                if page.next is None:
+                    check.complete()
+                    return
+                call = page.next
+            else:
+                assert declared.page_call is not None
+                call = declared.page_call(index + 1)
+            index += 1
 
     return ListOp(first.operation, steps())
 
 
-def single_page(call: Call, parse: Callable[[Reply], Iterable[T]]) -> ListOp[T]:
-    """A listing the vendor returns whole in one response."""
-    return paginate(call, lambda reply, _: Page(items=list(parse(reply)), next=None))
+class _PageChecks:
+    """What ``paginate`` remembers between pages: counts, the total, the previous page's ids, every id seen."""
+
+    def __init__(self, paging: Paging[Any], first: Call) -> None:
+        self.paging = paging
+        self.first = first
+        self.received = 0
+        self.total: int | None = None
+        self.seen: set[Hashable] = set()
+        self.previous: list[Any] | None = None  # the previous non-empty page's ids (or records, without ids)
+        # The page number, record count and stated page size of a page shorter than asked.
+        self.short: tuple[int, int, int | None] | None = None
+        self.last_request: tuple[str, tuple[tuple[str, Any], ...]] | None = None
+
+    def error(self, message: str, call: Call) -> DecodingError:
+        return DecodingError(message, endpoint=call.endpoint, operation=self.first.operation)
+
+    def advancing(self, call: Call) -> None:
+        request_key = (call.path, tuple(call.query()))
+        if request_key == self.last_request:
+            raise self.error("the vendor's paging did not advance", call)
+        self.last_request = request_key
+
+    def page(self, page: Page[Any], index: int, call: Call) -> bool:
+        """Check one page; True when the listing is complete with it."""
+        paging, number, count = self.paging, index + 1, len(page.items)
+        size = paging.page_size
+        stated = page.stated_page_size
+        if stated is not None and size is not None and stated > size:
+            raise self.error(
+                f"page {number} states page_size {stated}, more than the {size} asked for "
+                "(the page size asked for is the only one trusted)",
+                call,
+            )
+        if size is not None and count > size:
+            raise self.error(f"page {number} holds {count} records, more than the {size} asked for", call)
+        self._ids(page.items, number, call)
+        if paging.end is End.SHORT_PAGE:
+            if self.short is not None:
+                if count:
+                    short_number, short_count, short_stated = self.short
+                    what = "was empty" if short_count == 0 else f"held {short_count} of the {size} records asked for"
+                    hint = ""
+                    if short_stated is not None and short_count == short_stated:
+                        hint = f" (the server caps pages at {short_stated} records: ask for at most that many)"
+                    raise self.error(
+                        f"page {short_number} {what}, yet page {number} is not empty: "
+                        f"a short page before the end of the listing{hint}",
+                        call,
+                    )
+                return True
+            assert size is not None
+            if count < size:
+                self.short = (number, count, stated)
+            self.received += count
+            return False
+        self.received += count
+        if page.total is not None or paging.end is End.TOTAL:
+            self._total(page.total, number, call)
+        if paging.end is End.TOTAL:
+            assert self.total is not None and size is not None
+            if self.received == self.total:
+                return True
+            if count < size:
+                what = "is empty" if count == 0 else f"holds {count} of the {size} records asked for"
+                raise self.error(
+                    f"listing incomplete: page {number} {what} before the end "
+                    f"({self.received} of the {self.total} records the vendor reported have arrived)",
+                    call,
+                )
+            return False
+        if paging.end is End.WHOLE:
+            self.complete()
+            return True
+        return False
+
+    def _total(self, total: int | None, number: int, call: Call) -> None:
+        if total is None:
+            raise self.error(f"page {number} does not state the listing's total ({self.paging.total_name})", call)
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise self.error(f"page {number} states an impossible total: {total!r}", call)
+        if self.total is not None and total != self.total:
+            raise self.error(
+                f"the total changed from {self.total} to {total} while paging "
+                "(records were added or removed; listing again may succeed)",
+                call,
+            )
+        self.total = total
+        if self.received > total:
+            raise self.error(
+                f"page {number} brings the listing to {self.received} records, more than the {total} "
+                "the vendor reported",
+                call,
+            )
+        size = self.paging.page_size
+        if size is not None and number > max(1, -(-total // size)):
+            raise self.error(f"page {number} is more pages than {total} records in pages of {size} allow", call)
+
+    def _ids(self, items: Sequence[Any], number: int, call: Call) -> None:
+        if not items:
+            return
+        id_of = self.paging.id_of
+        current: list[Any] = [id_of(item) for item in items] if id_of is not None else list(items)
+        if self.previous is not None and current == self.previous:
+            if number == 2:
+                message = "page 2 holds the same records as page 1: the server ignores the paging parameters"
+            else:
+                message = f"page {number} repeats page {number - 1}"
+            raise self.error(message, call)
+        self.previous = current
+        if id_of is None:
+            return
+        seen = self.seen
+        for key in current:
+            if key is None:
+                continue
+            if key in seen:
+                raise self.error(f"record id {key!r} arrives twice (again on page {number})", call)
+            seen.add(key)
+
+    def complete(self) -> None:
+        if self.total is not None and self.received != self.total:
+            raise self.error(
+                f"listing incomplete: received {self.received} records, the vendor reported {self.total}",
+                self.first,
+            )
+
+
+def single_page(
+    call: Call, parse: Callable[[Reply], Iterable[T]], *, id_of: Callable[[T], Hashable | None] | None = None
+) -> ListOp[T]:
+    """A listing the vendor returns whole in one response; ``id_of`` names its records' ids (an id that
+    arrives twice raises ``DecodingError``)."""
+    return paginate(call, lambda reply, _: Page(items=list(parse(reply))), Paging(end=End.WHOLE, id_of=id_of))
 
 
 def collect(listing: ListOp[T]) -> Generator[Call, Reply, list[T]]:
@@ -225,6 +501,26 @@ def collect(listing: ListOp[T]) -> Generator[Call, Reply, list[T]]:
             message = steps.send(received)
         except StopIteration:
             return items
+
+
+def find(listing: ListOp[T], wanted: Callable[[T], bool]) -> Generator[Call, Reply, T | None]:
+    """The first item of a listing that ``wanted`` accepts (``None`` if none), from inside another op; the
+    listing is paged (and checked) only as far as needed."""
+    steps = listing.steps
+    message = next(steps)
+    while True:
+        received: Reply | None = None
+        if isinstance(message, Batch):
+            for item in message.items:
+                if wanted(item):
+                    steps.close()
+                    return item
+        else:
+            received = yield message
+        try:
+            message = steps.send(received)
+        except StopIteration:
+            return None
 
 
 def mapped(listing: ListOp[Any], convert: Callable[[Any], T | None], operation: str | None = None) -> ListOp[T]:

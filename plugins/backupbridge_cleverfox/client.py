@@ -2,9 +2,11 @@
 
 Resources hang off the client as groups: ``conn.vendor.devices.list()``, ``conn.vendor.devices.lookup(
 external_id)``, ``conn.vendor.companies.create({...})``. Lists page with ``PageNo``/``PageSize`` until a short
-page; single objects come in a ``{"data": {...}}`` envelope. Every POST and PUT carries a duplicate-prevention
-``Token`` (the caller's, or a generated GUID), so a write may be retried after a connection error or a 5xx,
-always with the same Token; a 409 on such a retry means the first attempt was applied.
+page, confirmed by an empty page after it (a short or repeated page before the end, a duplicate id or a
+stated page size bigger than asked raise ``DecodingError``); single objects come in a ``{"data": {...}}``
+envelope. Every POST and PUT carries a duplicate-prevention ``Token`` (the caller's, or a generated GUID), so
+a write may be retried after a connection error or a 5xx, always with the same Token; a 409 on such a retry
+means the first attempt was applied.
 """
 
 from __future__ import annotations
@@ -17,7 +19,21 @@ import httpx
 
 from backupbridge import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from backupbridge.convert import decode
-from backupbridge.http import BasicAuth, Call, ListOp, Op, Page, Reply, VendorError, mapped, paginate
+from backupbridge.http import (
+    BasicAuth,
+    Call,
+    End,
+    ListOp,
+    Op,
+    Page,
+    Paging,
+    Reply,
+    VendorError,
+    by_attr,
+    find,
+    mapped,
+    paginate,
+)
 
 from .records import (
     BackupTypeRecord,
@@ -106,48 +122,42 @@ def pairs(reply: Reply, typ: Any, *, many: bool) -> Any:
     return list(zip(records, data, strict=True)) if many else (records, data)
 
 
-def page_parser(typ: Any, id_attr: str) -> Callable[[Reply, Call], Page[tuple[Any, Any]]]:
-    """Pages until one is shorter than the page size the server says it used; repeated ids are dropped."""
-    seen: set[Any] = set()
+def page_parser(typ: Any) -> Callable[[Reply, Call], Page[tuple[Any, Any]]]:
+    """One ``{"data": [...], "page_no", "page_size"}`` page: its records (each beside its raw JSON) and the
+    page size the reply states (``paginate`` holds that to the size asked for)."""
 
     def parse(reply: Reply, call: Call) -> Page[tuple[Any, Any]]:
         items = pairs(reply, typ, many=True)
         envelope = reply.json()
-        requested_no = int(call.params["PageNo"])  # type: ignore[arg-type]
+        requested_no = call.params["PageNo"]
         page_no = envelope.get("page_no", requested_no)
         if page_no != requested_no:
             raise reply.decoding_error(f"asked for page {requested_no}, got page {page_no}")
-        size = envelope.get("page_size") or call.params["PageSize"]
-        if not isinstance(size, int) or size <= 0:
+        stated = envelope.get("page_size")
+        if stated is not None and (not isinstance(stated, int) or isinstance(stated, bool) or stated <= 0):
             raise reply.decoding_error("page_size is not a positive integer")
-        fresh = []
-        for record, raw in items:
-            key = getattr(record, id_attr)
-            if key is not None and key in seen:
-                continue  # a record pushed onto this page by an insert at the top: already yielded
-            seen.add(key)
-            fresh.append((record, raw))
-        more = len(items) >= size
-        nxt = (
-            Call(
-                method="GET",
-                path=call.path,
-                operation=call.operation,
-                params={**call.params, "PageNo": page_no + 1, "PageSize": size},
-            )
-            if more
-            else None
-        )
-        return Page(items=fresh, next=nxt)
+        return Page(items=items, stated_page_size=stated)
 
     return parse
+
+
+def paging(path: str, operation: str, id_attr: str, page_size: int) -> Paging[tuple[Any, Any]]:
+    """CleverFox paging, as the docs give it: ``PageNo`` from 1 and ``PageSize``, no total and no next link,
+    so a listing ends on a page shorter than asked (confirmed by an empty page after it); records carry
+    their integer id."""
+
+    def page_call(index: int) -> Call:
+        return Call(method="GET", path=path, operation=operation, params={"PageNo": index + 1, "PageSize": page_size})
+
+    return Paging(end=End.SHORT_PAGE, page_size=page_size, page_call=page_call, id_of=by_attr(id_attr))
 
 
 def list_pairs(path: str, typ: Any, id_attr: str, operation: str, page_size: int) -> ListOp[tuple[Any, Any]]:
     if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= 1000:
         raise _invalid(operation, "page_size", "page_size must be an integer from 1 to 1000")
-    first = Call(method="GET", path=path, operation=operation, params={"PageNo": 1, "PageSize": page_size})
-    return paginate(first, page_parser(typ, id_attr))
+    declared = paging(path, operation, id_attr, page_size)
+    assert declared.page_call is not None
+    return paginate(declared.page_call(0), page_parser(typ), declared)
 
 
 def _only_records(op: ListOp[tuple[Any, Any]]) -> ListOp[Any]:
@@ -236,22 +246,8 @@ class Resource(Listing[R]):
         return body
 
     def _find_external(self, external_id: str) -> Generator[Call, Reply, tuple[R, Any] | None]:
-        """The record with this ExternalId, by paging the listing (newest first)."""
-        call: Call | None = Call(
-            method="GET",
-            path=self.spec.path,
-            operation=self._op("list"),
-            params={"PageNo": 1, "PageSize": DEFAULT_PAGE_SIZE},
-        )
-        parse = page_parser(self.record, self._id_attr)
-        while call is not None:
-            reply = yield call
-            page = parse(reply, call)
-            for record, raw in page.items:
-                if getattr(record, "external_id", None) == external_id:
-                    return record, raw
-            call = page.next
-        return None
+        """The record with this ExternalId, by paging the listing (newest first) only as far as needed."""
+        return (yield from find(self.list_pairs(), lambda pair: getattr(pair[0], "external_id", None) == external_id))
 
     def _write(self, call: Call, body: Mapping[str, Any], verb: str, existing: int | None) -> Op[R]:
         def steps() -> Steps:

@@ -25,7 +25,7 @@ from backupbridge import (
     ValidationError,
 )
 from backupbridge.convert import decode
-from backupbridge.http import BearerAuth, Call, ListOp, Op, Reply, VendorError, single_page
+from backupbridge.http import BearerAuth, Call, ListOp, Op, Reply, VendorError, by_attr, single_page
 
 from .records import (
     BackupPlanRecord,
@@ -246,8 +246,10 @@ def _single(call: Call, typ: Any) -> Op[Any]:
     return Op(call.operation, steps())
 
 
-def _listing(call: Call, typ: Any) -> ListOp[Any]:
-    return single_page(call, lambda reply: decode_reply(list[typ], reply))
+def _listing(call: Call, typ: Any, id_attr: str) -> ListOp[Any]:
+    """IDrive 360 lists come whole, as one bare array (the docs show no paging); ``id_attr`` is the record
+    id that may not arrive twice."""
+    return single_page(call, lambda reply: decode_reply(list[typ], reply), id_of=by_attr(id_attr))
 
 
 class IDrive360API:
@@ -297,11 +299,13 @@ class IDrive360API:
             case_sensitive: match case (vendor default False).
             exact: exact rather than partial match (vendor default True).
         """
-        return _listing(company_by_name_call(name, case_sensitive=case_sensitive, exact=exact), CompanyRecord)
+        return _listing(
+            company_by_name_call(name, case_sensitive=case_sensitive, exact=exact), CompanyRecord, "company_id"
+        )
 
     def device_summary(self, company_id: int | str | None = None, device_id: str | None = None) -> ListOp[DeviceRecord]:
         """``GET /device/summary``: devices (of one company, or just ``device_id``)."""
-        return _listing(device_summary_call(company_id, device_id), DeviceRecord)
+        return _listing(device_summary_call(company_id, device_id), DeviceRecord, "device_id")
 
     def update_email_notification(
         self, device_id: str, emails: Sequence[str], *, type: str = "ALWAYS", backup_set: str = "DEFAULT"
@@ -331,4 +335,4 @@ class IDrive360API:
         self, company_id: int | str | None = None, backup_id: str | None = None
     ) -> ListOp[BackupPlanRecord]:
         """``GET /backup_plan``: a company's plans, or the one ``backup_id``."""
-        return _listing(fetch_backup_plan_call(company_id, backup_id), BackupPlanRecord)
+        return _listing(fetch_backup_plan_call(company_id, backup_id), BackupPlanRecord, "backup_id")

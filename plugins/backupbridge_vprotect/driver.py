@@ -7,11 +7,11 @@ from collections.abc import Generator
 from typing import Any
 
 from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan, ValidationError
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, mapped
 
 from . import mapping
 from .client import POLICY_KINDS, TASK_TYPES, VENDOR, VProtectAPI, decode_reply, guid, millis
-from .records import PolicyRecord, Ref, RuleRecord, ScheduleRecord, VirtualMachineRecord
+from .records import PolicyRecord, Ref, RuleRecord, ScheduleRecord, TaskRecord, VirtualMachineRecord
 
 Steps = Generator[Call, Reply, Any]
 # A finished task's run is listed as a backup, and of the documented task types only these produce or move
@@ -85,15 +85,20 @@ class VProtectDriver(Driver):
         wanted = None if company_id is None else guid(company_id, "list_devices", "company_id")
 
         def steps() -> Any:
-            vms = yield from self._vms()
-            chosen = [
-                mapping.device(vm, raw, account=self.account)
-                for vm, raw in vms
-                if wanted is None or (vm.project is not None and vm.project.guid == wanted)
-            ]
-            if wanted is not None and not chosen:  # an unknown project is NotFoundError, not an empty listing
-                yield from self._project(wanted, "list_devices", vms)
-            yield Batch(chosen)
+            matched = False
+
+            def convert(pair: tuple[VirtualMachineRecord, Any]) -> Device | None:
+                nonlocal matched
+                vm, raw = pair
+                if wanted is not None and (vm.project is None or vm.project.guid != wanted):
+                    return None
+                matched = True
+                return mapping.device(vm, raw, account=self.account)
+
+            yield from mapped(self.api.virtual_machines.list_pairs(), convert).steps  # page by page
+            if wanted is not None and not matched:  # an unknown project is NotFoundError, not an empty listing
+                # No VM names the project, so only the policies can: look there.
+                yield from self._project(wanted, "list_devices", [])
 
         return ListOp("list_devices", steps())
 
@@ -189,15 +194,20 @@ class VProtectDriver(Driver):
                 for policy, _ in (yield from collect(self.api.policies.list_pairs(kind))):
                     for rule in policy.rules or ():
                         plan_of_rule[rule.guid] = policy.guid
-            if status is None or statuses:
-                found = yield from collect(backups)
-                yield Batch([mapping.job(r, raw, account=self.account, plan_of_rule=plan_of_rule) for r, raw in found])
-            live = [
-                mapping.task_job(t, raw, account=self.account)
-                for t, raw in (yield from collect(tasks))
-                if (t.state is None or t.state.name not in DONE_TASK_STATES)
-                and (t.type is None or t.type.name not in NOT_BACKUP_TASK_TYPES)
-            ]
-            yield Batch([j for j in live if status is None or j.status is status])
+            if status is None or statuses:  # page by page: no page of backups is held past its mapping
+                yield from mapped(
+                    backups, lambda pair: mapping.job(pair[0], pair[1], account=self.account, plan_of_rule=plan_of_rule)
+                ).steps
+            yield from mapped(tasks, live_run).steps
+
+        def live_run(pair: tuple[TaskRecord, Any]) -> Job | None:
+            """A task still to show up as a backup, as a run (``None``: finished, or not a backup task)."""
+            task, raw = pair
+            if task.state is not None and task.state.name in DONE_TASK_STATES:
+                return None
+            if task.type is not None and task.type.name in NOT_BACKUP_TASK_TYPES:
+                return None
+            job = mapping.task_job(task, raw, account=self.account)
+            return job if status is None or job.status is status else None
 
         return ListOp("list_jobs", steps())

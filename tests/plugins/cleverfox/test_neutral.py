@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from backupbridge import (
+    DecodingError,
     DeviceSpec,
     DeviceStatus,
     Frequency,
@@ -122,8 +123,9 @@ def test_set_notifications_both_ways(run: Runner, sim: CleverFoxSimulator) -> No
     )
 
 
-def test_listing_survives_a_record_inserted_between_pages() -> None:
-    """Newest first: an insert while paging pushes a seen record onto the next page; it is yielded once."""
+def test_a_record_inserted_between_pages_fails_the_listing_instead_of_being_dropped() -> None:
+    """Newest first: an insert while paging pushes a seen record onto the next page. Dropping the repeat (as
+    this test once required) also hides a record lost to a duplicate id, so the listing raises (issue 12)."""
     sim = CleverFoxSimulator()
     pages = {"seen": 0}
 
@@ -138,11 +140,9 @@ def test_listing_survives_a_record_inserted_between_pages() -> None:
 
     conn = connect_sandbox("cleverfox", simulator=sim)
     conn._session.client._transport = SimulatorTransport(handler)
-    ids = [d.device_id for d in conn.vendor.devices.list(page_size=5)]
-    assert len(ids) == len(set(ids)), "no record twice"
-    assert set(ids) == set(sim.tables["devices"]) - {
-        max(sim.tables["devices"])
-    }  # the late one arrived above the cursor
+    with pytest.raises(DecodingError, match="arrives twice") as info:
+        list(conn.vendor.devices.list(page_size=5))
+    assert info.value.endpoint == "GET /devices"
 
 
 def test_a_refused_token_may_be_used_again_once_corrected() -> None:
