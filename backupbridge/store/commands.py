@@ -1,0 +1,442 @@
+"""The store's commands: ``collect``, ``history`` and ``store upgrade|prune|info``.
+
+Registered on the ``backupbridge`` group by ``backupbridge.cli``. Errors are ours or click's, so
+``cli.main`` prints each as one line (rc 2 for usage, rc 1 for the rest), never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from ..errors import ValidationError
+from ..health import HealthPolicy, Rollup
+from .config import open_configured_store
+from .engine import Store
+from .errors import StoreURLError
+from .history import DayStatus, History, Scope, history
+from .maintenance import prune, store_info
+from .record import in_shard, parse_shard, record_snapshot
+
+__all__ = ["collect", "history_command", "store_group"]
+
+EXIT_ERROR = 1
+_SYMBOL = {
+    DayStatus.SUCCESS: "S",
+    DayStatus.WARNING: "W",
+    DayStatus.FAILURE: "F",
+    DayStatus.NO_RESULT: ".",
+    DayStatus.UNKNOWN: "-",
+}
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _duration(value: str, option: str) -> dt.timedelta:
+    match = _DURATION.match(value.strip())
+    if not match:
+        raise click.BadParameter("use a duration like 30m, 2h, 7d or 4w", param_hint=option)
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _store_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option(
+                "--store",
+                "store_url",
+                metavar="URL",
+                help="The store: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+                "(default: $BACKUPBRIDGE_STORE, [store] url in the config file, else a file in the data directory).",
+            ),
+            click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _open(store_url: str | None, config: Path | None, *, sandbox: bool, check: bool = True) -> Store:
+    """The store, or a usage error when ``--store`` itself is malformed."""
+    try:
+        return open_configured_store(store_url, config=config, sandbox=sandbox, check=check)
+    except StoreURLError as exc:
+        if store_url:
+            raise click.BadParameter(exc.message, param_hint="--store") from None
+        raise
+
+
+@click.command()
+@click.option("--sandbox", is_flag=True, help="Collect from the built-in simulators (into the sandbox store).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Sandbox data seed.")
+@click.option(
+    "--size", type=click.IntRange(0, 100_000), default=40, show_default=True, help="Sandbox devices per tenant."
+)
+@click.option("--tenants", type=click.IntRange(1, 50), default=1, show_default=True, help="Sandbox tenants per vendor.")
+@click.option("--vendor", multiple=True, help="Only these vendors (repeatable).")
+@click.option("--account", multiple=True, help="Only these configured accounts (repeatable).")
+@click.option("--shard", metavar="K/N", help="Only the accounts of shard K of N (by a hash of the account name).")
+@_store_options
+@click.option("--window", default="7d", show_default=True, help="How far back the verdicts look.")
+@click.option("--grace", default="2h", show_default=True, help="How late a run may be before it is missed.")
+@click.option("--max-age", default="48h", show_default=True, help="No success for longer than this is OVERDUE.")
+@click.option("--treat-warning-as-success", is_flag=True, help="Runs with warnings count as successes.")
+@click.option(
+    "--rollup",
+    type=click.Choice([r.value for r in Rollup]),
+    default="worst",
+    show_default=True,
+    help="How several runs on one day combine.",
+)
+def collect(**opts: Any) -> None:
+    """Read every account once and record the run in the store (for cron, systemd timers, CronJobs)."""
+    from ..bridge import Bridge
+    from ..plugins import get_vendor
+
+    policy = HealthPolicy(
+        window=_duration(opts["window"], "--window"),
+        grace=_duration(opts["grace"], "--grace"),
+        max_age=_duration(opts["max_age"], "--max-age"),
+        treat_warning_as_success=opts["treat_warning_as_success"],
+        rollup=Rollup(opts["rollup"]),
+    )
+    try:
+        shard = parse_shard(opts["shard"]) if opts["shard"] else None
+    except ValidationError as exc:
+        raise click.BadParameter(exc.message, param_hint="--shard") from None
+    vendors = [v.lower() for v in opts["vendor"]]
+    for vendor in vendors:
+        get_vendor(vendor)
+    store = _open(opts["store_url"], opts["config"], sandbox=opts["sandbox"])
+    with store:
+        if opts["sandbox"]:
+            bridge = _sandbox_bridge(vendors, opts, shard)
+        else:
+            from ..config import load_accounts
+
+            accounts = [
+                a
+                for a in load_accounts(opts["config"])
+                if (not opts["account"] or a.name in opts["account"]) and (not vendors or a.vendor in vendors)
+            ]
+            if not accounts:
+                raise click.UsageError("no account in the configuration matches --account/--vendor")
+            bridge = Bridge(accounts=[a for a in accounts if shard is None or in_shard(a.name, *shard)])
+        started = dt.datetime.now(dt.UTC)
+        with bridge:
+            snapshot = bridge.snapshot()
+        run = record_snapshot(store, snapshot, started, policy=policy, accounts=bridge.accounts)
+        where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+        click.echo(
+            f"recorded run {run.run_id}{where} into {store.url}: {run.accounts_ok + run.accounts_failed} accounts "
+            f"({run.accounts_ok} ok, {run.accounts_failed} failed), {run.companies} companies, {run.devices} devices, "
+            f"{run.plans} plans, {run.jobs} runs ({run.new_jobs} new)"
+        )
+    by_account: dict[tuple[str, str], list[str]] = {}
+    messages: dict[tuple[str, str], str] = {}
+    for failure in run.failures:
+        by_account.setdefault((failure.vendor, failure.account), []).append(failure.operation)
+        messages.setdefault((failure.vendor, failure.account), failure.message)
+    for (vendor, account), operations in by_account.items():
+        click.echo(
+            f"error: account {vendor}/{account} failed ({', '.join(operations)}): {messages[(vendor, account)]}",
+            err=True,
+        )
+    if run.failures:
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def _sandbox_bridge(vendors: list[str], opts: dict[str, Any], shard: tuple[int, int] | None) -> Any:
+    from ..bridge import Bridge
+    from ..sandbox import connect_sandbox, sandbox_tenants
+
+    tenants = sandbox_tenants(
+        vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
+    )
+    return Bridge(
+        [
+            connect_sandbox(vendor, simulator=sim, account=account)
+            for vendor, account, sim in tenants
+            if shard is None or in_shard(account, *shard)
+        ]
+    )
+
+
+@click.command("history")
+@click.option("--device", help="A device's id (or its current name).")
+@click.option("--plan", help="A plan's id (or its current name).")
+@click.option("--company", help="A company's id (or its name): its devices and plans.")
+@click.option("--account", help="An account's name (or VENDOR/NAME): all its devices and plans.")
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="The window, in days.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--sandbox", is_flag=True, help="Read the sandbox store (what 'collect --sandbox' wrote).")
+@click.option(
+    "--rollup",
+    type=click.Choice([r.value for r in Rollup]),
+    default="worst",
+    show_default=True,
+    help="How several runs on one day combine.",
+)
+@click.option("--treat-warning-as-success", is_flag=True, help="A warning day counts as a good one.")
+@_store_options
+def history_command(**opts: Any) -> None:
+    """The daily history of a device, plan, company or account: S success, W warning, F failure,
+    . no result, - unknown (not collected, or the listing failed)."""
+    chosen = [(scope, opts[scope.value]) for scope in Scope if opts[scope.value]]
+    if len(chosen) != 1:
+        raise click.UsageError("name exactly one of --device, --plan, --company or --account")
+    scope, query = chosen[0]
+    with _open(opts["store_url"], opts["config"], sandbox=opts["sandbox"]) as store:
+        result = history(
+            store,
+            scope,
+            query,
+            days=opts["days"],
+            rollup=Rollup(opts["rollup"]),
+            treat_warning_as_success=opts["treat_warning_as_success"],
+        )
+    {"table": _history_table, "json": _history_json, "csv": _history_csv}[opts["fmt"]](result, sys.stdout)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _days(value: int | None) -> str:
+    return "never" if value is None else str(value)
+
+
+def _history_table(result: History, stream: TextIO) -> None:
+    from ..exporters import compact_table, table_console
+
+    console = table_console(stream, markup=False)
+    table = compact_table(f"{result.scope.value} {result.query}: {result.start} to {result.end}")
+    for column in (
+        "kind",
+        "account",
+        "id",
+        "name",
+        "days",
+        "status",
+        "in status",
+        "since result",
+        "since good",
+        "rate",
+    ):
+        table.add_column(column, no_wrap=column == "days")
+    for entity in result.entities:
+        name = entity.name if len(entity.names) < 2 else f"{entity.name} (was {', '.join(entity.names[:-1])})"
+        table.add_row(
+            entity.kind.value,
+            f"{entity.vendor}/{entity.account}",
+            entity.id,
+            name,
+            "".join(_SYMBOL[cell.status] for cell in entity.days),
+            entity.status.value,
+            f"{entity.days_in_status}d",
+            _days(entity.days_since_result),
+            _days(entity.days_since_success),
+            _percent(entity.success_rate),
+        )
+    console.print(table)
+    compliance = compact_table("compliance (share of days judged OK)")
+    for column in ("company", "account", "device-days", "devices ok", "plan-days", "plans ok"):
+        compliance.add_column(column)
+    for company in result.compliance:
+        compliance.add_row(
+            company.company,
+            f"{company.vendor}/{company.account}",
+            str(company.device_days),
+            _percent(company.device_compliance),
+            str(company.plan_days),
+            _percent(company.plan_compliance),
+        )
+    console.print(compliance)
+    collected = result.last_collected.isoformat(timespec="minutes") if result.last_collected else "never"
+    console.print(f"S success, W warning, F failure, . no result, - unknown; last collected {collected}")
+
+
+def _history_document(result: History) -> dict[str, Any]:
+    return {
+        "scope": result.scope.value,
+        "query": result.query,
+        "start": result.start.isoformat(),
+        "end": result.end.isoformat(),
+        "last_collected": result.last_collected.isoformat() if result.last_collected else None,
+        "entities": [
+            {
+                "kind": e.kind.value,
+                "vendor": e.vendor,
+                "account": e.account,
+                "id": e.id,
+                "name": e.name,
+                "names": list(e.names),
+                "company_id": e.company_id,
+                "first_seen": e.first_seen.isoformat(),
+                "last_seen": e.last_seen.isoformat(),
+                "status": e.status.value,
+                "days_in_status": e.days_in_status,
+                "days_since_result": e.days_since_result,
+                "days_since_success": e.days_since_success,
+                "success_rate": e.success_rate,
+                "days": [
+                    {
+                        "day": c.day.isoformat(),
+                        "status": c.status.value,
+                        "runs": c.runs,
+                        "verdict": c.verdict.value if c.verdict else None,
+                    }
+                    for c in e.days
+                ],
+            }
+            for e in result.entities
+        ],
+        "compliance": [
+            {
+                "vendor": c.vendor,
+                "account": c.account,
+                "company_id": c.company_id,
+                "company": c.company,
+                "device_days": c.device_days,
+                "device_days_ok": c.device_days_ok,
+                "device_compliance": c.device_compliance,
+                "plan_days": c.plan_days,
+                "plan_days_ok": c.plan_days_ok,
+                "plan_compliance": c.plan_compliance,
+            }
+            for c in result.compliance
+        ],
+    }
+
+
+def _history_json(result: History, stream: TextIO) -> None:
+    json.dump(_history_document(result), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+_CSV_COLUMNS = (
+    "record",
+    "kind",
+    "vendor",
+    "account",
+    "id",
+    "name",
+    "day",
+    "status",
+    "runs",
+    "verdict",
+    "days_in_status",
+    "days_since_result",
+    "days_since_success",
+    "success_rate",
+    "device_days",
+    "device_days_ok",
+    "plan_days",
+    "plan_days_ok",
+)
+
+
+def _csv_rows(result: History) -> Iterator[list[str]]:
+    def row(**values: Any) -> list[str]:
+        return ["" if values.get(c) is None else str(values[c]) for c in _CSV_COLUMNS]
+
+    yield list(_CSV_COLUMNS)
+    for e in result.entities:
+        identity = {"kind": e.kind.value, "vendor": e.vendor, "account": e.account, "id": e.id, "name": e.name}
+        for cell in e.days:
+            verdict = cell.verdict.value if cell.verdict else None
+            yield row(record="day", **identity, day=cell.day, status=cell.status.value, runs=cell.runs, verdict=verdict)
+        yield row(
+            record="summary",
+            **identity,
+            day=result.end,
+            status=e.status.value,
+            days_in_status=e.days_in_status,
+            days_since_result=e.days_since_result,
+            days_since_success=e.days_since_success,
+            success_rate=None if e.success_rate is None else f"{e.success_rate:.4f}",
+        )
+    for c in result.compliance:
+        yield row(
+            record="compliance",
+            kind="company",
+            vendor=c.vendor,
+            account=c.account,
+            id=c.company_id,
+            name=c.company,
+            day=result.end,
+            device_days=c.device_days,
+            device_days_ok=c.device_days_ok,
+            plan_days=c.plan_days,
+            plan_days_ok=c.plan_days_ok,
+        )
+
+
+def _history_csv(result: History, stream: TextIO) -> None:
+    from ..exporters import write_csv_rows
+
+    write_csv_rows(stream, _csv_rows(result))
+
+
+@click.group("store")
+def store_group() -> None:
+    """The history store: its schema, its size, its retention."""
+
+
+@store_group.command("upgrade")
+@click.option("--sandbox", is_flag=True, help="The sandbox store.")
+@_store_options
+def store_upgrade(store_url: str | None, config: Path | None, sandbox: bool) -> None:
+    """Create or upgrade the store's schema to this version's (safe to run by several at once)."""
+    with _open(store_url, config, sandbox=sandbox, check=False) as store:
+        found, head = store.upgrade()
+        if found == head:
+            click.echo(f"store {store.url}: schema {head}, up to date")
+        else:
+            click.echo(f"store {store.url}: schema {found or '(empty)'} -> {head}")
+
+
+@store_group.command("prune")
+@click.option("--older-than", required=True, metavar="AGE", help="Delete what is older than this, like 400d or 52w.")
+@click.option("--sandbox", is_flag=True, help="The sandbox store.")
+@_store_options
+def store_prune(older_than: str, store_url: str | None, config: Path | None, sandbox: bool) -> None:
+    """Delete runs, results and verdicts older than AGE, and backups not seen since."""
+    age = _duration(older_than, "--older-than")
+    if age < dt.timedelta(days=1):
+        raise click.BadParameter("keep at least one day", param_hint="--older-than")
+    with _open(store_url, config, sandbox=sandbox) as store:
+        result = prune(store, age)
+        counts = ", ".join(f"{n} {table}" for table, n in result.deleted.items() if n)
+        click.echo(f"store {store.url}: kept from {result.kept_from}; deleted {counts or 'nothing'}")
+
+
+@store_group.command("info")
+@click.option("--sandbox", is_flag=True, help="The sandbox store.")
+@_store_options
+def store_info_command(store_url: str | None, config: Path | None, sandbox: bool) -> None:
+    """Where the store is, its schema, what it holds."""
+    with _open(store_url, config, sandbox=sandbox, check=False) as store:
+        info = store_info(store)
+    click.echo(f"store: {info.url} ({info.dialect})")
+    if not info.up_to_date:
+        click.echo(
+            f"schema: {info.revision or '(empty)'}, this backupbridge needs {info.expected_revision}: "
+            "run 'backupbridge store upgrade'"
+        )
+        return
+    click.echo(f"schema: {info.revision} (current)")
+    for table, count in info.rows.items():
+        click.echo(f"  {table}: {count} rows")
+    first = info.first_run.isoformat(timespec="seconds") if info.first_run else "none"
+    last = info.last_run.isoformat(timespec="seconds") if info.last_run else "none"
+    click.echo(f"runs: first {first}, last {last}")
+    if info.size_bytes is not None:
+        click.echo(f"size: {info.size_bytes / 1e6:.1f} MB")

@@ -1,0 +1,521 @@
+"""What the store answers: the daily history of a device, plan, company or account, and compliance.
+
+Each day of the window is one of::
+
+    success     the day's finished runs roll up (``HealthPolicy.rollup``, worst by default) to a success
+    warning     ... to a warning
+    failure     ... to a failure, a cancellation or a run the vendor reports missed
+    no-result   the account's runs were listed that day and this backup had no finished run
+    unknown     nothing to go by: no collect that day, the listing of runs failed, or the backup was not
+                known yet (or any more): never counted for or against it
+
+Days belong to the account's time zone. Alongside: the days in the current status, the days since the last
+result and the last good result, the success rate (success days over days with a result) and, per company,
+compliance: the share of device-days and plan-days the health engine judged OK (days it judged ``unknown``
+do not count).
+
+Everything is read in one consistent transaction, as of the scope's last collect (its accounts' own clocks),
+so history in a sandbox with a simulated clock reads as naturally as in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from ..errors import BackupBridgeError, ValidationError
+from ..health import Health, Rollup, rollup_day
+from ..models import Job, JobStatus
+from . import schema
+from .engine import Store
+
+__all__ = [
+    "CompanyCompliance",
+    "DayResult",
+    "DayStatus",
+    "EntityHistory",
+    "History",
+    "HistoryNotFoundError",
+    "Scope",
+    "history",
+]
+
+
+class HistoryNotFoundError(BackupBridgeError, LookupError):
+    """No device, plan, company or account in the store matches."""
+
+
+class Scope(enum.StrEnum):
+    DEVICE = "device"
+    PLAN = "plan"
+    COMPANY = "company"
+    ACCOUNT = "account"
+
+
+class DayStatus(enum.StrEnum):
+    SUCCESS = "success"
+    WARNING = "warning"
+    FAILURE = "failure"
+    NO_RESULT = "no-result"
+    UNKNOWN = "unknown"
+
+
+_RESULT = {
+    JobStatus.SUCCESS: DayStatus.SUCCESS,
+    JobStatus.WARNING: DayStatus.WARNING,
+    JobStatus.FAILED: DayStatus.FAILURE,
+    JobStatus.CANCELLED: DayStatus.FAILURE,
+    JobStatus.MISSED: DayStatus.FAILURE,
+}
+_DONE = tuple(status.value for status in _RESULT)
+_HAS_RESULT = (DayStatus.SUCCESS, DayStatus.WARNING, DayStatus.FAILURE)
+
+
+@attrs.frozen(kw_only=True)
+class DayResult:
+    """One day of one backup: its status, how many runs it had, and the engine's verdict that day."""
+
+    day: dt.date
+    status: DayStatus
+    runs: int = 0
+    verdict: Health | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EntityHistory:
+    """One device or plan over the window.
+
+    Attributes:
+        names: every name it has had, oldest first (a rename is the same backup under a new name).
+        days: the window, oldest first.
+        days_in_status: days from the first day of the current status to the window's end (unknown days do
+            not break a streak); at most the window.
+        days_since_result / days_since_success: whole days from the last day with a result / a success to the
+            window's end, over all stored history (None: never).
+        success_rate: success days over days with a result in the window (None: no result).
+    """
+
+    kind: Scope
+    vendor: str
+    account: str
+    id: str
+    name: str
+    company_id: str | None
+    names: tuple[str, ...]
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    days: tuple[DayResult, ...]
+    status: DayStatus
+    days_in_status: int
+    days_since_result: int | None
+    days_since_success: int | None
+    success_rate: float | None
+
+
+@attrs.frozen(kw_only=True)
+class CompanyCompliance:
+    """The share of device-days and plan-days judged OK in the window (None when none was judged)."""
+
+    vendor: str
+    account: str
+    company_id: str | None
+    company: str
+    device_days: int
+    device_days_ok: int
+    plan_days: int
+    plan_days_ok: int
+
+    @property
+    def device_compliance(self) -> float | None:
+        return self.device_days_ok / self.device_days if self.device_days else None
+
+    @property
+    def plan_compliance(self) -> float | None:
+        return self.plan_days_ok / self.plan_days if self.plan_days else None
+
+
+@attrs.frozen(kw_only=True)
+class History:
+    """The answer of ``history()``: one row per device and plan in scope, and compliance per company."""
+
+    scope: Scope
+    query: str
+    start: dt.date
+    end: dt.date
+    last_collected: dt.datetime | None
+    entities: tuple[EntityHistory, ...]
+    compliance: tuple[CompanyCompliance, ...]
+
+
+@attrs.frozen
+class _Entity:
+    kind: Scope
+    vendor: str
+    account: str
+    id: str
+    name: str
+    company_id: str | None
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+def history(
+    store: Store,
+    scope: Scope | str,
+    query: str,
+    *,
+    days: int = 30,
+    end: dt.date | None = None,
+    rollup: Rollup = Rollup.WORST,
+    treat_warning_as_success: bool = False,
+) -> History:
+    """The daily history of every device and plan ``query`` names, over the ``days`` ending on ``end``.
+
+    Args:
+        scope: what ``query`` names: a device, plan or company (by id, or by current name), or an account
+            (``NAME`` or ``VENDOR/NAME``). A company covers its devices and plans; an account all of its own.
+        days: the window's length in days.
+        end: the window's last day (default: the day of the scope's last collect, in its accounts' zones).
+        rollup: how several runs on one day combine (as the health engine's policy).
+        treat_warning_as_success: a warning day counts as good for ``days_since_success`` and the rate.
+
+    Raises:
+        ValidationError: ``days`` is not positive or ``scope`` unknown.
+        HistoryNotFoundError: nothing in the store matches ``query``.
+        StoreError: the store could not be read.
+    """
+    try:
+        kind = Scope(scope)
+    except ValueError:
+        raise ValidationError(f"scope must be one of {', '.join(s.value for s in Scope)}", field="scope") from None
+    if days < 1 or days > 3660:
+        raise ValidationError("days must be between 1 and 3660", field="days")
+    with store.read() as conn:
+        entities = _resolve(conn, kind, query)
+        if not entities:
+            raise HistoryNotFoundError(f"the store knows no {kind.value} {query!r} (collect first, or check the id)")
+        accounts = sorted({(e.vendor, e.account) for e in entities})
+        zones = _zones(conn, accounts)
+        last_collected = _last_collected(conn, accounts)
+        if end is None:
+            end = max((last_collected[a].astimezone(zones[a]).date() for a in last_collected), default=None)
+            end = end or max(e.last_seen.astimezone(zones[(e.vendor, e.account)]).date() for e in entities)
+        start = end - dt.timedelta(days=days - 1)
+        good = {JobStatus.SUCCESS.value} | ({JobStatus.WARNING.value} if treat_warning_as_success else set())
+        rows = []
+        for account in accounts:
+            mine = [e for e in entities if (e.vendor, e.account) == account]
+            rows += _account_history(conn, account, mine, zones[account], start, end, rollup, good)
+        compliance = _compliance(conn, entities, start, end)
+    return History(
+        scope=kind,
+        query=query,
+        start=start,
+        end=end,
+        last_collected=max(last_collected.values(), default=None),
+        entities=tuple(rows),
+        compliance=tuple(compliance),
+    )
+
+
+def _resolve(conn: sa.Connection, kind: Scope, query: str) -> list[_Entity]:
+    devices, plans = schema.devices, schema.plans
+
+    def load(table: sa.Table, entity: Scope, *where: Any) -> list[_Entity]:
+        rows = conn.execute(
+            sa.select(
+                table.c.vendor,
+                table.c.account,
+                table.c.id,
+                table.c.name,
+                table.c.company_id,
+                table.c.first_seen,
+                table.c.last_seen,
+            )
+            .where(*where)
+            .order_by(table.c.vendor, table.c.account, table.c.name, table.c.id)
+        )
+        return [_Entity(entity, *row) for row in rows]
+
+    if kind is Scope.DEVICE:
+        found = load(devices, Scope.DEVICE, devices.c.id == query)
+        return found or load(devices, Scope.DEVICE, devices.c.name == query)
+    if kind is Scope.PLAN:
+        found = load(plans, Scope.PLAN, plans.c.id == query)
+        return found or load(plans, Scope.PLAN, plans.c.name == query)
+    if kind is Scope.COMPANY:
+        companies = schema.companies
+        matches = (
+            conn.execute(
+                sa.select(companies.c.vendor, companies.c.account, companies.c.id).where(companies.c.id == query)
+            ).all()
+            or conn.execute(
+                sa.select(companies.c.vendor, companies.c.account, companies.c.id).where(companies.c.name == query)
+            ).all()
+        )
+        if not matches:
+            # Devices and plans may name a company the account's company listing never showed.
+            matches = conn.execute(
+                sa.select(devices.c.vendor, devices.c.account, devices.c.company_id)
+                .where(devices.c.company_id == query)
+                .distinct()
+            ).all()
+        found = []
+        for vendor, account, company_id in matches:
+            for table, entity in ((devices, Scope.DEVICE), (plans, Scope.PLAN)):
+                found += load(
+                    table,
+                    entity,
+                    table.c.vendor == vendor,
+                    table.c.account == account,
+                    table.c.company_id == company_id,
+                )
+        return found
+    vendor, _, account = query.rpartition("/")
+    where = [devices.c.account == account] + ([devices.c.vendor == vendor] if vendor else [])
+    plan_where = [plans.c.account == account] + ([plans.c.vendor == vendor] if vendor else [])
+    return load(devices, Scope.DEVICE, *where) + load(plans, Scope.PLAN, *plan_where)
+
+
+def _zones(conn: sa.Connection, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dt.tzinfo]:
+    ra = schema.run_accounts
+    zones: dict[tuple[str, str], dt.tzinfo] = {}
+    for vendor, account in accounts:
+        name = conn.execute(
+            sa.select(ra.c.timezone)
+            .where(ra.c.vendor == vendor, ra.c.account == account)
+            .order_by(ra.c.run_id.desc())
+            .limit(1)
+        ).scalar()
+        try:
+            zones[(vendor, account)] = zoneinfo.ZoneInfo(name) if name else dt.UTC
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zones[(vendor, account)] = dt.UTC
+    return zones
+
+
+def _last_collected(conn: sa.Connection, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dt.datetime]:
+    ra = schema.run_accounts
+    found: dict[tuple[str, str], dt.datetime] = {}
+    for vendor, account in accounts:
+        when = conn.execute(
+            sa.select(sa.func.max(ra.c.observed_at)).where(ra.c.vendor == vendor, ra.c.account == account)
+        ).scalar()
+        if when is not None:
+            found[(vendor, account)] = when
+    return found
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _account_history(
+    conn: sa.Connection,
+    account: tuple[str, str],
+    entities: Sequence[_Entity],
+    zone: dt.tzinfo,
+    start: dt.date,
+    end: dt.date,
+    rollup: Rollup,
+    good: set[str],
+) -> list[EntityHistory]:
+    vendor, name = account
+    jobs, listings, verdicts = schema.jobs, schema.run_listings, schema.verdicts
+    observed = set(
+        conn.execute(
+            sa.select(listings.c.day)
+            .where(
+                listings.c.vendor == vendor,
+                listings.c.account == name,
+                listings.c.operation == "list_jobs",
+                listings.c.ok.is_(True),
+                listings.c.day.between(start, end),
+            )
+            .distinct()
+        ).scalars()
+    )
+    statuses: dict[tuple[Scope, str, dt.date], list[tuple[dt.datetime, str, int]]] = {}
+    last_result: dict[tuple[Scope, str], dt.date] = {}
+    last_good: dict[tuple[Scope, str], dt.date] = {}
+    day_verdicts: dict[tuple[Scope, str, dt.date], Health] = {}
+    when = sa.func.coalesce(jobs.c.finished_at, jobs.c.started_at, jobs.c.first_seen, type_=schema.UTCDateTime())
+    for kind, column in ((Scope.DEVICE, jobs.c.device_id), (Scope.PLAN, jobs.c.plan_id)):
+        ids = sorted({e.id for e in entities if e.kind is kind})
+        for chunk in _chunks(ids):
+            scope = (jobs.c.vendor == vendor, jobs.c.account == name, column.in_(chunk))
+            for entity_id, day, status, runs, latest in conn.execute(
+                sa.select(
+                    column, jobs.c.day, jobs.c.status, sa.func.count(), sa.func.max(when, type_=schema.UTCDateTime())
+                )
+                .where(*scope, jobs.c.day.between(start, end))
+                .group_by(column, jobs.c.day, jobs.c.status)
+            ):
+                statuses.setdefault((kind, entity_id, day), []).append((latest or dt.datetime.min, status, runs))
+            for entity_id, status, day in conn.execute(
+                sa.select(column, jobs.c.status, sa.func.max(jobs.c.day))
+                .where(*scope, jobs.c.status.in_(_DONE), jobs.c.day <= end)
+                .group_by(column, jobs.c.status)
+            ):
+                key = (kind, entity_id)
+                last_result[key] = max(day, last_result.get(key, day))
+                if status in good:
+                    last_good[key] = max(day, last_good.get(key, day))
+            for entity_id, day, health in conn.execute(
+                sa.select(verdicts.c.entity_id, verdicts.c.day, verdicts.c.health).where(
+                    verdicts.c.vendor == vendor,
+                    verdicts.c.account == name,
+                    verdicts.c.kind == kind.value,
+                    verdicts.c.entity_id.in_(chunk),
+                    verdicts.c.day.between(start, end),
+                )
+            ):
+                verdict = Health(health)
+                previous = day_verdicts.get((kind, entity_id, day))
+                # A plan judged on several devices: the day's verdict is its worst.
+                if previous is None or verdict.rank > previous.rank:
+                    day_verdicts[(kind, entity_id, day)] = verdict
+    names = _names(conn, vendor, name, entities)
+    results = []
+    window = [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
+    for entity in entities:
+        known_from = entity.first_seen.astimezone(zone).date()
+        known_to = entity.last_seen.astimezone(zone).date()
+        cells = []
+        for day in window:
+            found = statuses.get((entity.kind, entity.id, day), [])
+            status = _day_status(found, rollup)
+            if status is None:
+                status = DayStatus.NO_RESULT if day in observed and known_from <= day <= known_to else DayStatus.UNKNOWN
+            cells.append(
+                DayResult(
+                    day=day,
+                    status=status,
+                    runs=sum(runs for _, _, runs in found),
+                    verdict=day_verdicts.get((entity.kind, entity.id, day)),
+                )
+            )
+        results.append(_summarise(entity, cells, end, last_result, last_good, names, good))
+    return results
+
+
+def _day_status(found: Sequence[tuple[dt.datetime, str, int]], rollup: Rollup) -> DayStatus | None:
+    ordered = [
+        Job(vendor="", account="", id="", status=JobStatus(status))
+        for _, status, _ in sorted(found, key=lambda item: item[0].replace(tzinfo=None))
+        if status in _DONE
+    ]
+    if not ordered:
+        return None
+    return _RESULT.get(rollup_day(ordered, rollup))
+
+
+def _summarise(
+    entity: _Entity,
+    cells: Sequence[DayResult],
+    end: dt.date,
+    last_result: dict[tuple[Scope, str], dt.date],
+    last_good: dict[tuple[Scope, str], dt.date],
+    names: dict[tuple[Scope, str], tuple[str, ...]],
+    good: set[str],
+) -> EntityHistory:
+    known = [cell for cell in cells if cell.status is not DayStatus.UNKNOWN]
+    status = known[-1].status if known else DayStatus.UNKNOWN
+    streak_start = known[-1].day if known else end
+    for cell in reversed(known):
+        if cell.status is not status:
+            break
+        streak_start = cell.day
+    with_result = [cell for cell in cells if cell.status in _HAS_RESULT]
+    good_days = {DayStatus.SUCCESS} | ({DayStatus.WARNING} if JobStatus.WARNING.value in good else set())
+    key = (entity.kind, entity.id)
+    return EntityHistory(
+        kind=entity.kind,
+        vendor=entity.vendor,
+        account=entity.account,
+        id=entity.id,
+        name=entity.name,
+        company_id=entity.company_id,
+        names=names.get(key, (entity.name,)),
+        first_seen=entity.first_seen,
+        last_seen=entity.last_seen,
+        days=tuple(cells),
+        status=status,
+        days_in_status=(end - streak_start).days + 1 if known else 0,
+        days_since_result=(end - last_result[key]).days if key in last_result else None,
+        days_since_success=(end - last_good[key]).days if key in last_good else None,
+        success_rate=sum(c.status in good_days for c in with_result) / len(with_result) if with_result else None,
+    )
+
+
+def _names(
+    conn: sa.Connection, vendor: str, account: str, entities: Sequence[_Entity]
+) -> dict[tuple[Scope, str], tuple[str, ...]]:
+    table = schema.entity_names
+    found: dict[tuple[Scope, str], list[str]] = {}
+    for kind in (Scope.DEVICE, Scope.PLAN):
+        ids = sorted({e.id for e in entities if e.kind is kind})
+        for chunk in _chunks(ids):
+            for entity_id, name in conn.execute(
+                sa.select(table.c.entity_id, table.c.name)
+                .where(
+                    table.c.kind == kind.value,
+                    table.c.vendor == vendor,
+                    table.c.account == account,
+                    table.c.entity_id.in_(chunk),
+                )
+                .order_by(table.c.entity_id, table.c.first_seen, table.c.name)
+            ):
+                found.setdefault((kind, entity_id), []).append(name)
+    return {key: tuple(names) for key, names in found.items()}
+
+
+def _compliance(
+    conn: sa.Connection, entities: Sequence[_Entity], start: dt.date, end: dt.date
+) -> list[CompanyCompliance]:
+    verdicts, companies = schema.verdicts, schema.companies
+    wanted = sorted({(e.vendor, e.account, e.company_id) for e in entities}, key=lambda k: (k[0], k[1], k[2] or ""))
+    results = []
+    for vendor, account, company_id in wanted:
+        company_filter = verdicts.c.company_id.is_(None) if company_id is None else verdicts.c.company_id == company_id
+        counts: dict[tuple[str, bool], int] = {}
+        for row_kind, health, number in conn.execute(
+            sa.select(verdicts.c.kind, verdicts.c.health, sa.func.count())
+            .where(
+                verdicts.c.vendor == vendor,
+                verdicts.c.account == account,
+                company_filter,
+                verdicts.c.health != Health.UNKNOWN.value,
+                verdicts.c.day.between(start, end),
+            )
+            .group_by(verdicts.c.kind, verdicts.c.health)
+        ):
+            key = (row_kind, health == Health.OK.value)
+            counts[key] = counts.get(key, 0) + number
+        title = None
+        if company_id is not None:
+            title = conn.execute(
+                sa.select(companies.c.name).where(
+                    companies.c.vendor == vendor, companies.c.account == account, companies.c.id == company_id
+                )
+            ).scalar()
+        results.append(
+            CompanyCompliance(
+                vendor=vendor,
+                account=account,
+                company_id=company_id,
+                company=title or company_id or "(no company)",
+                device_days=counts.get(("device", True), 0) + counts.get(("device", False), 0),
+                device_days_ok=counts.get(("device", True), 0),
+                plan_days=counts.get(("plan", True), 0) + counts.get(("plan", False), 0),
+                plan_days_ok=counts.get(("plan", True), 0),
+            )
+        )
+    return results

@@ -1,0 +1,468 @@
+"""What a run records: ``record_snapshot(store, snapshot, run_started)``.
+
+One transaction per account, so a run killed midway leaves every account either fully recorded or not at
+all (the next run records it). Everything is an upsert on the natural key, so two collectors writing the
+same accounts at once leave one row per thing, never two.
+
+A failed listing is recorded as failed (``run_listings``), with its typed error; the records of a failed
+listing are not written, and its account gets no verdicts that run (health is never judged from a failure).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..bridge import AccountFailure, Snapshot
+from ..errors import UnknownVendorError, ValidationError
+from ..health import Assessment, HealthPolicy, assess
+from ..models import Capability, Company, Device, Job, Plan
+from ..redaction import redact
+from . import schema
+from .engine import Store
+
+__all__ = ["LISTINGS", "RunRecord", "in_shard", "job_key", "parse_shard", "record_snapshot"]
+
+LISTINGS = ("list_companies", "list_devices", "list_plans", "list_jobs")
+
+
+@attrs.frozen(kw_only=True)
+class RunRecord:
+    """What ``record_snapshot`` wrote.
+
+    Attributes:
+        run_id: the run's id in the store.
+        accounts_ok / accounts_failed: accounts whose every listing answered / that had a failure.
+        new_jobs: runs of backups the store had not seen before.
+        jobs, devices, plans, companies: records written (new or updated).
+        failures: the failed listings, as the snapshot had them.
+    """
+
+    run_id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    accounts_ok: int
+    accounts_failed: int
+    new_jobs: int
+    jobs: int
+    devices: int
+    plans: int
+    companies: int
+    failures: tuple[AccountFailure, ...] = ()
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    """``"K/N"`` (1 <= K <= N) as ``(K, N)``.
+
+    Raises:
+        ValidationError: not of that form.
+    """
+    k, sep, n = value.partition("/")
+    try:
+        shard, total = int(k), int(n)
+    except ValueError:
+        shard, total = 0, 0
+    if not sep or total < 1 or not 1 <= shard <= total:
+        raise ValidationError(f"a shard is K/N with 1 <= K <= N, like 2/3 (got {value!r})", field="shard")
+    return shard, total
+
+
+def in_shard(account: str, shard: int, total: int) -> bool:
+    """Whether ``account`` belongs to shard ``shard`` of ``total``: stable across machines and Python runs
+    (CRC-32 of the account name, not ``hash()``, which is salted per process)."""
+    return zlib.crc32(account.encode("utf-8")) % total == shard - 1
+
+
+def _history_vendor(vendor: str) -> bool:
+    """Whether the vendor's ``list_jobs`` is a history of runs (else: each device's or plan's last run)."""
+    from ..plugins import get_vendor
+
+    try:
+        return Capability.JOB_HISTORY in get_vendor(vendor).capabilities
+    except UnknownVendorError:
+        return True
+
+
+def job_key(job: Job, *, history: bool, device: Device | None = None) -> str:
+    """The key a run is stored under, unique per (vendor, account).
+
+    A vendor with a history of runs gives each run its own id: that id is the key. A vendor that shows only
+    the last run reuses one id for every last run (IDrive 360: ``DEVICE:last``), so the run's time joins
+    it and each newly seen last run becomes a new job. A last run with no time at all (IDrive 360 gives
+    none for a failed one) is told apart by what it says: status, error and the device's last success;
+    the same failure seen on two days is one failed run, not two.
+    """
+    if history:
+        return job.id
+    when = job.started_at or job.finished_at
+    if when is not None:
+        return f"{job.id}@{when.astimezone(dt.UTC).isoformat()}"
+    last_success = device.last_backup_at.astimezone(dt.UTC).isoformat() if device and device.last_backup_at else ""
+    said = "\x1f".join((job.status.value, job.vendor_status or "", job.error or "", last_success))
+    return f"{job.id}@{job.status.value}:{hashlib.sha256(said.encode('utf-8')).hexdigest()[:16]}"
+
+
+def _insert(store: Store, table: sa.Table) -> Any:
+    return (postgresql.insert if store.dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _upsert(
+    conn: sa.Connection,
+    store: Store,
+    table: sa.Table,
+    rows: Iterable[dict[str, Any]],
+    key: Sequence[str],
+    *,
+    keep: Sequence[str] = (),
+    newer: str | None = None,
+) -> int:
+    """Insert or update ``rows`` on ``key``; ``keep`` columns are never overwritten; with ``newer`` a row is
+    only updated by one observed at least as late. Rows are deduplicated and sorted by key first: the same
+    order in every writer means two writers wait for each other instead of deadlocking."""
+    unique = {tuple(row[k] for k in key): row for row in rows}
+    if not unique:
+        return 0
+    statement = _insert(store, table)
+    update = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*key, *keep)}
+    where = table.c[newer] <= statement.excluded[newer] if newer else None
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_=update, where=where)
+    ordered = [unique[k] for k in sorted(unique)]
+    for start in range(0, len(ordered), 1000):
+        conn.execute(statement, ordered[start : start + 1000])
+    return len(ordered)
+
+
+def _day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    return moment.astimezone(tz).date()
+
+
+def _text(value: str | None) -> str | None:
+    return redact(value) if value else value
+
+
+@attrs.define
+class _Account:
+    vendor: str
+    account: str
+    companies: list[Company] = attrs.field(factory=list)
+    devices: list[Device] = attrs.field(factory=list)
+    plans: list[Plan] = attrs.field(factory=list)
+    jobs: list[Job] = attrs.field(factory=list)
+    failures: list[AccountFailure] = attrs.field(factory=list)
+
+
+def _by_account(snapshot: Snapshot, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Account]:
+    grouped: dict[tuple[str, str], _Account] = {}
+
+    def slot(vendor: str, account: str) -> _Account:
+        return grouped.setdefault((vendor, account), _Account(vendor, account))
+
+    for key in [*accounts, *snapshot.clocks]:
+        slot(*key)
+    for failure in snapshot.failures:
+        slot(failure.vendor, failure.account).failures.append(failure)
+    for records, attr in (
+        (snapshot.companies, "companies"),
+        (snapshot.devices, "devices"),
+        (snapshot.plans, "plans"),
+        (snapshot.jobs, "jobs"),
+    ):
+        for record in records:
+            getattr(slot(record.vendor, record.account), attr).append(record)
+    return grouped
+
+
+def record_snapshot(
+    store: Store,
+    snapshot: Snapshot,
+    run_started: dt.datetime,
+    *,
+    run_finished: dt.datetime | None = None,
+    assessment: Assessment | None = None,
+    policy: HealthPolicy | None = None,
+    accounts: Iterable[tuple[str, str]] = (),
+    source: str = "collect",
+) -> RunRecord:
+    """Record one pass over the accounts: the run, then each account in its own transaction.
+
+    Args:
+        snapshot: what ``Bridge.snapshot()`` returned.
+        run_started: when the pass began (aware).
+        run_finished: when it ended (default: now).
+        assessment: the health engine's verdicts for this snapshot (default: ``assess`` with ``policy``).
+        accounts: ``(vendor, account)`` pairs the run covered (an account that neither answered nor failed
+            would otherwise go unrecorded); the snapshot's own accounts are always included.
+        source: what made the run (``collect``, ``report``).
+
+    Raises:
+        StoreError: the store could not be written; accounts already committed stay recorded, the failing
+            account's transaction is rolled back whole.
+    """
+    if run_started.tzinfo is None:
+        raise ValidationError("run_started must be aware", field="run_started")
+    if assessment is None:
+        assessment = assess(
+            snapshot.devices,
+            snapshot.plans,
+            snapshot.jobs,
+            now=snapshot.clocks,
+            policy=policy,
+            timezones=snapshot.timezones,
+        )
+    with store.write("run") as conn:
+        result = conn.execute(sa.insert(schema.runs).values(started_at=run_started, source=source))
+        run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    grouped = _by_account(snapshot, accounts)
+    verdicts = _verdicts_by_account(assessment)
+    totals = {"ok": 0, "failed": 0, "new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
+    for key in sorted(grouped):
+        part = grouped[key]
+        with store.write(f"recording of account {key[0]}/{key[1]}") as conn:
+            counts = _record_account(conn, store, run_id, part, snapshot, run_started, verdicts.get(key, []))
+        totals["failed" if part.failures else "ok"] += 1
+        for name, value in counts.items():
+            totals[name] += value
+    finished = run_finished or dt.datetime.now(dt.UTC)
+    with store.write("run") as conn:
+        conn.execute(
+            sa.update(schema.runs)
+            .where(schema.runs.c.id == run_id)
+            .values(finished_at=finished, accounts_ok=totals["ok"], accounts_failed=totals["failed"])
+        )
+    return RunRecord(
+        run_id=run_id,
+        started_at=run_started,
+        finished_at=finished,
+        accounts_ok=totals["ok"],
+        accounts_failed=totals["failed"],
+        new_jobs=totals["new_jobs"],
+        jobs=totals["jobs"],
+        devices=totals["devices"],
+        plans=totals["plans"],
+        companies=totals["companies"],
+        failures=tuple(snapshot.failures),
+    )
+
+
+def _verdicts_by_account(assessment: Assessment) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for device in assessment.devices:
+        rows.setdefault((device.vendor, device.account), []).append(
+            {
+                "kind": "device",
+                "entity_id": device.device_id,
+                "device_id": "",
+                "company_id": device.company_id,
+                "health": device.health.value,
+                "reason": device.reason,
+            }
+        )
+    for plan in assessment.plans:
+        if plan.plan_id is None:
+            continue
+        rows.setdefault((plan.vendor, plan.account), []).append(
+            {
+                "kind": "plan",
+                "entity_id": plan.plan_id,
+                "device_id": plan.device_id or "",
+                "company_id": plan.company_id,
+                "health": plan.health.value,
+                "reason": plan.reason,
+            }
+        )
+    return rows
+
+
+def _record_account(
+    conn: sa.Connection,
+    store: Store,
+    run_id: int,
+    part: _Account,
+    snapshot: Snapshot,
+    run_started: dt.datetime,
+    verdicts: list[dict[str, Any]],
+) -> dict[str, int]:
+    key = (part.vendor, part.account)
+    tz = snapshot.timezones.get(key, dt.UTC)
+    seen = snapshot.clocks.get(key, run_started)
+    day = _day(seen, tz)
+    failed = {f.operation: f for f in part.failures}
+    first = part.failures[0] if part.failures else None
+    conn.execute(
+        sa.insert(schema.run_accounts).values(
+            run_id=run_id,
+            vendor=part.vendor,
+            account=part.account,
+            observed_at=seen,
+            day=day,
+            timezone=str(tz),
+            ok=first is None,
+            error_class=type(first.error).__name__ if first else None,
+            error_message=_text(first.message) if first else None,
+        )
+    )
+    answered = key in snapshot.clocks
+    supported = _supported(part.vendor)
+    records: Mapping[str, Sequence[Any]] = {
+        "list_companies": part.companies,
+        "list_devices": part.devices,
+        "list_plans": part.plans,
+        "list_jobs": part.jobs,
+    }
+    listings = []
+    for operation in sorted({*failed, *(op for op in LISTINGS if answered and op in supported)}):
+        failure = failed.get(operation)
+        listings.append(
+            {
+                "run_id": run_id,
+                "vendor": part.vendor,
+                "account": part.account,
+                "operation": operation,
+                "day": day,
+                "ok": failure is None,
+                "records": len(records[operation]) if failure is None and operation in records else None,
+                "error_class": type(failure.error).__name__ if failure else None,
+                "error_message": _text(failure.message) if failure else None,
+            }
+        )
+    if listings:
+        conn.execute(sa.insert(schema.run_listings), listings)
+    ok = {op for op in LISTINGS if answered and op not in failed}
+    counts = {"new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
+    identity = {"vendor": part.vendor, "account": part.account}
+    seen_columns = {"first_seen": seen, "last_seen": seen}
+    names: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]]
+    if "list_companies" in ok:
+        rows = [
+            {**identity, "id": c.id, "name": c.name, "parent_id": c.parent_id, "status": c.status.value, **seen_columns}
+            for c in part.companies
+        ]
+        counts["companies"] = _upsert(
+            conn, store, schema.companies, rows, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen"
+        )
+        names += [
+            {"kind": "company", **identity, "entity_id": c.id, "name": c.name, **seen_columns} for c in part.companies
+        ]
+    if "list_devices" in ok:
+        rows = [
+            {
+                **identity,
+                "id": d.id,
+                "name": d.name,
+                "company_id": d.company_id,
+                "os": d.os.value,
+                "status": d.status.value,
+                **seen_columns,
+            }
+            for d in part.devices
+        ]
+        counts["devices"] = _upsert(
+            conn, store, schema.devices, rows, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen"
+        )
+        names += [
+            {"kind": "device", **identity, "entity_id": d.id, "name": d.name, **seen_columns} for d in part.devices
+        ]
+    if "list_plans" in ok:
+        rows = [
+            {**identity, "id": p.id, "name": p.name, "company_id": p.company_id, "enabled": p.enabled, **seen_columns}
+            for p in part.plans
+        ]
+        counts["plans"] = _upsert(
+            conn, store, schema.plans, rows, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen"
+        )
+        names += [{"kind": "plan", **identity, "entity_id": p.id, "name": p.name, **seen_columns} for p in part.plans]
+    if names:
+        _upsert(
+            conn,
+            store,
+            schema.entity_names,
+            names,
+            ("kind", "vendor", "account", "entity_id", "name"),
+            keep=("first_seen",),
+            newer="last_seen",
+        )
+    if "list_jobs" in ok:
+        counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen)
+    if verdicts and not part.failures and answered:
+        rows = [
+            {**identity, **v, "day": day, "observed_at": seen, "reason": _text(v["reason"]) or ""} for v in verdicts
+        ]
+        _upsert(
+            conn,
+            store,
+            schema.verdicts,
+            rows,
+            ("vendor", "account", "kind", "entity_id", "device_id", "day"),
+            newer="observed_at",
+        )
+    return counts
+
+
+def _supported(vendor: str) -> frozenset[Capability]:
+    from ..plugins import get_vendor
+
+    try:
+        return frozenset(get_vendor(vendor).capabilities)
+    except UnknownVendorError:
+        return frozenset(Capability(op) for op in LISTINGS)
+
+
+def _record_jobs(
+    conn: sa.Connection, store: Store, part: _Account, tz: dt.tzinfo, day: dt.date, seen: dt.datetime
+) -> tuple[int, int]:
+    history = _history_vendor(part.vendor)
+    devices = {d.id: d for d in part.devices}
+    rows: list[dict[str, Any]] = []
+    for job in part.jobs:
+        when = job.started_at or job.finished_at
+        rows.append(
+            {
+                "vendor": part.vendor,
+                "account": part.account,
+                "job_key": job_key(job, history=history, device=devices.get(job.device_id or "")),
+                "job_id": job.id,
+                "device_id": job.device_id,
+                "plan_id": job.plan_id,
+                "company_id": job.company_id,
+                "status": job.status.value,
+                "vendor_status": job.vendor_status,
+                "kind": job.kind.value,
+                "started_at": job.started_at,
+                "finished_at": job.finished_at,
+                "day": _day(when, tz) if when is not None else day,
+                "size_bytes": job.size_bytes,
+                "files": job.files,
+                "error": _text(job.error),
+                "first_seen": seen,
+                "last_seen": seen,
+            }
+        )
+    keys: list[str] = sorted({row["job_key"] for row in rows})
+    known = 0
+    jobs = schema.jobs
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        known += conn.execute(
+            sa.select(sa.func.count())
+            .select_from(jobs)
+            .where(jobs.c.vendor == part.vendor, jobs.c.account == part.account, jobs.c.job_key.in_(chunk))
+        ).scalar_one()
+    # The day a run belongs to never moves once recorded (a last run without a time keeps the day first seen).
+    written = _upsert(
+        conn,
+        store,
+        jobs,
+        rows,
+        ("vendor", "account", "job_key"),
+        keep=("first_seen", "day", "job_id"),
+        newer="last_seen",
+    )
+    return len(keys) - known, written

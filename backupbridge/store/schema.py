@@ -1,0 +1,218 @@
+"""The store's tables, as SQLAlchemy Core: one schema for SQLite and PostgreSQL.
+
+Identity is ``(vendor, account, id)`` everywhere, as in the neutral model; a rename changes a name, never
+an identity. The migrations under ``migrations/versions`` create exactly these tables (a test compares them).
+
+    runs              one ``collect``: when it started and ended, how many accounts were ok / failed
+    run_accounts      one account in one run: its clock, its local day, ok or its typed error
+    run_listings      one listing of one account in one run: ok with a count, or its typed error
+    companies, devices, plans
+                      the latest of each entity, first and last seen
+    entity_names      every name an entity has had, first and last seen (a rename is history)
+    jobs              one row per run of a backup, unique on (vendor, account, job_key)
+    verdicts          the health engine's verdict per device and plan (on each of its devices) per day
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "SCHEMA_REVISION",
+    "UTCDateTime",
+    "companies",
+    "devices",
+    "entity_names",
+    "jobs",
+    "metadata",
+    "plans",
+    "run_accounts",
+    "run_listings",
+    "runs",
+    "verdicts",
+]
+
+SCHEMA_REVISION = "0002"
+"""The Alembic revision this code reads and writes (the head of ``migrations/versions``)."""
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """An aware datetime, stored as UTC (SQLite keeps no zone: naive UTC there; ``timestamptz`` on PostgreSQL)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store keeps aware datetimes only")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# Names are fixed so a migration, a constraint error and a test all speak of the same object on both dialects.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Vendor text (ids, names, messages) is TEXT: no vendor value is ever cut to fit a column.
+
+
+def _identity() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("vendor", sa.Text, primary_key=True),
+        sa.Column("account", sa.Text, primary_key=True),
+        sa.Column("id", sa.Text, primary_key=True),
+    ]
+
+
+def _seen() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("first_seen", UTCDateTime(), nullable=False),
+        sa.Column("last_seen", UTCDateTime(), nullable=False),
+    ]
+
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.Column("accounts_ok", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("accounts_failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("source", sa.Text, nullable=False, server_default="collect"),
+)
+
+run_accounts = sa.Table(
+    "run_accounts",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("vendor", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("observed_at", UTCDateTime(), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("timezone", sa.Text, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error_class", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Index(None, "vendor", "account", "day"),
+)
+
+run_listings = sa.Table(
+    "run_listings",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("vendor", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("operation", sa.Text, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("records", sa.Integer),
+    sa.Column("error_class", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Index(None, "vendor", "account", "operation", "day"),
+)
+
+companies = sa.Table(
+    "companies",
+    metadata,
+    *_identity(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("parent_id", sa.Text),
+    sa.Column("status", sa.String(32), nullable=False),
+    *_seen(),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    *_identity(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("company_id", sa.Text),
+    sa.Column("os", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    *_seen(),
+    sa.Index(None, "vendor", "account", "company_id"),
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    *_identity(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("company_id", sa.Text),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    *_seen(),
+    sa.Index(None, "vendor", "account", "company_id"),
+)
+
+entity_names = sa.Table(
+    "entity_names",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("vendor", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("entity_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    *_seen(),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("vendor", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("job_key", sa.Text, primary_key=True),
+    sa.Column("job_id", sa.Text, nullable=False),
+    sa.Column("device_id", sa.Text),
+    sa.Column("plan_id", sa.Text),
+    sa.Column("company_id", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("vendor_status", sa.Text),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime()),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger),
+    sa.Column("files", sa.BigInteger),
+    sa.Column("error", sa.Text),
+    *_seen(),
+    sa.Index(None, "vendor", "account", "device_id", "day"),
+    sa.Index(None, "vendor", "account", "plan_id", "day"),
+    sa.Index(None, "vendor", "account", "company_id", "day"),
+    sa.Index(None, "day"),
+)
+
+verdicts = sa.Table(
+    "verdicts",
+    metadata,
+    sa.Column("vendor", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("entity_id", sa.Text, primary_key=True),
+    # A plan is judged on each of its devices; '' for a device's own verdict or a plan without devices.
+    sa.Column("device_id", sa.Text, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("company_id", sa.Text),
+    sa.Column("health", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("observed_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "vendor", "account", "company_id", "day"),
+    sa.Index(None, "day"),
+)
