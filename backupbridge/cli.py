@@ -510,3 +510,11 @@ if __name__ == "__main__":  # pragma: no cover
 def run() -> None:
     """The console script: ``sys.exit(main())``."""
     sys.exit(main())
+
+
+# The history store's commands (backupbridge/store/commands.py): collect, history, store upgrade|prune|info.
+from .store.commands import collect, history_command, store_group  # noqa: E402
+
+cli.add_command(collect)
+cli.add_command(history_command)
+cli.add_command(store_group)
