@@ -3,16 +3,19 @@
 Every listing fans out across the accounts concurrently, bounded overall and per account. One account
 failing (a bad key, a vendor down) does not stop the others: its failure is returned beside the records,
 as an ``AccountFailure`` naming the vendor, account and operation, never swallowed. Every record already
-carries its vendor and account.
+carries its vendor and account. A listing that fails part-way contributes none of its records (a failure
+is never a shorter list), and an account that runs past ``account_timeout`` fails alone with a
+``DeadlineExceededError``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -21,14 +24,41 @@ import httpx
 
 from .config import AccountConfig, load_accounts
 from .connection import AsyncConnection, Connection, connect, connect_async, tls_verify
-from .errors import BackupBridgeError, ValidationError
+from .errors import BackupBridgeError, TransportError, ValidationError
 from .models import Company, Device, Job, JobStatus, Plan
 
-__all__ = ["AccountFailure", "AsyncBridge", "Bridge", "BridgeResult", "Snapshot"]
+__all__ = [
+    "DEFAULT_ACCOUNT_TIMEOUT",
+    "VERDICT_LISTINGS",
+    "AccountFailure",
+    "AsyncBridge",
+    "Bridge",
+    "BridgeResult",
+    "DeadlineExceededError",
+    "Snapshot",
+]
 
 T = TypeVar("T")
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, account)``: called as each account finishes an operation."""
+
+DEFAULT_ACCOUNT_TIMEOUT = 300.0
+"""Seconds one account may take over one fan-out (all its pages and retries) before it fails alone."""
+
+VERDICT_LISTINGS = frozenset({"snapshot", "list_devices", "list_plans", "list_jobs"})
+"""The operations health verdicts are built from: one of them failing leaves its account unjudged.
+(``list_companies`` only names companies; ``snapshot`` is an account that failed as a whole.)"""
+
+
+class DeadlineExceededError(TransportError):
+    """An account took longer than the Bridge's ``account_timeout``; whatever it returns later is discarded."""
+
+    def __init__(self, seconds: float, *, vendor: str, account: str, operation: str) -> None:
+        super().__init__(
+            f"deadline exceeded: no complete answer within {seconds:g} s", vendor=vendor, operation=operation
+        )
+        self.account = account
+        self.seconds = seconds
 
 
 @attrs.frozen(kw_only=True)
@@ -75,6 +105,19 @@ class Snapshot:
     clocks: dict[tuple[str, str], dt.datetime] = attrs.field(factory=dict)
     timezones: dict[tuple[str, str], dt.tzinfo] = attrs.field(factory=dict)
 
+    @property
+    def incomplete(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """``(vendor, account)`` -> the failed operations health depends on (``VERDICT_LISTINGS``).
+
+        Such an account is not judged this pass: its verdicts are ``unknown`` and its alerts are left as they
+        were (neither opened nor recovered)."""
+        found: dict[tuple[str, str], tuple[str, ...]] = {}
+        for failure in self.failures:
+            if failure.operation in VERDICT_LISTINGS:
+                key = (failure.vendor, failure.account)
+                found[key] = (*found.get(key, ()), failure.operation)
+        return found
+
     def __repr__(self) -> str:
         return (
             f"Snapshot(companies=<{len(self.companies)}>, devices=<{len(self.devices)}>, plans=<{len(self.plans)}>, "
@@ -118,6 +161,10 @@ class Bridge:
             account's failure, not everyone's).
         max_workers: accounts worked on at once (the overall bound; each account runs one listing at a time).
         progress: ``progress(done, total, account)`` as each account finishes.
+        account_timeout: seconds one account may take over one fan-out (``None``: no limit). Past it the
+            account is reported as failed with ``DeadlineExceededError`` at that moment, and the others carry
+            on. A thread cannot be killed: the late one finishes on its own, stops before its next listing,
+            and whatever it returns is discarded. It keeps its connection until ``close()``.
     """
 
     def __init__(
@@ -127,15 +174,20 @@ class Bridge:
         accounts: Sequence[AccountConfig] = (),
         max_workers: int = 8,
         progress: Progress | None = None,
+        account_timeout: float | None = DEFAULT_ACCOUNT_TIMEOUT,
     ) -> None:
         if max_workers < 1:
             raise ValidationError("max_workers must be at least 1", field="max_workers")
+        _check_timeout(account_timeout)
         self._slots: list[tuple[str, str, Opener]] = [(c.vendor_name, c.account, _ready(c)) for c in connections]
         self._slots += _openers(accounts)
         self._opened: dict[int, Connection] = {}
         self._lock = threading.Lock()
+        # One lock per account: an account whose opening hangs holds up nobody else.
+        self._opening = [threading.Lock() for _ in self._slots]
         self.max_workers = max_workers
         self.progress = progress
+        self.account_timeout = account_timeout
 
     def __repr__(self) -> str:
         return f"Bridge(accounts={_account_names(self._slots)}, max_workers={self.max_workers})"
@@ -173,31 +225,63 @@ class Bridge:
         return [(vendor, account) for vendor, account, _ in self._slots]
 
     def _connection(self, index: int) -> Connection:
-        with self._lock:
+        with self._opening[index]:
             if index not in self._opened:
-                self._opened[index] = self._slots[index][2]()
+                conn = self._slots[index][2]()
+                with self._lock:
+                    self._opened[index] = conn
             return self._opened[index]
 
     def _fan_out(self, operation: str, work: Callable[[Connection], T]) -> list[tuple[int, T | AccountFailure]]:
-        total = len(self._slots)
-        results: list[tuple[int, T | AccountFailure]] = []
+        """``work`` on every account, ``max_workers`` at a time, each within ``account_timeout``.
 
-        def one(index: int) -> tuple[int, T | AccountFailure]:
+        One thread per account: when an account passes its deadline its slot is freed for the next one, so a
+        hung vendor costs the others nothing (a pool would keep the hung worker)."""
+        total = len(self._slots)
+        limit = self.account_timeout
+        finished: queue.SimpleQueue[tuple[int, T | AccountFailure]] = queue.SimpleQueue()
+        outcomes: dict[int, T | AccountFailure] = {}
+        waiting = list(reversed(range(total)))
+        running: dict[int, float] = {}  # index -> its deadline (time.monotonic)
+
+        def one(index: int) -> None:
             vendor, account, _ = self._slots[index]
+            outcome: T | AccountFailure
             try:
-                return index, work(self._connection(index))
+                outcome = work(self._connection(index))
             except Exception as exc:  # each account's failure is reported beside the results
-                return index, AccountFailure(
+                outcome = AccountFailure(
                     vendor=vendor, account=account, operation=operation, error=_wrap(exc, vendor, account, operation)
                 )
+            finished.put((index, outcome))
 
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, max(total, 1))) as pool:
-            futures = [pool.submit(one, index) for index in range(total)]
-            for done, future in enumerate(as_completed(futures), start=1):
-                results.append(future.result())
-                if self.progress is not None:
-                    self.progress(done, total, self._slots[results[-1][0]][1])
-        return sorted(results, key=lambda item: item[0])
+        def settle(index: int, outcome: T | AccountFailure) -> None:
+            outcomes[index] = outcome
+            if self.progress is not None:
+                self.progress(len(outcomes), total, self._slots[index][1])
+
+        while waiting or running:
+            while waiting and len(running) < self.max_workers:
+                index = waiting.pop()
+                running[index] = time.monotonic() + limit if limit is not None else float("inf")
+                threading.Thread(
+                    target=one, args=(index,), name=f"backupbridge-{operation}-{index}", daemon=True
+                ).start()
+            soonest = min(running.values())
+            try:
+                index, outcome = finished.get(timeout=None if limit is None else max(0.0, soonest - time.monotonic()))
+            except queue.Empty:
+                now = time.monotonic()
+                for index in [i for i, deadline in running.items() if deadline <= now]:
+                    del running[index]
+                    vendor, account, _ = self._slots[index]
+                    error = DeadlineExceededError(limit or 0.0, vendor=vendor, account=account, operation=operation)
+                    settle(index, AccountFailure(vendor=vendor, account=account, operation=operation, error=error))
+                continue
+            if index in running:  # an answer after the deadline was already reported as a failure: dropped
+                del running[index]
+                settle(index, outcome)
+        return sorted(outcomes.items(), key=lambda item: item[0])
 
     def _listing(self, operation: str, work: Callable[[Connection], Iterable[T]]) -> BridgeResult[T]:
         result: BridgeResult[T] = BridgeResult()
@@ -224,6 +308,7 @@ class Bridge:
         """Companies, devices, plans and runs of every account in one pass (what ``report`` reads)."""
 
         def gather(conn: Connection) -> Snapshot:
+            started = time.monotonic()
             part = Snapshot()
             part.clocks[(conn.vendor_name, conn.account)] = conn.now()
             part.timezones[(conn.vendor_name, conn.account)] = conn.timezone
@@ -234,9 +319,12 @@ class Bridge:
                 ("list_jobs", part.jobs),
             ]
             for name, fill in targets:
+                if self.account_timeout is not None and time.monotonic() - started > self.account_timeout:
+                    break  # already reported as past its deadline; the rest would be discarded anyway
                 if _supported(conn, name):
                     try:
-                        fill.extend(conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)())
+                        # Into a list of its own first: a listing that fails on page 7 adds nothing.
+                        fill.extend(list(conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)()))
                     except BackupBridgeError as exc:
                         part.failures.append(
                             AccountFailure(
@@ -259,6 +347,11 @@ class Bridge:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_timeout(seconds: float | None) -> None:
+    if seconds is not None and not seconds > 0:
+        raise ValidationError("account_timeout must be a positive number of seconds, or None", field="account_timeout")
 
 
 def _supported(conn: Connection | AsyncConnection, operation: str) -> bool:
@@ -315,6 +408,8 @@ class AsyncBridge:
         concurrency: requests in flight at once, overall.
         per_account: requests in flight at once for one account (vendors rate-limit per account).
         progress: ``progress(done, total, account)`` as each account finishes.
+        account_timeout: seconds one account may take over one fan-out (``None``: no limit); past it the
+            account's work is cancelled and it fails alone with ``DeadlineExceededError``.
     """
 
     def __init__(
@@ -325,9 +420,12 @@ class AsyncBridge:
         concurrency: int = 32,
         per_account: int = 4,
         progress: Progress | None = None,
+        account_timeout: float | None = DEFAULT_ACCOUNT_TIMEOUT,
     ) -> None:
         if concurrency < 1 or per_account < 1:
             raise ValidationError("concurrency and per_account must be at least 1", field="concurrency")
+        _check_timeout(account_timeout)
+        self.account_timeout = account_timeout
         self._slots = list(openers) + [(a.vendor, a.name, _real_opener(a)) for a in accounts]
         self.concurrency = concurrency
         self.per_account = per_account
@@ -383,12 +481,26 @@ class AsyncBridge:
         async def one(vendor: str, account: str, opener: AsyncOpener) -> T | AccountFailure:
             nonlocal done
             per_account = asyncio.Semaphore(self.per_account)
+            deadline = asyncio.timeout(self.account_timeout)
             try:
-                conn = opener(lambda inner: LimitedTransport(inner, overall, per_account))
-                try:
-                    return await work(conn)
-                finally:
-                    await conn.aclose()
+                async with deadline:
+                    conn = opener(lambda inner: LimitedTransport(inner, overall, per_account))
+                    try:
+                        return await work(conn)
+                    finally:
+                        await conn.aclose()
+            except TimeoutError as exc:
+                if not deadline.expired():
+                    return AccountFailure(
+                        vendor=vendor,
+                        account=account,
+                        operation=operation,
+                        error=_wrap(exc, vendor, account, operation),
+                    )
+                error = DeadlineExceededError(
+                    self.account_timeout or 0.0, vendor=vendor, account=account, operation=operation
+                )
+                return AccountFailure(vendor=vendor, account=account, operation=operation, error=error)
             except Exception as exc:  # reported beside the results, never swallowed
                 return AccountFailure(
                     vendor=vendor, account=account, operation=operation, error=_wrap(exc, vendor, account, operation)
@@ -437,7 +549,7 @@ class AsyncBridge:
                     return
                 try:
                     source = conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)()
-                    target.extend([item async for item in source])
+                    target.extend([item async for item in source])  # all of it, or (on failure) nothing
                 except BackupBridgeError as exc:
                     part.failures.append(
                         AccountFailure(vendor=key[0], account=key[1], operation=name, error=_wrap(exc, *key, name))

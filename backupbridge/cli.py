@@ -26,6 +26,7 @@ from .errors import BackupBridgeError
 from .exporters import table_console
 from .health import Rollup
 from .models import Capability, JobStatus
+from .terminal import one_line
 
 log = logging.getLogger("backupbridge.cli")
 
@@ -80,7 +81,7 @@ def _emit(ctx: click.Context, records: Callable[[Connection], Iterator[Any]]) ->
                     yield from records(conn)
             except BackupBridgeError as exc:
                 failed.append(label)
-                click.echo(f"error: account {label} failed: {exc}", err=True)
+                click.echo(f"error: account {one_line(label)} failed: {one_line(str(exc))}", err=True)
 
     exporter.write(all_records(), sys.stdout)
     if failed:
@@ -213,7 +214,7 @@ def plugins_command() -> None:
         vendors_text = ", ".join(info.vendors) or "-"
         click.echo(f"{info.name}\t{dist}\tvendors: {vendors_text}")
     for failure in plugins.plugin_failures():
-        click.echo(f"{failure.name}\tFAILED\t{failure.error}")
+        click.echo(f"{one_line(failure.name)}\tFAILED\t{one_line(str(failure.error))}")
 
 
 @cli.command()
@@ -305,12 +306,23 @@ def jobs(ctx: click.Context, /, device: str | None, status: str | None, since: s
     help="Append alert events (problem / recovered) to this NDJSON file.",
 )
 @click.option("--no-alerts", is_flag=True, help="Do not reconcile alerts (no hooks, no state file).")
+@click.option(
+    "--alerts",
+    "sandbox_alerts",
+    is_flag=True,
+    help="With --sandbox: deliver alerts to installed alert plugins too (by default only --alerts-ndjson).",
+)
+@click.option(
+    "--csv-raw",
+    is_flag=True,
+    help="CSV cells exactly as the vendor sent them (by default a cell starting with = + - @ is quoted with ').",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def report(**opts: Any) -> None:
     """Across every account: a summary per company and every plan or device that is not OK."""
     from .bridge import Bridge
     from .health import HealthPolicy, assess
-    from .report import RENDERERS, build_report, failures_by_account
+    from .report import RENDERERS, build_report, failures_by_account, render_csv
 
     policy = HealthPolicy(
         window=_duration(opts["window"], "--window"),
@@ -323,6 +335,16 @@ def report(**opts: Any) -> None:
     vendors = [v.lower() for v in opts["vendor"]]
     for vendor in vendors:
         plugins.get_vendor(vendor)
+    # Bad paths fail before any request (and a missing directory is never created behind the user's back).
+    for option, name in (("state_file", "--state-file"), ("output", "--output"), ("alerts_ndjson", "--alerts-ndjson")):
+        if opts[option] is not None and not opts[option].parent.is_dir():
+            raise click.BadParameter(f"directory {opts[option].parent} does not exist", param_hint=name)
+    if opts["sandbox_alerts"] and not opts["sandbox"]:
+        raise click.BadParameter(
+            "only with --sandbox (real runs always deliver to alert plugins)", param_hint="--alerts"
+        )
+    if opts["csv_raw"] and opts["fmt"] != "csv":
+        raise click.BadParameter("only with --format csv", param_hint="--csv-raw")
     if opts["sandbox"]:
         bridge = Bridge.sandbox(
             vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
@@ -346,52 +368,96 @@ def report(**opts: Any) -> None:
         now=snapshot.clocks,
         policy=policy,
         timezones=snapshot.timezones,
+        incomplete=snapshot.incomplete,
     )
     generated = max(snapshot.clocks.values()) if opts["sandbox"] and snapshot.clocks else None
     result = build_report(snapshot, assessment, generated_at=generated)
-    if not opts["no_alerts"]:
-        _alerts(assessment, snapshot, opts, generated)
+    render = functools.partial(render_csv, raw=True) if opts["csv_raw"] else RENDERERS[opts["fmt"]]
+    # The report first: whatever happens to the alerts after (a broken plugin, a corrupt state file), it is out.
     if opts["output"]:
-        with opts["output"].open("w", encoding="utf-8") as handle:
-            RENDERERS[opts["fmt"]](result, handle)
-        click.echo(f"wrote {opts['output']}", err=True)
+        try:
+            with opts["output"].open("w", encoding="utf-8") as handle:
+                render(result, handle)
+        except OSError as exc:
+            raise BackupBridgeError(f"cannot write the report to {opts['output']}: {exc.strerror or exc}") from exc
+        click.echo(f"wrote {one_line(str(opts['output']))}", err=True)
     else:
-        RENDERERS[opts["fmt"]](result, sys.stdout)
+        render(result, sys.stdout)
+        sys.stdout.flush()
     # One line per account on stderr (the output above may be going to a file): its operations, first error.
+    unjudged = {(a.vendor, a.account) for a in result.accounts if not a.judged}
     for (vendor, account), failures in failures_by_account(result.failures).items():
         operations = ", ".join(f.operation for f in failures)
-        click.echo(f"error: account {vendor}/{account} failed ({operations}): {failures[0].message}", err=True)
-    if result.failures:
+        verdict = "; health unknown this run, alerts left as they were" if (vendor, account) in unjudged else ""
+        click.echo(
+            f"error: account {one_line(vendor)}/{one_line(account)} failed ({operations}): "
+            f"{one_line(failures[0].message)}{verdict}",
+            err=True,
+        )
+    alerts_ok = True
+    if not opts["no_alerts"]:
+        try:
+            alerts_ok = _alerts(assessment, snapshot, opts, generated)
+        except BackupBridgeError as exc:  # the state file: one line naming it; the report is already out
+            click.echo(f"error: {one_line(str(exc))}", err=True)
+            alerts_ok = False
+    if result.failures or not alerts_ok:
         raise click.exceptions.Exit(EXIT_ERROR)
 
 
-def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.datetime | None) -> None:
-    from .alerts import AlertState, NdjsonAlertSink, alerts_from, reconcile
+def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.datetime | None) -> bool:
+    """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued)."""
+    from .alerts import NDJSON_SINK_NAME, AlertState, NdjsonAlertSink, alerts_from, hook_receivers, reconcile
     from .config import default_state_dir
 
     now = generated or dt.datetime.now(dt.UTC)
-    state_file = opts["state_file"] or default_state_dir() / (
-        "sandbox-alerts.json" if opts["sandbox"] else "alerts.json"
-    )
-    state = AlertState.load(state_file)
-    opened, recovered = reconcile(state, alerts_from(assessment, now), scope=snapshot.clocks.keys())
+    state_file = opts["state_file"]
+    if state_file is None:
+        state_file = default_state_dir() / ("sandbox-alerts.json" if opts["sandbox"] else "alerts.json")
+        state_file.parent.mkdir(parents=True, exist_ok=True)
     pm = plugins.get_plugin_manager()
     sink_file = opts["alerts_ndjson"].open("a", encoding="utf-8") if opts["alerts_ndjson"] else None
     sink = NdjsonAlertSink(sink_file) if sink_file else None
     try:
         if sink is not None:
-            pm.register(sink, name="backupbridge.alerts-ndjson")
-        for alert in opened:
-            pm.hook.backup_problem(alert=alert)
-        for alert in recovered:
-            pm.hook.backup_recovered(alert=alert)
+            pm.register(sink, name=NDJSON_SINK_NAME)
+        # Simulated problems never reach a real PSA unless asked for: a sandbox run feeds the built-in sink only.
+        only = {NDJSON_SINK_NAME} if opts["sandbox"] and not opts["sandbox_alerts"] else None
+        receivers = hook_receivers(pm, only=only)
+        with AlertState.locked(state_file) as state:
+            opened, recovered = reconcile(
+                state,
+                alerts_from(assessment, now),
+                scope=snapshot.clocks.keys(),
+                incomplete=assessment.incomplete.keys(),
+            )
+            state.enqueue(opened, recovered, receivers)
+            state.save()  # the outbox first: a run killed mid-delivery delivers the rest next time
+            outcome = state.deliver(receivers)
+            state.save()
     finally:
         if sink is not None:
             pm.unregister(sink)
         if sink_file is not None:
             sink_file.close()
-    state.save()
-    log.info("alerts: %d opened, %d recovered, %d open", len(opened), len(recovered), len(state.open))
+    log.info(
+        "alerts: %d opened, %d recovered, %d open, %d deliveries, %d still queued",
+        len(opened),
+        len(recovered),
+        len(state.open),
+        outcome.delivered,
+        outcome.pending,
+    )
+    if outcome.failures:
+        first = outcome.failures[0]
+        click.echo(
+            f"error: alerts: {len(outcome.failures)} of {len(outcome.failures) + outcome.delivered} deliveries failed "
+            f"and stay queued for the next run (first: plugin {one_line(first.plugin)}, backup_{first.event} "
+            f"{one_line(first.key)}: {one_line(first.error)})",
+            err=True,
+        )
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -437,7 +503,7 @@ def accounts_check(ctx: click.Context, config: Path | None) -> None:
             with _open_account(account) as conn:
                 next(iter(conn.list_devices()), None)
         except BackupBridgeError as exc:
-            return f"{type(exc).__name__}: {exc}"
+            return one_line(f"{type(exc).__name__}: {exc}")
         return "ok"
 
     accounts = load_accounts(config or ctx.obj["config"])
@@ -488,17 +554,17 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()} (see --help)", err=True)
+        click.echo(f"error: {one_line(exc.format_message())} (see --help)", err=True)
         return EXIT_USAGE
     except BackupBridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {one_line(str(exc))}", err=True)
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_ERROR
     except Exception as exc:  # the last line of defence: one line, never a traceback
         from .redaction import redact
 
-        click.echo(f"internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
+        click.echo(f"internal error: {type(exc).__name__}: {one_line(redact(str(exc)))}", err=True)
         return 70
     return 0
 

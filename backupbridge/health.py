@@ -8,11 +8,15 @@ device over a window::
     OVERDUE    no success within ``max_age``
     NEVER_RUN  a plan that should have run has no run at all
     WARNING    the latest day rolls up to a warning (unless warnings count as success); a disabled plan
-    UNKNOWN    nothing to judge by
+    UNKNOWN    nothing to judge by, or the account is not judged this pass (``incomplete``)
     OK         none of the above
 
 When several apply, the first in that list wins. A device's health is the worst of its plans'; a device
 without plans (IDrive 360 shows only each device's last run) is judged on its runs and last success alone.
+
+A failed listing is never read as health: for an account whose device, plan or run listing failed (the
+``incomplete`` argument, ``Snapshot.incomplete``), every plan and device is UNKNOWN with a reason naming the
+failed listing, and ``Assessment.incomplete`` says which accounts those are.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "Rollup",
     "assess",
     "expected_runs",
+    "not_judged_reason",
     "rollup_day",
 ]
 
@@ -130,10 +135,25 @@ class DeviceHealth:
 
 @attrs.frozen(kw_only=True)
 class Assessment:
-    """Everything the engine concluded for one pass."""
+    """Everything the engine concluded for one pass.
+
+    Attributes:
+        incomplete: ``(vendor, account)`` -> the listings that failed for it this pass. Its plans and devices
+            are UNKNOWN ("not judged"); alerts neither open nor recover for it.
+    """
 
     plans: tuple[PlanHealth, ...]
     devices: tuple[DeviceHealth, ...]
+    incomplete: Mapping[tuple[str, str], tuple[str, ...]] = attrs.field(factory=dict, hash=False)
+
+    def judged(self, vendor: str, account: str) -> bool:
+        """Whether this account's verdicts were built from complete listings."""
+        return (vendor, account) not in self.incomplete
+
+
+def not_judged_reason(operations: Iterable[str]) -> str:
+    """The reason an unjudged plan or device carries: ``not judged: list_jobs failed``."""
+    return f"not judged: {', '.join(operations)} failed"
 
 
 _WEEKDAY_INDEX = {day: index for index, day in enumerate(Weekday)}  # Monday = 0, as date.weekday()
@@ -313,14 +333,18 @@ def assess(
     now: dt.datetime | Mapping[tuple[str, str], dt.datetime],
     policy: HealthPolicy | None = None,
     timezones: Mapping[tuple[str, str], dt.tzinfo] | None = None,
+    incomplete: Mapping[tuple[str, str], Iterable[str]] | None = None,
 ) -> Assessment:
     """Judge every plan (on each of its devices) and every device.
 
     Args:
         now: the current time, or one per ``(vendor, account)`` (simulators run on their own clocks).
         timezones: the zone of each ``(vendor, account)`` for schedules without one (default UTC).
+        incomplete: ``(vendor, account)`` -> the listings that failed for it (``Snapshot.incomplete``). Those
+            accounts are not judged: their plans and devices are UNKNOWN, "not judged: list_jobs failed".
     """
     policy = policy or HealthPolicy()
+    unjudged = {key: tuple(operations) for key, operations in (incomplete or {}).items()}
     device_list = list(devices)
     by_device: dict[tuple[str, str, str], list[Job]] = {}
     by_plan: dict[tuple[str, str, str], list[Job]] = {}
@@ -349,6 +373,21 @@ def assess(
             device = devices_by_key.get(key) if key else None
             if key:
                 planned_devices.add(key)
+            failed = unjudged.get((plan.vendor, plan.account))
+            if failed is not None:
+                plan_results.append(
+                    PlanHealth(
+                        vendor=plan.vendor,
+                        account=plan.account,
+                        company_id=plan.company_id or (device.company_id if device else None),
+                        device_id=device_id,
+                        plan_id=plan.id,
+                        plan_name=plan.name,
+                        health=Health.UNKNOWN,
+                        reason=not_judged_reason(failed),
+                    )
+                )
+                continue
             plan_runs = by_plan.get((plan.vendor, plan.account, plan.id), [])
             runs = [r for r in plan_runs if device_id is None or r.device_id == device_id]
             if device_id is not None and not plan_runs:
@@ -389,7 +428,10 @@ def assess(
     for device in device_list:
         key = (device.vendor, device.account, device.id)
         mine = tuple(plans_of_device.get(key, ()))
-        if mine:
+        failed = unjudged.get((device.vendor, device.account))
+        if failed is not None:
+            health, reason, success = Health.UNKNOWN, not_judged_reason(failed), None
+        elif mine:
             # A device with plans is as healthy as its worst plan.
             worst = max(mine, key=lambda p: p.health.rank)
             successes = [p.last_success_at for p in mine if p.last_success_at is not None]
@@ -428,4 +470,4 @@ def assess(
                 plans=mine,
             )
         )
-    return Assessment(plans=tuple(plan_results), devices=tuple(device_results))
+    return Assessment(plans=tuple(plan_results), devices=tuple(device_results), incomplete=unjudged)

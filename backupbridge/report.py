@@ -1,7 +1,10 @@
 """The ``report``: across every account, a summary per company and every row that is not OK.
 
 Rendered as a table (for people), JSON, CSV, NDJSON, or one self-contained HTML file (no network) with a
-chart per company.
+chart per company. An account whose listing failed is listed in every format; when the failed listing is one
+health is built from, the account is "not judged": its devices count as unknown, it has no problem rows, and
+one account line (a CSV row) says why. Vendor text is stripped of control characters and escape sequences
+for the terminal, escaped for HTML, and CSV cells are neutralised against formulas (``raw=True`` keeps them).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import attrs
 from .bridge import AccountFailure, Snapshot
 from .exporters import compact_table, record_to_dict, table_console
 from .health import Assessment, Health
+from .terminal import csv_cell, one_line, printable
 
-__all__ = ["RENDERERS", "CompanySummary", "ProblemRow", "Report", "build_report"]
+__all__ = ["RENDERERS", "AccountStatus", "CompanySummary", "ProblemRow", "Report", "build_report", "render_csv"]
 
 HEALTHS = tuple(Health)
 NO_COMPANY = "(no company)"
@@ -51,11 +55,55 @@ class ProblemRow:
 
 
 @attrs.frozen(kw_only=True)
+class AccountStatus:
+    """An account with a failed operation this pass.
+
+    ``judged`` is False when a listing health is built from failed (``Snapshot.incomplete``): its health is
+    ``unknown`` for the pass, its devices and plans are not judged, and its alerts were left as they were."""
+
+    vendor: str
+    account: str
+    judged: bool
+    operations: tuple[str, ...]
+    message: str
+    devices_not_judged: int = 0
+    plans_not_judged: int = 0
+
+    @property
+    def health(self) -> Health | None:
+        return None if self.judged else Health.UNKNOWN
+
+    @property
+    def reason(self) -> str:
+        failed = f"{', '.join(self.operations)} failed: {self.message}"
+        if self.judged:
+            return f"{failed} (health judged from the listings that answered)"
+        return (
+            f"not judged this run, {failed}; {self.devices_not_judged} devices and {self.plans_not_judged} plans "
+            "unknown, their alerts left as they were"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "account": self.account,
+            "health": self.health.value if self.health else None,
+            "judged": self.judged,
+            "failed_operations": list(self.operations),
+            "message": self.message,
+            "devices_not_judged": self.devices_not_judged,
+            "plans_not_judged": self.plans_not_judged,
+            "reason": self.reason,
+        }
+
+
+@attrs.frozen(kw_only=True)
 class Report:
     generated_at: dt.datetime
     companies: tuple[CompanySummary, ...]
     problems: tuple[ProblemRow, ...]
     failures: tuple[AccountFailure, ...]
+    accounts: tuple[AccountStatus, ...] = ()
 
     @property
     def totals(self) -> dict[str, int]:
@@ -81,6 +129,7 @@ class Report:
                 }
                 for f in self.failures
             ],
+            "accounts": [a.to_json() for a in self.accounts],
         }
 
 
@@ -119,7 +168,7 @@ def build_report(snapshot: Snapshot, assessment: Assessment, *, generated_at: dt
     summaries.sort(key=lambda s: (s.vendor, s.account, s.company))
     problems: list[ProblemRow] = []
     for plan in assessment.plans:
-        if plan.health is not Health.OK:
+        if plan.health is not Health.OK and assessment.judged(plan.vendor, plan.account):
             problems.append(
                 ProblemRow(
                     vendor=plan.vendor,
@@ -134,7 +183,7 @@ def build_report(snapshot: Snapshot, assessment: Assessment, *, generated_at: dt
                 )
             )
     for device in assessment.devices:
-        if device.health is not Health.OK and not device.plans:
+        if device.health is not Health.OK and not device.plans and assessment.judged(device.vendor, device.account):
             problems.append(
                 ProblemRow(
                     vendor=device.vendor,
@@ -154,7 +203,27 @@ def build_report(snapshot: Snapshot, assessment: Assessment, *, generated_at: dt
         companies=tuple(summaries),
         problems=tuple(problems),
         failures=tuple(snapshot.failures),
+        accounts=_account_statuses(snapshot.failures, assessment),
     )
+
+
+def _account_statuses(failures: Iterable[AccountFailure], assessment: Assessment) -> tuple[AccountStatus, ...]:
+    statuses = []
+    for (vendor, account), failed in failures_by_account(failures).items():
+        judged = assessment.judged(vendor, account)
+        mine = (vendor, account)
+        statuses.append(
+            AccountStatus(
+                vendor=vendor,
+                account=account,
+                judged=judged,
+                operations=tuple(f.operation for f in failed),
+                message=failed[0].message,
+                devices_not_judged=0 if judged else sum((d.vendor, d.account) == mine for d in assessment.devices),
+                plans_not_judged=0 if judged else sum((p.vendor, p.account) == mine for p in assessment.plans),
+            )
+        )
+    return tuple(statuses)
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -180,12 +249,20 @@ def render_ndjson(report: Report, stream: TextIO) -> None:
         stream.write(json.dumps({"kind": "company", **record_to_dict(summary)}) + "\n")
     for problem in report.problems:
         stream.write(json.dumps({"kind": "problem", **record_to_dict(problem)}) + "\n")
-    for failure in report.to_json()["failures"]:
+    data = report.to_json()
+    for failure in data["failures"]:
         stream.write(json.dumps({"kind": "failure", **failure}) + "\n")
+    for account in data["accounts"]:
+        stream.write(json.dumps({"kind": "account", **account}) + "\n")
 
 
-def render_csv(report: Report, stream: TextIO) -> None:
-    """The problem rows (what a ticketing import wants), one per line."""
+def render_csv(report: Report, stream: TextIO, *, raw: bool = False) -> None:
+    """The problem rows (what a ticketing import wants), one per line, then one row per account with a failed
+    operation (device and plan empty; health ``unknown`` when it was not judged, empty when it was).
+
+    Every cell a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR...) gets a leading
+    ``'`` unless ``raw`` (``report --csv-raw``): vendor names are untrusted."""
+    cell: Callable[[str], str] = (lambda value: value) if raw else csv_cell
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(
         ["vendor", "account", "company", "device", "plan", "health", "reason", "last_success_at", "last_run_at"]
@@ -193,17 +270,23 @@ def render_csv(report: Report, stream: TextIO) -> None:
     for p in report.problems:
         writer.writerow(
             [
-                p.vendor,
-                p.account,
-                p.company,
-                p.device or "",
-                p.plan or "",
-                p.health.value,
-                p.reason,
-                _when(p.last_success_at),
-                _when(p.last_run_at),
+                cell(value)
+                for value in (
+                    p.vendor,
+                    p.account,
+                    p.company,
+                    p.device or "",
+                    p.plan or "",
+                    p.health.value,
+                    p.reason,
+                    _when(p.last_success_at),
+                    _when(p.last_run_at),
+                )
             ]
         )
+    for a in report.accounts:
+        health = a.health.value if a.health else ""
+        writer.writerow([cell(value) for value in (a.vendor, a.account, "", "", "", health, a.reason, "", "")])
 
 
 _STYLE = {
@@ -238,7 +321,11 @@ _SHORT_HEADERS = {
 
 
 def render_table(report: Report, stream: TextIO) -> None:
-    from rich.markup import escape  # vendor text (names, reasons, messages) is never markup
+    from rich.markup import escape as markup_escape
+
+    def escape(text: str) -> str:
+        """Vendor text (names, reasons, messages) as text: never markup, never an escape sequence."""
+        return markup_escape(one_line(text))
 
     console = table_console(stream)
     narrow = console.width < _NARROW
@@ -301,10 +388,17 @@ def render_table(report: Report, stream: TextIO) -> None:
         console.print("No problems in the accounts that answered.")
     else:
         console.print("No problems.")
+    statuses = {(a.vendor, a.account): a for a in report.accounts}
     for (vendor, account), failures in failures_by_account(report.failures).items():
         console.print(f"[red]account failed[/]: {escape(vendor)}/{escape(account)}")
         for failure in failures:
             console.print(f"  {escape(failure.operation)}: {escape(failure.message)}")
+        status = statuses.get((vendor, account))
+        if status is not None and not status.judged:
+            console.print(
+                f"  [bold]health unknown[/] this run: {status.devices_not_judged} devices and "
+                f"{status.plans_not_judged} plans not judged; their alerts are left as they were"
+            )
 
 
 def failures_by_account(failures: Iterable[AccountFailure]) -> dict[tuple[str, str], list[AccountFailure]]:
@@ -342,15 +436,19 @@ def _chart(summary: CompanySummary) -> str:
         )
         x += w
     data = " ".join(f'data-{h.value.replace("_", "-")}="{summary.counts[h.value]}"' for h in HEALTHS)
-    label = html.escape(f"{summary.company}: device health")
+    label = _html(f"{summary.company}: device health")
     return (
         f'<svg class="chart" role="img" aria-label="{label}" width="{width}" height="{height}" '
         f'data-devices="{summary.devices}" {data}>{"".join(parts)}</svg>'
     )
 
 
+def _html(text: str) -> str:
+    return html.escape(printable(text))
+
+
 def render_html(report: Report, stream: TextIO) -> None:
-    esc = html.escape
+    esc = _html
     legend = "".join(f'<span class="key"><i style="background:{_COLOURS[h]}"></i>{h.value}</span>' for h in HEALTHS)
     rows = []
     for c in report.companies:
@@ -369,6 +467,13 @@ def render_html(report: Report, stream: TextIO) -> None:
     )
     failures = "".join(
         f"<li>{esc(f.vendor)}/{esc(f.account)} {esc(f.operation)}: {esc(f.message)}</li>" for f in report.failures
+    )
+    unjudged = "".join(
+        f'<li class="unknown" data-vendor="{esc(a.vendor)}" data-account="{esc(a.account)}" '
+        f'data-devices-not-judged="{a.devices_not_judged}" data-plans-not-judged="{a.plans_not_judged}">'
+        f"{esc(a.vendor)}/{esc(a.account)}: health unknown, {esc(a.reason)}</li>"
+        for a in report.accounts
+        if not a.judged
     )
     totals = " · ".join(f"{count} {name}" for name, count in report.totals.items() if count)
     head_counts = "".join(f"<th>{h.value}</th>" for h in HEALTHS)
@@ -397,6 +502,7 @@ th{{background:#fafafa}} td.num{{text-align:right;font-variant-numeric:tabular-n
 <th>device</th><th>plan</th><th>reason</th><th>last success</th></tr></thead><tbody>
 {problems}
 </tbody></table>
+{f'<h2>Accounts not judged</h2><ul id="not-judged">{unjudged}</ul>' if unjudged else ""}
 {f'<h2>Accounts that failed</h2><ul id="failures">{failures}</ul>' if failures else ""}
 </body></html>
 """)
