@@ -23,8 +23,8 @@ class PruneResult:
 
 
 def prune(store: Store, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> PruneResult:
-    """Delete runs, jobs and verdicts from before ``now - older_than``, and devices, plans, companies and
-    names not seen since then. One transaction: a prune that fails deletes nothing.
+    """Delete runs, jobs and verdicts of the days before the day of ``now - older_than``, and devices,
+    plans, companies and names not seen since. One transaction: a prune that fails deletes nothing.
 
     Raises:
         ValidationError: ``older_than`` is shorter than a day.
@@ -32,8 +32,9 @@ def prune(store: Store, older_than: dt.timedelta, *, now: dt.datetime | None = N
     """
     if older_than < dt.timedelta(days=1):
         raise ValidationError("keep at least one day (older_than >= 1 day)", field="older_than")
-    cutoff = (now or dt.datetime.now(dt.UTC)) - older_than
-    first_day = cutoff.astimezone(dt.UTC).date()
+    # Whole days: what is kept starts at midnight (UTC) of the first day kept, so no day is kept half.
+    first_day = ((now or dt.datetime.now(dt.UTC)) - older_than).astimezone(dt.UTC).date()
+    cutoff = dt.datetime.combine(first_day, dt.time(0), tzinfo=dt.UTC)
     deleted: dict[str, int] = {}
     with store.write("prune") as conn:
         for table, condition in (
