@@ -314,6 +314,7 @@ class AlertState:
         target = _resolved(Path(path))
         lock_path = target.with_name(target.name + ".lock")
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise AlertStateError(f"cannot lock the alert state file {path}: {exc}") from exc

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from . import plugins
+from .bridge import DEFAULT_ACCOUNT_TIMEOUT
 from .config import AccountConfig, load_accounts
 from .connection import Connection, connect
 from .errors import BackupBridgeError
@@ -317,6 +318,13 @@ def jobs(ctx: click.Context, /, device: str | None, status: str | None, since: s
     is_flag=True,
     help="CSV cells exactly as the vendor sent them (by default a cell starting with = + - @ is quoted with ').",
 )
+@click.option(
+    "--account-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=DEFAULT_ACCOUNT_TIMEOUT,
+    show_default=True,
+    help="Seconds one account may take (all its listings); past it that account alone fails.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def report(**opts: Any) -> None:
     """Across every account: a summary per company and every plan or device that is not OK."""
@@ -347,7 +355,11 @@ def report(**opts: Any) -> None:
         raise click.BadParameter("only with --format csv", param_hint="--csv-raw")
     if opts["sandbox"]:
         bridge = Bridge.sandbox(
-            vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
+            vendors or None,
+            accounts_per_vendor=opts["tenants"],
+            seed=opts["seed"],
+            size=opts["size"],
+            account_timeout=opts["account_timeout"],
         )
     else:
         accounts = [
@@ -357,7 +369,7 @@ def report(**opts: Any) -> None:
         ]
         if not accounts:
             raise click.UsageError("no account in the configuration matches --account/--vendor")
-        bridge = Bridge(accounts=accounts)
+        bridge = Bridge(accounts=accounts, account_timeout=opts["account_timeout"])
     with bridge, _progress(len(bridge.accounts), quiet=opts["quiet"]) as progress:
         bridge.progress = progress
         snapshot = bridge.snapshot(since=None)

@@ -78,10 +78,12 @@ class AccountStatus:
         failed = f"{', '.join(self.operations)} failed: {self.message}"
         if self.judged:
             return f"{failed} (health judged from the listings that answered)"
-        return (
-            f"not judged this run, {failed}; {self.devices_not_judged} devices and {self.plans_not_judged} plans "
-            "unknown, their alerts left as they were"
+        counted = (
+            f"{self.devices_not_judged} devices and {self.plans_not_judged} plans unknown, their"
+            if self.devices_not_judged or self.plans_not_judged
+            else "its"
         )
+        return f"not judged this run, {failed}; {counted} alerts left as they were"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -397,7 +399,7 @@ def render_table(report: Report, stream: TextIO) -> None:
         if status is not None and not status.judged:
             console.print(
                 f"  [bold]health unknown[/] this run: {status.devices_not_judged} devices and "
-                f"{status.plans_not_judged} plans not judged; their alerts are left as they were"
+                f"{status.plans_not_judged} plans not judged; the account's alerts are left as they were"
             )
 
 

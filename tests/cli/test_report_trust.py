@@ -153,8 +153,9 @@ def psa() -> Iterator[PSA]:
 def test_a_raising_hook_costs_nothing_and_is_redelivered(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, psa: PSA
 ) -> None:
-    state = tmp_path / "state.json"
+    state, sink = tmp_path / "state.json", tmp_path / "events.ndjson"
     args = ["report", "--sandbox", "--alerts", "--size", "8", "--format", "json", "--state-file", str(state)]
+    args += ["--alerts-ndjson", str(sink)]
     from backupbridge.redaction import register_secret
 
     register_secret(PSA_KEY)  # a plugin's own secret, registered as plugins are told to
@@ -168,6 +169,7 @@ def test_a_raising_hook_costs_nothing_and_is_redelivered(
     saved = json.loads(state.read_text())
     assert saved["open"] and len(saved["outbox"]) == len(saved["open"])
     assert all(entry["pending"] == ["psa"] for entry in saved["outbox"])
+    assert sorted(e["key"] for e in events(sink)) == sorted(saved["open"])  # the working sink was served
 
     psa.broken = False
     code, _, err = run(capsys, *args)
@@ -175,6 +177,7 @@ def test_a_raising_hook_costs_nothing_and_is_redelivered(
     assert sorted(psa.opened) == sorted(saved["open"])  # each pending alert once, under its stable key
     run(capsys, *args)
     assert len(psa.opened) == len(saved["open"]) and json.loads(state.read_text())["outbox"] == []
+    assert len(events(sink)) == len(saved["open"])  # and never twice: today a raising hook resends everything
 
 
 def test_the_report_is_written_before_any_hook_runs(
@@ -318,3 +321,44 @@ def test_report_csv_cells_are_neutralised_unless_raw(
 def test_csv_raw_is_only_for_csv(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "report", "--sandbox", "--csv-raw", "--format", "json", "--no-alerts")
     assert code == 2 and "--csv-raw" in err
+
+
+def test_report_account_timeout_fails_the_slow_account_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import backupbridge.sandbox as sandbox
+
+    release = threading.Event()
+    real = sandbox.connect_sandbox
+
+    class Quiet(FailingEndpoint):
+        def handle(self, request: httpx.Request) -> httpx.Response:
+            release.wait(30)  # a vendor that accepted the connection and went quiet
+            return super().handle(request)
+
+    def patched(name: str, *, simulator: Any = None, **kwargs: Any) -> Any:
+        return real(name, simulator=Quiet(simulator, "-") if name == "idrive360" else simulator, **kwargs)
+
+    monkeypatch.setattr(sandbox, "connect_sandbox", patched)
+    try:
+        code, out, err = run(
+            capsys, "report", "--sandbox", "--size", "4", "--account-timeout", "0.5", "--no-alerts", "--format", "json"
+        )
+        assert not release.is_set()  # the report did not wait for the quiet vendor
+    finally:
+        release.set()
+    assert code == 1
+    data = json.loads(out)
+    (failure,) = data["failures"]
+    assert (failure["vendor"], failure["operation"], failure["error"]) == (
+        "idrive360",
+        "snapshot",
+        "DeadlineExceededError",
+    )
+    assert data["accounts"][0]["health"] == "unknown"
+    assert {c["vendor"] for c in data["companies"]} == {"cleverfox", "managedbackup", "vprotect"}
+    assert "deadline exceeded" in err
+    code, _, err = run(capsys, "report", "--sandbox", "--account-timeout", "0", "--no-alerts")
+    assert code == 2 and "--account-timeout" in err
