@@ -448,7 +448,10 @@ def registered_plugin(plugin: Any, name: str) -> Iterator[None]:
     pm = get_plugin_manager()
     candidate = _Candidate(name, None, None, False, plugin)
     with _registry.lock:
-        pm.register(plugin, name=name)
+        try:
+            pm.register(plugin, name=name)
+        except ValueError as exc:  # pluggy: the name or the object is registered already
+            raise PluginError(f"plugin {name!r} cannot be registered: {exc}", plugin_name=name) from exc
         try:
             claims = _claims(pm, candidate)
             taken = [

@@ -438,3 +438,10 @@ def test_a_config_file_without_a_plugins_table_changes_nothing(monkeypatch: pyte
     _config(tmp_path, '[accounts.x]\nvendor = "idrive360"\n', monkeypatch)
     plugins.reload_plugins()
     assert {"acme", "other"} <= {v.name for v in plugins.list_vendors()}
+
+
+def test_registering_under_a_loaded_plugins_name_is_a_plugin_error() -> None:
+    with pytest.raises(PluginError, match="'idrive360' cannot be registered"):
+        with plugins.registered_plugin(FakePlugin(fake_vendor("acme")), "idrive360"):
+            pass
+    assert plugins.get_vendor("idrive360").title.startswith("IDrive 360")
