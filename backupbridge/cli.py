@@ -196,13 +196,13 @@ def vendors(fmt: str) -> None:
     table = Table(title="Capabilities (yes / no, with notes)")
     table.add_column("operation")
     for row in rows:
-        table.add_column(row["vendor"])
+        table.add_column(one_line(row["vendor"]))
     for cap in Capability:
         cells = []
         for row in rows:
             mark = "yes" if row["capabilities"][cap.value] else "no"
             note = row["notes"].get(cap.value)
-            cells.append(f"{mark}: {note}" if note else mark)
+            cells.append(f"{mark}: {one_line(note)}" if note else mark)
         table.add_row(cap.value, *cells)
     table_console(sys.stdout, markup=False).print(table)  # plugin-written notes are not markup
 

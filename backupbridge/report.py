@@ -262,9 +262,10 @@ def render_csv(report: Report, stream: TextIO, *, raw: bool = False) -> None:
     """The problem rows (what a ticketing import wants), one per line, then one row per account with a failed
     operation (device and plan empty; health ``unknown`` when it was not judged, empty when it was).
 
-    Every cell a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR...) gets a leading
-    ``'`` unless ``raw`` (``report --csv-raw``): vendor names are untrusted."""
-    cell: Callable[[str], str] = (lambda value: value) if raw else csv_cell
+    Vendor names are untrusted: unless ``raw`` (``report --csv-raw``), every cell loses its escape sequences
+    and control characters (newlines and tabs kept), and a cell a spreadsheet would read as a formula (``=``,
+    ``+``, ``-``, ``@``, tab, CR...) gets a leading ``'``."""
+    cell: Callable[[str], str] = (lambda value: value) if raw else (lambda value: csv_cell(printable(value)))
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(
         ["vendor", "account", "company", "device", "plan", "health", "reason", "last_success_at", "last_run_at"]

@@ -318,6 +318,16 @@ def test_report_csv_cells_are_neutralised_unless_raw(
     assert raw and all(r["company"] == formula for r in raw)
 
 
+def test_report_csv_on_a_terminal_carries_no_escape_sequences(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hostile_names(monkeypatch, f"ACME{EVIL} Ltd")
+    base = ["report", "--sandbox", "--vendor", "idrive360", "--size", "8", "--no-alerts", "--format", "csv"]
+    out = run(capsys, *base)[1]
+    assert "ACME" in out and not any(c in out for c in "\x1b\x07\x9b")
+    assert "\x1b" in run(capsys, *base, "--csv-raw")[1]  # raw is raw
+
+
 def test_csv_raw_is_only_for_csv(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "report", "--sandbox", "--csv-raw", "--format", "json", "--no-alerts")
     assert code == 2 and "--csv-raw" in err
@@ -362,3 +372,17 @@ def test_report_account_timeout_fails_the_slow_account_alone(
     assert "deadline exceeded" in err
     code, _, err = run(capsys, "report", "--sandbox", "--account-timeout", "0", "--no-alerts")
     assert code == 2 and "--account-timeout" in err
+
+
+def test_the_vendors_table_prints_plugin_notes_without_escape_sequences(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import attrs
+
+    real = plugins.get_vendor("idrive360")
+    odd = attrs.evolve(real, capability_notes={"list_jobs": f"last run{EVIL} only"})
+    monkeypatch.setattr(plugins, "list_vendors", lambda: [odd])
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = run(capsys, "vendors")
+    assert code == 0, err
+    assert "last run" in out and not any(c in out for c in "\x1b\x07\x9b")
