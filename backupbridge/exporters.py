@@ -135,7 +135,9 @@ def _csv(records: Iterable[Any], stream: TextIO, *, formulas: bool) -> None:
             if header is None:
                 header = list(row)
                 yield header
-            yield [row.get(key, "") for key in header]
+            elif list(row) != header:  # a record of another shape: refused, never cut to the first one's columns
+                raise ValueError(f"CSV needs records of one type: {type(record).__name__} has other fields")
+            yield list(row.values())
 
     write_csv_rows(stream, rows(), formulas=formulas)
 

@@ -180,6 +180,11 @@ def test_csv_carriage_return_in_a_cell_cannot_start_a_row() -> None:
     assert [r[3] for r in rows] == ["name", "x\r=cmd()", "second"]
 
 
+def test_csv_refuses_records_of_another_shape_rather_than_dropping_fields() -> None:
+    with pytest.raises(ValueError, match="one type"):
+        write_csv([Company(vendor="acme", account="main", id="c1", name="x"), _device("d")], io.StringIO())
+
+
 class TerminalStream(io.StringIO):
     def isatty(self) -> bool:
         return True
