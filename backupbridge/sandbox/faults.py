@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import httpx
 
-__all__ = ["FaultKind", "Faults", "SimulatorTransport"]
+__all__ = ["PAGING_FAULTS", "FaultKind", "Faults", "PagingFault", "SimulatorTransport"]
 
 
 class FaultKind(enum.Enum):
@@ -38,19 +38,41 @@ class FaultKind(enum.Enum):
     LARGE_PAYLOAD = "large_payload"  # a multi-megabyte field added to the answer
 
 
+class PagingFault(enum.Enum):
+    """A listing page a misbehaving server might send: injected by the simulators' routers on the routes
+    that declare their paging (``PageShape``), and only where a careful client can tell, so each one applied
+    must make the listing raise ``DecodingError``. A fault drawn for a request it does not apply to (not a
+    listing, or no page after this one) leaves the answer alone and is not counted."""
+
+    SHORT_PAGE = "short_page"  # a full page one record short, while a later page still has records
+    EMPTY_PAGE = "empty_page"  # the page before the last answered empty (the last one then shows more follow)
+    REPEATED_PAGE = "repeated_page"  # page n answered with page n-1
+    OVERSIZED_PAGE_SIZE = "oversized_page_size"  # the reply states a page size bigger than asked
+    IGNORED_PAGING = "ignored_paging"  # every page answered with the first page
+    DUPLICATE_ID = "duplicate_id"  # a record of the previous page (or of this one) replaces one of this page
+
+
+PAGING_FAULTS: tuple[PagingFault, ...] = tuple(PagingFault)
+
+# How the transport tells a simulator's router which paging fault to inject, and the router answers that it did.
+PAGING_FAULT_KEY = "backupbridge.paging_fault"
+FAULT_APPLIED_KEY = "backupbridge.fault_applied"
+
+
 @attrs.frozen(kw_only=True)
 class Faults:
     """Which faults to inject, how often, from which seed.
 
     Attributes:
         rate: the probability (0-1) that a request meets a fault.
-        kinds: the kinds to draw from (all by default).
+        kinds: the kinds to draw from (every ``FaultKind`` by default; add ``PagingFault`` kinds, e.g.
+            ``(*FaultKind, *PAGING_FAULTS)``, to inject paging faults too).
         seed: makes the sequence of faults repeatable.
         retry_after: the delay announced by injected 429s, in seconds.
     """
 
     rate: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
-    kinds: tuple[FaultKind, ...] = tuple(FaultKind)
+    kinds: tuple[FaultKind | PagingFault, ...] = tuple(FaultKind)
     seed: int = 0
     retry_after: float = 0.0
 
@@ -58,7 +80,8 @@ class Faults:
 class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """An httpx transport (sync and async) that answers from a simulator, with latency and faults.
 
-    ``requests`` counts every request that reached it, ``faults_injected`` counts faults by kind.
+    ``requests`` counts every request that reached it, ``faults_injected`` counts faults by kind (a paging
+    fault only where a router applied it).
     """
 
     def __init__(
@@ -74,18 +97,31 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._random = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self.requests = 0
-        self.faults_injected: Counter[FaultKind] = Counter()
+        self.faults_injected: Counter[FaultKind | PagingFault] = Counter()
 
-    def _draw(self) -> FaultKind | None:
+    def _draw(self) -> FaultKind | PagingFault | None:
         with self._lock:
             self.requests += 1
             if self.faults.rate and self.faults.kinds and self._random.random() < self.faults.rate:
                 kind = self._random.choice(self.faults.kinds)
-                self.faults_injected[kind] += 1
+                if isinstance(kind, FaultKind):  # a paging fault is counted once the router applied it
+                    self.faults_injected[kind] += 1
                 return kind
         return None
 
-    def _answer(self, request: httpx.Request, fault: FaultKind | None) -> httpx.Response:
+    def _answer(self, request: httpx.Request, fault: FaultKind | PagingFault | None) -> httpx.Response:
+        if isinstance(fault, PagingFault):
+            request.extensions = {**request.extensions, PAGING_FAULT_KEY: fault}
+            response = self._handle(request)
+            if response.extensions.get(FAULT_APPLIED_KEY):
+                with self._lock:
+                    self.faults_injected[fault] += 1
+            return response
+        if PAGING_FAULT_KEY in request.extensions:
+            request.extensions = {k: v for k, v in request.extensions.items() if k != PAGING_FAULT_KEY}
+        return self._answer_fault(request, fault)
+
+    def _answer_fault(self, request: httpx.Request, fault: FaultKind | None) -> httpx.Response:
         if fault is FaultKind.CONNECT_ERROR:
             raise httpx.ConnectError("injected: connection refused", request=request)
         if fault is FaultKind.TIMEOUT:

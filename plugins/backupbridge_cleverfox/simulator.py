@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
+from backupbridge.sandbox.app import PageShape
 
 from .mapping import windows_zone
 from .schema import RESOURCES, ResourceSpec, payload_problems
@@ -27,6 +28,8 @@ __all__ = ["SANDBOX_API_KEY", "CleverFoxSimulator"]
 
 SANDBOX_API_KEY = "cfx-sandbox-5b0e8d1c9a7f4e32"
 BASE_PATH = "/api"
+# Every list: {"data": [...], "page_no", "page_size"} for ?PageNo= (from 1) &PageSize=.
+PAGES = PageShape(page="PageNo", size="PageSize", first=1, items="data", stated_size="page_size")
 MAX_PAGE_SIZE = 100  # undocumented in the real API; the simulator caps here and echoes what it used
 DUPLICATE_WINDOW = dt.timedelta(minutes=60)
 ZONES = (
@@ -424,12 +427,12 @@ class CleverFoxSimulator:
         # The specific device routes first: "/devices/lookup" must not be read as a device id.
         self.router.add("GET", "/devices/lookup", self._lookup)
         self.router.add("DELETE", "/devices/{id}", self._delete_device)
-        self.router.add("GET", "/devices/{id}/jobs", self._device_children("jobs"))
-        self.router.add("GET", "/devices/{id}/logs", self._device_children("logs"))
+        self.router.add("GET", "/devices/{id}/jobs", self._device_children("jobs"), paging=PAGES)
+        self.router.add("GET", "/devices/{id}/logs", self._device_children("logs"), paging=PAGES)
         self.router.add("POST", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
         self.router.add("GET", "/devices/{id}/ExecuteGetNextJob", self._get_next_job)
         for name, spec in RESOURCES.items():
-            self.router.add("GET", spec.path, self._lister(name))
+            self.router.add("GET", spec.path, self._lister(name), paging=PAGES)
             if "get" in spec.operations:
                 self.router.add("GET", spec.path + "/{id}", self._getter(name))
             if "create" in spec.operations:

@@ -246,6 +246,16 @@ def _single(call: Call, typ: Any) -> Op[Any]:
     return Op(call.operation, steps())
 
 
+def listing_pairs(call: Call, typ: Any, id_attr: str) -> ListOp[tuple[Any, Any]]:
+    """A whole bare-array list as ``(record, raw JSON)`` pairs, checked like ``_listing``."""
+
+    def parse(reply: Reply) -> list[tuple[Any, Any]]:
+        data = reply.json()
+        return list(zip(decode_reply(list[typ], reply, data), data, strict=True))
+
+    return single_page(call, parse, id_of=by_attr(id_attr))
+
+
 def _listing(call: Call, typ: Any, id_attr: str) -> ListOp[Any]:
     """IDrive 360 lists come whole, as one bare array (the docs show no paging); ``id_attr`` is the record
     id that may not arrive twice."""

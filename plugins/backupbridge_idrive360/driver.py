@@ -21,7 +21,7 @@ from backupbridge import (
     PlanSpec,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
 
 from . import mapping
 from .client import (
@@ -34,6 +34,7 @@ from .client import (
     decode_reply,
     device_summary_call,
     fetch_backup_plan_call,
+    listing_pairs,
     text_param,
     update_email_notification_call,
 )
@@ -115,9 +116,7 @@ class IDrive360Driver(Driver):
     # -- devices and runs --------------------------------------------------------------------
 
     def _devices(self, call: Call) -> Generator[Call, Reply, list[tuple[DeviceRecord, Any]]]:
-        reply = yield call
-        records, raw = _records(list[DeviceRecord], reply)
-        return list(zip(records, raw, strict=True))
+        return (yield from collect(listing_pairs(call, DeviceRecord, "device_id")))  # a device twice raises
 
     def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
         call = device_summary_call(company_id=company_id)
@@ -187,12 +186,10 @@ class IDrive360Driver(Driver):
     # -- plans -------------------------------------------------------------------------------
 
     def _plans(self, company_id: str, backup_id: str | None = None) -> Generator[Call, Reply, list[Plan]]:
-        reply = yield fetch_backup_plan_call(company_id, backup_id)
-        records, raw = _records(list[BackupPlanRecord], reply)
-        return [
-            mapping.plan(r, item, account=self.account, company_id=company_id)
-            for r, item in zip(records, raw, strict=True)
-        ]
+        pairs = yield from collect(
+            listing_pairs(fetch_backup_plan_call(company_id, backup_id), BackupPlanRecord, "backup_id")
+        )
+        return [mapping.plan(r, item, account=self.account, company_id=company_id) for r, item in pairs]
 
     def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
         only = None if company_id is None else str(company_id_param(company_id, "list_plans"))

@@ -18,6 +18,7 @@ import attrs
 import httpx
 
 from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
+from backupbridge.sandbox.app import WHOLE_ARRAY
 
 from .vocabulary import BACKUP_SETS, BUILD_TYPES, NOTIFY_TYPES, email_problems, plan_problems
 
@@ -157,7 +158,10 @@ class IDrive360Simulator:
             ("POST", "/backup_plan", self._create_plan),
             ("GET", "/backup_plan", self._fetch_plans),
         ):
-            self.router.add(method, path, handler)
+            # The lists come whole, as bare arrays (the docs show no paging).
+            self.router.add(
+                method, path, handler, paging=WHOLE_ARRAY if method == "GET" and path != "/company" else None
+            )
         self._seed()
 
     def now(self) -> dt.datetime:

@@ -178,9 +178,13 @@ def one(call: Call, typ: Any) -> Op[Any]:
     return _op(call, lambda reply: decode_reply(typ, reply))
 
 
-def many(call: Call, typ: Any, id_of: Callable[[Any], Hashable | None] | None = None) -> ListOp[Any]:
+def many(
+    call: Call, typ: Any, id_of: Callable[[Any], Hashable | None] | None = None, *, with_raw: bool = False
+) -> ListOp[Any]:
     """A bare JSON array, in one response (the docs page none of these lists); ``id_of`` names the record id
-    that may not arrive twice."""
+    that may not arrive twice (by default the one ``RECORD_IDS`` names for ``typ``). With ``with_raw`` the
+    items are ``(record, raw JSON)`` pairs."""
+    id_of = id_of or RECORD_IDS.get(typ)
 
     def parse(reply: Reply) -> list[Any]:
         data = reply.json()
@@ -188,14 +192,29 @@ def many(call: Call, typ: Any, id_of: Callable[[Any], Hashable | None] | None = 
             return []
         if not isinstance(data, list):
             raise reply.decoding_error("expected a JSON array")
-        return decode_reply(list[typ], reply, data)  # type: ignore[no-any-return]
+        records = decode_reply(list[typ], reply, data)
+        return list(zip(records, data, strict=True)) if with_raw else records
 
     return single_page(call, parse, id_of=id_of)
 
 
-def _monitoring_id(row: MonitoringRecord) -> Hashable | None:
+def _monitoring_id(item: Any) -> Hashable | None:
     """A Monitoring row is the last run of one plan on one computer of one user."""
+    row = item[0] if type(item) is tuple else item
     return None if row.plan_id is None else (row.user_id, row.computer_name, row.plan_id)
+
+
+# The id of each record type, for the listings that must not yield one twice.
+RECORD_IDS: dict[Any, Callable[[Any], Hashable | None]] = {
+    AdministratorRecord: by_attr("admin_id"),
+    CompanyRecord: by_attr("id"),
+    ComputerPlanRecord: by_attr("id"),
+    LicenseRecord: by_attr("id"),
+    MonitoringRecord: _monitoring_id,
+    PackageRecord: by_attr("id"),
+    UserDestination: by_attr("id"),
+    UserRecord: by_attr("id"),
+}
 
 
 def as_json(call: Call) -> Op[Any]:
@@ -250,7 +269,7 @@ def by_path(
 class Packages:
     def list(self) -> ListOp[PackageRecord]:
         """``GET api/Packages``."""
-        return many(Call(method="GET", path="/Packages", operation="packages.list"), PackageRecord, by_attr("id"))
+        return many(Call(method="GET", path="/Packages", operation="packages.list"), PackageRecord)
 
     def get(self, package_id: int | str) -> Op[PackageRecord]:
         """``GET api/Packages/{ID}``."""
@@ -276,7 +295,7 @@ class Packages:
 class Users:
     def list(self) -> ListOp[UserRecord]:
         """``GET api/Users``."""
-        return many(Call(method="GET", path="/Users", operation="users.list"), UserRecord, by_attr("id"))
+        return many(Call(method="GET", path="/Users", operation="users.list"), UserRecord)
 
     def get(self, user_id: str) -> Op[UserRecord]:
         """``GET api/Users/{ID}`` (``NotFoundError`` also when the API answers 200 with null)."""
@@ -387,24 +406,18 @@ class Users:
 class Monitoring:
     def list(self) -> ListOp[MonitoringRecord]:
         """``GET api/Monitoring``: the latest run of every plan on every computer."""
-        return many(
-            Call(method="GET", path="/Monitoring", operation="monitoring.list"), MonitoringRecord, _monitoring_id
-        )
+        return many(Call(method="GET", path="/Monitoring", operation="monitoring.list"), MonitoringRecord)
 
     def for_user(self, user_id: str) -> ListOp[MonitoringRecord]:
         """``GET api/Monitoring/{UserID}``: the latest runs on the user's online computers."""
         key = guid(user_id, "monitoring.for_user", "user_id")
-        return many(
-            Call(method="GET", path=f"/Monitoring/{key}", operation="monitoring.for_user"),
-            MonitoringRecord,
-            _monitoring_id,
-        )
+        return many(Call(method="GET", path=f"/Monitoring/{key}", operation="monitoring.for_user"), MonitoringRecord)
 
 
 class Companies:
     def list(self) -> ListOp[CompanyRecord]:
         """``GET api/Companies``."""
-        return many(Call(method="GET", path="/Companies", operation="companies.list"), CompanyRecord, by_attr("id"))
+        return many(Call(method="GET", path="/Companies", operation="companies.list"), CompanyRecord)
 
     def get(self, company_id: str) -> Op[CompanyRecord]:
         """``GET api/Companies/{ID}``."""
@@ -451,11 +464,7 @@ class Computers:
     def plans(self, computer_hid: str) -> ListOp[ComputerPlanRecord]:
         """``GET api/Computers/{hid}/Plans``: backup and restore plans on the computer."""
         key = hid(computer_hid, "computers.plans")
-        return many(
-            Call(method="GET", path=f"/Computers/{key}/Plans", operation="computers.plans"),
-            ComputerPlanRecord,
-            by_attr("id"),
-        )
+        return many(Call(method="GET", path=f"/Computers/{key}/Plans", operation="computers.plans"), ComputerPlanRecord)
 
     def create_plan(self, computer_hid: str, payload: Mapping[str, Any]) -> Op[Any]:
         """``POST api/Computers/{hid}/Plans`` (Name required)."""
@@ -518,6 +527,7 @@ class Computers:
         return many(
             Call(method="GET", path=f"/Computers/{key}/Plans/{pid}/history", operation="computers.plan_history"),
             dict[str, Any],
+            _RUN,
         )
 
     def history(self, computer_hid: str, *, count: int = COMPUTER_PAGE) -> ListOp[Any]:
@@ -559,7 +569,7 @@ class Licenses:
         if is_available is not None and not isinstance(is_available, bool):
             raise _invalid("licenses.list", "is_available", "is_available must be True, False or None")
         call = Call(method="GET", path="/Licenses", params={"isAvailable": is_available}, operation="licenses.list")
-        return many(call, LicenseRecord, by_attr("id"))
+        return many(call, LicenseRecord)
 
     def get(self, license_id: str) -> Op[LicenseRecord]:
         """``GET api/Licenses/{ID}``."""
@@ -723,11 +733,7 @@ class Builds:
 class Administrators:
     def list(self) -> ListOp[AdministratorRecord]:
         """``GET api/Administrators``."""
-        return many(
-            Call(method="GET", path="/Administrators", operation="administrators.list"),
-            AdministratorRecord,
-            by_attr("admin_id"),
-        )
+        return many(Call(method="GET", path="/Administrators", operation="administrators.list"), AdministratorRecord)
 
     def get(self, admin_id: str) -> Op[AdministratorRecord]:
         """``GET api/Administrators/{ID}``."""

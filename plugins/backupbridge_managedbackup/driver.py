@@ -21,7 +21,7 @@ from backupbridge import (
 from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
 
 from . import mapping
-from .client import VENDOR, ManagedBackupAPI, decode_reply, guid, hid
+from .client import VENDOR, ManagedBackupAPI, decode_reply, guid, hid, many
 from .records import CompanyRecord, ComputerPlanRecord, ComputerRecord, MonitoringRecord
 
 Steps = Generator[Call, Reply, Any]
@@ -43,17 +43,11 @@ class ManagedBackupDriver(Driver):
         return self.context.timezone
 
     def _raw_list(self, call_op: ListOp[Any], typ: Any) -> Generator[Call, Reply, list[tuple[Any, Any]]]:
-        """A bare-array listing as (record, raw) pairs."""
+        """A bare-array listing as (record, raw) pairs, checked by the paging engine like every listing."""
         call = next(call_op.steps)
         call_op.steps.close()
         assert isinstance(call, Call)  # a single-page listing opens with its request
-        reply = yield call
-        data = reply.json()
-        if data is None:
-            return []
-        if not isinstance(data, list):
-            raise reply.decoding_error("expected a JSON array")
-        return list(zip(decode_reply(list[typ], reply, data), data, strict=True))
+        return (yield from collect(many(call, typ, with_raw=True)))
 
     def _companies(self) -> Generator[Call, Reply, list[tuple[CompanyRecord, Any]]]:
         return (yield from self._raw_list(self.api.companies.list(), CompanyRecord))

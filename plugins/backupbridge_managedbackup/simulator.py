@@ -17,12 +17,16 @@ from typing import Any
 import httpx
 
 from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
+from backupbridge.sandbox.app import WHOLE_ARRAY, PageShape
 
 __all__ = ["SANDBOX_PASSWORD", "SANDBOX_USERNAME", "ManagedBackupSimulator"]
 
 SANDBOX_USERNAME = "sandbox-api-user"
 SANDBOX_PASSWORD = "mbs-sandbox-pass-8d2c61"
 BASE_PATH = "/api"
+# Only Computers and run history page, by path, in a {"Count", <list>} envelope; the other lists are whole.
+COMPUTERS = PageShape(offset="offset", count="count", items="Computers")
+HISTORY = PageShape(offset="offset", count="count", items="History")
 TOKEN_LIFETIME = dt.timedelta(days=14)
 PLAN_NAMES = (("Files to Cloud", 3), ("Image Based", 11), ("SQL Server", 7), ("Hyper-V VMs", 16), ("Exchange", 9))
 ERRORS = (
@@ -359,7 +363,7 @@ class ManagedBackupSimulator:
 
         r("POST", "/Provider/Login", self._login)
         # Packages
-        r("GET", "/Packages", lambda q: ok(list(self.packages.values())))
+        r("GET", "/Packages", lambda q: ok(list(self.packages.values())), paging=WHOLE_ARRAY)
         r(
             "GET",
             "/Packages/{id}",
@@ -376,7 +380,7 @@ class ManagedBackupSimulator:
         )
         # Users (specific paths before /Users/{id})
         r("PUT", "/Users/Authenticate", self._authenticate_user)
-        r("GET", "/Users", lambda q: ok(list(self.users.values())))
+        r("GET", "/Users", lambda q: ok(list(self.users.values())), paging=WHOLE_ARRAY)
         r("GET", "/Users/{id}/Computers", self._user_computers)
         r("DELETE", "/Users/{id}/Computers", self._delete_user_computers)
         r("DELETE", "/Users/{id}/Account", lambda q: ok(self._delete_user(q.path_params["id"], keep_data=True)))
@@ -385,26 +389,32 @@ class ManagedBackupSimulator:
         r("POST", "/Users", self._create_user)
         r("DELETE", "/Users/{id}", lambda q: ok(self._delete_user(q.path_params["id"], keep_data=False)))
         # Monitoring
-        r("GET", "/Monitoring", lambda q: ok(self.monitoring_rows()))
+        r("GET", "/Monitoring", lambda q: ok(self.monitoring_rows()), paging=WHOLE_ARRAY)
         r(
             "GET",
             "/Monitoring/{id}",
             lambda q: ok(self.monitoring_rows(self._known_user(q.path_params["id"]), online_only=True)),
+            paging=WHOLE_ARRAY,
         )
         # Companies
-        r("GET", "/Companies", lambda q: ok(list(self.companies.values())))
+        r("GET", "/Companies", lambda q: ok(list(self.companies.values())), paging=WHOLE_ARRAY)
         r("GET", "/Companies/{id}", lambda q: ok(self._get(self.companies, q.path_params["id"])))
         r("DELETE", "/Companies/{id}", lambda q: ok(self._delete(self.companies, q.path_params["id"])))
         r("POST", "/Companies", self._create_company)
         r("PUT", "/Companies", lambda q: ok(self._update(self.companies, "Id", self._obj(q))))
         # Computers (history paths before /Computers/{offset}/{count})
-        r("GET", "/Computers/Plans/history/{offset}/{count}", self._all_history)
-        r("GET", "/Computers/{hid}/Plans/history/{offset}/{count}", self._computer_history)
+        r("GET", "/Computers/Plans/history/{offset}/{count}", self._all_history, paging=HISTORY)
+        r("GET", "/Computers/{hid}/Plans/history/{offset}/{count}", self._computer_history, paging=HISTORY)
         r("GET", "/Computers/{hid}/Disks", lambda q: ok(self._disks(q.path_params["hid"])))
-        r("GET", "/Computers/{hid}/Plans", lambda q: ok(self._computer_plans(q.path_params["hid"])))
+        r("GET", "/Computers/{hid}/Plans", lambda q: ok(self._computer_plans(q.path_params["hid"])), paging=WHOLE_ARRAY)
         r("POST", "/Computers/{hid}/Plans", self._create_plan)
         r("GET", "/Computers/{hid}/Plans/{pid}/info", lambda q: ok(self._plan_info(q)))
-        r("GET", "/Computers/{hid}/Plans/{pid}/history", lambda q: ok(self.history.get(self._plan(q)["Id"], [])))
+        r(
+            "GET",
+            "/Computers/{hid}/Plans/{pid}/history",
+            lambda q: ok(self.history.get(self._plan(q)["Id"], [])),
+            paging=WHOLE_ARRAY,
+        )
         r("POST", "/Computers/{hid}/Plans/{pid}/start", self._start_plan)
         r("POST", "/Computers/{hid}/Plans/{pid}/stop", self._stop_plan)
         r("GET", "/Computers/{hid}/Plans/{pid}", lambda q: ok(self._plan(q)))
@@ -426,9 +436,9 @@ class ManagedBackupSimulator:
         r("DELETE", "/Computers/{hid}/authorization", self._deauthorize)
         r("GET", "/Computers/{hid}", lambda q: ok(self._computer(q.path_params["hid"])))
         # Last: two free segments would otherwise swallow "/Computers/{hid}/Plans" and its siblings.
-        r("GET", "/Computers/{offset}/{count}", self._computer_page)
+        r("GET", "/Computers/{offset}/{count}", self._computer_page, paging=COMPUTERS)
         # Licenses
-        r("GET", "/Licenses", self._licenses)
+        r("GET", "/Licenses", self._licenses, paging=WHOLE_ARRAY)
         r("POST", "/Licenses/Grant", lambda q: ok(self._license_action(q, taken=True)))
         r("POST", "/Licenses/Release", lambda q: ok(self._license_action(q, taken=False)))
         r("POST", "/Licenses/Revoke", lambda q: ok(self._license_action(q, taken=False, revoke=True)))
@@ -437,7 +447,7 @@ class ManagedBackupSimulator:
         r("POST", "/Destinations", self._add_destination)
         r("PUT", "/Destinations", self._update_destination)
         r("DELETE", "/Destinations/{id}", self._delete_destination)
-        r("GET", "/Destinations/{email}", self._destinations_for)
+        r("GET", "/Destinations/{email}", self._destinations_for, paging=WHOLE_ARRAY)
         # Accounts
         r("GET", "/Accounts", lambda q: ok(list(self.accounts.values())))
         r("POST", "/Accounts/AddDestination", lambda q: ok(self._account_destination(q, "add")))
@@ -469,7 +479,7 @@ class ManagedBackupSimulator:
             lambda q: ok({"Windows": "7.9.4.83", "Linux": "4.6.0.228", "macOS": "4.2.1.19"}),
         )
         # Administrators
-        r("GET", "/Administrators", lambda q: ok(list(self.administrators.values())))
+        r("GET", "/Administrators", lambda q: ok(list(self.administrators.values())), paging=WHOLE_ARRAY)
         r("GET", "/Administrators/{id}", lambda q: ok(self._get(self.administrators, q.path_params["id"])))
         r("POST", "/Administrators", self._create_admin)
         r("PUT", "/Administrators", lambda q: ok(self._update(self.administrators, "AdminID", self._obj(q))))

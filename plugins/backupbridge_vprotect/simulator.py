@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
+from backupbridge.sandbox.app import PageShape
 
 __all__ = ["SANDBOX_LOGIN", "SANDBOX_PASSWORD", "VProtectSimulator"]
 
@@ -27,6 +28,8 @@ SANDBOX_LOGIN = "admin"
 SANDBOX_PASSWORD = "vprotect-sandbox-7f3e1a"
 SANDBOX_BASE_URL = "https://vprotect.sandbox.local:8181/api"
 BASE_PATH = "/api"
+# Every list: a bare array for ?page= (from 0) &size=, the total in X-Total-Count.
+PAGES = PageShape(page="page", size="size", first=0)
 SESSION_IDLE = dt.timedelta(minutes=30)
 DAY_MS = 24 * 3600 * 1000
 STATUS_TEXT = {
@@ -442,6 +445,7 @@ class VProtectSimulator:
                 raise Fault(400, f"Invalid value '{query[name]}' for parameter '{name}'")
 
     def _page(self, query: httpx.QueryParams, rows: list[dict[str, Any]]) -> httpx.Response:
+        """One page of ``rows`` (every route answering with it declares ``paging=PAGES``)."""
         page = int(query.get("page", "0"))
         size = int(query.get("size", str(max(len(rows), 1))))
         return json_response(200, rows[page * size : (page + 1) * size], {"X-Total-Count": str(len(rows))})
@@ -486,9 +490,9 @@ class VProtectSimulator:
 
         r("POST", "/session/login", self._login)
         r("GET", "/session", lambda q: httpx.Response(204))
-        r("GET", "/backups", lambda q: self._page(q.query, self.filtered(q.query)))
-        r("GET", "/backups/detailed", lambda q: self._page(q.query, self.filtered(q.query)))
-        r("GET", "/backups/grouped", lambda q: self._page(q.query, self._grouped(q.query)))
+        r("GET", "/backups", lambda q: self._page(q.query, self.filtered(q.query)), paging=PAGES)
+        r("GET", "/backups/detailed", lambda q: self._page(q.query, self.filtered(q.query)), paging=PAGES)
+        r("GET", "/backups/grouped", lambda q: self._page(q.query, self._grouped(q.query)), paging=PAGES)
         r("GET", "/backups/aggregated-statistics", lambda q: ok(self._by_status(self.filtered(q.query))))
         r("GET", "/backups/grouped/aggregated-statistics", lambda q: ok(self._by_status(self._grouped(q.query))))
         r("GET", "/backups/size-statistics", lambda q: ok(self._sizes(self.filtered(q.query))))
@@ -504,7 +508,7 @@ class VProtectSimulator:
         r("GET", "/backups/{guid}", lambda q: ok(self._backup(q.path_params["guid"])))
         r("POST", "/policies/vm-backup/auto-assignment-preview", lambda q: ok({"toAssign": [], "toRemove": []}))
         for kind in self.policies:
-            r("GET", f"/policies/{kind}", self._policy_lister(kind))
+            r("GET", f"/policies/{kind}", self._policy_lister(kind), paging=PAGES)
             r("POST", f"/policies/{kind}", self._policy_creator(kind))
             r(
                 "GET",
@@ -515,21 +519,21 @@ class VProtectSimulator:
             r("DELETE", f"/policies/{kind}/{{guid}}", self._policy_deleter(kind))
         r("POST", "/rules/vm-backup", self._create_rule)
         r("GET", "/rules/vm-backup/{guid}", lambda q: ok(self._find(self.rules, q.path_params["guid"], "rule")))
-        r("GET", "/schedules", lambda q: self._page(q.query, list(self.schedules.values())))
+        r("GET", "/schedules", lambda q: self._page(q.query, list(self.schedules.values())), paging=PAGES)
         r("POST", "/schedules", self._create_schedule)
         r("GET", "/schedules/{guid}", lambda q: ok(self._find(self.schedules, q.path_params["guid"], "schedule")))
         r("PUT", "/schedules/{guid}", self._update_schedule)
         r("DELETE", "/schedules/{guid}", self._delete_schedule)
-        r("GET", "/virtual-machines", lambda q: self._page(q.query, list(self.vms.values())))
-        r("GET", "/virtual-machines/detailed", self._vms_detailed)
+        r("GET", "/virtual-machines", lambda q: self._page(q.query, list(self.vms.values())), paging=PAGES)
+        r("GET", "/virtual-machines/detailed", self._vms_detailed, paging=PAGES)
         r(
             "GET",
             "/virtual-machines/{guid}",
             lambda q: ok(self._find(self.vms, q.path_params["guid"], "virtual machine")),
         )
-        r("GET", "/hypervisors", lambda q: self._page(q.query, list(self.hypervisors.values())))
+        r("GET", "/hypervisors", lambda q: self._page(q.query, list(self.hypervisors.values())), paging=PAGES)
         r("POST", "/tasks/export", self._export)
-        r("GET", "/tasks", self._tasks)
+        r("GET", "/tasks", self._tasks, paging=PAGES)
         r("GET", "/tasks/{guid}", lambda q: ok(self._find(self.tasks, q.path_params["guid"], "task")))
 
     def _login(self, request: SimRequest) -> httpx.Response:
