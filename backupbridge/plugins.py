@@ -339,8 +339,13 @@ def _import(settings: PluginSettings, strict: bool) -> list[_Candidate]:
     name, and entry-point names that several third-party distributions share."""
     env = _env_allowlist()
     by_name: dict[str, list[Any]] = {}
+    seen: set[tuple[str, str | None, str]] = set()
     for ep in _entry_points():
-        by_name.setdefault(ep.name, []).append(ep)
+        # One distribution found twice on sys.path (an editable and a regular install) is one plugin.
+        key = (ep.name, _normalise(_distribution(ep)[0] or ""), ep.value)
+        if key not in seen:
+            seen.add(key)
+            by_name.setdefault(ep.name, []).append(ep)
     candidates: list[_Candidate] = []
     for name, eps in by_name.items():
         builtin = [ep for ep in eps if _is_builtin(ep)]

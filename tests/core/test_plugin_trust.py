@@ -445,3 +445,13 @@ def test_registering_under_a_loaded_plugins_name_is_a_plugin_error() -> None:
         with plugins.registered_plugin(FakePlugin(fake_vendor("acme")), "idrive360"):
             pass
     assert plugins.get_vendor("idrive360").title.startswith("IDrive 360")
+
+
+def test_one_distribution_seen_twice_on_the_path_is_one_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    builtin = next(ep for ep in importlib.metadata.entry_points(group="backupbridge") if ep.name == "idrive360")
+    acme = FakeEntryPoint("acme", lambda: FakePlugin(fake_vendor("acme")))
+    twin = FakeEntryPoint("acme", lambda: FakePlugin(fake_vendor("acme")))
+    install(monkeypatch, builtin, acme, twin)
+    plugins.reload_plugins()
+    assert plugins.plugin_failures() == []
+    assert plugins.get_vendor("acme") and plugins.get_vendor("idrive360").title.startswith("IDrive 360")
