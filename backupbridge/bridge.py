@@ -125,7 +125,7 @@ class Snapshot:
         )
 
 
-def _wrap(error: Exception, vendor: str, account: str, operation: str) -> BackupBridgeError:
+def _wrap(error: BaseException, vendor: str, account: str, operation: str) -> BackupBridgeError:
     if isinstance(error, BackupBridgeError):
         error.vendor = error.vendor or vendor
         error.account = error.account or account
@@ -249,7 +249,9 @@ class Bridge:
             outcome: T | AccountFailure
             try:
                 outcome = work(self._connection(index))
-            except Exception as exc:  # each account's failure is reported beside the results
+            # Each account's failure is reported beside the results. BaseException too: a SystemExit raised in
+            # this thread would otherwise end it silently and leave the account waiting for its deadline.
+            except BaseException as exc:
                 outcome = AccountFailure(
                     vendor=vendor, account=account, operation=operation, error=_wrap(exc, vendor, account, operation)
                 )

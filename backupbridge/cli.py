@@ -213,7 +213,7 @@ def plugins_command() -> None:
     for info in plugins.list_plugins():
         dist = f"{info.distribution} {info.version or ''}".strip() if info.distribution else "(not installed)"
         vendors_text = ", ".join(info.vendors) or "-"
-        click.echo(f"{info.name}\t{dist}\tvendors: {vendors_text}")
+        click.echo(f"{one_line(info.name)}\t{one_line(dist)}\tvendors: {one_line(vendors_text)}")
     for failure in plugins.plugin_failures():
         click.echo(f"{one_line(failure.name)}\tFAILED\t{one_line(str(failure.error))}")
 

@@ -459,3 +459,20 @@ def test_two_runs_on_one_state_file_deliver_each_alert_once(tmp_path: Path) -> N
     for thread in threads:
         thread.join(10)
     assert sorted(calls) == ["v|a|c1|d1|p1|failed", "v|a|c1|d2|p1|overdue"]
+
+
+def test_an_account_raising_system_exit_fails_alone_without_waiting_for_a_deadline() -> None:
+    class Leaving:
+        vendor_name, account = "idrive360", "leaves"
+
+        def list_devices(self) -> Any:
+            raise SystemExit(2)
+
+        def close(self) -> None:
+            pass
+
+    fast = connect_sandbox("cleverfox", size=3, account="fast")
+    with Bridge([Leaving(), fast], account_timeout=10) as bridge:  # type: ignore[list-item]
+        result = bridge.list_devices()
+    assert [f.account for f in result.failures] == ["leaves"] and "SystemExit" in result.failures[0].message
+    assert len(result.records) == 3
