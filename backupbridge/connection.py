@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from .errors import ConfigurationError, MissingCredentialsError, ValidationError
-from .http import AsyncSession, ListOp, Op, RetryPolicy, Session, check_base_url, client_kwargs
+from .http import AsyncSession, ListOp, Op, RetryPolicy, Session, check_base_url, client_kwargs, is_loopback
 from .models import (
     Capability,
     Company,
@@ -77,6 +77,15 @@ def tls_verify(verify: bool | str, vendor: str, url: str) -> ssl.SSLContext | bo
         except (ssl.SSLError, OSError) as exc:
             raise ConfigurationError(f"CA bundle {verify!r} could not be loaded: {exc}", vendor=vendor) from exc
     raise ConfigurationError("verify must be True, False or the path of a CA bundle", vendor=vendor)
+
+
+def trust_env(url: str) -> bool:
+    """Whether the client may take proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``) from the environment.
+
+    Never for a loopback base URL: a local server is reached directly, or a plain ``http://`` login to
+    it would hand the password, in clear, to whatever proxy the environment names.
+    """
+    return not is_loopback(httpx.URL(url).host)
 
 
 class _VendorClient:
@@ -355,11 +364,14 @@ def connect(
         client: a ready ``httpx.Client`` to use instead of building one (its auth is replaced).
         account: the name this account's records carry.
         timezone: where the vendor's zone-less timestamps are read (IANA name), default UTC.
-        retry: how idempotent reads are retried (``RetryPolicy(attempts=1)`` disables it).
+        retry: how idempotent reads are retried (``RetryPolicy(attempts=1)`` disables it), and the limits of
+            every call: its total deadline, each attempt's wall-clock limit (body included; by default
+            ``timeout``), and the largest body read (``max_body_bytes``, 64 MiB).
         rate_limit: at most this many requests per second.
         verify: TLS verification: True, the path of a CA bundle (to trust a self-signed server), or
             False, which warns loudly (``InsecureTransportWarning`` and a log line) every time.
-        allow_insecure_http: permit ``http://`` to a non-loopback host.
+        allow_insecure_http: permit ``http://`` to a non-loopback host. A loopback base URL never goes
+            through a proxy from the environment.
         clock: the current time (aware), for vendors whose statuses depend on recency; the real one by default.
         **credentials: the vendor's credentials (``api_key=...``), or they are read from its
             environment variables.
@@ -375,6 +387,7 @@ def connect(
             transport=transport,
             auth=auth,
             verify=tls_verify(verify, spec.name, url),
+            trust_env=trust_env(url),
             **client_kwargs(timeout, USER_AGENT),
         )
     else:
@@ -409,6 +422,7 @@ def connect_async(
             transport=transport,
             auth=auth,
             verify=tls_verify(verify, spec.name, url),
+            trust_env=trust_env(url),
             **client_kwargs(timeout, USER_AGENT),
         )
     else:

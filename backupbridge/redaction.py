@@ -59,10 +59,11 @@ SECRET_FIELDS = ("ApiKey", "apiKey", "api_key", "Password", "password", "access_
 _QUOTE = r"""(?:\\?"|\\?'|&quot;|&\#34;|&\#39;|%22|%27)?"""
 # Names that say "credential" even inside a longer one (``x_api_key``), and short ones that do only alone
 # (``key=`` but not ``page_key=``).
+_AFTER_ENCODED = r"(?<=%22)|(?<=%27)|(?<=%20)|(?<=%2C)|(?<=%7B)"  # a URL-encoded quote, space, comma or brace
 _NAMES = (
-    r"(?<![A-Za-z0-9])(?i:api[-_]?key|apikey|password|passwd|client_secret|access_token|refresh_token|id_token|"
-    r"auth_token|session_?id|jsessionid)"
-    r"|(?<![A-Za-z0-9_\-])(?i:key|pwd|secret|token|sid)"
+    r"(?:(?<![A-Za-z0-9])|" + _AFTER_ENCODED + r")(?i:api[-_]?key|apikey|password|passwd|client_secret|"
+    r"access_token|refresh_token|id_token|auth_token|session_?id|jsessionid)"
+    r"|(?:(?<![A-Za-z0-9_\-])|" + _AFTER_ENCODED + r")(?i:key|pwd|secret|token|sid)"
 )
 _VALUE = r"""(?!(?:null|true|false)\b)[^\s"'&;,<>{}()\[\]\\]+"""
 _CONTEXTS = re.compile(

@@ -100,19 +100,22 @@ def test_connection_errors_on_reads_are_retried() -> None:
 
 
 def test_write_that_never_left_says_not_applied() -> None:
-    _, handler = counting([httpx.ConnectError("refused")])
+    seen, handler = counting([httpx.ConnectError("refused"), httpx.Response(201, json={})])
     with pytest.raises(TransportError) as info:
         session(handler).send(Call(method="POST", path="/x", json={}, operation="create"))
     assert info.value.may_have_been_applied is False
     assert "not sent" in str(info.value)
+    assert len(seen) == 1, "a write is not retried by the session"
 
 
 def test_write_cut_off_after_sending_may_have_been_applied() -> None:
-    _, handler = counting([httpx.RemoteProtocolError("reset")])
+    # A second answer that succeeds: were the write sent again, the call would pass and this test fail.
+    seen, handler = counting([httpx.RemoteProtocolError("reset"), httpx.Response(200, json={})])
     with pytest.raises(TransportError) as info:
         session(handler).send(Call(method="PUT", path="/x", json={}, operation="update"))
     assert info.value.may_have_been_applied is None
     assert "may have applied" in str(info.value)
+    assert len(seen) == 1 and info.value.attempts == 1, "a write that may have landed is never sent twice"
 
 
 def test_429_with_retry_after_seconds_is_honoured() -> None:
