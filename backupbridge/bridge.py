@@ -503,7 +503,7 @@ class AsyncBridge:
                     self.account_timeout or 0.0, vendor=vendor, account=account, operation=operation
                 )
                 return AccountFailure(vendor=vendor, account=account, operation=operation, error=error)
-            except Exception as exc:  # reported beside the results, never swallowed
+            except (Exception, SystemExit) as exc:  # reported beside the results, never swallowed
                 return AccountFailure(
                     vendor=vendor, account=account, operation=operation, error=_wrap(exc, vendor, account, operation)
                 )

@@ -476,3 +476,12 @@ def test_an_account_raising_system_exit_fails_alone_without_waiting_for_a_deadli
         result = bridge.list_devices()
     assert [f.account for f in result.failures] == ["leaves"] and "SystemExit" in result.failures[0].message
     assert len(result.records) == 3
+
+
+def test_async_account_raising_system_exit_fails_alone() -> None:
+    def leaving(wrap: Any) -> AsyncConnection:
+        raise SystemExit(2)
+
+    good = AsyncBridge.sandbox(["cleverfox"], size=3)._slots
+    result = asyncio.run(AsyncBridge(openers=[("idrive360", "leaves", leaving), *good]).list_devices())
+    assert [f.account for f in result.failures] == ["leaves"] and len(result.records) == 3
