@@ -17,8 +17,9 @@ What is removed:
   ``key=``/``password=``/``token=``/``ApiKey: ``/``"Password": "..."`` (also JSON-escaped, HTML-escaped and
   URL-encoded), and every value of a ``Cookie``/``Set-Cookie`` line (``JSESSIONID=...``).
 
-The registered forms are compiled into one regular expression (a trie of alternatives) each time the set
-changes, so ``redact`` costs two regex passes whatever the number of secrets.
+The registered forms are compiled into regular expressions (tries of alternatives) when a secret is
+registered, in a few groups merged like a binary counter, so registering stays cheap and ``redact``
+costs a handful of regex passes whatever the number of secrets.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ _CONTEXTS = re.compile(
     # name=value, name: value, "name": "value" (any quoting), for credential-like names
     r"|(?P<field>(?:" + _NAMES + r")" + _QUOTE + r"\s*(?:=|:|%3[Dd]|%3[Aa])\s*" + _QUOTE + r")" + _VALUE
 )
+# Every credential-shaped context contains one of these (lower-cased): a cheap test skips the regex
+# for the usual log line.
+_CONTEXT_WORDS = ("auth", "cookie", "key", "pass", "pwd", "secret", "token", "sid", "session")
 _COOKIE_PAIR = re.compile(r"([^=;,\s]+=)[^;,\s]*")
 _COOKIE_ATTRIBUTES = frozenset({"path=", "domain=", "expires=", "max-age=", "samesite="})
 
@@ -85,7 +89,10 @@ _TOKEN_AFTER = r"(?![A-Za-z0-9_/\-]|\.[A-Za-z0-9_])"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+# The registered secrets in groups of about 1, 2, 4, 8... (a binary counter), each compiled once: a new
+# secret recompiles only the small groups it merges with, so registering n secrets costs O(n log n)
+# and ``redact`` runs at most log2(n) + 1 patterns.
+_groups: tuple[tuple[frozenset[str], re.Pattern[str] | None], ...] = ()
 _longest = 0
 
 
@@ -182,15 +189,19 @@ def register_secret(value: str) -> None:
 
     Cheap when the value is known already (it is called on every login and every Basic header).
     """
-    global _pattern, _longest
+    global _groups, _longest
     if not value or value in _secrets:
         return
     with _lock:
         if value in _secrets:
             return
-        updated = _secrets | {value}
-        _pattern = _compile(updated)
+        groups = list(_groups)
+        merged = frozenset({value})
+        while groups and len(groups[-1][0]) <= len(merged):
+            merged |= groups.pop()[0]
+        groups.append((merged, _compile(set(merged))))
         _longest = max(_longest, *(len(f) for f in _forms(value)))
+        _groups = tuple(groups)  # swapped whole: a concurrent ``redact`` sees the old groups or the new
         _secrets.add(value)
 
 
@@ -207,9 +218,12 @@ def _cookie_value(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """``text`` with every registered secret and every credential-shaped value replaced by ``***``."""
-    pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(REDACTED, text)
+    for _, pattern in _groups:
+        if pattern is not None:
+            text = pattern.sub(REDACTED, text)
+    lowered = text.lower()
+    if not any(word in lowered for word in _CONTEXT_WORDS):
+        return text
     return _CONTEXTS.sub(_context_value, text)
 
 

@@ -19,10 +19,13 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
-from ..redaction import redact
+from ..redaction import excerpt, redact
 from ._calls import Reply
 
 __all__ = ["VendorError", "build_api_error", "error_class_for_status", "parse_retry_after"]
+
+MAX_VENDOR_MESSAGE = 500
+"""The longest vendor message an ``APIError`` carries (longer ones are cut, after redaction)."""
 
 
 def error_class_for_status(status: int) -> type[APIError]:
@@ -93,8 +96,11 @@ def build_api_error(reply: Reply, *, method: str, url: str, decoder: ErrorDecode
     info = info or VendorError()
     cls = info.error_class or error_class_for_status(reply.status_code)
     first = info.errors[0] if info.errors else None
+    # Redacted before it is cut (an error body may be large, or echo the request).
     vendor_message = (
-        redact(first.message) if first and first.message else (redact(info.message) if info.message else None)
+        excerpt(first.message, MAX_VENDOR_MESSAGE)
+        if first and first.message
+        else (excerpt(info.message, MAX_VENDOR_MESSAGE) if info.message else None)
     )
     code = info.vendor_code or (first.type if first else None)
     text = f"{reply.vendor} answered {reply.status_code} to {reply.endpoint}"
@@ -103,7 +109,8 @@ def build_api_error(reply: Reply, *, method: str, url: str, decoder: ErrorDecode
     if vendor_message:
         text += f": {vendor_message}"
     errors = tuple(
-        ErrorDetail(type=e.type, field=e.field, message=redact(e.message) if e.message else None) for e in info.errors
+        ErrorDetail(type=e.type, field=e.field, message=excerpt(e.message, MAX_VENDOR_MESSAGE) if e.message else None)
+        for e in info.errors
     )
     kwargs = dict(
         status_code=reply.status_code,

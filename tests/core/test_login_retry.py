@@ -298,3 +298,35 @@ def test_an_https_proxy_from_the_environment_keeps_working(proxy: Recorder) -> N
         list(conn.list_devices())
     assert proxy.lines == ["CONNECT api.idrive360.com:443 HTTP/1.1"]
     assert b"k-via-the-proxy-1234" not in b"".join(proxy.raw), "the tunnel request carries no credentials"
+
+
+@pytest.mark.parametrize("vendor", list(LOGIN_PATHS))
+def test_the_async_login_is_retried_too(vendor: str) -> None:
+    import asyncio
+
+    server = Vendor(vendor, [httpx.Response(503), httpx.Response(429, headers={"Retry-After": "0"})])
+
+    async def go() -> list[Any]:
+        async with backupbridge.connect_async(
+            vendor, transport=httpx.MockTransport(server), **CREDENTIALS[vendor]
+        ) as conn:
+            return [r async for r in getattr(conn, LISTING[vendor])()]
+
+    assert asyncio.run(go()) == [] and server.logins == 3
+
+
+@pytest.mark.parametrize("vendor", list(LOGIN_PATHS))
+def test_an_async_rejected_login_is_an_authentication_error(vendor: str) -> None:
+    import asyncio
+
+    server = Vendor(vendor, [httpx.Response(401)] * 5)
+
+    async def go() -> None:
+        async with backupbridge.connect_async(
+            vendor, transport=httpx.MockTransport(server), **CREDENTIALS[vendor]
+        ) as conn:
+            [r async for r in getattr(conn, LISTING[vendor])()]
+
+    with pytest.raises(AuthenticationError):
+        asyncio.run(go())
+    assert server.logins == 1

@@ -300,3 +300,16 @@ def test_a_password_in_the_base_url_is_refused_before_any_request(
         with pytest.raises(ConfigurationError, match="user name or password") as info:
             backupbridge.connect("vprotect", login="a", password="b-123456", base_url=base_url, transport=no_requests)
         assert "pa55-in-url-77" not in str(info.value) + repr(info.value) + caplog.text
+
+
+def test_a_huge_vendor_message_is_redacted_then_cut() -> None:
+    secret = "SECRET-in-a-long-vendor-message-4e1"
+    register_secret(secret)
+    message = "x" * 495 + secret + "y" * 100_000
+    body = {"ok": False, "type": "invalid_request", "errors": [{"type": "invalid_request", "message": message}]}
+    transport = httpx.MockTransport(lambda r: httpx.Response(400, json=body))
+    conn = backupbridge.connect("idrive360", api_key="k-1234567890", transport=transport, retry=RetryPolicy(attempts=1))
+    with pytest.raises(APIError) as info:
+        conn.vendor.company_summary()
+    assert len(info.value.vendor_message or "") <= 503 and len(str(info.value)) < 1000
+    assert all(secret[:8] not in text for text in [*texts_of(info.value), str(info.value.errors)])
