@@ -19,6 +19,7 @@ from backupbridge import (
     BackupTarget,
     Company,
     CompanyStatus,
+    DecodingError,
     Destination,
     Device,
     DeviceSpec,
@@ -35,6 +36,7 @@ from backupbridge import (
     ValidationError,
     Weekday,
 )
+from backupbridge.convert import parse_timestamp
 
 from .records import CompanyRecord, DeviceRecord, JobRecord, LogRecord
 
@@ -126,14 +128,23 @@ def local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
 
 
 def parse_local_text(text: str | None, tz: dt.tzinfo) -> dt.datetime | None:
-    """``JobStartedOn`` is typed *String* in the docs; read it as a local timestamp when it is one."""
+    """``JobStartedOn`` is typed *String* in the docs; read it as a local timestamp when it is one within
+    the converter's 1900-9000 range (.NET's "no date", 0001-01-01, is no start time; ``raw`` keeps it)."""
     if not text or not text.strip():
         return None
     try:
-        parsed = dt.datetime.fromisoformat(text.strip())
+        parsed = parse_timestamp(text.strip())
     except ValueError:
         return None
     return local(parsed, tz)
+
+
+def identity(value: int | None, field: str) -> str:
+    """A record's id as a neutral id. Listings refuse id-less rows while decoding (naming the endpoint);
+    this guards single reads, whose answers the docs sometimes show without the id."""
+    if value is None:
+        raise DecodingError(f"a CleverFox record without its {field}: it cannot be identified", vendor=VENDOR)
+    return str(value)
 
 
 def company(record: CompanyRecord, raw: Mapping[str, Any], *, account: str) -> Company:
@@ -141,7 +152,7 @@ def company(record: CompanyRecord, raw: Mapping[str, Any], *, account: str) -> C
     return Company(
         vendor=VENDOR,
         account=account,
-        id=str(record.company_id),
+        id=identity(record.company_id, "CompanyId"),
         name=record.name or str(record.company_id),
         parent_id=None,
         status=CompanyStatus.INACTIVE if inactive else CompanyStatus.ACTIVE,
@@ -191,7 +202,7 @@ def device(
     return Device(
         vendor=VENDOR,
         account=account,
-        id=str(record.device_id),
+        id=identity(record.device_id, "DeviceId"),
         name=record.name or str(record.device_id),
         company_id=str(record.company_id) if record.company_id is not None else None,
         status=device_status(record, tz, now),
@@ -267,7 +278,7 @@ def plan(record: JobRecord, raw: Mapping[str, Any], *, account: str, fallback_tz
     return Plan(
         vendor=VENDOR,
         account=account,
-        id=str(record.job_id),
+        id=identity(record.job_id, "JobId"),
         name=record.name or str(record.job_id),
         company_id=str(device_rec.company_id) if device_rec and device_rec.company_id is not None else None,
         device_ids=(str(record.device_id),) if record.device_id is not None else (),
@@ -298,7 +309,7 @@ def job(record: LogRecord, raw: Mapping[str, Any], *, account: str, fallback_tz:
     return Job(
         vendor=VENDOR,
         account=account,
-        id=str(record.log_id),
+        id=identity(record.log_id, "LogId"),
         device_id=str(record.device_id) if record.device_id is not None else None,
         plan_id=str(record.job_id) if record.job_id is not None else None,
         company_id=str(record.company_id) if record.company_id is not None else None,

@@ -3,16 +3,21 @@
 Booleans stay ``bool | None`` here as sent; the mapping reads ``None`` as false, as the docs say.
 Timestamps stay naive here; the mapping reads "DateTime UTC" fields as UTC and "DateTime Local" fields in
 the device's time zone.
+
+Fields marked ``used()`` are the ones the mapping or the driver reads: decoded strictly. Every other
+field is lenient: a value in a shape no public source shows (a number where text was promised, an object
+where a date was) leaves it ``None``, the value still in ``raw``, and never fails the record. Records
+listed by an endpoint name their id (``__identity__``): a row without it fails with ``DecodingError``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import make_converter, pascal_case
+from backupbridge.convert import check_minutes, in_range, make_converter, pascal_case, used
 
 __all__ = [
     "BackupTypeRecord",
@@ -33,7 +38,7 @@ __all__ = [
     "converter",
 ]
 
-converter = make_converter(pascal_case)
+converter = make_converter(pascal_case, lenient_unused=True)
 Int = int | None
 Str = str | None
 Bool = bool | None
@@ -70,8 +75,10 @@ class PlanRecord:
 
 @attrs.frozen(kw_only=True)
 class PartnerRecord:
-    partner_id: Int = None
-    plan_type_id: Int = None
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("partner_id",),)
+
+    partner_id: Int = used()
+    plan_type_id: Int = used()
     plan_type: PlanTypeRecord | None = None
     name: Str = None
     application_id: Str = None
@@ -103,12 +110,14 @@ class PartnerUserRecord:
 
 @attrs.frozen(kw_only=True)
 class CompanyRecord:
-    company_id: Int = None
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("company_id",),)
+
+    company_id: Int = used()
     partner_id: Int = None
     partner: PartnerRecord | None = None
     plan_type_id: Int = None
     plan_type: PlanTypeRecord | None = None
-    name: Str = None
+    name: Str = used()
     address_line1: Str = None
     address_line2: Str = None
     city_municipality: Str = None
@@ -117,7 +126,7 @@ class CompanyRecord:
     country: Str = None
     phone: Str = None
     external_id: Str = None
-    is_inactive: Bool = None
+    is_inactive: Bool = used()
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
@@ -144,14 +153,16 @@ class CompanyUserRecord:
 
 @attrs.frozen(kw_only=True)
 class SubscriptionRecord:
-    subscription_id: Int = None
-    company_id: Int = None
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("subscription_id",),)
+
+    subscription_id: Int = used()
+    company_id: Int = used()
     company: CompanyRecord | None = None
     plan_id: Int = None
     plan: PlanRecord | None = None
     application_id: Str = None
     external_id: Str = None
-    is_inactive: Bool = None
+    is_inactive: Bool = used()
     billing_id: Int = None
     status: Str = None
     period_start: Time = None
@@ -170,24 +181,26 @@ class SubscriptionRecord:
 
 @attrs.frozen(kw_only=True)
 class DeviceRecord:
-    device_id: Int = None
-    company_id: Int = None
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("device_id",),)
+
+    device_id: Int = used()
+    company_id: Int = used()
     company: CompanyRecord | None = None
     subscription_id: Int = None
     subscription: SubscriptionRecord | None = None
-    name: Str = None
-    time_zone_id: Str = None
+    name: Str = used()
+    time_zone_id: Str = used()
     application_id: Str = None
-    external_id: Str = None
-    is_inactive: Bool = None
+    external_id: Str = used()
+    is_inactive: Bool = used()
     api_key: Str = attrs.field(default=None, repr=False)
-    last_api_check_at: Time = None
-    send_notification_to: Str = None
-    send_notification_bcc: Str = None
-    send_notification_cc: Str = None
-    send_notification_on_job_completed: Bool = None
-    send_notification_on_job_failed: Bool = None
-    send_notification_on_job_missed: Bool = None
+    last_api_check_at: Time = used()
+    send_notification_to: Str = used()
+    send_notification_bcc: Str = used()
+    send_notification_cc: Str = used()
+    send_notification_on_job_completed: Bool = used()
+    send_notification_on_job_failed: Bool = used()
+    send_notification_on_job_missed: Bool = used()
     agent_download_url: Str = None
     last_agent_download_created: Time = None
     added_on: Time = None
@@ -198,12 +211,12 @@ class DeviceRecord:
 
 @attrs.frozen(kw_only=True)
 class BackupTypeRecord:
-    backup_type_id: Int = None
-    engine_id: Str = None
+    backup_type_id: Int = used()
+    engine_id: Str = used()
     name: Str = None
-    engine_type: Str = None
+    engine_type: Str = used()
     port: Int = None
-    is_inactive: Bool = None
+    is_inactive: Bool = used()
     extra: dict[str, Any] = _extra()
 
 
@@ -211,17 +224,17 @@ class BackupTypeRecord:
 class JobItemRecord:
     job_item_id: Int = None
     job_id: Int = None
-    name: Str = None
+    name: Str = used()
     backup_type_id: Int = None
-    backup_type: BackupTypeRecord | None = None
-    base_folder: Str = None
+    backup_type: BackupTypeRecord | None = used()
+    base_folder: Str = used()
     include_sub_folders: Bool = None
     search_patterns: Str = None
     exclude_folders: Str = None
     exclude_patterns: Str = None
     no_compress_extensions: Str = None
     server_name: Str = None
-    database_name: Str = None
+    database_name: Str = used()
     port: Int = None
     authentication_mode: Str = None
     username: Str = None
@@ -239,31 +252,33 @@ class JobItemRecord:
 class JobRecord:
     """A CleverFox *Job*: a backup schedule on one device (our ``Plan``)."""
 
-    job_id: Int = None
-    device_id: Int = None
-    device: DeviceRecord | None = None
-    name: Str = None
-    is_inactive: Bool = None
-    last_ran_on: Time = None
-    frequency: Str = None
-    next_run_on: Time = None
-    late_after: Int = None
-    every: Int = None
-    on_monday: Bool = None
-    on_tuesday: Bool = None
-    on_wednesday: Bool = None
-    on_thursday: Bool = None
-    on_friday: Bool = None
-    on_saturday: Bool = None
-    on_sunday: Bool = None
-    day_of_month: Int = None
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("job_id",),)
+
+    job_id: Int = used()
+    device_id: Int = used()
+    device: DeviceRecord | None = used()
+    name: Str = used()
+    is_inactive: Bool = used()
+    last_ran_on: Time = used()
+    frequency: Str = used()
+    next_run_on: Time = used()
+    late_after: Int = used(check=check_minutes)
+    every: Int = used(check=in_range(0, 5000))
+    on_monday: Bool = used()
+    on_tuesday: Bool = used()
+    on_wednesday: Bool = used()
+    on_thursday: Bool = used()
+    on_friday: Bool = used()
+    on_saturday: Bool = used()
+    on_sunday: Bool = used()
+    day_of_month: Int = used(check=in_range(-1, 31))
     expire_on: Time = None
-    cloud_keep_last: Int = None
-    local_keep_last: Int = None
+    cloud_keep_last: Int = used()
+    local_keep_last: Int = used()
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    job_items: tuple[JobItemRecord, ...] | None = None
+    job_items: tuple[JobItemRecord, ...] | None = used()
     extra: dict[str, Any] = _extra()
 
 
@@ -278,9 +293,9 @@ class LogItemRecord:
     base_folder: Str = None
     database_name: Str = None
     backup_file_name: Str = None
-    backup_file_size: Int = None
+    backup_file_size: Int = used()
     backup_list_size: Int = None
-    backup_list_count: Int = None
+    backup_list_count: Int = used()
     added_on: Time = None
     updated_on: Time = None
     extra: dict[str, Any] = _extra()
@@ -290,27 +305,29 @@ class LogItemRecord:
 class LogRecord:
     """A CleverFox *Log*: one run of a job (our ``Job``)."""
 
-    log_id: Int = None
-    company_id: Int = None
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("log_id",),)
+
+    log_id: Int = used()
+    company_id: Int = used()
     company: CompanyRecord | None = None
-    device_id: Int = None
-    device: DeviceRecord | None = None
-    time_zone_id: Str = None
+    device_id: Int = used()
+    device: DeviceRecord | None = used()
+    time_zone_id: Str = used()
     subscription_id: Int = None
     plan_id: Int = None
-    job_id: Int = None
+    job_id: Int = used()
     job: JobRecord | None = None
     name: Str = None
     frequency: Str = None
     next_run_on: Time = None
     late_after: Int = None
-    job_started_on: Str = None
-    job_completed_on: Time = None
-    job_status: Str = None
-    error_messages: Str = None
+    job_started_on: Str = used()
+    job_completed_on: Time = used()
+    job_status: Str = used()
+    error_messages: Str = used()
     added_on: Time = None
     updated_on: Time = None
-    log_items: tuple[LogItemRecord, ...] | None = None
+    log_items: tuple[LogItemRecord, ...] | None = used()
     extra: dict[str, Any] = _extra()
 
 

@@ -1,15 +1,20 @@
-"""IDrive 360 wire records: the vendor's JSON, typed, every unknown key kept in ``extra``."""
+"""IDrive 360 wire records: the vendor's JSON, typed, every unknown key kept in ``extra``.
+
+Fields marked ``used()`` (or without a default) are the ones the mapping or the driver reads: decoded
+strictly. Every other field is lenient: a value in an unexpected shape leaves it at its default, the value
+still in ``raw``, and never fails the record.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import b64decode_loose, make_converter
+from backupbridge.convert import b64decode_loose, make_converter, used
 
 __all__ = [
     "BackupDetails",
@@ -27,7 +32,7 @@ __all__ = [
     "id_list",
 ]
 
-converter = make_converter()
+converter = make_converter(lenient_unused=True)
 
 
 def _extra() -> Any:
@@ -83,13 +88,15 @@ class ConfigurationId:
 
 @attrs.frozen(kw_only=True)
 class CompanyRecord:
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("company_id",),)
+
     name: str
     company_id: str
-    status: int | None = None
-    status_description: str | None = None
+    status: int | None = used()
+    status_description: str | None = used()
     configuration_id: str | None = None
     setup_link: str | None = None
-    sub_company_list: tuple[CompanyRecord, ...] = ()
+    sub_company_list: tuple[CompanyRecord, ...] = used(default=())
     extra: dict[str, Any] = _extra()
 
     @property
@@ -114,7 +121,7 @@ class ConfigIdRecord:
 
 @attrs.frozen(kw_only=True)
 class UserBackupSet:
-    backup_id: str | None = None
+    backup_id: str | None = used()
     backup_name: str | None = None
     extra: dict[str, Any] = _extra()
 
@@ -123,20 +130,22 @@ class UserBackupSet:
 class DeviceRecord:
     """A device, as ``GET /device/summary`` lists it (and as ``GET /backup_plan`` embeds it)."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("device_id",),)
+
     device_id: str
-    name: str | None = None
-    status: str | None = None
-    company_id: str | None = None
-    custom_tag: str | None = None
-    os: str | None = None
-    backup_status: str | None = None
-    version: str | None = None
-    last_backup: dt.datetime | None = None
-    next_backup: dt.datetime | None = None
+    name: str | None = used()
+    status: str | None = used()
+    company_id: str | None = used()
+    custom_tag: str | None = used()
+    os: str | None = used()
+    backup_status: str | None = used()
+    version: str | None = used()
+    last_backup: dt.datetime | None = used()
+    next_backup: dt.datetime | None = used()
     group_name: str | None = None
-    backup_failure_reason: str | None = None
-    next_scheduled_backupset_name: str | None = None
-    user_backup_sets: dict[str, UserBackupSet] | None = None
+    backup_failure_reason: str | None = used()
+    next_scheduled_backupset_name: str | None = used()
+    user_backup_sets: dict[str, UserBackupSet] | None = used()
     extra: dict[str, Any] = _extra()
 
 
@@ -152,7 +161,7 @@ class PlanConflict:
     """A device whose existing plan (``plan_name``) the new plan replaced."""
 
     device_id: str
-    plan_name: str | None = None
+    plan_name: str | None = used()
     extra: dict[str, Any] = _extra()
 
 
@@ -160,11 +169,11 @@ class PlanConflict:
 class CreatePlanResult:
     """The answer of ``POST /backup_plan``."""
 
-    backup_id: str | None = None
-    conflicts: tuple[PlanConflict, ...] = ()
+    backup_id: str | None = used()
+    conflicts: tuple[PlanConflict, ...] = used(default=())
     where_to_backup: str | None = None
-    applied_to: Any = None
-    not_applied_to: Any = None
+    applied_to: Any = used()
+    not_applied_to: Any = used()
     status: int | None = None
     extra: dict[str, Any] = _extra()
 
@@ -179,9 +188,9 @@ class CreatePlanResult:
 
 @attrs.frozen(kw_only=True)
 class BackupDetails:
-    what_to_backup: str | None = None
-    where_to_backup: str | None = None
-    items_to_backup: tuple[str, ...] | None = None
+    what_to_backup: str | None = used()
+    where_to_backup: str | None = used()
+    items_to_backup: tuple[str, ...] | None = used()
     local_dest_path: str | None = None
     extra: dict[str, Any] = _extra()
 
@@ -190,18 +199,18 @@ class BackupDetails:
 class ScheduleInfo:
     """A plan's schedule as ``GET /backup_plan`` returns it (``schedule_info``)."""
 
-    frequency_type: str | None = None
-    time: str | None = None
-    days: tuple[str, ...] | None = None
-    months: tuple[str, ...] | None = None
-    dates: tuple[str, ...] | None = None
-    daily_mode: str | None = None
-    cutoff_time: str | None = None
-    email: Any = None
-    send_email_notification: str | None = None
+    frequency_type: str | None = used()
+    time: str | None = used()
+    days: tuple[str, ...] | None = used()
+    months: tuple[str, ...] | None = used()
+    dates: tuple[str, ...] | None = used()
+    daily_mode: str | None = used()
+    cutoff_time: str | None = used()
+    email: Any = used()
+    send_email_notification: str | None = used()
     start_missed_backup: bool | None = None
-    scheduler_disabled: bool | None = None
-    disable_schedule: bool | None = None
+    scheduler_disabled: bool | None = used()
+    disable_schedule: bool | None = used()
     extra: dict[str, Any] = _extra()
 
     @property
@@ -218,21 +227,23 @@ class ScheduleInfo:
 class BackupPlanRecord:
     """A backup plan, as ``GET /backup_plan`` returns it."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("backup_id",),)
+
     backup_id: str
-    name: str | None = None
+    name: str | None = used()
     backup_set: str | None = None
-    is_backup_enabled: bool | None = None
-    backup_applied_on: Any = None
-    backup_pending_on: Any = None
-    backup_failed_on: Any = None
+    is_backup_enabled: bool | None = used()
+    backup_applied_on: Any = used()
+    backup_pending_on: Any = used()
+    backup_failed_on: Any = used()
     exclude_system: bool | None = None
     exclude_hidden: bool | None = None
     exclude_partial: str | None = None
-    backup_details: BackupDetails | None = None
+    backup_details: BackupDetails | None = used()
     cdp_enabled: bool | None = None
     cdp_frequency: str | None = None
-    schedule_info: ScheduleInfo | None = None
-    devices: tuple[DeviceRecord, ...] = ()
+    schedule_info: ScheduleInfo | None = used()
+    devices: tuple[DeviceRecord, ...] = used(default=())
     groups: tuple[Any, ...] = ()
     extra: dict[str, Any] = _extra()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from backupbridge import (
     BackupTarget,
@@ -18,7 +19,7 @@ from backupbridge import (
     OSFamily,
     Plan,
 )
-from backupbridge.convert import with_timezone
+from backupbridge.convert import duration_or_none, with_timezone
 
 from .records import CompanyRecord, ComputerPlanRecord, ComputerRecord, MonitoringRecord, MonitoringStatus, PlanType
 
@@ -140,20 +141,13 @@ def job_status(status: MonitoringStatus | None) -> JobStatus:
     return MONITORING_STATUS[status]
 
 
-def _seconds(duration: str | None) -> dt.timedelta | None:
-    """``Duration`` as ``hh:mm:ss`` (or ``d.hh:mm:ss``)."""
-    if not duration:
-        return None
-    days = 0
-    text = duration
-    if "." in text.split(":")[0]:
-        head, text = text.split(".", 1)
-        days = int(head) if head.isdigit() else 0
-    parts = text.split(":")
-    if len(parts) != 3 or not all(p.split(".")[0].isdigit() for p in parts):
-        return None
-    hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
-    return dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+def run_key(record: MonitoringRecord) -> str:
+    """What identifies a monitoring row's plan: its ``PlanId``, or, in rows from older API versions that
+    carry none, its user, computer and plan name (each percent-encoded, so no two rows can share a key)."""
+    if record.plan_id:
+        return record.plan_id
+    parts = (record.user_id or "", record.computer_name or "", record.plan_name or "")
+    return "/".join(quote(part, safe="") for part in parts)
 
 
 def job(
@@ -168,13 +162,16 @@ def job(
     """The latest run of one plan. Its device is found by (user id, computer name)."""
     status = job_status(record.status)
     started = with_timezone(record.last_start, tz)
-    took = _seconds(record.duration)
+    # Duration: "hh:mm:ss" (the PowerShell module), "15 second(s)" (older docs), ISO 8601 or seconds; a
+    # shape none of those leaves the finish unknown (the converter bounds times and durations, so the sum
+    # cannot overflow).
+    took = duration_or_none(record.duration)
     finished = started + took if started is not None and took is not None and status is not JobStatus.RUNNING else None
     device_id = device_ids.get(((record.user_id or "").lower(), (record.computer_name or "").lower()))
     return Job(
         vendor=VENDOR,
         account=account,
-        id=f"{record.plan_id}:{started.isoformat() if started else 'never'}",
+        id=f"{run_key(record)}:{started.isoformat() if started else 'never'}",
         device_id=device_id,
         plan_id=record.plan_id,
         company_id=company_ids.get(record.company_name or ""),

@@ -2,16 +2,20 @@
 
 Field names follow the public clients' types (MSP360-PSModule ``Add-MBSAPIType.ps1``) and the API's help
 pages; where a key does not follow PascalCase (``ID``, ``UserID``, ``ComputerHID``...) it is named explicitly.
+
+Fields marked ``used`` (or required) are the ones the mapping or the driver reads: decoded strictly. Every
+other field is lenient: a value in an unexpected shape (the PowerShell module's ``LicenseSettings`` string,
+a decimal ``StorageLimit``) leaves it at its default, the value still in ``raw``, and never fails the record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import WIRE, VendorIntEnum, make_converter, pascal_case
+from backupbridge.convert import ALIASES, USED, WIRE, VendorIntEnum, make_converter, pascal_case, used
 
 __all__ = [
     "AdministratorRecord",
@@ -31,18 +35,22 @@ __all__ = [
     "converter",
 ]
 
-converter = make_converter(pascal_case)
+converter = make_converter(pascal_case, lenient_unused=True)
 Str = str | None
 Int = int | None
 Bool = bool | None
 Time = dt.datetime | None
 
 
-def wire(name: str, *, required: bool = False) -> Any:
-    """A field whose JSON key is ``name``; ``required`` ones have no default (a record without it is refused)."""
+def wire(name: str, *, required: bool = False, used: bool = False, aliases: tuple[str, ...] = ()) -> Any:
+    """A field whose JSON key is ``name``; ``required`` ones have no default (a record without it is refused),
+    ``used`` ones are decoded strictly; ``aliases`` are other keys the value arrives under."""
+    metadata: dict[str, Any] = {WIRE: name, USED: used or required}
+    if aliases:
+        metadata[ALIASES] = aliases
     if required:
-        return attrs.field(metadata={WIRE: name})
-    return attrs.field(default=None, metadata={WIRE: name})
+        return attrs.field(metadata=metadata)
+    return attrs.field(default=None, metadata=metadata)
 
 
 def _extra() -> Any:
@@ -141,8 +149,10 @@ class CompanyDestination:
 
 @attrs.frozen(kw_only=True)
 class CompanyRecord:
-    id: str = wire("Id", required=True)
-    name: Str = None
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("id",),)
+
+    id: str = wire("Id", required=True, aliases=("ID",))  # "ID" in the PowerShell module's older type
+    name: Str = used()
     storage_limit: Int = None
     license_settings: LicenseSettings | None = None
     destinations: tuple[CompanyDestination, ...] | None = None
@@ -157,10 +167,10 @@ class CompanyRecord:
 
 @attrs.frozen(kw_only=True)
 class BuildVersion:
-    major: Int = wire("_Major")
-    minor: Int = wire("_Minor")
-    build: Int = wire("_Build")
-    revision: Int = wire("_Revision")
+    major: Int = wire("_Major", used=True)
+    minor: Int = wire("_Minor", used=True)
+    build: Int = wire("_Build", used=True)
+    revision: Int = wire("_Revision", used=True)
     extra: dict[str, Any] = _extra()
 
     def __str__(self) -> str:
@@ -191,12 +201,12 @@ class BackupStats:
 
 @attrs.frozen(kw_only=True)
 class ComputerApp:
-    application_id: Str = None
-    version: Str = None
+    application_id: Str = used()
+    version: Str = used()
     version_status: Str = None
     build_type_long: Int = None
     application_state: Str = None
-    online: Bool = None
+    online: Bool = used()
     error_code: Int = None
     error_message: Str = None
     extra: dict[str, Any] = _extra()
@@ -204,25 +214,27 @@ class ComputerApp:
 
 @attrs.frozen(kw_only=True)
 class ComputerRecord:
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("computer_hid",),)
+
     computer_hid: str = wire("ComputerHID", required=True)
-    os_type_string: Str = wire("OSTypeString")
+    os_type_string: Str = wire("OSTypeString", used=True)
     build_type_string: Str = None
     remote_management_available: Bool = None
-    computer_name: Str = None
-    computer_display_name: Str = None
-    company_name: Str = None
+    computer_name: Str = used()
+    computer_display_name: Str = used()
+    company_name: Str = used()
     user_email: Str = None
-    profile_name: Str = None
-    user_id: Str = wire("UserID")
-    backup_build_version: BuildVersion | None = None
+    profile_name: Str = used()
+    user_id: Str = wire("UserID", used=True)
+    backup_build_version: BuildVersion | None = used()
     license: ComputerLicense | None = None
     backup_stats: BackupStats | None = None
-    last_activity: Time = None
+    last_activity: Time = used()
     instance_type: Int = None
     has_backup_app: Bool = None
-    lost_auth: Bool = None
+    lost_auth: Bool = used()
     lost_auth_change_date: Time = None
-    apps: tuple[ComputerApp, ...] | None = None
+    apps: tuple[ComputerApp, ...] | None = used()
     extra: dict[str, Any] = _extra()
 
     @property
@@ -244,37 +256,45 @@ class DiskRecord:
 class ComputerPlanRecord:
     """A backup or restore plan on a computer (``/Computers/{hid}/Plans``); its shape is not public."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("id",),)
+
     id: str = wire("Id", required=True)
-    name: Str = None
-    type: PlanType | None = None
+    name: Str = used()
+    type: PlanType | None = used()
     status: MonitoringStatus | None = None
-    last_start: Time = None
-    next_start: Time = None
+    last_start: Time = used()
+    next_start: Time = used()
     storage_type: Str = None
-    is_enabled: Bool = None
+    is_enabled: Bool = used()
     extra: dict[str, Any] = _extra()
 
 
 @attrs.frozen(kw_only=True)
 class MonitoringRecord:
-    """One row of ``/Monitoring``: the latest run of one plan on one computer."""
+    """One row of ``/Monitoring``: the latest run of one plan on one computer.
 
-    plan_id: Str = None
-    plan_name: Str = None
-    company_name: Str = None
+    Older docs show rows without ``PlanId`` (and ``PlanType``): such a row is identified by its user,
+    computer and plan name instead; a row with neither cannot be carried.
+    """
+
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("plan_id",), ("user_id", "computer_name", "plan_name"))
+
+    plan_id: Str = used()
+    plan_name: Str = used()
+    company_name: Str = used()
     user_name: Str = None
-    user_id: Str = wire("UserID")
-    computer_name: Str = None
+    user_id: Str = wire("UserID", used=True)
+    computer_name: Str = used()
     build_version: Str = None
     storage_type: Str = None
-    last_start: Time = None
+    last_start: Time = used()
     next_start: Time = None
-    status: MonitoringStatus | None = None
-    error_message: Str = None
-    files_copied: Int = None
+    status: MonitoringStatus | None = used()
+    error_message: Str = used()
+    files_copied: Int = used()
     files_failed: Int = None
-    data_copied: Int = None
-    duration: Str = None
+    data_copied: Int = used()
+    duration: Str = used()
     data_to_backup: Int = None
     total_data: Int = None
     files_scanned: Int = None
@@ -321,7 +341,7 @@ class PackageRecord:
     id: Int = wire("ID")
     name: Str = None
     description: Str = None
-    storage_limit: Int = None
+    storage_limit: float | None = None  # Decimal in the PowerShell module's StoragePackage
     is_global: Bool = None
     cost: float | None = None
     extra: dict[str, Any] = _extra()

@@ -1,15 +1,23 @@
 """vProtect wire records: enums as ``{name, description}`` objects *or* bare strings, references as
-``{guid, name}``, times as epoch milliseconds; unknown keys kept in ``extra``."""
+``{guid, name}``, times as epoch milliseconds; unknown keys kept in ``extra``.
+
+Fields marked ``used()`` (or required) are the ones the mapping or the driver reads: decoded strictly, the
+times and durations among them range-checked (a ``snapshotTime`` of 10**18 fails its record with
+``DecodingError``). Every other field is lenient: a value in an unexpected shape (the generator's
+``12345.0`` where a count was promised, an object where text was) leaves it ``None``, the value still in
+``raw``, and never fails the record.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import make_converter
+from backupbridge.convert import check_epoch_ms, check_milliseconds, make_converter, used
+from backupbridge.convert import epoch_ms as _epoch_ms
 
 __all__ = [
     "BackupRecord",
@@ -26,15 +34,15 @@ __all__ = [
     "epoch_ms",
 ]
 
-converter = make_converter()
+converter = make_converter(lenient_unused=True)
 Str = str | None
 Int = int | None
 Bool = bool | None
 
 
 def epoch_ms(value: int | None) -> dt.datetime | None:
-    """An epoch-millisecond time as an aware UTC datetime."""
-    return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC) if value is not None else None
+    """An epoch-millisecond time as an aware UTC datetime (decoded fields are range-checked already)."""
+    return _epoch_ms(value)
 
 
 def _extra() -> Any:
@@ -67,7 +75,7 @@ class Ref:
     """A ``NameAndGuid`` reference."""
 
     guid: str
-    name: Str = None
+    name: Str = used()
     extra: dict[str, Any] = _extra()
 
 
@@ -109,20 +117,22 @@ class BackupLocation:
 class BackupRecord:
     """A ``BackupListRecord`` (also read for ``BackupDetails`` and ``BackupExtendedDetails``)."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("guid",),)
+
     guid: str
-    backupTime: Int = None
-    snapshotTime: Int = None
-    status: EnumValue | None = None
-    type: EnumValue | None = None
-    size: Int = None
-    statusInfo: Str = None
-    protectedEntity: TypedRef | None = None
+    backupTime: Int = used(check=check_epoch_ms)
+    snapshotTime: Int = used(check=check_epoch_ms)
+    status: EnumValue | None = used()
+    type: EnumValue | None = used()
+    size: Int = used()
+    statusInfo: Str = used()
+    protectedEntity: TypedRef | None = used()
     originEntity: TypedRef | None = None
     parentBackup: Ref | None = None
-    backupRule: Ref | None = None
-    sourceProject: Ref | None = None
+    backupRule: Ref | None = used()
+    sourceProject: Ref | None = used()
     warningsPresent: Bool = None
-    warnings: tuple[str, ...] | None = None
+    warnings: tuple[str, ...] | None = used()
     warningsAcknowledged: Bool = None
     description: Str = None
     hidden: Bool = None
@@ -146,9 +156,9 @@ class BackupRecord:
 
 @attrs.frozen(kw_only=True)
 class ScheduleInterval:
-    startHour: Int = None
+    startHour: Int = used()
     endHour: Int = None
-    frequency: Int = None
+    frequency: Int = used(check=check_milliseconds)
     extra: dict[str, Any] = _extra()
 
 
@@ -156,18 +166,20 @@ class ScheduleInterval:
 class ScheduleRecord:
     """A schedule: ``hour`` is milliseconds after UTC midnight; intervals and windows in milliseconds."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("guid",),)
+
     guid: str
     name: Str = None
-    active: Bool = None
-    hour: Int = None
+    active: Bool = used()
+    hour: Int = used()
     backupType: EnumValue | None = None
     type: EnumValue | None = None
-    executionType: EnumValue | None = None
-    interval: ScheduleInterval | None = None
-    startWindowLength: Int = None
-    daysOfWeek: tuple[EnumValue, ...] | None = None
-    months: tuple[EnumValue, ...] | None = None
-    dayOfWeekOccurrences: tuple[EnumValue, ...] | None = None
+    executionType: EnumValue | None = used()
+    interval: ScheduleInterval | None = used()
+    startWindowLength: Int = used(check=check_milliseconds)
+    daysOfWeek: tuple[EnumValue, ...] | None = used()
+    months: tuple[EnumValue, ...] | None = used()
+    dayOfWeekOccurrences: tuple[EnumValue, ...] | None = used()
     rules: tuple[Ref, ...] | None = None
     policies: tuple[Ref, ...] | None = None
     tenantId: Str = None
@@ -176,9 +188,11 @@ class ScheduleRecord:
 
 @attrs.frozen(kw_only=True)
 class RuleRecord:
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("guid",),)
+
     guid: str
     name: Str = None
-    schedules: tuple[Ref, ...] | None = None
+    schedules: tuple[Ref, ...] | None = used()
     policy: Ref | None = None
     backupDestinations: tuple[Any, ...] | None = None
     extra: dict[str, Any] = _extra()
@@ -188,18 +202,20 @@ class RuleRecord:
 class PolicyRecord:
     """A backup policy (vm-backup and its siblings): our ``Plan``."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("guid",),)
+
     guid: str
-    name: Str = None
-    active: Bool = None
+    name: Str = used()
+    active: Bool = used()
     priority: Int = None
     backupRetryCount: Int = None
     autoAssignMode: EnumValue | None = None
-    rules: tuple[Ref, ...] | None = None
+    rules: tuple[Ref, ...] | None = used()
     ruleCount: Int = None
     backupDestinations: tuple[Ref, ...] | None = None
     vmCount: Int = None
     storageCount: Int = None
-    project: Ref | None = None
+    project: Ref | None = used()
     extra: dict[str, Any] = _extra()
 
 
@@ -207,24 +223,28 @@ class PolicyRecord:
 class VirtualMachineRecord:
     """A virtual machine (a protected entity): our ``Device``."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("guid",),)
+
     guid: str
-    name: Str = None
+    name: Str = used()
     uuid: Str = None
-    present: Bool = None
+    present: Bool = used()
     restoreStatus: EnumValue | None = None
     lastSuccessfulFullBackupSize: Int = None
     lastSuccessfulFullBackup: Ref | None = None
-    backupUpToDate: Bool = None
-    hvType: EnumValue | None = None
+    backupUpToDate: Bool = used()
+    hvType: EnumValue | None = used()
     hvmType: EnumValue | None = None
     hypervisor: Ref | None = None
-    vmBackupPolicy: Ref | None = None
-    project: Ref | None = None
+    vmBackupPolicy: Ref | None = used()
+    project: Ref | None = used()
     extra: dict[str, Any] = _extra()
 
 
 @attrs.frozen(kw_only=True)
 class HypervisorRecord:
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("guid",),)
+
     guid: str
     host: Str = None
     type: EnumValue | None = None
@@ -239,16 +259,18 @@ class HypervisorRecord:
 class TaskRecord:
     """A task (export, store, restore...): the live view of runs."""
 
+    __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("guid",),)
+
     guid: str
-    type: EnumValue | None = None
-    state: EnumValue | None = None
+    type: EnumValue | None = used()
+    state: EnumValue | None = used()
     progress: Int = None
     priority: Int = None
-    windowStart: Int = None
+    windowStart: Int = used(check=check_epoch_ms)
     windowEnd: Int = None
-    protectedEntity: TypedRef | None = None
+    protectedEntity: TypedRef | None = used()
     backupDestination: Ref | None = None
-    backupType: EnumValue | None = None
+    backupType: EnumValue | None = used()
     hypervisor: Ref | None = None
     node: Ref | None = None
     originEntity: TypedRef | None = None
