@@ -332,16 +332,20 @@ def paginate(
             reply = yield call
             assert reply is not None
             page = parse_page(reply, call)
+            del reply
             finished = check.page(page, index, call)
-            if page.items:
-                yield Batch(page.items)
+            following, items = page.next, page.items
+            del page
+            if items:
+                yield Batch(items)
+            del items  # the records are the consumer's now: none is held while the next page is fetched
             if finished:
                 return
             if declared.end is End.NEXT:
-                if page.next is None:
+                if following is None:
                     check.complete()
                     return
-                call = page.next
+                call = following
             else:
                 assert declared.page_call is not None
                 call = declared.page_call(index + 1)
