@@ -122,3 +122,10 @@ def test_the_job_as_decoded_directly_matches_the_listing() -> None:
     record = decode(converter, JobRecord, job, endpoint="GET /jobs/1", vendor="cleverfox")
     (listed,) = jobs_listing(job).list_plans()
     assert mapping.plan(record, job, account="default", fallback_tz=dt.UTC) == listed
+
+
+def test_a_single_read_without_its_id_is_a_decoding_error_not_the_id_none() -> None:
+    data = payload("logs_doc")["data"][0]
+    record = decode(converter, LogRecord, {**data, "LogId": None}, endpoint="GET /logs/1", vendor="cleverfox")
+    with pytest.raises(DecodingError, match="LogId"):
+        mapping.job(record, data, account="a", fallback_tz=dt.UTC)
