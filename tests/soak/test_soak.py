@@ -100,7 +100,10 @@ def test_cleverfox_writes_under_faults_never_duplicate() -> None:
 
 @pytest.mark.parametrize("vendor", ["idrive360", "managedbackup", "vprotect"])
 def test_writes_without_duplicate_prevention_are_not_retried(vendor: str) -> None:
-    conn = connect_sandbox(vendor, size=3, faults=Faults(rate=1.0, kinds=(FaultKind.RESET_AFTER_APPLY,)))
+    conn = connect_sandbox(vendor, size=3)
+    # Logged in first: a failed login means the write was never sent, and is retried like a read.
+    list(conn.list_companies())
+    conn.transport.faults = Faults(rate=1.0, kinds=(FaultKind.RESET_AFTER_APPLY,))  # type: ignore[attr-defined]
     write = {
         "idrive360": lambda c: c.vendor.create_company("Soak Co"),
         "managedbackup": lambda c: c.vendor.companies.create({"Name": "Soak Co"}),
