@@ -116,10 +116,15 @@ def test_only_a_rejection_is_an_authentication_error_and_it_is_not_retried(vendo
 
 def test_a_write_whose_login_failed_is_sent_once_the_login_works() -> None:
     """The login failing means the write never left: it is sent once, after the retried login."""
-    server = Vendor("managedbackup", [httpx.Response(503), httpx.ConnectError("refused")])
+    login_faults: list[httpx.Response | Exception] = [
+        httpx.Response(503),
+        httpx.ConnectError("refused"),
+        httpx.RemoteProtocolError("reset after the login was applied"),
+    ]
+    server = Vendor("managedbackup", login_faults)
     conn = server.connect()
     assert conn.vendor.packages.create({"Name": "Gold"}) == 1
-    assert server.logins == 3
+    assert server.logins == 4
     assert [r.method for r in server.calls] == ["POST"], "the write went out exactly once"
 
 
