@@ -337,57 +337,38 @@ def _record_account(
     ok = {op for op in LISTINGS if answered and op not in failed}
     counts = {"new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
     identity = {"vendor": part.vendor, "account": part.account}
-    seen_columns = {"first_seen": seen, "last_seen": seen}
-    names: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]]
     if "list_companies" in ok:
-        rows = [
-            {**identity, "id": c.id, "name": c.name, "parent_id": c.parent_id, "status": c.status.value, **seen_columns}
-            for c in part.companies
-        ]
-        counts["companies"] = _upsert(
-            conn, store, schema.companies, rows, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen"
-        )
-        names += [
-            {"kind": "company", **identity, "entity_id": c.id, "name": c.name, **seen_columns} for c in part.companies
-        ]
-    if "list_devices" in ok:
-        rows = [
-            {
-                **identity,
-                "id": d.id,
-                "name": d.name,
-                "company_id": d.company_id,
-                "os": d.os.value,
-                "status": d.status.value,
-                **seen_columns,
-            }
-            for d in part.devices
-        ]
-        counts["devices"] = _upsert(
-            conn, store, schema.devices, rows, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen"
-        )
-        names += [
-            {"kind": "device", **identity, "entity_id": d.id, "name": d.name, **seen_columns} for d in part.devices
-        ]
-    if "list_plans" in ok:
-        rows = [
-            {**identity, "id": p.id, "name": p.name, "company_id": p.company_id, "enabled": p.enabled, **seen_columns}
-            for p in part.plans
-        ]
-        counts["plans"] = _upsert(
-            conn, store, schema.plans, rows, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen"
-        )
-        names += [{"kind": "plan", **identity, "entity_id": p.id, "name": p.name, **seen_columns} for p in part.plans]
-    if names:
-        _upsert(
+        counts["companies"] = _sync_entities(
             conn,
             store,
-            schema.entity_names,
-            names,
-            ("kind", "vendor", "account", "entity_id", "name"),
-            keep=("first_seen",),
-            newer="last_seen",
+            schema.companies,
+            "company",
+            part,
+            [{"id": c.id, "name": c.name, "parent_id": c.parent_id, "status": c.status.value} for c in part.companies],
+            seen,
+        )
+    if "list_devices" in ok:
+        counts["devices"] = _sync_entities(
+            conn,
+            store,
+            schema.devices,
+            "device",
+            part,
+            [
+                {"id": d.id, "name": d.name, "company_id": d.company_id, "os": d.os.value, "status": d.status.value}
+                for d in part.devices
+            ],
+            seen,
+        )
+    if "list_plans" in ok:
+        counts["plans"] = _sync_entities(
+            conn,
+            store,
+            schema.plans,
+            "plan",
+            part,
+            [{"id": p.id, "name": p.name, "company_id": p.company_id, "enabled": p.enabled} for p in part.plans],
+            seen,
         )
     if "list_jobs" in ok:
         counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen)
@@ -415,54 +396,168 @@ def _supported(vendor: str) -> frozenset[Capability]:
         return frozenset(Capability(op) for op in LISTINGS)
 
 
+def _digest(row: Mapping[str, Any], columns: Iterable[str]) -> str:
+    """A short fingerprint of what can change in a row: an unchanged row is not rewritten."""
+    said = "\x1f".join("" if row[c] is None else str(row[c]) for c in columns)
+    return hashlib.blake2b(said.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _sync_entities(
+    conn: sa.Connection,
+    store: Store,
+    table: sa.Table,
+    kind: str,
+    part: _Account,
+    rows: list[dict[str, Any]],
+    seen: dt.datetime,
+) -> int:
+    """Upsert the companies, devices or plans of one account's listing.
+
+    A new or changed entity is written whole; an unchanged one only has ``last_seen`` moved (one UPDATE per
+    500). A new name (a new entity, or a rename) gets a row in ``entity_names``; the former name keeps when it
+    was last seen.
+    """
+    identity = {"vendor": part.vendor, "account": part.account}
+    unique = {row["id"]: row for row in rows}
+    fields = [
+        c.name for c in table.columns if c.name not in ("vendor", "account", "id", "digest", "first_seen", "last_seen")
+    ]
+    known = {
+        row.id: row
+        for row in conn.execute(
+            sa.select(table.c.id, table.c.digest, table.c.name, table.c.last_seen).where(
+                table.c.vendor == part.vendor, table.c.account == part.account
+            )
+        )
+    }
+    changed, unchanged, names, former = [], [], [], []
+    for entity_id in sorted(unique):
+        row = unique[entity_id]
+        digest = _digest(row, fields)
+        old = known.get(entity_id)
+        if old is not None and old.digest == digest:
+            unchanged.append(entity_id)
+            continue
+        changed.append({**identity, **row, "digest": digest, "first_seen": seen, "last_seen": seen})
+        if old is None or old.name != row["name"]:
+            names.append(
+                {
+                    "kind": kind,
+                    **identity,
+                    "entity_id": entity_id,
+                    "name": row["name"],
+                    "first_seen": seen,
+                    "last_seen": seen,
+                }
+            )
+        if old is not None and old.name != row["name"]:
+            former.append({"former": old.name, "entity": entity_id, "when": old.last_seen})
+    _upsert(conn, store, table, changed, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen")
+    for chunk in _chunks(unchanged):
+        conn.execute(
+            sa.update(table)
+            .where(table.c.vendor == part.vendor, table.c.account == part.account, table.c.id.in_(chunk))
+            .where(table.c.last_seen < seen)
+            .values(last_seen=seen)
+        )
+    names_table = schema.entity_names
+    if former:
+        conn.execute(
+            sa.update(names_table)
+            .where(
+                names_table.c.kind == kind,
+                names_table.c.vendor == part.vendor,
+                names_table.c.account == part.account,
+                names_table.c.entity_id == sa.bindparam("entity"),
+                names_table.c.name == sa.bindparam("former"),
+                names_table.c.last_seen < sa.bindparam("when"),
+            )
+            .values(last_seen=sa.bindparam("when")),
+            former,
+        )
+    _upsert(
+        conn,
+        store,
+        names_table,
+        names,
+        ("kind", "vendor", "account", "entity_id", "name"),
+        keep=("first_seen",),
+        newer="last_seen",
+    )
+    return len(unique)
+
+
+_JOB_FIELDS = (
+    "device_id",
+    "plan_id",
+    "company_id",
+    "status",
+    "vendor_status",
+    "kind",
+    "started_at",
+    "finished_at",
+    "size_bytes",
+    "files",
+    "error",
+)
+
+
 def _record_jobs(
     conn: sa.Connection, store: Store, part: _Account, tz: dt.tzinfo, day: dt.date, seen: dt.datetime
 ) -> tuple[int, int]:
+    """Write the account's runs that are new or changed; returns (new, listed)."""
     history = _history_vendor(part.vendor)
     devices = {d.id: d for d in part.devices}
-    rows: list[dict[str, Any]] = []
+    rows: dict[str, dict[str, Any]] = {}
     for job in part.jobs:
         when = job.started_at or job.finished_at
-        rows.append(
-            {
-                "vendor": part.vendor,
-                "account": part.account,
-                "job_key": job_key(job, history=history, device=devices.get(job.device_id or "")),
-                "job_id": job.id,
-                "device_id": job.device_id,
-                "plan_id": job.plan_id,
-                "company_id": job.company_id,
-                "status": job.status.value,
-                "vendor_status": job.vendor_status,
-                "kind": job.kind.value,
-                "started_at": job.started_at,
-                "finished_at": job.finished_at,
-                "day": _day(when, tz) if when is not None else day,
-                "size_bytes": job.size_bytes,
-                "files": job.files,
-                "error": _text(job.error),
-                "first_seen": seen,
-                "last_seen": seen,
-            }
-        )
-    keys: list[str] = sorted({row["job_key"] for row in rows})
-    known = 0
+        key = job_key(job, history=history, device=devices.get(job.device_id or ""))
+        row: dict[str, Any] = {
+            "vendor": part.vendor,
+            "account": part.account,
+            "job_key": key,
+            "job_id": job.id,
+            "device_id": job.device_id,
+            "plan_id": job.plan_id,
+            "company_id": job.company_id,
+            "status": job.status.value,
+            "vendor_status": job.vendor_status,
+            "kind": job.kind.value,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+            "day": _day(when, tz) if when is not None else day,
+            "size_bytes": job.size_bytes,
+            "files": job.files,
+            "error": _text(job.error),
+            "first_seen": seen,
+            "last_seen": seen,
+        }
+        row["digest"] = _digest(row, _JOB_FIELDS)
+        rows[key] = row
     jobs = schema.jobs
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        known += conn.execute(
-            sa.select(sa.func.count())
-            .select_from(jobs)
-            .where(jobs.c.vendor == part.vendor, jobs.c.account == part.account, jobs.c.job_key.in_(chunk))
-        ).scalar_one()
+    keys = sorted(rows)
+    known: dict[str, str] = {}
+    for chunk in _chunks(keys):
+        for job_key_, digest in conn.execute(
+            sa.select(jobs.c.job_key, jobs.c.digest).where(
+                jobs.c.vendor == part.vendor, jobs.c.account == part.account, jobs.c.job_key.in_(chunk)
+            )
+        ):
+            known[job_key_] = digest
+    changed = [rows[k] for k in keys if known.get(k) != rows[k]["digest"]]
     # The day a run belongs to never moves once recorded (a last run without a time keeps the day first seen).
-    written = _upsert(
+    _upsert(
         conn,
         store,
         jobs,
-        rows,
+        changed,
         ("vendor", "account", "job_key"),
         keep=("first_seen", "day", "job_id"),
         newer="last_seen",
     )
-    return len(keys) - known, written
+    return sum(k not in known for k in keys), len(keys)

@@ -7,9 +7,12 @@ an identity. The migrations under ``migrations/versions`` create exactly these t
     run_accounts      one account in one run: its clock, its local day, ok or its typed error
     run_listings      one listing of one account in one run: ok with a count, or its typed error
     companies, devices, plans
-                      the latest of each entity, first and last seen
-    entity_names      every name an entity has had, first and last seen (a rename is history)
-    jobs              one row per run of a backup, unique on (vendor, account, job_key)
+                      the latest of each entity, first and last seen; ``digest`` tells a changed one from
+                      an unchanged one, which only has its ``last_seen`` moved
+    entity_names      every name an entity has had, when it first appeared and (for a former name) when it
+                      was last seen; the current name is seen as long as its entity is
+    jobs              one row per run of a backup, unique on (vendor, account, job_key); ``last_seen`` is
+                      the last observation that changed it (a run listed again unchanged is not rewritten)
     verdicts          the health engine's verdict per device and plan (on each of its devices) per day
 """
 
@@ -41,7 +44,7 @@ SCHEMA_REVISION = "0002"
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
-    """An aware datetime, stored as UTC (SQLite keeps no zone: naive UTC there; ``timestamptz`` on PostgreSQL)."""
+    """An aware datetime, stored as UTC (SQLite keeps no zone: naive UTC text there; ``timestamptz`` on PostgreSQL)."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -58,6 +61,30 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # The text SQLAlchemy's SQLite DATETIME writes, made in C (isoformat) rather than field by field:
+        # a daily run binds tens of thousands of these.
+        def to_text(value: dt.datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("the store keeps aware datetimes only")
+            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+        return to_text
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def from_text(value: str | None) -> dt.datetime | None:
+            return None if value is None else dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+
+        return from_text
 
 
 # Names are fixed so a migration, a constraint error and a test all speak of the same object on both dialects.
@@ -136,6 +163,7 @@ companies = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("parent_id", sa.Text),
     sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("digest", sa.Text, nullable=False),
     *_seen(),
 )
 
@@ -147,6 +175,7 @@ devices = sa.Table(
     sa.Column("company_id", sa.Text),
     sa.Column("os", sa.String(32), nullable=False),
     sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("digest", sa.Text, nullable=False),
     *_seen(),
     sa.Index(None, "vendor", "account", "company_id"),
 )
@@ -158,6 +187,7 @@ plans = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("company_id", sa.Text),
     sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("digest", sa.Text, nullable=False),
     *_seen(),
     sa.Index(None, "vendor", "account", "company_id"),
 )
@@ -192,6 +222,7 @@ jobs = sa.Table(
     sa.Column("size_bytes", sa.BigInteger),
     sa.Column("files", sa.BigInteger),
     sa.Column("error", sa.Text),
+    sa.Column("digest", sa.Text, nullable=False),
     *_seen(),
     sa.Index(None, "vendor", "account", "device_id", "day"),
     sa.Index(None, "vendor", "account", "plan_id", "day"),

@@ -70,6 +70,7 @@ def test_an_older_store_says_to_run_store_upgrade_and_upgrading_keeps_its_rows(s
                 account="a",
                 id="d1",
                 name="SRV",
+                digest="-",
                 os="windows",
                 status="online",
                 first_seen=NOW,

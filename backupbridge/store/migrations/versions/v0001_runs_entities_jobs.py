@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("parent_id", sa.Text(), nullable=True),
         sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("digest", sa.Text(), nullable=False),
         *_seen(),
         sa.PrimaryKeyConstraint("vendor", "account", "id", name=op.f("pk_companies")),
     )
@@ -90,6 +91,7 @@ def upgrade() -> None:
         sa.Column("company_id", sa.Text(), nullable=True),
         sa.Column("os", sa.String(32), nullable=False),
         sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("digest", sa.Text(), nullable=False),
         *_seen(),
         sa.PrimaryKeyConstraint("vendor", "account", "id", name=op.f("pk_devices")),
     )
@@ -100,6 +102,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("company_id", sa.Text(), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("digest", sa.Text(), nullable=False),
         *_seen(),
         sa.PrimaryKeyConstraint("vendor", "account", "id", name=op.f("pk_plans")),
     )
@@ -132,6 +135,7 @@ def upgrade() -> None:
         sa.Column("size_bytes", sa.BigInteger(), nullable=True),
         sa.Column("files", sa.BigInteger(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("digest", sa.Text(), nullable=False),
         *_seen(),
         sa.PrimaryKeyConstraint("vendor", "account", "job_key", name=op.f("pk_jobs")),
     )
