@@ -386,3 +386,14 @@ def test_the_vendors_table_prints_plugin_notes_without_escape_sequences(
     code, out, err = run(capsys, "vendors")
     assert code == 0, err
     assert "last run" in out and not any(c in out for c in "\x1b\x07\x9b")
+
+
+@pytest.mark.parametrize("fmt", ["html", "json", "ndjson"])
+def test_other_report_formats_carry_no_raw_escape_sequences(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    hostile_names(monkeypatch, f"ACME{EVIL} <b>Ltd</b>")
+    out = run(capsys, "report", "--sandbox", "--vendor", "idrive360", "--size", "6", "--no-alerts", "--format", fmt)[1]
+    assert "ACME" in out and not any(c in out for c in "\x1b\x07\x9b")
+    if fmt == "html":
+        assert "<b>Ltd" not in out and "&lt;b&gt;Ltd" in out
