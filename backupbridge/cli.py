@@ -428,7 +428,10 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
         state_file = default_state_dir() / ("sandbox-alerts.json" if opts["sandbox"] else "alerts.json")
         state_file.parent.mkdir(parents=True, exist_ok=True)
     pm = plugins.get_plugin_manager()
-    sink_file = opts["alerts_ndjson"].open("a", encoding="utf-8") if opts["alerts_ndjson"] else None
+    try:
+        sink_file = opts["alerts_ndjson"].open("a", encoding="utf-8") if opts["alerts_ndjson"] else None
+    except OSError as exc:
+        raise BackupBridgeError(f"cannot open --alerts-ndjson {opts['alerts_ndjson']}: {exc.strerror or exc}") from exc
     sink = NdjsonAlertSink(sink_file) if sink_file else None
     try:
         if sink is not None:

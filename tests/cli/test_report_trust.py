@@ -397,3 +397,16 @@ def test_other_report_formats_carry_no_raw_escape_sequences(
     assert "ACME" in out and not any(c in out for c in "\x1b\x07\x9b")
     if fmt == "html":
         assert "<b>Ltd" not in out and "&lt;b&gt;Ltd" in out
+
+
+def test_an_alerts_ndjson_file_that_cannot_be_opened_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "events"
+    target.symlink_to(tmp_path / "gone" / "events.ndjson")  # a link into a directory that is not there
+    code, out, err = run(
+        capsys, "report", "--sandbox", "--size", "4", "--format", "json", "--alerts-ndjson", str(target),
+        "--state-file", str(tmp_path / "s.json"),
+    )  # fmt: skip
+    assert code == 1 and json.loads(out)["companies"]
+    assert err.count("\n") == 1 and err.startswith("error: cannot open --alerts-ndjson")
