@@ -241,6 +241,8 @@ class DeliveryOutcome:
     delivered: int = 0
     failures: tuple[DeliveryFailure, ...] = ()
     pending: int = 0
+    absent: tuple[str, ...] = ()
+    """Plugins owed events that were not loaded in this run (their events wait for them)."""
 
 
 def _resolved(path: Path) -> Path:
@@ -412,8 +414,12 @@ class AlertState:
                     entry.pending.remove(name)
                     delivered += 1
         self.outbox = [entry for entry in self.outbox if entry.pending]
+        absent = sorted({name for entry in self.outbox for name in entry.pending if name not in by_name})
         return DeliveryOutcome(
-            delivered=delivered, failures=tuple(failures), pending=sum(len(e.pending) for e in self.outbox)
+            delivered=delivered,
+            failures=tuple(failures),
+            pending=sum(len(e.pending) for e in self.outbox),
+            absent=tuple(absent),
         )
 
 

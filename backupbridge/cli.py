@@ -463,6 +463,13 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
         outcome.delivered,
         outcome.pending,
     )
+    if outcome.absent:
+        waiting = sum(name in outcome.absent for entry in state.outbox for name in entry.pending)
+        click.echo(
+            f"note: {waiting} alert events stay queued for plugins not loaded in this run: "
+            f"{', '.join(one_line(name) for name in outcome.absent)}",
+            err=True,
+        )
     if outcome.failures:
         first = outcome.failures[0]
         click.echo(

@@ -410,3 +410,20 @@ def test_an_alerts_ndjson_file_that_cannot_be_opened_is_one_line(
     )  # fmt: skip
     assert code == 1 and json.loads(out)["companies"]
     assert err.count("\n") == 1 and err.startswith("error: cannot open --alerts-ndjson")
+
+
+def test_events_for_a_plugin_not_loaded_wait_for_it_and_say_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    args = ["report", "--sandbox", "--alerts", "--size", "6", "--format", "json", "--state-file", str(state)]
+    broken = PSA(broken=True)
+    with plugins.registered_plugin(broken, "psa"):
+        assert run(capsys, *args)[0] == 1
+    queued = len(json.loads(state.read_text())["outbox"])
+    code, _, err = run(capsys, *args)  # the PSA plugin uninstalled (or not allowed) in this run
+    assert code == 0 and f"note: {queued} alert events stay queued for plugins not loaded in this run: psa" in err
+    fixed = PSA()
+    with plugins.registered_plugin(fixed, "psa"):
+        assert run(capsys, *args)[0] == 0
+    assert len(fixed.opened) == queued and json.loads(state.read_text())["outbox"] == []

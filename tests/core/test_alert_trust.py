@@ -425,7 +425,7 @@ def test_events_owed_to_a_plugin_not_loaded_stay_queued(tmp_path: Path) -> None:
     psa = Recorder("psa", fail=True)
     _deliver_pass(path, {"d1": Health.FAILED}, [psa.receiver()])
     outcome = _deliver_pass(path, {"d1": Health.FAILED}, [])
-    assert outcome.pending == 1 and outcome.failures == ()
+    assert outcome.pending == 1 and outcome.failures == () and outcome.absent == ("psa",)
 
 
 def test_a_hook_calling_sys_exit_is_contained(tmp_path: Path) -> None:
