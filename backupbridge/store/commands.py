@@ -317,8 +317,9 @@ def _history_document(result: History) -> dict[str, Any]:
 
 
 def _history_json(result: History, stream: TextIO) -> None:
-    json.dump(_history_document(result), stream, indent=2, ensure_ascii=False)
-    stream.write("\n")
+    from ..terminal import json_text
+
+    stream.write(json_text(json.dumps(_history_document(result), indent=2, ensure_ascii=False)) + "\n")
 
 
 _CSV_COLUMNS = (

@@ -11,9 +11,10 @@ listing are not written, and its account gets no verdicts that run (health is ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -27,6 +28,7 @@ from ..models import Capability, Company, Device, Job, Plan
 from ..redaction import redact
 from . import schema
 from .engine import Store
+from .errors import StoreError
 
 __all__ = ["LISTINGS", "RunRecord", "in_shard", "job_key", "parse_shard", "record_snapshot"]
 
@@ -224,8 +226,16 @@ def record_snapshot(
     totals = {"ok": 0, "failed": 0, "new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
     for key in sorted(grouped):
         part = grouped[key]
-        with store.write(f"recording of account {key[0]}/{key[1]}") as conn:
-            counts = _record_account(conn, store, run_id, part, snapshot, run_started, verdicts.get(key, []))
+        work = functools.partial(
+            _record_account,
+            store=store,
+            run_id=run_id,
+            part=part,
+            snapshot=snapshot,
+            run_started=run_started,
+            verdicts=verdicts.get(key, []),
+        )
+        counts = _with_retry(work, store, f"recording of account {key[0]}/{key[1]}")
         totals["failed" if part.failures else "ok"] += 1
         for name, value in counts.items():
             totals[name] += value
@@ -249,6 +259,24 @@ def record_snapshot(
         companies=totals["companies"],
         failures=tuple(snapshot.failures),
     )
+
+
+_TRANSIENT = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
+
+
+def _with_retry(work: Callable[[sa.Connection], dict[str, int]], store: Store, what: str) -> dict[str, int]:
+    """Run one account's transaction; PostgreSQL may abort one of two writers that wait on each other
+    (a deadlock): that transaction was rolled back whole, so it is simply run again (up to three times)."""
+    for attempt in range(3):
+        try:
+            with store.write(what) as conn:
+                return work(conn)
+        except StoreError as exc:
+            cause = exc.__cause__
+            code = getattr(getattr(cause, "orig", None), "sqlstate", None)
+            if attempt == 2 or code not in _TRANSIENT:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _verdicts_by_account(assessment: Assessment) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -7,6 +7,9 @@ import multiprocessing
 import threading
 from collections.abc import Callable
 
+import pytest
+import sqlalchemy as sa
+
 from backupbridge.models import JobStatus
 from backupbridge.store import Store, open_store, record_snapshot
 
@@ -62,3 +65,43 @@ def test_two_processes_recording_at_once_leave_no_duplicates(
         worker.join(timeout=120)
     assert [w.exitcode for w in workers] == [0, 0]
     assert (count("devices"), count("jobs"), count("runs"), count("run_accounts")) == (60, 300, 2, 2)
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_an_account_transaction_aborted_by_a_deadlock_is_run_again_whole(
+    store: Store, count: Callable[..., int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backupbridge.store import record
+
+    real = record._record_account
+    calls: list[int] = []
+
+    def deadlocks_once(conn: sa.Connection, **kwargs: object) -> dict[str, int]:
+        calls.append(1)
+        result = real(conn, **kwargs)  # type: ignore[arg-type]
+        if len(calls) == 1:  # after writing everything: the rollback must take it all back
+            raise sa.exc.OperationalError("UPDATE devices ...", {}, _Deadlock("deadlock detected"))
+        return result
+
+    monkeypatch.setattr(record, "_record_account", deadlocks_once)
+    run = record_snapshot(store, _busy_snapshot(), NOW)  # type: ignore[arg-type]
+    assert len(calls) == 2 and run.new_jobs == 300
+    assert (count("run_accounts"), count("jobs"), count("devices")) == (1, 300, 60)
+
+
+def test_other_failures_are_not_retried(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backupbridge.store import StoreError, record
+
+    calls: list[int] = []
+
+    def fails(conn: sa.Connection, **kwargs: object) -> dict[str, int]:
+        calls.append(1)
+        raise sa.exc.OperationalError("INSERT ...", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(record, "_record_account", fails)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        record_snapshot(store, _busy_snapshot(), NOW)  # type: ignore[arg-type]
+    assert calls == [1]

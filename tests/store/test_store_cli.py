@@ -138,3 +138,18 @@ def test_three_collectors_with_shards_cover_every_sandbox_account_once(
 def test_a_bad_shard_is_a_usage_error(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["collect", "--sandbox", "--shard", "4/3", "--store", store_url]) == 2
     assert "--shard" in capsys.readouterr().err
+
+
+def test_vendor_text_cannot_act_on_the_terminal(
+    store: Store, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from backupbridge.store import record_snapshot
+
+    from .snapshots import device
+
+    hostile = "SRV\x1b]0;pwned\x07\u202e\x9b31m"
+    record_snapshot(store, snapshot(NOW, devices=[device(name=hostile)], jobs=[job("j1", NOW)]), NOW)
+    for fmt in ("table", "json"):  # CSV off a terminal keeps the text exact (formulas neutralised)
+        assert main(["history", "--device", "d1", "--days", "1", "--format", fmt, "--store", store_url]) == 0
+        out = capsys.readouterr().out
+        assert not any(ch in out for ch in ("\x1b", "\x07", "\u202e", "\x9b")), fmt
