@@ -426,7 +426,10 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
     state_file = opts["state_file"]
     if state_file is None:
         state_file = default_state_dir() / ("sandbox-alerts.json" if opts["sandbox"] else "alerts.json")
-        state_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            state_file.parent.mkdir(parents=True, exist_ok=True)  # the default directory only
+        except OSError as exc:
+            raise BackupBridgeError(f"cannot create the state directory {state_file.parent}: {exc.strerror}") from exc
     pm = plugins.get_plugin_manager()
     try:
         sink_file = opts["alerts_ndjson"].open("a", encoding="utf-8") if opts["alerts_ndjson"] else None

@@ -427,3 +427,19 @@ def test_events_for_a_plugin_not_loaded_wait_for_it_and_say_so(
     with plugins.registered_plugin(fixed, "psa"):
         assert run(capsys, *args)[0] == 0
     assert len(fixed.opened) == queued and json.loads(state.read_text())["outbox"] == []
+
+
+def test_the_default_state_directory_is_created_and_a_blocked_one_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backupbridge.config as config
+
+    monkeypatch.setattr(config, "default_state_dir", lambda: tmp_path / "state" / "backupbridge")
+    code, _, err = run(capsys, "report", "--sandbox", "--size", "4", "--format", "json")
+    assert code == 0, err
+    assert (tmp_path / "state" / "backupbridge" / "sandbox-alerts.json").exists()
+    (tmp_path / "blocked").write_text("a file where the directory should be")
+    monkeypatch.setattr(config, "default_state_dir", lambda: tmp_path / "blocked" / "backupbridge")
+    code, out, err = run(capsys, "report", "--sandbox", "--size", "4", "--format", "json")
+    assert code == 1 and json.loads(out)["companies"]
+    assert err.count("\n") == 1 and err.startswith("error: cannot create the state directory")
