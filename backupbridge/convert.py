@@ -34,6 +34,7 @@ from .errors import DecodingError
 __all__ = [
     "ALIASES",
     "CHECK",
+    "INT_MAX",
     "MAX_DURATION",
     "USED",
     "VendorIntEnum",
@@ -160,8 +161,7 @@ def pascal_case(name: str) -> str:
 
 
 def _check_timestamp(value: dt.datetime) -> dt.datetime:
-    naive = value.replace(tzinfo=None)
-    if not EARLIEST <= naive < LATEST:
+    if not EARLIEST.year <= value.year < LATEST.year:  # the bounds are the first instants of their years
         raise ValueError(f"timestamp out of range: {value.isoformat()}")
     return value
 
@@ -361,6 +361,8 @@ _INTEGRAL_TEXT = re.compile(r"\s*[+-]?\d{1,19}(?:\.0*)?\s*")
 
 def _structure_int(value: object, _: type) -> int:
     """An integer, also sent as ``12.0`` or ``"12"``/``"12.0"``; 64 bits at most."""
+    if isinstance(value, int) and value.__class__ is int and -INT_MAX <= value <= INT_MAX:
+        return value
     if isinstance(value, bool):
         raise TypeError("expected an integer, got a boolean")
     if isinstance(value, int):
@@ -407,6 +409,8 @@ def _structure_any(value: object, _: type) -> Any:
 
 def _structure_datetime(value: object, _: type) -> dt.datetime | None:
     parsed = _parse_iso(value)
+    if EARLIEST.year <= parsed.year < LATEST.year:
+        return parsed
     if parsed.tzinfo is None and parsed in _DOTNET_NO_DATE:
         return None  # .NET's DateTime.MinValue / MaxValue: the vendor's way of writing "no date"
     return _check_timestamp(parsed)
@@ -418,12 +422,19 @@ def _structure_time(value: object, _: type) -> dt.time:
     return dt.time.fromisoformat(value)
 
 
+def _within_64_bits(value: Any) -> bool:
+    return -INT_MAX <= value <= INT_MAX  # type: ignore[no-any-return]
+
+
 def _optional(hook: Callable[[Any, type], Any], exact: type) -> Callable[[Any, type], Any]:
+    bounded = exact is int
+
     def structure(value: Any, typ: type) -> Any:
-        # The common cases first: absent, or already the exact type (bool is not an int here).
+        # The common cases first: absent, or already the exact type (bool is not an int here; an int
+        # within 64 bits).
         if value is None:
             return None
-        if value.__class__ is exact:
+        if value.__class__ is exact and (not bounded or _within_64_bits(value)):
             return value
         return hook(value, typ)
 
@@ -476,8 +487,8 @@ def make_converter(rename: Callable[[str], str] | None = None, *, lenient_unused
     ):
         conv.register_structure_hook(typ, hook)
         # Optional scalars are most of every record: a direct hook skips cattrs' generic union dispatch.
-        # Numbers always pass through their hook, which checks their range.
-        exact = typ if typ in (str, bool) else type(None)
+        # Floats always pass through their hook, which checks they are finite; ints are range-checked.
+        exact = typ if typ in (str, bool, int) else type(None)
         conv.register_structure_hook(typ | None, _optional(hook, exact))
     conv.register_structure_hook(Any, _structure_any)
     # cattrs would read a string as a tuple of its characters, an object as a tuple of its keys.
@@ -612,9 +623,26 @@ def _item_type(typ: Any) -> Any:
     return None
 
 
+_IDENTITY_PLANS: dict[type, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {}
+
+
+def _identity_plan(cls: type) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """A record class's id alternatives, and its fields that hold records of the same class."""
+    plan = _IDENTITY_PLANS.get(cls)
+    if plan is None:
+        alternatives = tuple(getattr(cls, IDENTITY, None) or ()) if attrs.has(cls) else ()
+        children = (
+            tuple(a.name for a in attrs.fields(cls) if getattr(a.type, "__args__", ())[:1] == (cls,))
+            if alternatives
+            else ()
+        )
+        plan = _IDENTITY_PLANS[cls] = (alternatives, children)
+    return plan
+
+
 def _identity_problem(obj: Any) -> str | None:
     """Why ``obj`` (or a record of the same kind nested in it, like a sub-company) cannot be identified."""
-    alternatives = getattr(type(obj), IDENTITY, None)
+    alternatives, children = _identity_plan(type(obj))
     if not alternatives:
         return None
 
@@ -625,14 +653,11 @@ def _identity_problem(obj: Any) -> str | None:
     if not any(all(present(name) for name in fields) for fields in alternatives):
         names = " or ".join("+".join(fields) for fields in alternatives)
         return f"a record without its id ({names})"
-    for a in attrs.fields(type(obj)):
-        value = getattr(obj, a.name)
-        if isinstance(value, tuple):
-            for child in value:
-                if type(child) is type(obj):
-                    problem = _identity_problem(child)
-                    if problem:
-                        return problem
+    for name in children:
+        for child in getattr(obj, name) or ():
+            problem = _identity_problem(child)
+            if problem:
+                return problem
     return None
 
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import check_minutes, in_range, make_converter, pascal_case, used
+from backupbridge.convert import INT_MAX, check_minutes, in_range, make_converter, pascal_case, used
 
 __all__ = [
     "BackupTypeRecord",
@@ -43,6 +43,8 @@ Int = int | None
 Str = str | None
 Bool = bool | None
 Time = dt.datetime | None
+ID = in_range(1, INT_MAX)
+"""CleverFox ids are positive integers: the client refuses any other in a path, so a record with one is refused."""
 
 
 def _extra() -> Any:
@@ -77,7 +79,7 @@ class PlanRecord:
 class PartnerRecord:
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("partner_id",),)
 
-    partner_id: Int = used()
+    partner_id: Int = used(check=ID)
     plan_type_id: Int = used()
     plan_type: PlanTypeRecord | None = None
     name: Str = None
@@ -112,7 +114,7 @@ class PartnerUserRecord:
 class CompanyRecord:
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("company_id",),)
 
-    company_id: Int = used()
+    company_id: Int = used(check=ID)
     partner_id: Int = None
     partner: PartnerRecord | None = None
     plan_type_id: Int = None
@@ -155,7 +157,7 @@ class CompanyUserRecord:
 class SubscriptionRecord:
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("subscription_id",),)
 
-    subscription_id: Int = used()
+    subscription_id: Int = used(check=ID)
     company_id: Int = used()
     company: CompanyRecord | None = None
     plan_id: Int = None
@@ -183,7 +185,7 @@ class SubscriptionRecord:
 class DeviceRecord:
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("device_id",),)
 
-    device_id: Int = used()
+    device_id: Int = used(check=ID)
     company_id: Int = used()
     company: CompanyRecord | None = None
     subscription_id: Int = None
@@ -254,7 +256,7 @@ class JobRecord:
 
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("job_id",),)
 
-    job_id: Int = used()
+    job_id: Int = used(check=ID)
     device_id: Int = used()
     device: DeviceRecord | None = used()
     name: Str = used()
@@ -307,7 +309,7 @@ class LogRecord:
 
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("log_id",),)
 
-    log_id: Int = used()
+    log_id: Int = used(check=ID)
     company_id: Int = used()
     company: CompanyRecord | None = None
     device_id: Int = used()

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import b64decode_loose, make_converter, used
+from backupbridge.convert import CHECK, USED, b64decode_loose, make_converter, used
 
 __all__ = [
     "BackupDetails",
@@ -33,6 +33,12 @@ __all__ = [
 ]
 
 converter = make_converter(lenient_unused=True)
+
+
+def _company_number(value: object) -> None:
+    """Company ids are numbers in the API's parameters: a company whose id is not one cannot be asked about."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError(f"a company id must be a number, got {value!r:.30}")
 
 
 def _extra() -> Any:
@@ -91,7 +97,7 @@ class CompanyRecord:
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("company_id",),)
 
     name: str
-    company_id: str
+    company_id: str = attrs.field(metadata={USED: True, CHECK: _company_number})
     status: int | None = used()
     status_description: str | None = used()
     configuration_id: str | None = None

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import ALIASES, USED, WIRE, VendorIntEnum, make_converter, pascal_case, used
+from backupbridge.convert import ALIASES, CHECK, USED, WIRE, VendorIntEnum, make_converter, pascal_case, used
 
 __all__ = [
     "AdministratorRecord",
@@ -51,6 +51,12 @@ def wire(name: str, *, required: bool = False, used: bool = False, aliases: tupl
     if required:
         return attrs.field(metadata=metadata)
     return attrs.field(default=None, metadata=metadata)
+
+
+def _hid(value: object) -> None:
+    """A ComputerHID with something inside its braces: the only kind the API can be asked about."""
+    if isinstance(value, str) and not value.strip().strip("{}").strip():
+        raise ValueError(f"not a computer HID: {value!r:.30}")
 
 
 def _extra() -> Any:
@@ -216,7 +222,7 @@ class ComputerApp:
 class ComputerRecord:
     __identity__: ClassVar[tuple[tuple[str, ...], ...]] = (("computer_hid",),)
 
-    computer_hid: str = wire("ComputerHID", required=True)
+    computer_hid: str = attrs.field(metadata={WIRE: "ComputerHID", USED: True, CHECK: _hid})
     os_type_string: Str = wire("OSTypeString", used=True)
     build_type_string: Str = None
     remote_management_available: Bool = None

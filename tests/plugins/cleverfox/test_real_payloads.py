@@ -129,3 +129,9 @@ def test_a_single_read_without_its_id_is_a_decoding_error_not_the_id_none() -> N
     record = decode(converter, LogRecord, {**data, "LogId": None}, endpoint="GET /logs/1", vendor="cleverfox")
     with pytest.raises(DecodingError, match="LogId"):
         mapping.job(record, data, account="a", fallback_tz=dt.UTC)
+
+
+@pytest.mark.parametrize("job_id", [0, -4])
+def test_an_id_that_is_not_a_positive_integer_is_refused(job_id: int) -> None:
+    with pytest.raises(DecodingError, match="JobId"):
+        list(jobs_listing({**documented_job(), "JobId": job_id}).list_plans())

@@ -102,3 +102,10 @@ def test_a_timestamp_out_of_range_is_a_decoding_error() -> None:
     (row,) = payload("device_summary_doc")
     with pytest.raises(DecodingError, match="last_backup"):
         devices([{**row, "last_backup": "0005-06-11T11:12:58"}])
+
+
+@pytest.mark.parametrize("company_id", [-1, "abc", "1.5"])
+def test_a_company_whose_id_the_api_cannot_be_asked_about_is_refused(company_id: object) -> None:
+    data = {**payload("company_older_crawl"), "company_id": company_id}
+    with pytest.raises(DecodingError, match="company_id"):
+        companies(data)

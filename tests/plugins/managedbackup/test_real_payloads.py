@@ -140,3 +140,11 @@ def test_a_string_is_never_read_as_a_list_of_its_letters() -> None:
 def test_package_decimals() -> None:
     (package,) = rows(payload("packages_psmodule_type"), PackageRecord)
     assert package.id == 12 and package.storage_limit == 512.5 and package.cost == 9.99
+
+
+@pytest.mark.parametrize("hid", ["{}", " { } ", ""])
+def test_a_computer_without_a_usable_hid_is_refused(hid: str) -> None:
+    from backupbridge_managedbackup.records import ComputerRecord
+
+    with pytest.raises(DecodingError, match=r"ComputerHID|computer_hid"):
+        rows([{"ComputerHID": hid, "ComputerName": "FILESRV01"}], ComputerRecord)
