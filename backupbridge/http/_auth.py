@@ -99,14 +99,11 @@ class LoginAuth(httpx.Auth, abc.ABC):
         """Drop the cached session (the next request logs in again)."""
         self._session = None
 
-    def _endpoint(self, response: httpx.Response) -> str:
-        return f"{response.request.method} {response.request.url.path}"
-
     def _reply(self, response: httpx.Response) -> Reply:
-        return Reply(
-            response.status_code, response.headers, response.content, self._endpoint(response), self.vendor,
-            self.login_operation,
-        )  # fmt: skip
+        """The login answer (its body read) as a ``Reply``, for the shared JSON and error handling."""
+        endpoint = f"{response.request.method} {response.request.url.path}"
+        status, headers, content = response.status_code, response.headers, response.content
+        return Reply(status, headers, content, endpoint, self.vendor, self.login_operation)
 
     def login_json(self, response: httpx.Response) -> Any:
         """The login answer as JSON, or a ``DecodingError`` (retried like a garbled read) with a redacted excerpt."""
