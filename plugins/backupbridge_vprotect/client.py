@@ -102,7 +102,10 @@ class VProtectLogin(LoginAuth):
     def accept_login(self, response: httpx.Response) -> dict[str, str]:
         cookies = {name: value for name, value in response.cookies.items()}
         for value in cookies.values():
-            register_secret(value)  # the session id (JSESSIONID) is as good as the password
+            # The session id (JSESSIONID) is as good as the password. A short value (a load balancer's
+            # ``lb=1``, ``remember=true``) is no credential: registered, it would be erased from every message.
+            if len(value) >= 8:
+                register_secret(value)
         if not cookies:
             raise self.unexpected(response, "no session cookie")
         return cookies

@@ -313,3 +313,25 @@ def test_a_huge_vendor_message_is_redacted_then_cut() -> None:
         conn.vendor.company_summary()
     assert len(info.value.vendor_message or "") <= 503 and len(str(info.value)) < 1000
     assert all(secret[:8] not in text for text in [*texts_of(info.value), str(info.value.errors)])
+
+
+def test_vprotect_registers_its_session_cookie_but_not_a_load_balancers_flag() -> None:
+    session_id = f"SESSION{uuid.uuid4().hex.upper()}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/session/login"):
+            cookies = [("Set-Cookie", f"JSESSIONID={session_id}; Path=/api"), ("Set-Cookie", "sticky=true; Path=/")]
+            return httpx.Response(201, json={}, headers=cookies)
+        return httpx.Response(200, text=f"<html>session {session_id} is true</html>")
+
+    conn = backupbridge.connect(
+        "vprotect",
+        login="reader",
+        password="pw-123456",
+        base_url="https://vp.test:8181/api",
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(attempts=1),
+    )
+    with pytest.raises(DecodingError) as info:
+        list(conn.list_devices())
+    assert session_id not in str(info.value) and "session *** is true" in (info.value.excerpt or "")
