@@ -60,9 +60,14 @@ def backup_problem(alert: Alert) -> None:
     """A backup problem appeared: a plan (or a device without plans) is FAILED, MISSED, OVERDUE, NEVER_RUN
     or WARNING. Called once per problem, keyed by ``alert.key`` (vendor, account, company, device, plan,
     problem): a ticketing plugin opens one ticket per key. ``alert.severity`` is critical, high, medium or low.
+
+    Delivery is at least once: if this hook raises, the event is delivered again on the next run (and a run
+    killed mid-delivery repeats it), so treat ``alert.key`` as the idempotency key.
     """
 
 
 @hookspec
 def backup_recovered(alert: Alert) -> None:
-    """A problem reported earlier through ``backup_problem`` is gone: close the ticket for ``alert.key``."""
+    """A problem reported earlier through ``backup_problem`` is gone: close the ticket for ``alert.key``.
+
+    At least once, like ``backup_problem``, and never before that problem's own delivery to this plugin."""
