@@ -30,6 +30,7 @@ import attrs
 import platformdirs
 
 from .errors import ConfigurationError, MissingCredentialsError
+from .http._auth import refuse_userinfo
 from .redaction import Secret
 
 __all__ = [
@@ -205,6 +206,8 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
             k: _credential(path, name, k, v, secret=k in secret_fields or "*" in secret_fields)
             for k, v in creds.items()
         }
+        if isinstance(table.get("base_url"), str):
+            refuse_userinfo(table["base_url"], vendor=table["vendor"], where=f"{path}: account {name!r}: ")
         result.append(
             AccountConfig(
                 name=name,

@@ -228,19 +228,24 @@ def _shown(base_url: str) -> str:
     return _USERINFO.sub("***@", base_url)
 
 
-def _userinfo_refused(base_url: str, vendor: str | None) -> ConfigurationError:
+def _userinfo_refused(base_url: str, vendor: str | None, where: str = "") -> ConfigurationError:
     return ConfigurationError(
-        f"base_url {_shown(base_url)!r} carries a user name or password: pass the credentials as credentials "
-        "(or their environment variables), never in the URL",
+        f"{where}base_url {_shown(base_url)!r} carries a user name or password: pass the credentials as "
+        "credentials (or their environment variables), never in the URL",
         vendor=vendor,
     )
+
+
+def refuse_userinfo(base_url: str, *, vendor: str | None = None, where: str = "") -> None:
+    """Raise ``ConfigurationError`` (not echoing them) when ``base_url`` holds ``user:password@``."""
+    if _USERINFO.search(base_url):
+        raise _userinfo_refused(base_url, vendor, where)
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool = False, vendor: str | None = None) -> httpx.URL:
     """Refuse anything but ``https://`` (plain ``http://`` only to loopback, or when explicitly allowed),
     and any ``user:password@`` in the URL (credentials are passed as credentials, never in a URL)."""
-    if _USERINFO.search(base_url):  # before parsing: not even an unparsable URL is echoed with its password
-        raise _userinfo_refused(base_url, vendor)
+    refuse_userinfo(base_url, vendor=vendor)  # before parsing: not even an unparsable URL is echoed with it
     try:
         url = httpx.URL(base_url)
     except Exception as exc:

@@ -335,3 +335,18 @@ def test_vprotect_registers_its_session_cookie_but_not_a_load_balancers_flag() -
     with pytest.raises(DecodingError) as info:
         list(conn.list_devices())
     assert session_id not in str(info.value) and "session *** is true" in (info.value.excerpt or "")
+
+
+@pytest.mark.parametrize("command", [["accounts"], ["accounts", "check"], ["devices"]])
+def test_a_config_with_a_password_in_a_base_url_is_refused_without_echoing_it(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.onprem]\nvendor = "vprotect"\nbase_url = "https://admin:pa55-in-config-91@vp.lan:8181/api"\n'
+        '[accounts.onprem.credentials]\nlogin = "reader"\npassword = {env = "BB_NOT_SET_EITHER"}\n'
+    )
+    os.chmod(config, 0o600)
+    rc = main([command[0], "--config", str(config), *command[1:]])
+    out, err = capsys.readouterr()
+    assert rc != 0 and "user name or password" in err and "pa55-in-config-91" not in out + err
