@@ -129,7 +129,8 @@ class _SessionCore:
         def hook(exc: Exception) -> bool | float:
             if not isinstance(exc, BackupBridgeError):
                 return False
-            # A failed login means the request itself was never sent: even a write may be tried again.
+            # A failed login means the request itself was not sent (or, for the login after a 401, was
+            # refused unapplied): even a write may be tried again, and is sent once the login works.
             if not (call.idempotent or exc.during_login):
                 return False
             asked = 0.0
