@@ -165,6 +165,7 @@ class LoginAuth(httpx.Auth, abc.ABC):
         self.authorize(request, self._session)
         response = yield request
         if response.status_code == 401:
+            self.forget()  # refused: should the fresh login fail, the retry logs in before sending again
             yield from self._login(request)
             self.authorize(request, self._session)
             yield request

@@ -128,6 +128,25 @@ def test_a_write_whose_login_failed_is_sent_once_the_login_works() -> None:
     assert [r.method for r in server.calls] == ["POST"], "the write went out exactly once"
 
 
+def test_a_write_refused_401_whose_relogin_fails_is_sent_again_once_logged_in() -> None:
+    """A 401 leaves the write unapplied; a fresh login failing 503 is retried, then the write goes out once."""
+    logins: list[int] = []
+    writes: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/Provider/Login"):
+            logins.append(1)
+            if len(logins) == 2:
+                return httpx.Response(503)
+            return httpx.Response(200, json={"access_token": f"tok-relogin-{len(logins)}-0123456789"})
+        writes.append(request.headers["authorization"])
+        return httpx.Response(401) if len(writes) == 1 else httpx.Response(200, json=7)
+
+    conn = backupbridge.connect("managedbackup", transport=httpx.MockTransport(handler), **CREDENTIALS["managedbackup"])
+    assert conn.vendor.packages.create({"Name": "Gold"}) == 7
+    assert len(logins) == 3 and writes == ["Bearer tok-relogin-1-0123456789", "Bearer tok-relogin-3-0123456789"]
+
+
 def test_a_write_that_failed_itself_is_still_not_retried() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/Provider/Login"):
