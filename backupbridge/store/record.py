@@ -111,8 +111,16 @@ def job_key(job: Job, *, history: bool, device: Device | None = None) -> str:
     return f"{job.id}@{job.status.value}:{hashlib.sha256(said.encode('utf-8')).hexdigest()[:16]}"
 
 
-def _insert(store: Store, table: sa.Table) -> Any:
-    return (postgresql.insert if store.dialect == "postgresql" else sqlite.insert)(table)
+@functools.cache
+def _upsert_statement(
+    dialect: str, table: sa.Table, key: tuple[str, ...], keep: tuple[str, ...], newer: str | None
+) -> Any:
+    """``INSERT .. ON CONFLICT (key) DO UPDATE``, built once per table and dialect (building it costs more than
+    running it for a small account)."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    update = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*key, *keep)}
+    where = table.c[newer] <= statement.excluded[newer] if newer else None
+    return statement.on_conflict_do_update(index_elements=list(key), set_=update, where=where)
 
 
 def _upsert(
@@ -131,10 +139,7 @@ def _upsert(
     unique = {tuple(row[k] for k in key): row for row in rows}
     if not unique:
         return 0
-    statement = _insert(store, table)
-    update = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*key, *keep)}
-    where = table.c[newer] <= statement.excluded[newer] if newer else None
-    statement = statement.on_conflict_do_update(index_elements=list(key), set_=update, where=where)
+    statement = _upsert_statement(store.dialect, table, tuple(key), tuple(keep), newer)
     ordered = [unique[k] for k in sorted(unique)]
     for start in range(0, len(ordered), 1000):
         conn.execute(statement, ordered[start : start + 1000])
@@ -401,9 +406,27 @@ def _record_account(
     if "list_jobs" in ok:
         counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen)
     if verdicts and not part.failures and answered:
-        rows = [
-            {**identity, **v, "day": day, "observed_at": seen, "reason": _text(v["reason"]) or ""} for v in verdicts
-        ]
+        table = schema.verdicts
+        # A verdict already recorded today, unchanged, is left as it is (observed_at: when it was first given).
+        recorded = {
+            (row.kind, row.entity_id, row.device_id): (row.health, row.reason, row.company_id)
+            for row in conn.execute(
+                sa.select(
+                    table.c.kind,
+                    table.c.entity_id,
+                    table.c.device_id,
+                    table.c.health,
+                    table.c.reason,
+                    table.c.company_id,
+                ).where(table.c.vendor == part.vendor, table.c.account == part.account, table.c.day == day)
+            )
+        }
+        rows = []
+        for verdict in verdicts:
+            row = {**identity, **verdict, "day": day, "observed_at": seen, "reason": _text(verdict["reason"]) or ""}
+            said = (row["health"], row["reason"], row["company_id"])
+            if recorded.get((row["kind"], row["entity_id"], row["device_id"])) != said:
+                rows.append(row)
         _upsert(
             conn,
             store,

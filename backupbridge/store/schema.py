@@ -245,5 +245,5 @@ verdicts = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("observed_at", UTCDateTime(), nullable=False),
     sa.Index(None, "vendor", "account", "company_id", "day"),
-    sa.Index(None, "day"),
+    sa.Index(None, "vendor", "account", "day"),
 )

@@ -139,3 +139,16 @@ def test_secrets_in_vendor_errors_are_not_stored(store: Store) -> None:
     with store.read() as conn:
         messages = conn.execute(sa.select(tables.run_listings.c.error_message)).scalars().all()
     assert messages and all("hunter2-store-secret" not in (m or "") for m in messages)
+
+
+def test_a_later_run_the_same_day_replaces_that_day_s_verdict(store: Store) -> None:
+    record_snapshot(store, snapshot(NOW), NOW)  # no run seen yet: never run
+    later = NOW + dt.timedelta(hours=2)
+    ran = job("j1", NOW + dt.timedelta(hours=1))
+    record_snapshot(store, snapshot(later, jobs=[ran]), later)
+    record_snapshot(store, snapshot(later + dt.timedelta(minutes=5), jobs=[ran]), later)  # unchanged: kept as is
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(tables.verdicts.c.health, tables.verdicts.c.observed_at).where(tables.verdicts.c.kind == "device")
+        ).all()
+    assert rows == [("ok", later)]

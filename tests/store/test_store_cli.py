@@ -153,3 +153,22 @@ def test_vendor_text_cannot_act_on_the_terminal(
         assert main(["history", "--device", "d1", "--days", "1", "--format", fmt, "--store", store_url]) == 0
         out = capsys.readouterr().out
         assert not any(ch in out for ch in ("\x1b", "\x07", "\u202e", "\x9b")), fmt
+
+
+def test_collect_from_the_config_records_an_account_that_cannot_connect(
+    store: Store, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.office]\nvendor = "idrive360"\n[accounts.office.credentials]\n'
+        'api_key = { env = "BB_TEST_NO_SUCH_KEY" }\n',
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("BB_TEST_NO_SUCH_KEY", raising=False)
+    assert main(["collect", "--config", str(config), "--store", store_url]) == 1
+    out, err = capsys.readouterr()
+    assert "1 accounts (0 ok, 1 failed)" in out
+    assert err.startswith("error: account idrive360/office failed (snapshot): ") and "BB_TEST_NO_SUCH_KEY" in err
+    with store.read() as conn:
+        row = conn.execute(sa.select(tables.run_accounts.c.ok, tables.run_accounts.c.error_class)).one()
+    assert tuple(row) == (False, "MissingCredentialsError")

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("vendor", "account", "kind", "entity_id", "device_id", "day", name=op.f("pk_verdicts")),
     )
-    op.create_index(op.f("ix_verdicts_day"), "verdicts", ["day"])
+    op.create_index(op.f("ix_verdicts_vendor_account_day"), "verdicts", ["vendor", "account", "day"])
     op.create_index(
         op.f("ix_verdicts_vendor_account_company_id_day"), "verdicts", ["vendor", "account", "company_id", "day"]
     )
