@@ -56,6 +56,9 @@ class SoakResult:
     duplicated: int = 0
     unexpected: int = 0
     shortened: int = 0
+    false_recoveries: int = 0
+    false_opens: int = 0
+    partly_failed_accounts: int = 0
     failed_accounts: int = 0
     typed_failures: int = 0
     untyped_errors: int = 0
@@ -70,6 +73,8 @@ class SoakResult:
             or self.duplicated
             or self.unexpected
             or self.shortened
+            or self.false_recoveries
+            or self.false_opens
             or self.untyped_errors
             or self.failures_missing_context
             or self.leaks
@@ -97,6 +102,9 @@ class SoakResult:
             "duplicated": self.duplicated,
             "unexpected": self.unexpected,
             "silently_shortened": self.shortened,
+            "false_recoveries": self.false_recoveries,
+            "false_opens": self.false_opens,
+            "partly_failed_accounts": self.partly_failed_accounts,
             "failed_accounts": self.failed_accounts,
             "typed_failures": self.typed_failures,
             "untyped_errors": self.untyped_errors,
@@ -123,6 +131,41 @@ def _unknown_jobs(snapshot: Any) -> set[tuple[str, str, str]]:
     from ..models import JobStatus
 
     return {(j.vendor, j.account, j.id) for j in snapshot.jobs if j.status is JobStatus.UNKNOWN}
+
+
+def _check_alerts(result: SoakResult, clean: Any, outcome: Any, *, comparable: set[tuple[str, str]]) -> None:
+    """Yesterday's alerts come from the fault-free pass; today's pass under faults must neither recover nor
+    open any of them, since nothing really changed: a listing that failed is no news, never health."""
+    from pathlib import Path
+
+    from ..alerts import AlertState, alerts_from, reconcile
+    from ..health import assess
+
+    def pass_of(snapshot: Any) -> tuple[list[Any], Any]:
+        assessment = assess(
+            snapshot.devices,
+            snapshot.plans,
+            snapshot.jobs,
+            now=snapshot.clocks,
+            timezones=snapshot.timezones,
+            incomplete=snapshot.incomplete,
+        )
+        now = max(snapshot.clocks.values()) if snapshot.clocks else None
+        alerts = alerts_from(assessment, now) if now else []
+        return [a for a in alerts if (a.vendor, a.account) in comparable], assessment
+
+    state = AlertState(Path("soak-state-is-never-saved.json"))
+    yesterday, assessment = pass_of(clean)
+    reconcile(state, yesterday, scope=clean.clocks.keys(), incomplete=assessment.incomplete)
+    today, assessment = pass_of(outcome)
+    opened, recovered = reconcile(
+        state, today, scope=[k for k in outcome.clocks if k in comparable], incomplete=assessment.incomplete
+    )
+    result.false_recoveries += len(recovered)
+    result.false_opens += len(opened)
+    for alert in [*recovered, *opened]:
+        kind = "recovered" if alert in recovered else "opened"
+        result.problems.append(f"{alert.vendor}/{alert.account}: alert {alert.key} {kind} though nothing changed")
 
 
 def run_soak(
@@ -193,6 +236,10 @@ def run_soak(
                     result.problems.append(f"{key}: failure without context: {error!r}")
             # Counted per account (an account may fail several listings): typed when all its failures are.
             result.failed_accounts += len(failed_listings)
+            result.partly_failed_accounts += sum(
+                1 for failed in failed_listings.values() if "snapshot" not in failed and len(failed) < len(_LISTINGS)
+            )
+            altered: set[tuple[str, str]] = set()
             result.untyped_errors += len(untyped)
             result.typed_failures += len(failed_listings) - len(untyped)
             for conn, (vendor, account, _) in zip(connections, tenants, strict=True):
@@ -200,6 +247,8 @@ def run_soak(
                 result.requests += transport.requests
                 result.faults.update(kind.value for kind in transport.faults_injected.elements())
                 key = (vendor, account)
+                if transport.faults_injected[FaultKind.UNKNOWN_ENUM]:
+                    altered.add(key)  # its data differ from the truth on purpose: verdicts may differ too
                 failed = failed_listings.get(key, set())
                 expected = truth.get(key, {name: [] for name in _LISTINGS})
                 got = got_all.get(key, {name: [] for name in _LISTINGS})
@@ -225,6 +274,7 @@ def run_soak(
                             f"{vendor}/{account} {listing}: {lost} lost, {duplicated} duplicated, {len(extra)} "
                             f"unexpected ({len(have)} of {len(want)})"
                         )
+            _check_alerts(result, clean, outcome, comparable={key for key in truth if key not in altered})
             texts = [log_stream.getvalue()] + [f"{f.error!s} {f.error!r} {vars(f.error)}" for f in outcome.failures]
             for _, _, sim in tenants:
                 for secret in secrets_of(sim):
