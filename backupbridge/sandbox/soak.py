@@ -19,7 +19,7 @@ import attrs
 from ..bridge import Bridge
 from ..errors import BackupBridgeError
 from ..http import RetryPolicy
-from .faults import FaultKind, Faults
+from .faults import PAGING_FAULTS, FaultKind, Faults, PagingFault
 
 __all__ = ["SoakResult", "ground_truth", "run_soak", "secrets_of"]
 
@@ -176,7 +176,7 @@ def run_soak(
     rate: float = 0.1,
     rounds: int = 1,
     seed: int = 0,
-    kinds: Sequence[FaultKind] = tuple(FaultKind),
+    kinds: Sequence[FaultKind | PagingFault] = (*FaultKind, *PAGING_FAULTS),
 ) -> SoakResult:
     """Inventory every simulated account ``rounds`` times with ``rate`` of requests meeting a fault.
 

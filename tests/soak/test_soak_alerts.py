@@ -6,11 +6,11 @@ import pytest
 
 from backupbridge.bridge import Snapshot
 from backupbridge.sandbox import FaultKind
-from backupbridge.sandbox.faults import PAGING_FAULTS
+from backupbridge.sandbox.faults import PAGING_FAULTS, PagingFault
 from backupbridge.sandbox.soak import run_soak
 
 # Faults retries cannot always beat, so some listings fail while others of the same account succeed.
-PARTIAL = (FaultKind.SERVER_ERROR, FaultKind.MALFORMED_JSON, *PAGING_FAULTS)
+PARTIAL: tuple[FaultKind | PagingFault, ...] = (FaultKind.SERVER_ERROR, FaultKind.MALFORMED_JSON, *PAGING_FAULTS)
 
 
 def test_accounts_failing_part_way_neither_recover_nor_open_alerts() -> None:
