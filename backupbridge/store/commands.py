@@ -63,10 +63,12 @@ def _store_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _open(store_url: str | None, config: Path | None, *, sandbox: bool, check: bool = True) -> Store:
+def _open(
+    store_url: str | None, config: Path | None, *, sandbox: bool, check: bool = True, create: bool = True
+) -> Store:
     """The store, or a usage error when ``--store`` itself is malformed."""
     try:
-        return open_configured_store(store_url, config=config, sandbox=sandbox, check=check)
+        return open_configured_store(store_url, config=config, sandbox=sandbox, check=check, create=create)
     except StoreURLError as exc:
         if store_url:
             raise click.BadParameter(exc.message, param_hint="--store") from None
@@ -396,7 +398,7 @@ def store_group() -> None:
 @_store_options
 def store_upgrade(store_url: str | None, config: Path | None, sandbox: bool) -> None:
     """Create or upgrade the store's schema to this version's (safe to run by several at once)."""
-    with _open(store_url, config, sandbox=sandbox, check=False) as store:
+    with _open(store_url, config, sandbox=sandbox, check=False, create=False) as store:
         found, head = store.upgrade()
         if found == head:
             click.echo(f"store {store.url}: schema {head}, up to date")
@@ -424,7 +426,7 @@ def store_prune(older_than: str, store_url: str | None, config: Path | None, san
 @_store_options
 def store_info_command(store_url: str | None, config: Path | None, sandbox: bool) -> None:
     """Where the store is, its schema, what it holds."""
-    with _open(store_url, config, sandbox=sandbox, check=False) as store:
+    with _open(store_url, config, sandbox=sandbox, check=False, create=False) as store:
         info = store_info(store)
     click.echo(f"store: {info.url} ({info.dialect})")
     if not info.up_to_date:

@@ -164,7 +164,12 @@ def _owner_only(path: Path) -> bool:
 
 
 def open_configured_store(
-    url: str | None = None, *, config: Path | None = None, sandbox: bool = False, check: bool = True
+    url: str | None = None,
+    *,
+    config: Path | None = None,
+    sandbox: bool = False,
+    check: bool = True,
+    create: bool = True,
 ) -> Store:
     """Open the store ``--store``/``$BACKUPBRIDGE_STORE``/``[store]``/the default names (see the module doc).
 
@@ -176,4 +181,4 @@ def open_configured_store(
         resolved = settings.resolved_url(sandbox=sandbox)
     except StoreURLError as exc:
         raise StoreURLError(f"{exc.message} (from {settings.source})") from None
-    return open_store(resolved, busy_timeout=settings.busy_timeout, check=check)
+    return open_store(resolved, busy_timeout=settings.busy_timeout, check=check, create=create)

@@ -109,6 +109,9 @@ class Store:
         """One read transaction (a consistent view; it does not block writers)."""
         with self._errors("read"), self.engine.connect() as conn:
             conn.execution_options(backupbridge_read=True)
+            if self.dialect == "postgresql":
+                # Every query of one answer sees the same data (READ COMMITTED would give each its own).
+                conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 

@@ -89,6 +89,8 @@ def test_an_old_schema_says_what_to_run(store: Store, store_url: str, capsys: py
 
 def test_store_upgrade_info_and_prune(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["store", "upgrade", "--store", store_url]) == 0
+    assert "schema (empty) -> 0002" in capsys.readouterr().out
+    assert main(["store", "upgrade", "--store", store_url]) == 0
     assert "up to date" in capsys.readouterr().out
     assert main(["collect", "--sandbox", "--size", "4", "--store", store_url]) == 0
     assert main(["store", "info", "--store", store_url]) == 0
