@@ -354,6 +354,34 @@ def paginate(
     return ListOp(first.operation, steps())
 
 
+class _SeenIds:
+    """The ids a listing has yielded. Small non-negative integers (CleverFox's ids) are kept as bits, so a
+    million of them take about 125 KB; any other id (GUIDs, strings) is kept in a set."""
+
+    __slots__ = ("_bits", "_others")
+    BIT_LIMIT = 1 << 27  # the bitmap never grows past 16 MiB
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._others: set[Hashable] = set()
+
+    def add(self, key: Hashable) -> bool:
+        """Remember ``key``; False when it was seen before."""
+        if type(key) is int and 0 <= key < self.BIT_LIMIT:
+            index, bit = key >> 3, 1 << (key & 7)
+            bits = self._bits
+            if index >= len(bits):
+                bits.extend(bytes(max(index + 1 - len(bits), len(bits))))
+            if bits[index] & bit:
+                return False
+            bits[index] |= bit
+            return True
+        if key in self._others:
+            return False
+        self._others.add(key)
+        return True
+
+
 class _PageChecks:
     """What ``paginate`` remembers between pages: counts, the total, the previous page's ids, every id seen."""
 
@@ -362,7 +390,7 @@ class _PageChecks:
         self.first = first
         self.received = 0
         self.total: int | None = None
-        self.seen: set[Hashable] = set()
+        self.seen = _SeenIds()
         self.previous: list[Any] | None = None  # the previous non-empty page's ids (or records, without ids)
         # The page number, record count and stated page size of a page shorter than asked.
         self.short: tuple[int, int, int | None] | None = None
@@ -466,13 +494,10 @@ class _PageChecks:
         self.previous = current
         if id_of is None:
             return
-        seen = self.seen
+        add = self.seen.add
         for key in current:
-            if key is None:
-                continue
-            if key in seen:
+            if key is not None and not add(key):
                 raise self.error(f"record id {key!r} arrives twice (again on page {number})", call)
-            seen.add(key)
 
     def complete(self) -> None:
         if self.total is not None and self.received != self.total:

@@ -537,3 +537,14 @@ def test_vprotect_list_jobs_streams_page_by_page() -> None:
     assert pages == ["0"]  # one page asked for, and a run already out
     assert [first.id, *(j.id for j in jobs)] == expected
     assert len(pages) > 2
+
+
+def test_seen_ids_keep_small_integers_as_bits_and_the_rest_in_a_set() -> None:
+    from backupbridge.http._calls import _SeenIds
+
+    seen = _SeenIds()
+    keys: list[Any] = [0, 7, 8, 1_000_000, _SeenIds.BIT_LIMIT, -1, 2**70, "guid-1", ("u", "pc", "plan")]
+    assert all(seen.add(key) for key in keys)
+    assert not any(seen.add(key) for key in keys)
+    assert seen.add(9) and seen.add("guid-2")
+    assert len(seen._bits) <= 2 * (1_000_000 // 8 + 1)
