@@ -548,3 +548,16 @@ def test_seen_ids_keep_small_integers_as_bits_and_the_rest_in_a_set() -> None:
     assert not any(seen.add(key) for key in keys)
     assert seen.add(9) and seen.add("guid-2")
     assert len(seen._bits) <= 2 * (1_000_000 // 8 + 1)
+
+
+def test_a_short_cleverfox_page_makes_the_account_a_failure_in_the_bridge() -> None:
+    """The report reads the Bridge: the account with the short page is listed as failed, not as 99 devices."""
+    from backupbridge.bridge import Bridge
+
+    def short(request: httpx.Request, body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "data": body["data"][:-1]} if request.url.params["PageNo"] == "1" else body
+
+    conn, _ = cleverfox_with(short)
+    result = Bridge([conn]).list_devices()
+    assert result.records == []
+    assert [(f.vendor, type(f.error)) for f in result.failures] == [("cleverfox", DecodingError)]
