@@ -8,26 +8,29 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import functools
 import logging
+import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 
 from . import plugins
-from .bridge import DEFAULT_ACCOUNT_TIMEOUT
-from .config import AccountConfig, load_accounts
+from .bridge import DEFAULT_ACCOUNT_TIMEOUT, Snapshot
+from .config import AccountConfig, default_config_path, load_accounts
 from .connection import Connection, connect
-from .errors import BackupBridgeError
-from .exporters import table_console
+from .errors import BackupBridgeError, ConfigurationError, PluginError, UnknownVendorError, UnsupportedOperationError
+from .exporters import job_view, write_capability_table, write_plugin_list
 from .health import Rollup
 from .models import Capability, JobStatus
-from .terminal import one_line
+from .terminal import json_text, one_line
 
 log = logging.getLogger("backupbridge.cli")
 
@@ -44,24 +47,68 @@ def _sources(ctx: click.Context) -> Iterator[tuple[str, Callable[[], Connection]
         from .sandbox import connect_sandbox
 
         names = [vendor] if vendor else [v.name for v in plugins.list_vendors() if v.simulator is not None]
-        for name in names:
-            opener = functools.partial(
-                connect_sandbox, name, seed=opts["seed"], size=opts["size"], account=f"sandbox-{name}"
-            )
-            yield f"{name}/sandbox-{name}", opener
+        tenants = _sandbox_accounts(names, opts["account"])
+        for name, account in tenants:
+            opener = functools.partial(connect_sandbox, name, seed=opts["seed"], size=opts["size"], account=account)
+            yield f"{name}/{account}", opener
         return
     if opts["config"] is None and vendor:
+        if opts["account"]:
+            raise click.BadParameter("names an account of a configuration file: add --config", param_hint="--account")
         # No config file: one account of the named vendor, credentials from its environment variables.
         yield f"{vendor}/{vendor}", functools.partial(connect, vendor, account=vendor)
         return
-    accounts = load_accounts(opts["config"])
-    chosen = [
-        a for a in accounts if (not opts["account"] or a.name in opts["account"]) and (not vendor or a.vendor == vendor)
+    for chosen_account in _configured(opts["config"], opts["account"], [vendor] if vendor else []):
+        yield f"{chosen_account.vendor}/{chosen_account.name}", functools.partial(_open_account, chosen_account)
+
+
+def _sandbox_accounts(vendors: list[str], wanted: tuple[str, ...], tenants: int = 1) -> list[tuple[str, str]]:
+    """``(vendor, account)`` of the sandbox tenants, only those named by ``--account`` if it is given.
+
+    The sandbox's accounts are named ``sandbox-VENDOR`` (``sandbox-VENDOR-N`` with several tenants); a name
+    that is none of them is a usage error that lists them."""
+    every = [
+        (vendor, f"sandbox-{vendor}" if tenants == 1 else f"sandbox-{vendor}-{index + 1}")
+        for vendor in vendors
+        for index in range(tenants)
     ]
+    if not wanted:
+        return every
+    known = {account for _, account in every}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"no sandbox account {unknown[0]!r}{_did_you_mean(unknown[0], known)}; "
+            f"the sandbox has {', '.join(sorted(known))}",
+            param_hint="--account",
+        )
+    return [(vendor, account) for vendor, account in every if account in wanted]
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _configured(config: Path | None, wanted: tuple[str, ...], vendors: list[str]) -> list[AccountConfig]:
+    """The configured accounts ``--account``/``--vendor`` select; an ``--account`` that names none is a usage
+    error naming it (with a did-you-mean)."""
+    if config is None and not default_config_path().exists():
+        raise ConfigurationError(
+            f"no configuration file at {default_config_path()} (pass --config FILE, set BACKUPBRIDGE_CONFIG, "
+            "or try --sandbox)"
+        )
+    accounts = load_accounts(config)
+    names = [a.name for a in accounts]
+    for name in wanted:
+        if name not in names:
+            raise click.BadParameter(
+                f"no account {name!r} in the configuration{_did_you_mean(name, names)}", param_hint="--account"
+            )
+    chosen = [a for a in accounts if (not wanted or a.name in wanted) and (not vendors or a.vendor in vendors)]
     if not chosen:
         raise click.UsageError("no account in the configuration matches --account/--vendor")
-    for chosen_account in chosen:
-        yield f"{chosen_account.vendor}/{chosen_account.name}", functools.partial(_open_account, chosen_account)
+    return chosen
 
 
 def _open_account(account: AccountConfig) -> Connection:
@@ -90,6 +137,15 @@ def _emit(ctx: click.Context, records: Callable[[Connection], Iterator[Any]]) ->
 
 
 _DURATION = re.compile(r"^(\d+)([hdm])$")
+# Durations reach back at most a century: further than any vendor keeps runs, and within datetime's range.
+_MAX_DURATION = dt.timedelta(days=36500)
+
+
+def _company_names(conn: Connection) -> dict[str, str]:
+    try:
+        return {c.id: c.name for c in conn.list_companies()}
+    except UnsupportedOperationError:  # a vendor without companies: the table shows ids
+        return {}
 
 
 def _since(value: str | None) -> dt.datetime | dt.timedelta | None:
@@ -100,9 +156,9 @@ def _since(value: str | None) -> dt.datetime | dt.timedelta | None:
         return _duration(value, "--since")
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    except (ValueError, OverflowError):
         raise click.BadParameter("use an ISO date/time or a duration like 24h, 7d", param_hint="--since") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _duration(value: str, option: str) -> dt.timedelta:
@@ -110,7 +166,10 @@ def _duration(value: str, option: str) -> dt.timedelta:
     if not match:
         raise click.BadParameter("use a duration like 30m, 2h or 7d", param_hint=option)
     amount, unit = int(match.group(1)), match.group(2)
-    return {"h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount), "m": dt.timedelta(minutes=amount)}[unit]
+    minutes = amount * {"m": 1, "h": 60, "d": 1440}[unit]
+    if minutes > _MAX_DURATION.total_seconds() // 60:
+        raise click.BadParameter("at most 36500d (a century)", param_hint=option)
+    return dt.timedelta(minutes=minutes)
 
 
 def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -133,7 +192,7 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "fmt",
                 default="table",
                 show_default=True,
-                help="Output format: table, json, csv, ndjson (or one a plugin adds).",
+                help="Output format: table, json, csv, csv-raw, ndjson (or one a plugin adds).",
             ),
         ]
     ):
@@ -143,6 +202,7 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _store(ctx: click.Context, **kwargs: Any) -> None:
     ctx.ensure_object(dict)
+    _use_config(kwargs["config"])
     ctx.obj.update(
         vendor=kwargs["vendor"].lower() if kwargs["vendor"] else None,
         account=kwargs["account"],
@@ -152,12 +212,49 @@ def _store(ctx: click.Context, **kwargs: Any) -> None:
         size=kwargs["size"],
         format=kwargs["fmt"],
     )
-    plugins.get_exporter(kwargs["fmt"])  # an unknown format fails before any request
+    _exporter(kwargs["fmt"])  # an unknown format fails before any request
     if kwargs["vendor"]:
-        plugins.get_vendor(kwargs["vendor"])
+        _vendor(kwargs["vendor"], "--vendor")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _use_config(config: Path | None) -> None:
+    """``--config`` also names the ``[plugins]`` trust rules: taken before any plugin is loaded (and without
+    it, the default file's: an embedding program's earlier ``--config`` does not stick)."""
+    plugins.use_config(config)
+
+
+def _exporter(name: str) -> Any:
+    """The exporter of ``--format``; an unknown one is a usage error (rc 2) listing the known ones."""
+    try:
+        return plugins.get_exporter(name)
+    except PluginError:
+        known = [e.name for e in plugins.list_exporters()]
+        raise click.BadParameter(
+            f"unknown output format {name!r}{_did_you_mean(name, known)}; known: {', '.join(known)}",
+            param_hint="--format",
+        ) from None
+
+
+def _vendor(name: str, option: str) -> None:
+    try:
+        plugins.get_vendor(name.lower())
+    except UnknownVendorError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+class _PipeClosed(Exception):
+    """The reader of stdout went away. Not an ``OSError``: click would turn that into ``sys.exit(1)``."""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _PipeClosed from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="Log requests (secrets redacted) to stderr; -vv for more.")
 @click.version_option(package_name="backupbridge")
 @click.pass_context
@@ -172,50 +269,34 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def vendors(fmt: str) -> None:
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file ([plugins]).")
+def vendors(fmt: str, config: Path | None) -> None:
     """Registered vendors and their capability table."""
-    rows: list[dict[str, Any]] = []
-    for vendor in plugins.list_vendors():
-        caps = {c.value: (c in vendor.capabilities) for c in Capability}
-        rows.append(
-            {
-                "vendor": vendor.name,
-                "title": vendor.title,
-                "capabilities": caps,
-                "notes": dict(vendor.capability_notes),
-                "simulator": vendor.simulator is not None,
-            }
-        )
+    _use_config(config)
     if fmt == "json":
         import json
 
-        click.echo(json.dumps(rows, indent=2))
+        rows = [
+            {
+                "vendor": vendor.name,
+                "title": vendor.title,
+                "capabilities": {c.value: (c in vendor.capabilities) for c in Capability},
+                "notes": dict(vendor.capability_notes),
+                "simulator": vendor.simulator is not None,
+            }
+            for vendor in plugins.list_vendors()
+        ]
+        click.echo(json_text(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
-    from rich.table import Table
-
-    table = Table(title="Capabilities (yes / no, with notes)")
-    table.add_column("operation")
-    for row in rows:
-        table.add_column(one_line(row["vendor"]))
-    for cap in Capability:
-        cells = []
-        for row in rows:
-            mark = "yes" if row["capabilities"][cap.value] else "no"
-            note = row["notes"].get(cap.value)
-            cells.append(f"{mark}: {one_line(note)}" if note else mark)
-        table.add_row(cap.value, *cells)
-    table_console(sys.stdout, markup=False).print(table)  # plugin-written notes are not markup
+    write_capability_table(plugins.list_vendors(), sys.stdout)
 
 
 @cli.command("plugins")
-def plugins_command() -> None:
-    """Loaded plugins, their distributions, and plugins that failed to load."""
-    for info in plugins.list_plugins():
-        dist = f"{info.distribution} {info.version or ''}".strip() if info.distribution else "(not installed)"
-        vendors_text = ", ".join(info.vendors) or "-"
-        click.echo(f"{one_line(info.name)}\t{one_line(dist)}\tvendors: {one_line(vendors_text)}")
-    for failure in plugins.plugin_failures():
-        click.echo(f"{one_line(failure.name)}\tFAILED\t{one_line(str(failure.error))}")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file ([plugins]).")
+def plugins_command(config: Path | None) -> None:
+    """Loaded plugins, their distributions, and plugins that failed to load or were left out."""
+    _use_config(config)
+    write_plugin_list(plugins.list_plugins(), plugins.plugin_failures(), sys.stdout, plugins.skipped_plugins())
 
 
 @cli.command()
@@ -249,6 +330,7 @@ def plans(ctx: click.Context, /, company: str | None, **kwargs: Any) -> None:
 
 @cli.command()
 @_source_options
+@click.option("--company", help="Only runs of this company's devices (its id).")
 @click.option("--device", help="Only this device's runs.")
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), help="Only runs with this status.")
 @click.option(
@@ -256,16 +338,33 @@ def plans(ctx: click.Context, /, company: str | None, **kwargs: Any) -> None:
     help="Only runs since an ISO date/time, or a duration (30m, 24h, 7d) back from the account's clock.",
 )
 @click.pass_context
-def jobs(ctx: click.Context, /, device: str | None, status: str | None, since: str | None, **kwargs: Any) -> None:
-    """Backup runs (see `backupbridge vendors`: some vendors show only each device's last run)."""
+def jobs(
+    ctx: click.Context,
+    /,
+    company: str | None,
+    device: str | None,
+    status: str | None,
+    since: str | None,
+    **kwargs: Any,
+) -> None:
+    """Backup runs (see `backupbridge vendors`: some vendors show only each device's last run).
+
+    The table names each run's device and company; JSON, NDJSON and CSV carry the runs as the model has
+    them (ids). Names cost one device and one company listing per account, never one request per run."""
     _store(ctx, **kwargs)
     wanted = JobStatus(status) if status else None
     after = _since(since)
+    named = ctx.obj["format"] == "table"
 
     def runs(conn: Connection) -> Iterator[Any]:
         # A duration counts back from the account's own clock (a simulator's, with --sandbox).
         start = conn.now() - after if isinstance(after, dt.timedelta) else after
-        return conn.list_jobs(device_id=device, since=start, status=wanted)
+        devices = {d.id: d for d in conn.list_devices(company_id=company)} if company or named else {}
+        companies = _company_names(conn) if named else {}
+        for job in conn.list_jobs(device_id=device, since=start, status=wanted):
+            if company is not None and job.device_id not in devices:
+                continue
+            yield job_view(job, devices.get(job.device_id or ""), companies) if named else job
 
     _emit(ctx, runs)
 
@@ -278,10 +377,20 @@ def jobs(ctx: click.Context, /, device: str | None, status: str | None, since: s
 )
 @click.option("--tenants", type=click.IntRange(1, 50), default=1, show_default=True, help="Sandbox tenants per vendor.")
 @click.option("--vendor", multiple=True, help="Only these vendors (repeatable).")
-@click.option("--account", multiple=True, help="Only these configured accounts (repeatable).")
+@click.option(
+    "--account",
+    multiple=True,
+    help="Only these accounts (repeatable); with --sandbox the tenants' names, sandbox-VENDOR[-N].",
+)
+@click.option("--company", multiple=True, help="Only these companies, by id or name (repeatable).")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv", "ndjson", "html"]), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "ndjson", "html"]),
+    default="table",
+    show_default=True,
+    help="Output format (csv-raw is --format csv --csv-raw).",
 )
 @click.option(
     "--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here instead of stdout."
@@ -340,9 +449,10 @@ def report(**opts: Any) -> None:
         treat_warning_as_success=opts["treat_warning_as_success"],
         rollup=Rollup(opts["rollup"]),
     )
+    _use_config(opts["config"])
     vendors = [v.lower() for v in opts["vendor"]]
     for vendor in vendors:
-        plugins.get_vendor(vendor)
+        _vendor(vendor, "--vendor")
     # Bad paths fail before any request (and a missing directory is never created behind the user's back).
     for option, name in (("state_file", "--state-file"), ("output", "--output"), ("alerts_ndjson", "--alerts-ndjson")):
         if opts[option] is not None and not opts[option].parent.is_dir():
@@ -354,25 +464,27 @@ def report(**opts: Any) -> None:
     if opts["csv_raw"] and opts["fmt"] != "csv":
         raise click.BadParameter("only with --format csv", param_hint="--csv-raw")
     if opts["sandbox"]:
-        bridge = Bridge.sandbox(
-            vendors or None,
-            accounts_per_vendor=opts["tenants"],
-            seed=opts["seed"],
-            size=opts["size"],
+        from .sandbox import connect_sandbox, sandbox_tenants
+
+        names = vendors or [v.name for v in plugins.list_vendors() if v.simulator is not None]
+        chosen = set(_sandbox_accounts(names, opts["account"], opts["tenants"]))
+        tenants = sandbox_tenants(names, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"])
+        bridge = Bridge(
+            [
+                connect_sandbox(vendor, simulator=sim, account=account)
+                for vendor, account, sim in tenants
+                if (vendor, account) in chosen
+            ],
             account_timeout=opts["account_timeout"],
         )
     else:
-        accounts = [
-            a
-            for a in load_accounts(opts["config"])
-            if (not opts["account"] or a.name in opts["account"]) and (not vendors or a.vendor in vendors)
-        ]
-        if not accounts:
-            raise click.UsageError("no account in the configuration matches --account/--vendor")
+        accounts = _configured(opts["config"], opts["account"], vendors)
         bridge = Bridge(accounts=accounts, account_timeout=opts["account_timeout"])
     with bridge, _progress(len(bridge.accounts), quiet=opts["quiet"]) as progress:
         bridge.progress = progress
         snapshot = bridge.snapshot(since=None)
+    if opts["company"]:
+        snapshot = _only_companies(snapshot, opts["company"])
     assessment = assess(
         snapshot.devices,
         snapshot.plans,
@@ -415,6 +527,34 @@ def report(**opts: Any) -> None:
             alerts_ok = False
     if result.failures or not alerts_ok:
         raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def _only_companies(snapshot: Snapshot, wanted: tuple[str, ...]) -> Snapshot:
+    """The snapshot cut to the companies named by id or name (case-insensitive), their devices, plans and
+    runs. A name that matches no company of an account that answered is a usage error; the failures stay."""
+    folded = {w.casefold() for w in wanted}
+    keep = {(c.vendor, c.account, c.id) for c in snapshot.companies if c.id in wanted or c.name.casefold() in folded}
+    if not keep and not snapshot.failures:
+        names = sorted({c.name for c in snapshot.companies})
+        raise click.BadParameter(
+            f"no company {wanted[0]!r}{_did_you_mean(wanted[0], names)} in the accounts read", param_hint="--company"
+        )
+    devices = [d for d in snapshot.devices if (d.vendor, d.account, d.company_id) in keep]
+    device_ids = {(d.vendor, d.account, d.id) for d in devices}
+    plans = [p for p in snapshot.plans if (p.vendor, p.account, p.company_id) in keep]
+    plan_ids = {(p.vendor, p.account, p.id) for p in plans}
+    runs = [
+        j
+        for j in snapshot.jobs
+        if (j.vendor, j.account, j.device_id) in device_ids or (j.vendor, j.account, j.plan_id) in plan_ids
+    ]
+    return attrs.evolve(
+        snapshot,
+        companies=[c for c in snapshot.companies if (c.vendor, c.account, c.id) in keep],
+        devices=devices,
+        plans=plans,
+        jobs=runs,
+    )
 
 
 def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.datetime | None) -> bool:
@@ -547,13 +687,24 @@ def accounts_check(ctx: click.Context, config: Path | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--size", type=click.IntRange(0, 1_000_000), default=40, show_default=True)
-def simulate(vendor: str, port: int, host: str, seed: int, size: int) -> None:
+@click.option(
+    "--clock",
+    default="now",
+    show_default=True,
+    help="Where the seeded data is anchored: now (the present, to the second), fixed (the deterministic "
+    "2026-11-02 09:00Z that tests use) or an ISO date/time.",
+)
+def simulate(vendor: str, port: int, host: str, seed: int, size: int, clock: str) -> None:
     """Serve one vendor's simulator on loopback, for tests written in other languages (Ctrl-C stops it)."""
     from .sandbox import SimulatorOptions, make_simulator
     from .sandbox.server import serve
 
-    sim = make_simulator(vendor.lower(), SimulatorOptions(seed=seed, size=size))
-    server = serve(sim, host=host, port=port)
+    _vendor(vendor, "VENDOR")
+    sim = make_simulator(vendor.lower(), SimulatorOptions(seed=seed, size=size, now=_clock(clock)))
+    try:
+        server = serve(sim, host=host, port=port)
+    except OSError as exc:
+        raise BackupBridgeError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
     base_path = getattr(getattr(sim, "router", None), "base_path", "")
     click.echo(f"{vendor} simulator on http://{host}:{server.server_address[1]}{base_path}")
     for name, value in sim.credentials.items():
@@ -564,6 +715,35 @@ def simulate(vendor: str, port: int, host: str, seed: int, size: int) -> None:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.shutdown()
+
+
+def _clock(value: str) -> dt.datetime:
+    """``simulate --clock``: ``now``, ``fixed`` or an ISO date/time (naive is UTC)."""
+    from .sandbox import DEFAULT_NOW
+
+    if value == "now":
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if value == "fixed":
+        return DEFAULT_NOW
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use now, fixed or an ISO date/time", param_hint="--clock") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# The exit status of a command killed by SIGPIPE in a shell (128 + 13), as `yes | head` or `cat | head` end.
+EXIT_BROKEN_PIPE = 141
+EXIT_BUG = 70
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's capture)
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -584,13 +764,21 @@ def main(argv: list[str] | None = None) -> int:
     except BackupBridgeError as exc:
         click.echo(f"error: {one_line(str(exc))}", err=True)
         return EXIT_ERROR
-    except BrokenPipeError:
-        return EXIT_ERROR
-    except Exception as exc:  # the last line of defence: one line, never a traceback
+    except (BrokenPipeError, _PipeClosed):
+        # The reader went away (`report | head`): no message, and the status a shell gives such a command.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        click.echo("aborted", err=True)
+        return 130
+    except SystemExit as exc:  # only plugin code raises it here (click does not, outside standalone mode)
+        click.echo(f"internal error: a plugin called exit({one_line(str(exc.code))})", err=True)
+        return EXIT_BUG
+    except BaseException as exc:  # the last line of defence: one line, never a traceback
         from .redaction import redact
 
         click.echo(f"internal error: {type(exc).__name__}: {one_line(redact(str(exc)))}", err=True)
-        return 70
+        return EXIT_BUG
     return 0
 
 

@@ -18,13 +18,15 @@ block = ["vprotect"]                      # plugins never to load, built-in ones
 
 from __future__ import annotations
 
+import difflib
 import os
 import stat
 import sys
 import tomllib
-from collections.abc import Mapping
+import zoneinfo
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import platformdirs
@@ -32,6 +34,9 @@ import platformdirs
 from .errors import ConfigurationError, MissingCredentialsError
 from .http._auth import refuse_userinfo
 from .redaction import Secret
+
+if TYPE_CHECKING:
+    from .vendors import Vendor
 
 __all__ = [
     "AccountConfig",
@@ -149,15 +154,49 @@ def _owner_only(path: Path) -> bool:
     return not mode & (stat.S_IRWXG | stat.S_IRWXO)
 
 
-def _secret_fields(vendor: str) -> set[str]:
-    """The vendor's secret credential names (every name, if the vendor is unknown: connect will say so)."""
+_ACCOUNT_KEYS = ("base_url", "credentials", "timezone", "vendor")
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown_key(path: Path, where: str, key: str, known: Iterable[str]) -> ConfigurationError:
+    known = sorted(known)
+    return ConfigurationError(
+        f"{path}: {where}: unknown key {key!r}{_did_you_mean(key, known)} (known: {', '.join(known)})"
+    )
+
+
+def _vendor(path: Path, account: str, name: str) -> Vendor:
+    """The account's registered vendor; an unknown name is refused now, naming the file and the account."""
     from .errors import UnknownVendorError
-    from .plugins import get_vendor
+    from .plugins import get_vendor, list_vendors
 
     try:
-        return {f.name for f in get_vendor(vendor).credentials if f.secret}
+        return get_vendor(name)
     except UnknownVendorError:
-        return {"*"}
+        known = [v.name for v in list_vendors()]
+        raise ConfigurationError(
+            f"{path}: account {account!r}: vendor: unknown vendor {name!r}{_did_you_mean(name, known)} "
+            f"(known: {', '.join(known) or 'none registered'})"
+        ) from None
+
+
+def _timezone(path: Path, account: str, value: Any) -> str:
+    """An IANA zone name that this system knows, or a one-line refusal naming the file and the account."""
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f'{path}: account {account!r}: timezone must be a zone name like "Europe/Berlin"')
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        hint = _did_you_mean(value, zoneinfo.available_timezones())
+        raise ConfigurationError(
+            f"{path}: account {account!r}: timezone: unknown time zone {value!r}{hint} (an IANA name like "
+            '"Europe/Berlin")'
+        ) from None
+    return value
 
 
 def _credential(path: Path, account: str, key: str, value: Any, *, secret: bool) -> Any:
@@ -179,6 +218,10 @@ def _credential(path: Path, account: str, key: str, value: Any, *, secret: bool)
 def load_accounts(path: Path | None = None) -> list[AccountConfig]:
     """The accounts of a config file, in file order.
 
+    Every account table is checked now, each problem one line naming the file and the key: an unknown
+    key (with a did-you-mean: ``timzone`` -> ``timezone``, ``apikey`` -> ``api_key``), a vendor no plugin
+    registers, a time zone this system does not know, a file that is not UTF-8.
+
     Raises:
         ConfigurationError: the file is missing or invalid, or holds an inline secret while readable
             by others. Environment variables and the keyring are read later, when an account is
@@ -188,7 +231,11 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigurationError(f"no configuration file at {path} (use --config, or --sandbox)") from None
+        raise ConfigurationError(
+            f"no configuration file at {path} (pass --config FILE or set BACKUPBRIDGE_CONFIG)"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"cannot read {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc}") from exc
     accounts = data.get("accounts")
@@ -198,24 +245,31 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
     for name, table in accounts.items():
         if not isinstance(table, Mapping) or not isinstance(table.get("vendor"), str):
             raise ConfigurationError(f'{path}: account {name!r} needs vendor = "..."')
+        for key in table:
+            if key not in _ACCOUNT_KEYS:
+                raise _unknown_key(path, f"[accounts.{name}]", key, _ACCOUNT_KEYS)
+        vendor = _vendor(path, name, table["vendor"])
         creds = table.get("credentials", {})
         if not isinstance(creds, Mapping):
             raise ConfigurationError(f"{path}: account {name!r}: credentials must be a table")
-        secret_fields = _secret_fields(table["vendor"])
-        values = {
-            k: _credential(path, name, k, v, secret=k in secret_fields or "*" in secret_fields)
-            for k, v in creds.items()
-        }
-        if isinstance(table.get("base_url"), str):
-            refuse_userinfo(table["base_url"], vendor=table["vendor"], where=f"{path}: account {name!r}: ")
+        fields = {f.name: f for f in vendor.credentials}
+        for key in creds:
+            if key not in fields:
+                raise _unknown_key(path, f"[accounts.{name}.credentials]", key, fields)
+        values = {k: _credential(path, name, k, v, secret=fields[k].secret) for k, v in creds.items()}
+        base_url = table.get("base_url")
+        if base_url is not None and not isinstance(base_url, str):
+            raise ConfigurationError(f"{path}: account {name!r}: base_url must be a string")
+        if base_url is not None:
+            refuse_userinfo(base_url, vendor=vendor.name, where=f"{path}: account {name!r}: ")
         result.append(
             AccountConfig(
                 name=name,
-                vendor=table["vendor"],
+                vendor=vendor.name,
                 sources={k: _describe(v) for k, v in creds.items()},
                 credentials=values,
-                base_url=table.get("base_url"),
-                timezone=table.get("timezone", "UTC"),
+                base_url=base_url,
+                timezone=_timezone(path, name, table.get("timezone", "UTC")),
             )
         )
     return result

@@ -25,13 +25,16 @@ if TYPE_CHECKING:
     from rich.style import StyleType
     from rich.table import Table
 
+    from .models import Device, Job
     from .plugins import PluginFailure, PluginInfo, PluginSkip
     from .vendors import Vendor
 
 __all__ = [
     "BUILTIN_EXPORTERS",
     "Exporter",
+    "JobView",
     "compact_table",
+    "job_view",
     "record_to_dict",
     "record_to_row",
     "table_console",
@@ -153,11 +156,48 @@ def write_csv_raw(records: Iterable[Any], stream: TextIO) -> None:
     _csv(records, stream, formulas=True)
 
 
+@attrs.frozen(kw_only=True)
+class JobView:
+    """A run as the ``jobs`` table shows it: its device's and company's names beside the ids (JSON, NDJSON
+    and CSV carry the ``Job`` itself)."""
+
+    vendor: str
+    account: str
+    id: str
+    device: str
+    company: str
+    plan_id: str | None
+    status: str
+    kind: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: str | None
+
+
+def job_view(job: Job, device: Device | None, companies: Mapping[str, str]) -> JobView:
+    """``job`` with names: the device's (its id when the listing did not have it) and its company's."""
+    company_id = job.company_id or (device.company_id if device is not None else None)
+    return JobView(
+        vendor=job.vendor,
+        account=job.account,
+        id=job.id,
+        device=device.name if device is not None and device.name else (job.device_id or ""),
+        company=companies.get(company_id, company_id) if company_id else "",
+        plan_id=job.plan_id,
+        status=job.status.value,
+        kind=job.kind.value,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        error=job.error,
+    )
+
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "Company": ("vendor", "account", "id", "name", "parent_id", "status"),
     "Device": ("vendor", "account", "id", "name", "company_id", "os", "status", "last_backup_status", "last_backup_at"),
     "Plan": ("vendor", "account", "id", "name", "company_id", "what", "destination", "enabled", "device_ids"),
     "Job": ("vendor", "account", "id", "device_id", "plan_id", "status", "started_at", "finished_at", "error"),
+    "JobView": ("account", "id", "company", "device", "status", "started_at", "finished_at", "error"),
 }
 
 
@@ -172,12 +212,29 @@ def table_console(stream: TextIO, *, markup: bool = True) -> Console:
     ``markup=False`` for output made only of vendor text: a device named ``SRV [/x]`` is printed as it is,
     where rich markup would swallow it or fail on it.
     """
-    from rich.console import Console
-
     fits = stream.isatty() or os.environ.get("COLUMNS", "").isdigit()
-    return Console(
+    return _console_class()(
         file=stream, soft_wrap=False, highlight=False, markup=markup, width=None if fits else _UNBOUNDED_WIDTH
     )
+
+
+_CONSOLE: type[Console] | None = None
+
+
+def _console_class() -> type[Console]:
+    """A rich ``Console`` that lets a broken pipe be a ``BrokenPipeError`` (rich's own answer is
+    ``SystemExit(1)``): the CLI ends quietly with the shell's status for it (see ``backupbridge.cli``)."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        class PipeConsole(Console):
+            def on_broken_pipe(self) -> None:
+                self.quiet = True
+                raise BrokenPipeError
+
+        _CONSOLE = PipeConsole
+    return _CONSOLE
 
 
 def compact_table(title: str | None = None) -> Table:
