@@ -98,6 +98,7 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._lock = threading.Lock()
         self.requests = 0
         self.faults_injected: Counter[FaultKind | PagingFault] = Counter()
+        self._paging_rest = False  # the previous request met a paging fault: this one does not
 
     def _draw(self) -> FaultKind | PagingFault | None:
         with self._lock:
@@ -110,13 +111,20 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return None
 
     def _answer(self, request: httpx.Request, fault: FaultKind | PagingFault | None) -> httpx.Response:
+        with self._lock:
+            # One glitch at a time: right after a paging fault the next request is answered as it is, so a
+            # fault is never hidden by another (two lies in a row can pass for the end of a listing).
+            resting, self._paging_rest = self._paging_rest, False
         if isinstance(fault, PagingFault):
-            request.extensions = {**request.extensions, PAGING_FAULT_KEY: fault}
-            response = self._handle(request)
-            if response.extensions.get(FAULT_APPLIED_KEY):
-                with self._lock:
-                    self.faults_injected[fault] += 1
-            return response
+            if not resting:
+                request.extensions = {**request.extensions, PAGING_FAULT_KEY: fault}
+                response = self._handle(request)
+                if response.extensions.get(FAULT_APPLIED_KEY):
+                    with self._lock:
+                        self.faults_injected[fault] += 1
+                        self._paging_rest = True
+                return response
+            fault = None
         if PAGING_FAULT_KEY in request.extensions:
             request.extensions = {k: v for k, v in request.extensions.items() if k != PAGING_FAULT_KEY}
         return self._answer_fault(request, fault)

@@ -561,3 +561,52 @@ def test_a_short_cleverfox_page_makes_the_account_a_failure_in_the_bridge() -> N
     result = Bridge([conn]).list_devices()
     assert result.records == []
     assert [(f.vendor, type(f.error)) for f in result.failures] == [("cleverfox", DecodingError)]
+
+
+@pytest.mark.parametrize("vendor", sorted(APPLICABLE))
+def test_paging_faults_drawn_at_random_never_shorten_a_listing(vendor: str) -> None:
+    """Every paging fault mixed with no fault, many seeds: a listing is whole, or it raises. A fault is never
+    injected right after another, so no two lies in a row pass for the end of a CleverFox listing."""
+    sim, expected = baseline(vendor)
+    listings = vendor_listings(vendor, sim)
+    outcomes = {"whole": 0, "raised": 0}
+    for seed in range(12):
+        conn = connect_sandbox(
+            vendor, size=SIZE, retry=ONE_TRY, faults=Faults(rate=0.35, kinds=tuple(PagingFault), seed=seed)
+        )
+        counter = conn.transport.faults_injected  # type: ignore[attr-defined]
+        for name, make in listings.items():
+            before = sum(counter.values())
+            try:
+                got = list(make(conn))
+            except DecodingError:
+                outcomes["raised"] += 1
+                continue
+            assert sum(counter.values()) == before, f"{name}: a paging fault was injected, the listing passed"
+            assert got == expected[name], name
+            outcomes["whole"] += 1
+    assert outcomes["whole"] and (outcomes["raised"] or vendor == "idrive360"), outcomes
+
+
+def test_a_paging_fault_is_never_injected_right_after_another() -> None:
+    """A short page 2 and then an empty page 3 would pass for the end of a CleverFox listing (no total): the
+    transport answers the request after a paging fault as it is, so the short page is caught."""
+    from backupbridge_cleverfox import CleverFoxSimulator
+
+    class Scripted(SimulatorTransport):
+        def __init__(self, handle: Any, script: list[Any]) -> None:
+            super().__init__(handle)
+            self.script = iter(script)
+
+        def _draw(self) -> Any:
+            self.requests += 1
+            return next(self.script, None)
+
+    sim = CleverFoxSimulator(SimulatorOptions(size=SIZE))
+    assert 21 < len(sim.tables["devices"]) <= 28  # pages of 7: three full ones and a short last one
+    transport = Scripted(sim.handle, [None, PagingFault.SHORT_PAGE, PagingFault.EMPTY_PAGE])
+    conn = connect_sandbox("cleverfox", simulator=sim, retry=ONE_TRY)
+    conn._session.client._transport = transport  # type: ignore[attr-defined]
+    with pytest.raises(DecodingError, match="page 2 held 6 of the 7 records asked for"):
+        list(conn.vendor.devices.list(page_size=7))
+    assert transport.faults_injected == {PagingFault.SHORT_PAGE: 1}
