@@ -560,8 +560,10 @@ def mapped(listing: ListOp[Any], convert: Callable[[Any], T | None], operation: 
         message = next(inner)
         while True:
             if isinstance(message, Batch):
-                converted = [convert(item) for item in message.items]
-                received = yield Batch([item for item in converted if item is not None])
+                converted = [item for item in map(convert, message.items) if item is not None]
+                del message  # neither the page nor its conversion is held while the next page is fetched
+                received = yield Batch(converted)
+                del converted
             else:
                 received = yield message
             try:
