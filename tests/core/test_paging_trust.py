@@ -610,3 +610,31 @@ def test_a_paging_fault_is_never_injected_right_after_another() -> None:
     with pytest.raises(DecodingError, match="page 2 held 6 of the 7 records asked for"):
         list(conn.vendor.devices.list(page_size=7))
     assert transport.faults_injected == {PagingFault.SHORT_PAGE: 1}
+
+
+def test_more_pages_than_the_total_allows_raises() -> None:
+    """A parser that keeps finding a next page of one record: the stated total of 6 allows 2 pages of 3."""
+
+    def call_at(index: int) -> Call:
+        return Call(method="GET", path="/things", operation="things.list", params={"page": index, "size": 3})
+
+    def parse(answer: Reply, call: Call) -> Page[Any]:
+        return Page(items=answer.json()["items"], total=6, next=call_at(page_of(call) + 1))
+
+    paging: Paging[Any] = Paging(end=End.NEXT, page_size=3, id_of=BY_ID)
+    with pytest.raises(DecodingError, match="page 3 is more pages than 6 records in pages of 3 allow"):
+        drive(paginate(call_at(0), parse, paging), lambda c: reply(c, {"items": [{"id": page_of(c)}]}))
+
+
+def test_async_listings_are_checked_the_same_way() -> None:
+    import asyncio
+
+    from backupbridge.sandbox import connect_sandbox_async
+
+    async def main() -> None:
+        faults = Faults(rate=1.0, kinds=(PagingFault.IGNORED_PAGING,))
+        async with connect_sandbox_async("vprotect", size=SIZE, retry=ONE_TRY, faults=faults) as conn:
+            with pytest.raises(DecodingError, match="ignores the paging parameters"):
+                [vm async for vm in conn.vendor.virtual_machines.list(size=5)]
+
+    asyncio.run(main())
