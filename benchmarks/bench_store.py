@@ -5,7 +5,8 @@ records ``--days`` daily runs (each: every company, device and plan upserted, on
 device) and prints:
 
     insert rate       job rows per second of recording (entities, names and verdicts written alongside)
-    record/day        the median time to record one day's run
+    record/day        the median time to record one day's run (and of the last five: does it slow down as
+                      the store fills?)
     bytes/job         the store's size over its job rows (SQLite: the whole file; PostgreSQL: every table
                       and index of the schema), so everything a job row costs is counted
     history 30d       the median time of one company's 30-day history (``history(..., "company", ...)``)
@@ -143,6 +144,7 @@ def measure(backend: str, devices: int, days: int, accounts: int, postgres: str 
         "jobs": jobs,
         "insert_rate": jobs / sum(per_day),
         "record_day": statistics.median(per_day),
+        "record_late": statistics.median(per_day[-5:]),
         "bytes_per_job": size / jobs,
         "history_30d": statistics.median(timings),
     }
@@ -186,8 +188,8 @@ def main() -> None:
         print("postgresql: skipped (no --postgres URL and no $BACKUPBRIDGE_TEST_POSTGRES_URL)")
     print(f"{args.days} daily runs, {args.accounts} accounts, 25 devices a company")
     print(
-        f"{'backend':<11}{'devices':>8}{'job rows':>10}{'jobs/s':>9}{'record/day':>12}{'bytes/job':>11}"
-        f"{'history 30d':>13}"
+        f"{'backend':<11}{'devices':>8}{'job rows':>10}{'jobs/s':>9}{'record/day':>12}{'last 5 days':>13}"
+        f"{'bytes/job':>11}{'history 30d':>13}"
     )
     for backend in backends:
         results = {}
@@ -196,7 +198,7 @@ def main() -> None:
             results[devices] = r
             print(
                 f"{backend:<11}{devices:>8}{r['jobs']:>10.0f}{r['insert_rate']:>9.0f}{r['record_day']:>11.3f}s"
-                f"{r['bytes_per_job']:>11.0f}{r['history_30d'] * 1000:>11.1f}ms"
+                f"{r['record_late']:>12.3f}s{r['bytes_per_job']:>11.0f}{r['history_30d'] * 1000:>11.1f}ms"
             )
         if len(sizes) > 1:
             low, high = results[sizes[0]], results[sizes[-1]]
