@@ -159,6 +159,11 @@ def _sandbox_bridge(vendors: list[str], opts: dict[str, Any], shard: tuple[int, 
     from ..bridge import Bridge
     from ..sandbox import connect_sandbox, sandbox_tenants
 
+    if shard is None:
+        return Bridge.sandbox(
+            vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
+        )
+    # The tenants Bridge.sandbox makes (each seeded as it would be there), only those of the shard.
     tenants = sandbox_tenants(
         vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
     )
@@ -166,7 +171,7 @@ def _sandbox_bridge(vendors: list[str], opts: dict[str, Any], shard: tuple[int, 
         [
             connect_sandbox(vendor, simulator=sim, account=account)
             for vendor, account, sim in tenants
-            if shard is None or in_shard(account, *shard)
+            if in_shard(account, *shard)
         ]
     )
 
