@@ -14,12 +14,19 @@ is locked (``AlertState.locked``) across load, delivery and save, and written at
 
 Keys escape their parts (``%`` as ``%25``, ``|`` as ``%7C``, an id that is exactly ``-`` as ``%2D``), so no
 id can make two problems share a key; an id without those characters keeps the key it always had.
+
+Given the pass's ``Snapshot``, an alert also carries what a technician acts on (docs/alerts.md): the customer,
+the names of its company, device and plan, the device's kind (server, workstation, VM, mailbox), a severity
+from the problem and that kind, the last success, the consecutive failures and the vendor's own reason. Names
+are display only: the key is ids only, so a rename never opens a second ticket.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
+import hashlib
 import json
 import logging
 import os
@@ -27,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 import pluggy
@@ -36,6 +43,10 @@ from .errors import ConfigurationError
 from .exporters import record_to_dict
 from .health import Assessment, Health
 from .hookspecs import hookimpl
+from .models import Device, Job, JobStatus, OSFamily
+
+if TYPE_CHECKING:
+    from .bridge import Snapshot
 
 try:
     import fcntl
@@ -51,11 +62,17 @@ __all__ = [
     "Delivery",
     "DeliveryFailure",
     "DeliveryOutcome",
+    "DeviceKind",
     "NdjsonAlertSink",
+    "ProblemContext",
     "Receiver",
+    "SinkRetry",
     "alerts_from",
+    "console_templates",
+    "device_kind",
     "hook_receivers",
     "reconcile",
+    "severity_for",
 ]
 
 log = logging.getLogger("backupbridge.alerts")
@@ -68,6 +85,76 @@ SEVERITY: Mapping[Health, str] = {
     Health.WARNING: "low",
     Health.UNKNOWN: "info",
 }
+
+_LEVELS = ("info", "low", "medium", "high", "critical")
+
+
+class DeviceKind(enum.StrEnum):
+    """What kind of thing a device is, as far as the neutral model tells (``device_kind``)."""
+
+    SERVER = "server"
+    WORKSTATION = "workstation"
+    VM = "vm"
+    MAILBOX = "mailbox"
+    UNKNOWN = "unknown"
+
+
+# Raised a level for a server or VM (a business stops), lowered one for a workstation (one person waits):
+# N-able Cove's HaloPSA rule (server high, workstation low), applied on top of the problem's own severity.
+_KIND_SHIFT = {DeviceKind.SERVER: 1, DeviceKind.VM: 1, DeviceKind.WORKSTATION: -1}
+_MAILBOX_WORDS = ("mailbox", "exchange online", "microsoft 365", "office 365", "m365", "o365")
+_HYPERVISOR_WORDS = (
+    "kvm",
+    "vmware",
+    "esx",
+    "hyper-v",
+    "hyperv",
+    "ovirt",
+    "rhv",
+    "proxmox",
+    "xen",
+    "nutanix",
+    "openstack",
+    "virtual machine",
+    "citrix",
+)
+
+
+def device_kind(device: Device | None) -> DeviceKind:
+    """A device's kind from the neutral fields: ``os``/``vendor_os``, and ``raw`` where a vendor says more.
+
+    A mailbox is named so in its OS or type text; a VM is a hypervisor family, a hypervisor type (vProtect's
+    ``hvType``) or a "virtual" OS text; a server has "server" in its OS text, or runs Linux; Windows and
+    macOS without "server" are workstations; anything else is ``unknown`` (the problem's severity unchanged).
+    """
+    if device is None:
+        return DeviceKind.UNKNOWN
+    raw = device.raw if isinstance(device.raw, Mapping) else {}
+    texts = [device.vendor_os or ""]
+    for field in ("type", "Type", "deviceType", "DeviceType", "kind", "osType", "OsType"):
+        value = raw.get(field)
+        if isinstance(value, str):
+            texts.append(value)
+    text = " ".join(texts).lower()
+    if any(word in text for word in _MAILBOX_WORDS):
+        return DeviceKind.MAILBOX
+    if device.os is OSFamily.HYPERVISOR or "hvType" in raw or any(word in text for word in _HYPERVISOR_WORDS):
+        return DeviceKind.VM
+    if "server" in text or device.os is OSFamily.LINUX:
+        return DeviceKind.SERVER
+    if device.os in (OSFamily.WINDOWS, OSFamily.MACOS):
+        return DeviceKind.WORKSTATION
+    return DeviceKind.UNKNOWN
+
+
+def severity_for(problem: Health, kind: DeviceKind = DeviceKind.UNKNOWN) -> str:
+    """The problem's severity (``SEVERITY``), one level up for a server or VM (at most critical), one down for a
+    workstation (at least low)."""
+    base = _LEVELS.index(SEVERITY[problem])
+    if base == 0:
+        return _LEVELS[0]
+    return _LEVELS[max(1, min(len(_LEVELS) - 1, base + _KIND_SHIFT.get(kind, 0)))]
+
 
 STATE_VERSION = 2
 EVENTS = ("problem", "recovered")
@@ -100,6 +187,25 @@ class Alert:
     reason: str
     first_seen: dt.datetime
     last_seen: dt.datetime
+    customer: str | None = None
+    company_name: str | None = None
+    device_name: str | None = None
+    device_kind: DeviceKind = DeviceKind.UNKNOWN
+    plan_name: str | None = None
+    last_success_at: dt.datetime | None = None
+    last_run_at: dt.datetime | None = None
+    consecutive_failures: int = 0
+    failing_since: dt.datetime | None = None
+    vendor_reason: str | None = None
+    console_url: str | None = None
+
+    @property
+    def title(self) -> str:
+        """One line for a ticket or a subject: ``Acme / SRV-01 (Nightly): backup failed``, names where known."""
+        who = self.customer or self.company_name or self.company_id or "(no company)"
+        what = self.device_name or self.device_id or "(no device)"
+        plan = self.plan_name or self.plan_id
+        return f"{who} / {what}{f' ({plan})' if plan else ''}: backup {self.problem.value.replace('_', ' ')}"
 
     @staticmethod
     def make_key(
@@ -130,6 +236,10 @@ class Alert:
         last_seen = dt.datetime.fromisoformat(data["last_seen"])
         if first_seen.tzinfo is None or last_seen.tzinfo is None:
             raise ValueError("a time has no zone")
+        # The technician's fields came later: a state file without them reads as unknown, never as an error.
+        failures = data.get("consecutive_failures", 0)
+        if not isinstance(failures, int) or isinstance(failures, bool):
+            raise TypeError("consecutive_failures is not a number")
         return cls(
             key=cls.make_key(parts[0], parts[1], parts[2], parts[3], parts[4], problem),
             vendor=parts[0],
@@ -142,60 +252,280 @@ class Alert:
             reason=str(data.get("reason", "")),
             first_seen=first_seen,
             last_seen=last_seen,
+            customer=_text(data, "customer"),
+            company_name=_text(data, "company_name"),
+            device_name=_text(data, "device_name"),
+            device_kind=DeviceKind(data.get("device_kind") or "unknown"),
+            plan_name=_text(data, "plan_name"),
+            last_success_at=_time(data, "last_success_at"),
+            last_run_at=_time(data, "last_run_at"),
+            consecutive_failures=failures,
+            failing_since=_time(data, "failing_since"),
+            vendor_reason=_text(data, "vendor_reason"),
+            console_url=_text(data, "console_url"),
         )
 
 
-def alerts_from(assessment: Assessment, now: dt.datetime) -> list[Alert]:
-    """Every problem of an assessment: each plan that is not OK, and each unhealthy device without plans.
+def _text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} is {type(value).__name__}, not text")
+    return value
 
-    Accounts the assessment did not judge (``Assessment.incomplete``) give none."""
-    found: dict[str, Alert] = {}
-    items: list[tuple[str, str, str | None, str | None, str | None, Health, str]] = [
-        (p.vendor, p.account, p.company_id, p.device_id, p.plan_id, p.health, p.reason) for p in assessment.plans
-    ]
-    items += [
-        (d.vendor, d.account, d.company_id, d.device_id, None, d.health, d.reason)
-        for d in assessment.devices
-        if not d.plans
-    ]
-    for vendor, account, company, device, plan, health, reason in items:
-        if health is Health.OK or health is Health.UNKNOWN or not assessment.judged(vendor, account):
-            continue
-        key = Alert.make_key(vendor, account, company, device, plan, health)
-        found[key] = Alert(
-            key=key,
+
+def _time(data: Mapping[str, Any], name: str) -> dt.datetime | None:
+    value = _text(data, name)
+    if value is None:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} has no zone")
+    return moment
+
+
+_FAILED_RUNS = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.MISSED)
+_GOOD_RUNS = (JobStatus.SUCCESS, JobStatus.WARNING)
+
+
+def _run_time(job: Job) -> dt.datetime | None:
+    return job.finished_at or job.started_at
+
+
+class ProblemContext:
+    """What the snapshot says about a problem besides its verdict: names, device kind, run streaks, customer
+    and console link. Shared by ``alerts_from`` and the report's problem rows, so both carry the same fields.
+
+    Args:
+        snapshot: the pass's listings (``None``: ids only, as before names were known).
+        customers: ``(vendor, account, company_id)`` -> customer name (``customers.CustomerMap.lookup``).
+        console_urls: vendor -> a ``str.format`` template of a console link with ``{company_id}``,
+            ``{device_id}``, ``{plan_id}`` (URL-quoted); vendors without one get no link.
+    """
+
+    def __init__(
+        self,
+        snapshot: Snapshot | None = None,
+        *,
+        customers: Mapping[tuple[str, str, str], str] | None = None,
+        console_urls: Mapping[str, str] | None = None,
+    ) -> None:
+        self.customers = customers or {}
+        self.console_urls = console_urls or {}
+        self.companies = {(c.vendor, c.account, c.id): c.name for c in snapshot.companies} if snapshot else {}
+        self.devices = {(d.vendor, d.account, d.id): d for d in snapshot.devices} if snapshot else {}
+        self.plans = {(p.vendor, p.account, p.id): p.name for p in snapshot.plans} if snapshot else {}
+        self.runs: dict[tuple[str, str, str | None, str | None], list[Job]] = {}
+        for job in snapshot.jobs if snapshot else ():
+            if _run_time(job) is not None:
+                self.runs.setdefault((job.vendor, job.account, job.plan_id, job.device_id), []).append(job)
+        for runs in self.runs.values():
+            runs.sort(key=lambda j: _run_time(j))  # type: ignore[arg-type, return-value]
+
+    def customer(self, vendor: str, account: str, company_id: str | None) -> str | None:
+        return self.customers.get((vendor, account, company_id)) if company_id is not None else None
+
+    def company_name(self, vendor: str, account: str, company_id: str | None) -> str | None:
+        return self.companies.get((vendor, account, company_id)) if company_id is not None else None
+
+    def device(self, vendor: str, account: str, device_id: str | None) -> Device | None:
+        return self.devices.get((vendor, account, device_id)) if device_id is not None else None
+
+    def plan_name(self, vendor: str, account: str, plan_id: str | None) -> str | None:
+        return self.plans.get((vendor, account, plan_id)) if plan_id is not None else None
+
+    def streak(
+        self, vendor: str, account: str, device_id: str | None, plan_id: str | None
+    ) -> tuple[int, dt.datetime | None, str | None]:
+        """``(consecutive failures, when the streak began, the vendor's error of its latest run)``, counted back
+        from the newest run until a success (runs still going are passed over)."""
+        runs = self.runs.get((vendor, account, plan_id, device_id), [])
+        if plan_id is not None and device_id is not None and not runs and (vendor, account, plan_id, None) in self.runs:
+            runs = self.runs[(vendor, account, plan_id, None)]
+        if plan_id is not None and not runs:  # vendors that do not link runs to plans
+            runs = self.runs.get((vendor, account, None, device_id), [])
+        count, since, error = 0, None, None
+        for job in reversed(runs):
+            if job.status in _GOOD_RUNS:
+                break
+            if job.status in _FAILED_RUNS:
+                count, since = count + 1, _run_time(job)
+                error = error or job.error
+        return count, since, error
+
+    def console_url(
+        self, vendor: str, company_id: str | None, device_id: str | None, plan_id: str | None
+    ) -> str | None:
+        template = self.console_urls.get(vendor)
+        if not template:
+            return None
+        from urllib.parse import quote
+
+        try:
+            return template.format(
+                company_id=quote(company_id or "", safe=""),
+                device_id=quote(device_id or "", safe=""),
+                plan_id=quote(plan_id or "", safe=""),
+            )
+        except (KeyError, IndexError, ValueError):  # a plugin's template naming a field we do not have
+            return None
+
+    def alert(
+        self,
+        vendor: str,
+        account: str,
+        company_id: str | None,
+        device_id: str | None,
+        plan_id: str | None,
+        problem: Health,
+        reason: str,
+        now: dt.datetime,
+        *,
+        last_success_at: dt.datetime | None = None,
+        last_run_at: dt.datetime | None = None,
+        device_name: str | None = None,
+        plan_name: str | None = None,
+    ) -> Alert:
+        """The alert for one problem, with everything known about it."""
+        device = self.device(vendor, account, device_id)
+        kind = device_kind(device)
+        failures, since, vendor_reason = self.streak(vendor, account, device_id, plan_id)
+        return Alert(
+            key=Alert.make_key(vendor, account, company_id, device_id, plan_id, problem),
             vendor=vendor,
             account=account,
-            company_id=company,
-            device_id=device,
-            plan_id=plan,
-            problem=health,
-            severity=SEVERITY[health],
+            company_id=company_id,
+            device_id=device_id,
+            plan_id=plan_id,
+            problem=problem,
+            severity=severity_for(problem, kind),
             reason=reason,
             first_seen=now,
             last_seen=now,
+            customer=self.customer(vendor, account, company_id),
+            company_name=self.company_name(vendor, account, company_id),
+            device_name=device.name if device is not None else device_name,
+            device_kind=kind,
+            plan_name=plan_name or self.plan_name(vendor, account, plan_id),
+            last_success_at=last_success_at,
+            last_run_at=last_run_at,
+            consecutive_failures=failures,
+            failing_since=since,
+            vendor_reason=vendor_reason,
+            console_url=self.console_url(vendor, company_id, device_id, plan_id),
         )
+
+
+def console_templates() -> dict[str, str]:
+    """vendor -> the console-link template its registration carries (a ``console_url`` attribute of its
+    ``Vendor``), for vendors that have one. No built-in vendor documents a console deep link, so today this is
+    empty unless a plugin's vendor provides one."""
+    from . import plugins
+
+    found: dict[str, str] = {}
+    for vendor in plugins.list_vendors():
+        template = getattr(vendor, "console_url", None)
+        if isinstance(template, str) and template.startswith("https://"):
+            found[vendor.name] = template
+    return found
+
+
+def alerts_from(
+    assessment: Assessment,
+    now: dt.datetime,
+    *,
+    snapshot: Snapshot | None = None,
+    customers: Mapping[tuple[str, str, str], str] | None = None,
+    console_urls: Mapping[str, str] | None = None,
+) -> list[Alert]:
+    """Every problem of an assessment: each plan that is not OK, and each unhealthy device without plans.
+
+    Accounts the assessment did not judge (``Assessment.incomplete``) give none. With the pass's ``snapshot``
+    (and ``customers``, ``console_urls``: see ``ProblemContext``) each alert carries names, the device kind,
+    the run streak and the customer; the key is the same either way."""
+    context = ProblemContext(snapshot, customers=customers, console_urls=console_urls)
+    found: dict[str, Alert] = {}
+    for p in assessment.plans:
+        if p.health is Health.OK or p.health is Health.UNKNOWN or not assessment.judged(p.vendor, p.account):
+            continue
+        alert = context.alert(
+            p.vendor, p.account, p.company_id, p.device_id, p.plan_id, p.health, p.reason, now,
+            last_success_at=p.last_success_at, last_run_at=p.last_run_at, plan_name=p.plan_name,
+        )  # fmt: skip
+        found[alert.key] = alert
+    for d in assessment.devices:
+        if d.plans or d.health is Health.OK or d.health is Health.UNKNOWN or not assessment.judged(d.vendor, d.account):
+            continue
+        alert = context.alert(
+            d.vendor, d.account, d.company_id, d.device_id, None, d.health, d.reason, now,
+            last_success_at=d.last_success_at, device_name=d.device_name,
+        )  # fmt: skip
+        found[alert.key] = alert
     return list(found.values())
 
 
 @attrs.define
+class SinkRetry:
+    """How one sink's delivery of one event has gone: failed ``attempts`` times, not to be tried again before
+    ``next_attempt_at``; ``permanent`` when the receiver refused it (a 4xx: a person fixes the configuration,
+    and it is tried again every run)."""
+
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None
+    last_error: str | None = None
+    permanent: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "last_error": self.last_error,
+            "permanent": self.permanent,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SinkRetry:
+        attempts = data.get("attempts", 0)
+        if not isinstance(attempts, int) or isinstance(attempts, bool):
+            raise TypeError("attempts is not a number")
+        return cls(
+            attempts=attempts,
+            next_attempt_at=_time(data, "next_attempt_at"),
+            last_error=_text(data, "last_error"),
+            permanent=bool(data.get("permanent", False)),
+        )
+
+
+@attrs.define
 class Delivery:
-    """An event in the outbox: ``event`` ("problem" or "recovered") of ``alert``, still owed to ``pending``."""
+    """An event in the outbox: ``event`` ("problem" or "recovered") of ``alert``, still owed to ``pending``.
+
+    ``retries`` records, per sink, the failed attempts and when the next may be made (the backoff)."""
 
     event: str
     alert: Alert
     pending: list[str]
     attempts: int = 0
     last_error: str | None = None
+    retries: dict[str, SinkRetry] = attrs.field(factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same on every delivery of this event (every retry, every run), different for another event: the
+        recovery of the problem, or the same problem opening again after it recovered (a new ``first_seen``)."""
+        text = f"{self.event}|{self.alert.key}|{self.alert.first_seen.isoformat()}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "event": self.event,
             "alert": self.alert.to_json(),
             "pending": list(self.pending),
             "attempts": self.attempts,
             "last_error": self.last_error,
         }
+        if self.retries:
+            data["retries"] = {name: retry.to_json() for name, retry in sorted(self.retries.items())}
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Delivery:
@@ -205,12 +535,16 @@ class Delivery:
         if not isinstance(pending, list) or not all(isinstance(name, str) for name in pending):
             raise TypeError("'pending' is not a list of plugin names")
         error = data.get("last_error")
+        retries = data.get("retries", {})
+        if not isinstance(retries, dict):
+            raise TypeError("'retries' is not an object")
         return cls(
             event=event,
             alert=Alert.from_json(data["alert"]),
             pending=pending,
             attempts=int(data.get("attempts", 0)),
             last_error=None if error is None else str(error),
+            retries={str(name): SinkRetry.from_json(value) for name, value in retries.items()},
         )
 
 
@@ -371,25 +705,51 @@ class AlertState:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
 
-    def enqueue(self, opened: Iterable[Alert], recovered: Iterable[Alert], receivers: Iterable[Receiver]) -> int:
+    def enqueue(
+        self,
+        opened: Iterable[Alert],
+        recovered: Iterable[Alert],
+        receivers: Iterable[Receiver],
+        *,
+        sinks: Iterable[str] = (),
+    ) -> int:
         """Queue ``problem`` events for ``opened`` and ``recovered`` events for ``recovered``, each owed to every
-        receiver with that hook. Returns how many events were queued."""
+        receiver with that hook and to every sink named in ``sinks`` (``Sink.name``). Returns how many events
+        were queued."""
         chosen = list(receivers)
+        sink_names = list(sinks)
         queued = 0
         for event, alerts in (("problem", opened), ("recovered", recovered)):
-            names = [r.name for r in chosen if r.hook(event) is not None]
+            names = [r.name for r in chosen if r.hook(event) is not None] + sink_names
             for alert in alerts:
                 if names:
                     self.outbox.append(Delivery(event=event, alert=alert, pending=list(names)))
                     queued += 1
         return queued
 
-    def deliver(self, receivers: Iterable[Receiver]) -> DeliveryOutcome:
+    # The outbox as sinks see it (backupbridge.sinks.Outbox): the history store implements the same three.
+    def owed(self, name: str) -> list[Delivery]:
+        """The events still owed to ``name``, oldest first."""
+        return [entry for entry in self.outbox if name in entry.pending]
+
+    def mark_delivered(self, entry: Delivery, name: str) -> None:
+        if name in entry.pending:
+            entry.pending.remove(name)
+        entry.retries.pop(name, None)
+        self.outbox = [e for e in self.outbox if e.pending]
+
+    def mark_failed(self, entry: Delivery, name: str, retry: SinkRetry) -> None:
+        entry.attempts += 1
+        entry.last_error = retry.last_error
+        entry.retries[name] = retry
+
+    def deliver(self, receivers: Iterable[Receiver], *, sinks: Container[str] = ()) -> DeliveryOutcome:
         """Call each receiver for each event it is owed, in order, each call on its own.
 
         A call that raises is logged (redacted) and counted; the event stays owed to that plugin, and later
         events of the same alert wait behind it (a recovery never overtakes its problem). Events owed to a
-        plugin not loaded this run stay queued for it."""
+        plugin not loaded this run stay queued for it. Names in ``sinks`` are delivered by
+        ``backupbridge.sinks.deliver_to_sinks``, not here, and are not reported absent."""
         from .redaction import redact
 
         by_name = {r.name: r for r in receivers}
@@ -414,7 +774,9 @@ class AlertState:
                     entry.pending.remove(name)
                     delivered += 1
         self.outbox = [entry for entry in self.outbox if entry.pending]
-        absent = sorted({name for entry in self.outbox for name in entry.pending if name not in by_name})
+        absent = sorted(
+            {name for entry in self.outbox for name in entry.pending if name not in by_name and name not in sinks}
+        )
         return DeliveryOutcome(
             delivered=delivered,
             failures=tuple(failures),

@@ -495,7 +495,7 @@ def report(**opts: Any) -> None:
         incomplete=snapshot.incomplete,
     )
     generated = max(snapshot.clocks.values()) if opts["sandbox"] and snapshot.clocks else None
-    result = build_report(snapshot, assessment, generated_at=generated)
+    result = build_report(snapshot, assessment, generated_at=generated, customers=_customer_lookup(opts))
     render = functools.partial(render_csv, raw=True) if opts["csv_raw"] else RENDERERS[opts["fmt"]]
     # The report first: whatever happens to the alerts after (a broken plugin, a corrupt state file), it is out.
     if opts["output"]:
@@ -559,8 +559,24 @@ def _only_companies(snapshot: Snapshot, wanted: tuple[str, ...]) -> Snapshot:
 
 def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.datetime | None) -> bool:
     """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued)."""
-    from .alerts import NDJSON_SINK_NAME, AlertState, NdjsonAlertSink, alerts_from, hook_receivers, reconcile
+    from .alerts import (
+        NDJSON_SINK_NAME,
+        AlertState,
+        NdjsonAlertSink,
+        alerts_from,
+        console_templates,
+        hook_receivers,
+        reconcile,
+    )
     from .config import default_state_dir
+    from .customers import customers_for_run
+    from .sinks import deliver_alerts, load_sinks, sink_report_lines
+
+    # Configured sinks are read first: a sink table in error stops the alerts before anything is reconciled.
+    sinks = [] if opts["sandbox"] and not opts["sandbox_alerts"] else load_sinks(opts["config"])
+    customers = customers_for_run(opts["config"])
+    for line in customers.errors:
+        click.echo(f"error: customers: {one_line(line)}", err=True)
 
     now = generated or dt.datetime.now(dt.UTC)
     state_file = opts["state_file"]
@@ -585,14 +601,14 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
         with AlertState.locked(state_file) as state:
             opened, recovered = reconcile(
                 state,
-                alerts_from(assessment, now),
+                alerts_from(
+                    assessment, now, snapshot=snapshot, customers=customers.lookup, console_urls=console_templates()
+                ),
                 scope=snapshot.clocks.keys(),
                 incomplete=assessment.incomplete.keys(),
             )
-            state.enqueue(opened, recovered, receivers)
-            state.save()  # the outbox first: a run killed mid-delivery delivers the rest next time
-            outcome = state.deliver(receivers)
-            state.save()
+            delivered = deliver_alerts(state, opened, recovered, receivers, sinks)  # the outbox saved first
+            outcome = delivered.plugins
     finally:
         if sink is not None:
             pm.unregister(sink)
@@ -613,6 +629,8 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
             f"{', '.join(one_line(name) for name in outcome.absent)}",
             err=True,
         )
+    for line in sink_report_lines(delivered.sinks):
+        click.echo(one_line(line), err=True)
     if outcome.failures:
         first = outcome.failures[0]
         click.echo(
@@ -622,7 +640,7 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
             err=True,
         )
         return False
-    return True
+    return not delivered.sinks.failures and not customers.errors
 
 
 @contextlib.contextmanager
@@ -797,3 +815,16 @@ from .store.commands import collect, history_command, store_group  # noqa: E402
 cli.add_command(collect)
 cli.add_command(history_command)
 cli.add_command(store_group)
+
+
+# Customers across vendor accounts (backupbridge/customers_cli.py): customers, customers suggest.
+from .customers_cli import customers_group  # noqa: E402
+
+
+def _customer_lookup(opts: dict[str, Any]) -> Any:
+    from .customers import customers_for_run
+
+    return customers_for_run(opts["config"]).lookup
+
+
+cli.add_command(customers_group)

@@ -13,11 +13,12 @@ import csv
 import datetime as dt
 import html
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
 import attrs
 
+from .alerts import Alert, DeviceKind, ProblemContext
 from .bridge import AccountFailure, Snapshot
 from .exporters import compact_table, record_to_dict, table_console
 from .health import Assessment, Health
@@ -39,10 +40,16 @@ class CompanySummary:
     counts: dict[str, int]
     last_success_at: dt.datetime | None
     oldest_last_success_at: dt.datetime | None
+    customer: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class ProblemRow:
+    """A plan or device that is not OK, with the fields its alert carries (docs/alerts.md).
+
+    ``company``, ``device`` and ``plan`` are names for people (the id when no name is known); ``key`` is the
+    alert's key (ids only), also for ``unknown`` rows, which open no alert."""
+
     vendor: str
     account: str
     company: str
@@ -52,6 +59,42 @@ class ProblemRow:
     reason: str
     last_success_at: dt.datetime | None
     last_run_at: dt.datetime | None
+    key: str = ""
+    customer: str | None = None
+    company_id: str | None = None
+    device_id: str | None = None
+    plan_id: str | None = None
+    severity: str = ""
+    device_kind: DeviceKind = DeviceKind.UNKNOWN
+    consecutive_failures: int = 0
+    failing_since: dt.datetime | None = None
+    vendor_reason: str | None = None
+    console_url: str | None = None
+
+    @classmethod
+    def from_alert(cls, alert: Alert, *, company: str, device: str | None, plan: str | None) -> ProblemRow:
+        return cls(
+            vendor=alert.vendor,
+            account=alert.account,
+            company=company,
+            device=device,
+            plan=plan,
+            health=alert.problem,
+            reason=alert.reason,
+            last_success_at=alert.last_success_at,
+            last_run_at=alert.last_run_at,
+            key=alert.key,
+            customer=alert.customer,
+            company_id=alert.company_id,
+            device_id=alert.device_id,
+            plan_id=alert.plan_id,
+            severity=alert.severity,
+            device_kind=alert.device_kind,
+            consecutive_failures=alert.consecutive_failures,
+            failing_since=alert.failing_since,
+            vendor_reason=alert.vendor_reason,
+            console_url=alert.console_url,
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -115,11 +158,28 @@ class Report:
                 totals[key] += value
         return totals
 
+    def customer_totals(self) -> list[dict[str, Any]]:
+        """Per mapped customer: its companies (``vendor/account/id``), devices and counts per health."""
+        found: dict[str, dict[str, Any]] = {}
+        for c in self.companies:
+            if c.customer is None:
+                continue
+            entry = found.setdefault(
+                c.customer,
+                {"customer": c.customer, "companies": [], "devices": 0, "counts": dict.fromkeys(c.counts, 0)},
+            )
+            entry["companies"].append(f"{c.vendor}/{c.account}/{c.company_id}")
+            entry["devices"] += c.devices
+            for health, count in c.counts.items():
+                entry["counts"][health] += count
+        return [found[name] for name in sorted(found)]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "generated_at": self.generated_at.isoformat(),
             "totals": self.totals,
             "companies": [record_to_dict(c) for c in self.companies],
+            "customers": self.customer_totals(),
             "problems": [record_to_dict(p) for p in self.problems],
             "failures": [
                 {
@@ -135,9 +195,25 @@ class Report:
         }
 
 
-def build_report(snapshot: Snapshot, assessment: Assessment, *, generated_at: dt.datetime | None = None) -> Report:
-    names = {(c.vendor, c.account, c.id): c.name for c in snapshot.companies}
-    devices = {(d.vendor, d.account, d.id): d.name for d in snapshot.devices}
+def build_report(
+    snapshot: Snapshot,
+    assessment: Assessment,
+    *,
+    generated_at: dt.datetime | None = None,
+    customers: Mapping[tuple[str, str, str], str] | None = None,
+    console_urls: Mapping[str, str] | None = None,
+) -> Report:
+    """The report of one pass.
+
+    Args:
+        customers: ``(vendor, account, company_id)`` -> customer (``customers.CustomerMap.lookup``): companies
+            and problem rows of a mapped company carry it, and JSON totals each customer.
+        console_urls: vendor -> console-link template (``alerts.console_templates()``).
+    """
+    now = generated_at or dt.datetime.now(dt.UTC)
+    context = ProblemContext(snapshot, customers=customers, console_urls=console_urls)
+    names = context.companies
+    devices = {key: d.name for key, d in context.devices.items()}
 
     def company_name(vendor: str, account: str, company_id: str | None) -> str:
         if company_id is None:
@@ -165,43 +241,42 @@ def build_report(snapshot: Snapshot, assessment: Assessment, *, generated_at: dt
                 counts=counts,
                 last_success_at=max(successes, default=None),
                 oldest_last_success_at=min(successes, default=None),
+                customer=context.customer(vendor, account, company_id),
             )
         )
     summaries.sort(key=lambda s: (s.vendor, s.account, s.company))
     problems: list[ProblemRow] = []
     for plan in assessment.plans:
         if plan.health is not Health.OK and assessment.judged(plan.vendor, plan.account):
+            alert = context.alert(
+                plan.vendor, plan.account, plan.company_id, plan.device_id, plan.plan_id, plan.health, plan.reason,
+                now, last_success_at=plan.last_success_at, last_run_at=plan.last_run_at, plan_name=plan.plan_name,
+            )  # fmt: skip
             problems.append(
-                ProblemRow(
-                    vendor=plan.vendor,
-                    account=plan.account,
+                ProblemRow.from_alert(
+                    alert,
                     company=company_name(plan.vendor, plan.account, plan.company_id),
                     device=devices.get((plan.vendor, plan.account, plan.device_id or ""), plan.device_id),
                     plan=plan.plan_name,
-                    health=plan.health,
-                    reason=plan.reason,
-                    last_success_at=plan.last_success_at,
-                    last_run_at=plan.last_run_at,
                 )
             )
     for device in assessment.devices:
         if device.health is not Health.OK and not device.plans and assessment.judged(device.vendor, device.account):
+            alert = context.alert(
+                device.vendor, device.account, device.company_id, device.device_id, None, device.health,
+                device.reason, now, last_success_at=device.last_success_at, device_name=device.device_name,
+            )  # fmt: skip
             problems.append(
-                ProblemRow(
-                    vendor=device.vendor,
-                    account=device.account,
+                ProblemRow.from_alert(
+                    alert,
                     company=company_name(device.vendor, device.account, device.company_id),
                     device=device.device_name,
                     plan=None,
-                    health=device.health,
-                    reason=device.reason,
-                    last_success_at=device.last_success_at,
-                    last_run_at=None,
                 )
             )
     problems.sort(key=lambda p: (-p.health.rank, p.vendor, p.account, p.company, p.device or "", p.plan or ""))
     return Report(
-        generated_at=generated_at or dt.datetime.now(dt.UTC),
+        generated_at=now,
         companies=tuple(summaries),
         problems=tuple(problems),
         failures=tuple(snapshot.failures),
@@ -258,6 +333,21 @@ def render_ndjson(report: Report, stream: TextIO) -> None:
         stream.write(json.dumps({"kind": "account", **account}) + "\n")
 
 
+# The alert's fields, after the original columns (an import keyed by column name keeps working).
+_CSV_ALERT_COLUMNS = (
+    "key", "customer", "company_id", "device_id", "plan_id", "severity", "device_kind", "consecutive_failures",
+    "failing_since", "vendor_reason", "console_url",
+)  # fmt: skip
+
+
+def _csv_alert_cells(p: ProblemRow) -> tuple[str, ...]:
+    return (
+        p.key, p.customer or "", p.company_id or "", p.device_id or "", p.plan_id or "", p.severity,
+        p.device_kind.value, str(p.consecutive_failures), _when(p.failing_since), p.vendor_reason or "",
+        p.console_url or "",
+    )  # fmt: skip
+
+
 def render_csv(report: Report, stream: TextIO, *, raw: bool = False) -> None:
     """The problem rows (what a ticketing import wants), one per line, then one row per account with a failed
     operation (device and plan empty; health ``unknown`` when it was not judged, empty when it was).
@@ -267,9 +357,8 @@ def render_csv(report: Report, stream: TextIO, *, raw: bool = False) -> None:
     ``+``, ``-``, ``@``, tab, CR...) gets a leading ``'``."""
     cell: Callable[[str], str] = (lambda value: value) if raw else (lambda value: csv_cell(printable(value)))
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(
-        ["vendor", "account", "company", "device", "plan", "health", "reason", "last_success_at", "last_run_at"]
-    )
+    writer.writerow(["vendor", "account", "company", "device", "plan", "health", "reason", "last_success_at",
+                     "last_run_at", *_CSV_ALERT_COLUMNS])  # fmt: skip
     for p in report.problems:
         writer.writerow(
             [
@@ -284,12 +373,14 @@ def render_csv(report: Report, stream: TextIO, *, raw: bool = False) -> None:
                     p.reason,
                     _when(p.last_success_at),
                     _when(p.last_run_at),
+                    *_csv_alert_cells(p),
                 )
             ]
         )
     for a in report.accounts:
         health = a.health.value if a.health else ""
-        writer.writerow([cell(value) for value in (a.vendor, a.account, "", "", "", health, a.reason, "", "")])
+        blank = [""] * len(_CSV_ALERT_COLUMNS)
+        writer.writerow([cell(value) for value in (a.vendor, a.account, "", "", "", health, a.reason, "", "", *blank)])
 
 
 _STYLE = {
@@ -303,13 +394,10 @@ _STYLE = {
 }
 
 
-def _min_width(values: Iterable[str], cap: int) -> int:
-    """Wide enough for the longest value up to ``cap``: names fold only when they must."""
-    return min(cap, max((len(v) for v in values), default=1))
-
-
 # Below 100 columns the summary's headers are abbreviated (a legend says so) rather than cut.
 _NARROW = 100
+# From this width on, a problem's reason is a column of its own; below it, a line under the problem.
+_WIDE = 120
 _SHORT_HEADERS = {
     "devices": "dev",
     "warning": "warn",
@@ -323,16 +411,32 @@ _SHORT_HEADERS = {
 }
 
 
+def problem_groups(problems: Iterable[ProblemRow]) -> list[tuple[tuple[str, str, str], list[ProblemRow]]]:
+    """Problems grouped by company (vendor, account, company), the group with the worst problem first and,
+    inside a group, worst first (the order ``build_report`` gives)."""
+    groups: dict[tuple[str, str, str], list[ProblemRow]] = {}
+    for problem in problems:
+        groups.setdefault((problem.vendor, problem.account, problem.company), []).append(problem)
+    return sorted(groups.items(), key=lambda item: (-max(p.health.rank for p in item[1]), item[0]))
+
+
 def render_table(report: Report, stream: TextIO) -> None:
+    """The report for a terminal (or, plain and ``output_width`` wide, for a file or a pipe): a summary per
+    account with a row per company, then the problems grouped by company. Columns are as wide as their
+    contents; names wrap only at spaces; only the reason (free text) wraps anywhere. Below 120 columns a
+    problem's reason is the line under it, so it has the whole width."""
     from rich.markup import escape as markup_escape
+
+    from .exporters import is_plain, longest_word
 
     def escape(text: str) -> str:
         """Vendor text (names, reasons, messages) as text: never markup, never an escape sequence."""
         return markup_escape(one_line(text))
 
     console = table_console(stream)
-    narrow = console.width < _NARROW
-    cap = 8 if narrow else 12
+    plain = is_plain(stream)
+    width = console.width
+    narrow = width < _NARROW
 
     def header(name: str) -> str:
         return _SHORT_HEADERS.get(name, name) if narrow else name
@@ -344,16 +448,17 @@ def render_table(report: Report, stream: TextIO) -> None:
     accounts: dict[tuple[str, str], list[CompanySummary]] = {}
     for c in report.companies:
         accounts.setdefault((c.vendor, c.account), []).append(c)
+    company_floor = longest_word(one_line(c.company) for c in report.companies)
     for (vendor, account), companies in accounts.items():
-        summary = compact_table(escape(f"{vendor} / {account}"))
-        summary.add_column("company", overflow="fold", min_width=_min_width((c.company for c in companies), cap))
-        summary.add_column(header("devices"), justify="right")
+        summary = compact_table(escape(f"{vendor} / {account}"), plain=plain)
+        summary.add_column("company", overflow="fold", min_width=company_floor)
+        summary.add_column(header("devices"), justify="right", no_wrap=True)
         for h in HEALTHS:
             # Header words wrap at spaces when the terminal is narrow; a word is never cut.
             style = _STYLE[h] if h is not Health.OK else ""
-            summary.add_column(header(h.value.replace("_", " ")), justify="right", style=style)
-        summary.add_column(header("last success"))
-        summary.add_column(header("oldest last success"))
+            summary.add_column(header(h.value.replace("_", " ")), justify="right", style=style, no_wrap=True)
+        summary.add_column(header("last success"), no_wrap=True)
+        summary.add_column(header("oldest last success"), no_wrap=True)
         for c in companies:
             summary.add_row(
                 escape(c.company),
@@ -365,27 +470,7 @@ def render_table(report: Report, stream: TextIO) -> None:
         console.print(summary)
         console.print()
     if report.problems:
-        # The account names the vendor's connection; JSON, CSV and HTML carry the vendor as well.
-        table = compact_table(f"{len(report.problems)} problems, worst first")
-        problems = report.problems
-        table.add_column("health", no_wrap=True)
-        table.add_column("account", overflow="fold", min_width=_min_width((p.account for p in problems), cap))
-        table.add_column("company", overflow="fold", min_width=_min_width((p.company for p in problems), cap))
-        table.add_column("device", overflow="fold", min_width=_min_width((p.device or "" for p in problems), cap))
-        table.add_column("plan", overflow="fold")
-        table.add_column("reason", overflow="fold")
-        table.add_column("last success")
-        for p in report.problems:
-            table.add_row(
-                f"[{_STYLE[p.health]}]{p.health.value}[/]",
-                escape(p.account),
-                escape(p.company),
-                escape(p.device or ""),
-                escape(p.plan or ""),
-                escape(p.reason),
-                _short_when(p.last_success_at, now),
-            )
-        console.print(table)
+        _render_problems(console, report, plain=plain, wide=width >= _WIDE, escape=escape)
     elif report.failures:
         # Not "No problems": the accounts that could not be read may well have some.
         console.print("No problems in the accounts that answered.")
@@ -402,6 +487,79 @@ def render_table(report: Report, stream: TextIO) -> None:
                 f"  [bold]health unknown[/] this run: {status.devices_not_judged} devices and "
                 f"{status.plans_not_judged} plans not judged; the account's alerts are left as they were"
             )
+
+
+def _render_problems(console: Any, report: Report, *, plain: bool, wide: bool, escape: Callable[[str], str]) -> None:
+    """The problems: a heading per company and its problems under it, with the same column widths for every
+    company. Wide: health, device, plan, reason, last success. Narrow: the reason on the line under the
+    problem, as wide as the terminal allows."""
+    from rich.cells import cell_len
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from .exporters import longest_word
+
+    now = report.generated_at
+    problems = report.problems
+    groups = problem_groups(problems)
+    console.print(f"[bold]{len(problems)} problems[/] in {len(groups)} companies, worst first")
+    width = console.width
+    health_w = max(cell_len(h.value) for h in HEALTHS)
+    when_w = max(
+        [len("last success") if wide else 0]
+        + [cell_len(_short_when(p.last_success_at, now) or "never") for p in problems]
+    )
+    devices = [one_line(p.device or "") for p in problems]
+    plans = [one_line(p.plan or "") for p in problems]
+    device_w = max(cell_len(d) for d in [*devices, "device"])
+    plan_w = max(cell_len(p) for p in [*plans, "plan"])
+    reason_min = 30 if wide else 0
+    room = width - health_w - when_w - 3 - (reason_min + 1 if wide else 0)
+    # Names shrink (wrapping at spaces, never inside a word) only when both do not fit side by side.
+    for _ in range(2):
+        over = device_w + plan_w - room
+        if over > 0:
+            plan_w = max(longest_word([*plans, "plan"]), plan_w - over)
+            over = device_w + plan_w - room
+        if over > 0:
+            device_w = max(longest_word([*devices, "device"]), device_w - over)
+    reason_w = max(reason_min, width - health_w - device_w - plan_w - when_w - 4)
+
+    def table(header: bool) -> Table:
+        t = compact_table(plain=plain, show_header=header)
+        t.add_column("health", width=health_w, no_wrap=True)
+        if wide:
+            t.add_column("device", width=device_w, overflow="fold")
+            t.add_column("plan", width=plan_w, overflow="fold")
+            t.add_column("reason", width=reason_w, overflow="fold")
+            t.add_column("last success", width=when_w, no_wrap=True)
+        else:
+            t.add_column("problem", width=max(10, width - health_w - 1), overflow="fold")
+        return t
+
+    for index, ((vendor, account, company), rows) in enumerate(groups):
+        heading = Text.assemble(
+            "\n" if index else "", (one_line(company), "bold"), f"  {one_line(vendor)} / {one_line(account)}"
+        )
+        heading.append(f"  {len(rows)} problem{'s' if len(rows) != 1 else ''}", style="dim")
+        console.print(heading, overflow="fold")
+        t = table(header=wide and index == 0)
+        for p in rows:
+            health = Text(p.health.value, style="" if plain else _STYLE[p.health])
+            when = _short_when(p.last_success_at, now) or "never"
+            if wide:
+                t.add_row(
+                    health, Text(one_line(p.device or "")), Text(one_line(p.plan or "")), Text(one_line(p.reason)), when
+                )
+                continue
+            line = Table.grid(padding=(0, 1))
+            line.add_column(width=device_w, overflow="fold")
+            line.add_column(width=plan_w, overflow="fold")
+            line.add_column(width=when_w, no_wrap=True)
+            line.add_row(Text(one_line(p.device or "")), Text(one_line(p.plan or "")), when)
+            t.add_row(health, Group(line, Text(one_line(p.reason), style="" if plain else "dim", overflow="fold")))
+        console.print(t)
 
 
 def failures_by_account(failures: Iterable[AccountFailure]) -> dict[tuple[str, str], list[AccountFailure]]:
