@@ -181,7 +181,10 @@ def job_view(job: Job, device: Device | None, companies: Mapping[str, str]) -> J
         vendor=job.vendor,
         account=job.account,
         id=job.id,
-        device=device.name if device is not None and device.name else (job.device_id or ""),
+        # A device the listing did not have: its id, short (a table is for people; JSON has the full id).
+        device=device.name
+        if device is not None and device.name
+        else shorten_ids([job.device_id or ""]).get(job.device_id or "", ""),
         company=companies.get(company_id, company_id) if company_id else "",
         plan_id=job.plan_id,
         status=job.status.value,
@@ -201,21 +204,27 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Off a terminal (a file, a pipe, a pager) a table is as wide as its contents: a line per row, nothing folded.
-_UNBOUNDED_WIDTH = 1000
+# Off a terminal (a file, a pipe, a pager) lines are bounded all the same: COLUMNS, else this.
+PLAIN_WIDTH = 160
+
+
+def output_width(stream: TextIO) -> int | None:
+    """The width tables on ``stream`` are laid out for: ``COLUMNS`` when set, the terminal's own width on a
+    terminal (``None``: rich asks the terminal), otherwise ``PLAIN_WIDTH``."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if _is_terminal(stream) else PLAIN_WIDTH
 
 
 def table_console(stream: TextIO, *, markup: bool = True) -> Console:
-    """A rich console for tables on ``stream``: the terminal's width (or ``COLUMNS``) on a terminal or when
-    ``COLUMNS`` is set, otherwise wide enough that no cell is folded.
+    """A rich console for tables on ``stream``, ``output_width(stream)`` wide. Off a terminal it writes no
+    colour and no escape sequence (rich's own choice for a file or a pipe).
 
     ``markup=False`` for output made only of vendor text: a device named ``SRV [/x]`` is printed as it is,
     where rich markup would swallow it or fail on it.
     """
-    fits = stream.isatty() or os.environ.get("COLUMNS", "").isdigit()
-    return _console_class()(
-        file=stream, soft_wrap=False, highlight=False, markup=markup, width=None if fits else _UNBOUNDED_WIDTH
-    )
+    return _console_class()(file=stream, soft_wrap=False, highlight=False, markup=markup, width=output_width(stream))
 
 
 _CONSOLE: type[Console] | None = None
@@ -237,11 +246,12 @@ def _console_class() -> type[Console]:
     return _CONSOLE
 
 
-def compact_table(title: str | None = None) -> Table:
+def compact_table(title: str | None = None, *, plain: bool = False, **options: Any) -> Table:
     """A rich table with a rule under the header and one space between columns (fits more per line).
 
     Its title and every string cell are made ``one_line`` (no escape sequences, no control characters): a
-    table is for a person's terminal. Rich markup in them is kept.
+    table is for a person's terminal. Rich markup in them is kept. ``plain`` draws the rule in ASCII (for a
+    file or a pipe); ``options`` go to ``rich.table.Table``.
     """
     from rich import box
 
@@ -250,10 +260,49 @@ def compact_table(title: str | None = None) -> Table:
         title_justify="left",
         title_style="bold",
         header_style="bold",
-        box=box.SIMPLE_HEAD,
+        box=_ascii_head() if plain else box.SIMPLE_HEAD,
         show_edge=False,
         padding=(0, 0),
+        **options,
     )
+
+
+def _ascii_head() -> Any:
+    from rich.box import Box
+
+    return Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii=True)
+
+
+def is_plain(stream: TextIO) -> bool:
+    """True off a terminal: tables there are drawn in ASCII, without colour."""
+    return not _is_terminal(stream)
+
+
+def longest_word(values: Iterable[str]) -> int:
+    """The widest word (in terminal cells) of ``values``: a column at least this wide never splits a name
+    inside a word, it only wraps at spaces."""
+    from rich.cells import cell_len
+
+    return max((cell_len(word) for value in values for word in value.split()), default=1)
+
+
+def shorten_ids(ids: Iterable[str], *, keep: int = 8) -> dict[str, str]:
+    """Each id longer than ``keep + 1`` characters -> its shortest unique prefix of at least ``keep`` characters,
+    as git and docker show ids (tables; JSON and CSV keep the full id). Ids that are short already stay."""
+    full = sorted(set(ids))
+    short: dict[str, str] = {}
+    for index, value in enumerate(full):
+        if len(value) <= keep + 1:
+            short[value] = value
+            continue
+        length = keep
+        for neighbour in (full[index - 1] if index else "", full[index + 1] if index + 1 < len(full) else ""):
+            common = next((i for i, (a, b) in enumerate(zip(value, neighbour, strict=False)) if a != b), None)
+            if common is None:
+                common = min(len(value), len(neighbour))
+            length = max(length, common + 1)
+        short[value] = value[:length]
+    return short
 
 
 _SAFE_TABLE: type[Table] | None = None
@@ -277,9 +326,12 @@ def _safe_table_class() -> type[Table]:
     return _SAFE_TABLE
 
 
-def _cell(record: Any, column: str, row: Mapping[str, str]) -> str:
+def _cell(record: Any, column: str, row: Mapping[str, str], *, year: int | None = None) -> str:
     value = getattr(record, column, None)
     if isinstance(value, dt.datetime):
+        if year is not None:  # a narrow table: to the minute in UTC, the date alone in another year
+            moment = value.astimezone(dt.UTC)
+            return moment.strftime("%m-%d %H:%MZ" if moment.year == year else "%Y-%m-%d")
         # For people: to the minute, with the record's own offset (CSV and JSON keep the full value).
         return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, tuple) and len(value) > 1:
@@ -288,26 +340,167 @@ def _cell(record: Any, column: str, row: Mapping[str, str]) -> str:
     return row.get(column, "")
 
 
+# Columns of free text: the only ones that wrap anywhere. Names wrap at spaces only; everything else stays whole.
+FREE_TEXT = frozenset({"error", "reason", "destination"})
+NAMES = frozenset({"name", "company", "device", "plan"})
+# When even the shortened table is too wide, these go first (each listing's CSV and JSON keep every column).
+DROP_ORDER = (
+    "vendor",
+    "os",
+    "plan_id",
+    "company_id",
+    "kind",
+    "finished_at",
+    "parent_id",
+    "destination",
+    "what",
+    "device_ids",
+    "last_backup_status",
+    "company",
+)
+
+
+def _is_id(column: str) -> bool:
+    return column == "id" or column.endswith("_id") or column.endswith("_ids")
+
+
+@attrs.frozen
+class Layout:
+    """Column widths for a table ``width`` cells wide: ``widths[i]`` for each kept column index, ``dropped``
+    the columns left out (named under the table)."""
+
+    widths: dict[int, int]
+    dropped: tuple[str, ...]
+
+
+def fit_columns(
+    columns: Iterable[str],
+    rows: list[list[str]],
+    width: int,
+    *,
+    free: Iterable[str] = FREE_TEXT,
+    names: Iterable[str] = NAMES,
+    drop: Iterable[str] = DROP_ORDER,
+    free_min: int = 20,
+) -> Layout:
+    """Widths for ``rows`` under ``columns`` (one cell between columns): every column as wide as its
+    widest cell when that fits; else free text shrinks (to ``free_min``), then names (never below their
+    widest word: they wrap at spaces, never inside a word), then columns in ``drop`` order are left out.
+    Other columns (ids, times, counts, statuses) are never narrower than their widest cell."""
+    from rich.cells import cell_len
+
+    heads = list(columns)
+    free, names = set(free), set(names)
+    titles = [h.replace("_", " ") for h in heads]
+    values = {i: max([cell_len(r[i]) for r in rows], default=0) for i in range(len(heads))}
+    # A header is on one line when there is room, and wraps at its spaces when there is not.
+    natural = {i: max(values[i], cell_len(titles[i])) for i in values}
+    floor = {
+        i: max(
+            longest_word([titles[i]]),
+            min(values[i], free_min) if h in free else longest_word(r[i] for r in rows) if h in names else values[i],
+        )
+        for i, h in enumerate(heads)
+    }
+    kept = list(range(len(heads)))
+    dropped: list[str] = []
+
+    def total(ws: dict[int, int]) -> int:
+        return sum(ws[i] for i in kept) + len(kept) - 1
+
+    widths = dict(natural)
+    for kind in (free, names, set(heads)):
+        for i in kept:
+            if total(widths) <= width:
+                break
+            if heads[i] in kind:
+                widths[i] = max(floor[i], widths[i] - (total(widths) - width))
+    for name in drop:
+        if total(widths) <= width:
+            break
+        if name in heads and heads.index(name) in kept and len(kept) > 1:
+            kept.remove(heads.index(name))
+            dropped.append(name)
+    for i in kept:  # the last resort before columns are squeezed: free text down to a word or two
+        if heads[i] in free and total(widths) > width:
+            widths[i] = max(min(natural[i], 10), widths[i] - (total(widths) - width))
+    # Whatever room is left goes to free text first, up to its natural width.
+    spare = width - total(widths)
+    for i in kept:
+        if spare <= 0:
+            break
+        if heads[i] in free or heads[i] in names:
+            grow = min(spare, natural[i] - widths[i])
+            widths[i] += grow
+            spare -= grow
+    return Layout({i: widths[i] for i in kept}, tuple(dropped))
+
+
 def write_table(records: Iterable[Any], stream: TextIO) -> None:
-    table: Table | None = None
+    """Records as a table for people: columns as wide as their contents; when that is too wide, ids
+    shortened (to a unique prefix, as git shows them; the full ones are in JSON and CSV), free text (errors) wrapped,
+    names wrapped only at spaces, and last the least needed columns left out (named under the table). Off
+    a terminal: ASCII, no colour, lines at most ``output_width`` wide."""
     columns: tuple[str, ...] = ()
-    count = 0
+    kept: list[tuple[Any, dict[str, str]]] = []
     for record in records:
         row = record_to_row(record)
-        if table is None:
+        if not columns:
             columns = TABLE_COLUMNS.get(type(record).__name__, tuple(row))
-            table = compact_table()
-            for column in columns:
-                # Header words wrap at spaces on a narrow terminal instead of being cut.
-                table.add_column(one_line(column.replace("_", " ")), overflow="fold")
-        table.add_row(*(_cell(record, c, row) for c in columns))
-        count += 1
+        kept.append((record, row))
     console = table_console(stream, markup=False)
-    if table is None:
+    if not kept:
         console.print("(no records)")
         return
+    cells = [[one_line(_cell(record, c, row)) for c in columns] for record, row in kept]
+    notes: list[str] = []
+    shortened: list[str] = []
+    layout = fit_columns(columns, cells, console.width)
+    if layout.dropped:
+        # Too wide: first what costs nothing (a column with one value for every row is said once, below),
+        # then shorter ids and times, and only then columns are left out.
+        same = [c for i, c in enumerate(columns) if c in ("vendor", "account") and len({r[i] for r in cells}) == 1]
+        notes += [f"{c} {cells[0][columns.index(c)]}" for c in same]
+        # The year of the latest time in the table is left out (a run of last week needs no year).
+        year = max(
+            (
+                v.astimezone(dt.UTC).year
+                for r, _ in kept
+                for c in columns
+                if isinstance(v := getattr(r, c, None), dt.datetime)
+            ),
+            default=None,
+        )
+        cells = [[one_line(_cell(record, c, row, year=year)) for c in columns] for record, row in kept]
+        if any(_is_datetime_column(kept, c) for c in columns):
+            notes.append("times in UTC")
+        for index, column in enumerate(columns):
+            if _is_id(column):
+                short = shorten_ids(r[index] for r in cells)
+                if any(short[r[index]] != r[index] for r in cells):
+                    shortened.append(column)
+                for r in cells:
+                    r[index] = short.get(r[index], r[index])
+        layout = fit_columns(columns, cells, console.width, drop=(*same, *DROP_ORDER))
+        layout = attrs.evolve(layout, dropped=tuple(c for c in layout.dropped if c not in same))
+    table = compact_table(plain=is_plain(stream))
+    for index, width in layout.widths.items():
+        # Values fit their width (fit_columns); only headers, names (at spaces) and free text wrap.
+        table.add_column(columns[index].replace("_", " "), width=width, overflow="fold")
+    for r in cells:
+        table.add_row(*(r[i] for i in layout.widths))
     console.print(table)
-    console.print(f"{count} record{'s' if count != 1 else ''}")
+    if shortened:
+        notes.append(
+            f"{', '.join(c.replace('_', ' ') for c in shortened)}: unique prefixes (--format json has them whole)"
+        )
+    if layout.dropped:
+        notes.append(f"not shown at this width: {', '.join(layout.dropped)} (--format csv has every column)")
+    console.print(f"{len(cells)} record{'s' if len(cells) != 1 else ''}" + "".join(f"; {n}" for n in notes))
+
+
+def _is_datetime_column(kept: list[tuple[Any, dict[str, str]]], column: str) -> bool:
+    return any(isinstance(getattr(record, column, None), dt.datetime) for record, _ in kept)
 
 
 BUILTIN_EXPORTERS = (
@@ -322,13 +515,18 @@ BUILTIN_EXPORTERS = (
 def write_capability_table(vendors: Iterable[Vendor], stream: TextIO) -> None:
     """The ``backupbridge vendors`` table: one row per capability, one column per vendor, ``yes``/``no`` with
     the vendor's note. Plugin-written names and notes are printed as text (no markup, no escape sequences)."""
+    from rich import box
+
     from .models import Capability
 
     listed = list(vendors)
-    table = _safe_table_class()(title="Capabilities (yes / no, with notes)")
-    table.add_column("operation")
+    table = _safe_table_class()(
+        title="Capabilities (yes / no, with notes)", box=_ascii_head() if is_plain(stream) else box.SIMPLE_HEAD
+    )
+    # The operation names are never cut or wrapped; the vendors' notes wrap at spaces in what is left.
+    table.add_column("operation", no_wrap=True, min_width=max(len(c.value) for c in Capability))
     for vendor in listed:
-        table.add_column(one_line(vendor.name))
+        table.add_column(one_line(vendor.name), overflow="fold", ratio=1)
     for cap in Capability:
         cells = []
         for vendor in listed:
