@@ -532,8 +532,9 @@ def _render_problems(console: Any, report: Report, *, plain: bool, wide: bool, e
         if wide:
             t.add_column("device", width=device_w, overflow="fold")
             t.add_column("plan", width=plan_w, overflow="fold")
-            t.add_column("reason", width=reason_w, overflow="fold")
             t.add_column("last success", width=when_w, no_wrap=True)
+            # Last, so a reason that wraps reads on as one text under itself.
+            t.add_column("reason", width=reason_w, overflow="fold")
         else:
             t.add_column("problem", width=max(10, width - health_w - 1), overflow="fold")
         return t
@@ -550,7 +551,7 @@ def _render_problems(console: Any, report: Report, *, plain: bool, wide: bool, e
             when = _short_when(p.last_success_at, now) or "never"
             if wide:
                 t.add_row(
-                    health, Text(one_line(p.device or "")), Text(one_line(p.plan or "")), Text(one_line(p.reason)), when
+                    health, Text(one_line(p.device or "")), Text(one_line(p.plan or "")), when, Text(one_line(p.reason))
                 )
                 continue
             line = Table.grid(padding=(0, 1))

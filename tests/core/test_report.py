@@ -64,8 +64,11 @@ def test_table(report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
         row = next(line for line in lines if line.startswith(c.company + " "))
         cells = row[len(c.company) :].split()
         assert cells[: 1 + len(HEALTHS)] == [str(c.devices), *(str(c.counts[h.value]) for h in HEALTHS)]
+    # Off a terminal lines are bounded (160 columns): a long reason wraps under itself, the problems are grouped
+    # under a heading naming the company and its account.
+    flat = " ".join(text.split())
     for p in report.problems:
-        assert any(p.reason in line and p.account in line for line in lines), p
+        assert " ".join(p.reason.split()) in flat and f"{p.company}  {p.vendor} / {p.account}" in text, p
 
 
 @pytest.mark.parametrize("columns", [80, 100, 120])
