@@ -36,6 +36,7 @@ class FaultKind(enum.Enum):
     EXTRA_FIELDS = "extra_fields"  # keys the docs never mention, in every object
     MISSING_FIELDS = "missing_fields"  # optional (null) keys left out
     LARGE_PAYLOAD = "large_payload"  # a multi-megabyte field added to the answer
+    ECHO_REQUEST = "echo_request"  # 200 HTML from a proxy/WAF echoing the request: headers, cookies, query, body
 
 
 class PagingFault(enum.Enum):
@@ -141,6 +142,8 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if fault is FaultKind.RATE_LIMIT_DATE:
             when = email.utils.formatdate(time.time() + self.faults.retry_after, usegmt=True)
             return httpx.Response(429, headers={"retry-after": when}, content=b"")
+        if fault is FaultKind.ECHO_REQUEST:
+            return httpx.Response(200, headers={"content-type": "text/html"}, content=_echo_page(request))
         if fault is FaultKind.HTML_ERROR:
             page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
             return httpx.Response(502, headers={"content-type": "text/html"}, content=page)
@@ -172,6 +175,27 @@ class SimulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             await asyncio.sleep(self.latency)
         await request.aread()
         return self._answer(request, fault)
+
+
+def _echo_page(request: httpx.Request) -> bytes:
+    """What a misconfigured proxy or WAF sends back: the request, secrets and all, in raw, URL-encoded and
+    HTML-escaped forms, so the client must redact every path an excerpt of it can take."""
+    import html
+    import urllib.parse
+
+    # The credentials first, so they fall inside any excerpt an error message keeps.
+    headers = sorted(request.headers.items(), key=lambda item: item[0] not in ("authorization", "cookie"))
+    body = request.content.decode("utf-8", "replace")
+    page = "\n".join([body, *(f"{name}: {value}" for name, value in headers), f"{request.method} {request.url}"])
+    return (
+        "<pre>"
+        + html.escape(page)
+        + "</pre><!-- "
+        + page
+        + " --><a href='/report?q="
+        + urllib.parse.quote_plus(page)
+        + "'>report</a></body></html>"
+    ).encode()
 
 
 # Keys that carry enum-like values in the vendors' answers; an unknown value must map to UNKNOWN, not crash.

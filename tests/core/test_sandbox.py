@@ -26,6 +26,7 @@ EXPECTED: dict[FaultKind, type[Exception]] = {
     FaultKind.MALFORMED_JSON: DecodingError,
     FaultKind.HTML_ERROR: ServerError,
     FaultKind.EMPTY_BODY: DecodingError,
+    FaultKind.ECHO_REQUEST: DecodingError,
 }
 
 

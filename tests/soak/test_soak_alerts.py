@@ -27,3 +27,20 @@ def test_the_soak_sees_a_failed_listing_read_as_health(monkeypatch: pytest.Monke
     result = run_soak(accounts_per_vendor=2, size=10, rate=0.35, rounds=1, seed=5, kinds=PARTIAL)
     assert result.false_recoveries + result.false_opens > 0
     assert not result.clean
+
+
+def test_pages_echoing_the_request_leak_no_secret() -> None:
+    """A proxy page echoing every request (keys, minted tokens, session cookies, login bodies) on every vendor."""
+    result = run_soak(accounts_per_vendor=1, size=5, rate=0.6, rounds=1, seed=3, kinds=(FaultKind.ECHO_REQUEST,))
+    assert result.faults[FaultKind.ECHO_REQUEST.value] > 0 and result.failed_accounts > 0
+    assert result.leaks == 0, result.problems
+
+
+def test_the_soak_sees_an_echoed_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With redaction switched off, the same run counts leaks: the zero above is a measurement."""
+    import backupbridge.redaction
+
+    monkeypatch.setattr(backupbridge.redaction, "_groups", [])  # no registered secret is looked for
+    monkeypatch.setattr(backupbridge.redaction, "_CONTEXT_WORDS", ())  # nor any credential-shaped value
+    result = run_soak(accounts_per_vendor=1, size=5, rate=0.6, rounds=1, seed=3, kinds=(FaultKind.ECHO_REQUEST,))
+    assert result.leaks > 0
