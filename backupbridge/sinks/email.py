@@ -40,7 +40,8 @@ def _when(alert: Alert) -> str:
 def _line(alert: Alert) -> str:
     bits = [one_line(alert.title), f"[{alert.severity}]", one_line(alert.reason)]
     if alert.consecutive_failures:
-        bits.append(f"{alert.consecutive_failures} failures in a row")
+        count = alert.consecutive_failures
+        bits.append(f"{count} failure{'s' if count > 1 else ''} in a row")
     if alert.last_success_at:
         bits.append(f"last success {alert.last_success_at.strftime('%Y-%m-%d %H:%M')}")
     bits.append(f"since {_when(alert)}")

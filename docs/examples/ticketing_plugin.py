@@ -76,7 +76,7 @@ class TicketingPlugin:
             for part in (
                 alert.reason,
                 f"vendor says: {alert.vendor_reason}" if alert.vendor_reason else "",
-                f"{alert.consecutive_failures} failures in a row" if alert.consecutive_failures else "",
+                f"failed runs in a row: {alert.consecutive_failures}" if alert.consecutive_failures else "",
                 f"last success {alert.last_success_at:%Y-%m-%d %H:%M}" if alert.last_success_at else "",
                 alert.console_url or "",
             )
