@@ -66,6 +66,7 @@ _NAMES = (
     r"access_token|refresh_token|id_token|auth_token|session_?id|jsessionid)"
     r"|(?:(?<![A-Za-z0-9_\-])|" + _AFTER_ENCODED + r")(?i:key|pwd|secret|token|sid)"
 )
+_SCHEME = r"(?:(?i:bearer|basic|token)(?:\s|%20|\+)+)?"
 _VALUE = r"""(?!(?:null|true|false)\b)[^\s"'&;,<>{}()\[\]\\]+"""
 _CONTEXTS = re.compile(
     # Authorization: Bearer <x> / Basic <x> / Token <x>
@@ -74,7 +75,8 @@ _CONTEXTS = re.compile(
     # a Cookie or Set-Cookie line: every value in it
     r"|(?P<cookie>(?i:set-cookie|cookie)" + _QUOTE + r"\s*:\s*" + _QUOTE + r")(?P<cookies>[^\r\n<\"\\]*)"
     # name=value, name: value, "name": "value" (any quoting), for credential-like names
-    r"|(?P<field>(?:" + _NAMES + r")" + _QUOTE + r"\s*(?:=|:|%3[Dd]|%3[Aa])\s*" + _QUOTE + r")" + _VALUE
+    # (a scheme word before the value, ``token=Bearer <x>``, is kept and the value after it removed)
+    r"|(?P<field>(?:" + _NAMES + r")" + _QUOTE + r"\s*(?:=|:|%3[Dd]|%3[Aa])\s*" + _QUOTE + _SCHEME + r")" + _VALUE
 )
 # Every credential-shaped context contains one of these (lower-cased): a cheap test skips the regex
 # for the usual log line.
