@@ -282,7 +282,7 @@ def _status(
             MemberStatus.INVALID, f"account {m.account!r} is a {accounts[m.account]} account, not {m.vendor}"
         )
     if key in mapping.twice:
-        return verdict(MemberStatus.INVALID, "mapped to more than one customer")
+        return verdict(MemberStatus.INVALID, "mapped to more than one customer", listed.get(key))
     if (m.vendor, m.account) in down:
         return verdict(MemberStatus.UNKNOWN, "the account's company listing failed")
     if key not in listed:
