@@ -15,9 +15,12 @@ from ._calls import (
     by_key,
     collect,
     find,
+    first_of,
     mapped,
     paginate,
     single_page,
+    then,
+    with_reply,
 )
 from ._errors import ErrorDecoder, VendorError, build_api_error, error_class_for_status, parse_retry_after
 from ._session import AsyncSession, RateLimiter, RetryPolicy, Session, VendorProfile
@@ -50,9 +53,12 @@ __all__ = [
     "collect",
     "error_class_for_status",
     "find",
+    "first_of",
     "is_loopback",
     "mapped",
     "paginate",
     "parse_retry_after",
     "single_page",
+    "then",
+    "with_reply",
 ]

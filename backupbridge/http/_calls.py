@@ -36,12 +36,16 @@ __all__ = [
     "by_key",
     "collect",
     "find",
+    "first_of",
     "mapped",
     "paginate",
     "single_page",
+    "then",
+    "with_reply",
 ]
 
 T = TypeVar("T")
+U = TypeVar("U")
 ParamValue = str | int | float | bool | None | Sequence[str | int]
 
 
@@ -191,20 +195,77 @@ OpGenerator = Generator[Call, Reply, T]
 ListGenerator = Generator["Call | Batch[T]", "Reply | None", None]
 
 
+class _Once:
+    """A generator handed to ``Op``/``ListOp`` instead of its factory: it can run once, and a second use
+    raises instead of silently yielding nothing (an exhausted generator returns ``None`` / no records)."""
+
+    __slots__ = ("generator", "operation")
+
+    def __init__(self, generator: Generator[Any, Any, Any], operation: str) -> None:
+        self.generator: Generator[Any, Any, Any] | None = generator
+        self.operation = operation
+
+    def __call__(self) -> Generator[Any, Any, Any]:
+        generator, self.generator = self.generator, None
+        if generator is None:
+            raise RuntimeError(
+                f"operation {self.operation!r} was built from a generator and has already run; build it from "
+                "the generator function instead (Op(name, steps), not Op(name, steps)) to run it again"
+            )
+        return generator
+
+
+def _factory(operation: str, steps: Any) -> Callable[[], Any]:
+    if isinstance(steps, Generator):
+        return _Once(steps, operation)
+    if not callable(steps):
+        raise TypeError(f"operation {operation!r}: steps must be a generator function, not {type(steps).__name__}")
+    return steps  # type: ignore[no-any-return]
+
+
 @attrs.frozen
 class Op(Generic[T]):
-    """An operation that yields one result: run it with ``session.run(op)``."""
+    """An operation that yields one result: run it with ``session.run(op)``, as many times as you like.
+
+    An op is a value: ``start`` is the generator function (no arguments) that describes the exchange, and
+    each run starts it afresh, so running an op twice sends its calls twice and returns the result twice.
+    """
 
     operation: str
-    steps: OpGenerator[T]
+    start: Callable[[], OpGenerator[T]] = attrs.field()
+
+    def __init__(self, operation: str, start: Callable[[], OpGenerator[T]] | OpGenerator[T]) -> None:
+        self.__attrs_init__(operation, _factory(operation, start))  # type: ignore[attr-defined]
+
+    @property
+    def steps(self) -> OpGenerator[T]:
+        """A fresh run of the exchange (a new generator each time)."""
+        return self.start()
+
+    def then(self, convert: Callable[[T], U], operation: str | None = None) -> Op[U]:
+        """The same exchange, its result passed through ``convert``."""
+        return then(self, convert, operation)
+
+    def __iter__(self) -> OpGenerator[T]:
+        """``result = yield from op`` inside another op's steps: composes this op (a fresh run)."""
+        return self.start()
 
 
 @attrs.frozen
 class ListOp(Generic[T]):
-    """A listing: iterate it with ``session.iterate(op)``; records arrive page by page."""
+    """A listing: iterate it with ``session.iterate(op)``; records arrive page by page. Like ``Op`` it is a
+    value: each iteration pages the listing afresh from its first page."""
 
     operation: str
-    steps: ListGenerator[T]
+    start: Callable[[], ListGenerator[T]] = attrs.field()
+
+    def __init__(self, operation: str, start: Callable[[], ListGenerator[T]] | ListGenerator[T]) -> None:
+        self.__attrs_init__(operation, _factory(operation, start))  # type: ignore[attr-defined]
+
+    @property
+    def steps(self) -> ListGenerator[T]:
+        """A fresh run of the listing from its first page (a new generator each time)."""
+        return self.start()
 
 
 @attrs.frozen(kw_only=True)
@@ -351,7 +412,7 @@ def paginate(
                 call = declared.page_call(index + 1)
             index += 1
 
-    return ListOp(first.operation, steps())
+    return ListOp(first.operation, steps)
 
 
 class _SeenIds:
@@ -552,6 +613,12 @@ def find(listing: ListOp[T], wanted: Callable[[T], bool]) -> Generator[Call, Rep
             return None
 
 
+def first_of(listing: ListOp[T]) -> Generator[Call, Reply, T | None]:
+    """The first item of a listing (``None`` when it is empty), from inside another op; only the first page
+    is fetched."""
+    return (yield from find(listing, lambda _: True))
+
+
 def mapped(listing: ListOp[Any], convert: Callable[[Any], T | None], operation: str | None = None) -> ListOp[T]:
     """A listing whose items pass through ``convert`` page by page (``None`` results are dropped)."""
 
@@ -571,4 +638,35 @@ def mapped(listing: ListOp[Any], convert: Callable[[Any], T | None], operation: 
             except StopIteration:
                 return
 
-    return ListOp(operation or listing.operation, steps())
+    return ListOp(operation or listing.operation, steps)
+
+
+def then(op: Op[T], convert: Callable[[T], U], operation: str | None = None) -> Op[U]:
+    """An op whose result is ``convert(result of op)``: the same calls, composed without touching its steps."""
+
+    def steps() -> OpGenerator[U]:
+        return convert((yield from op.steps))
+
+    return Op(operation or op.operation, steps)
+
+
+def with_reply(op: Op[T]) -> Generator[Call, Reply, tuple[T, Reply]]:
+    """Run ``op`` inside another op and return its result with the last reply it read (its raw JSON is
+    ``reply.json()``, parsed once): ``record, reply = yield from with_reply(api.things.get(key))``."""
+    steps = op.steps
+    last: Reply | None = None
+    try:
+        call = next(steps)
+        while True:
+            try:
+                last = yield call
+            except Exception as exc:
+                call = steps.throw(exc)
+                continue
+            call = steps.send(last)
+    except StopIteration as stop:
+        if last is None:
+            raise RuntimeError(f"operation {op.operation!r} returned without reading a reply") from None
+        return stop.value, last
+    finally:
+        steps.close()

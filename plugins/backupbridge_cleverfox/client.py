@@ -217,7 +217,7 @@ class Resource(Listing[R]):
             reply = yield call
             return pairs(reply, self.record, many=False)
 
-        return Op(call.operation, steps())
+        return Op(call.operation, steps)
 
     def get(self, record_id_value: int | str) -> Op[R]:
         """``GET /<resource>/{id}``: one record; ``NotFoundError`` for an unknown id."""
@@ -227,7 +227,7 @@ class Resource(Listing[R]):
             reply = yield call
             return pairs(reply, self.record, many=False)[0]
 
-        return Op(call.operation, steps())
+        return Op(call.operation, steps)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -285,7 +285,7 @@ class Resource(Listing[R]):
                         return found[0]
             return record
 
-        return Op(call.operation, steps())
+        return Op(call.operation, steps)
 
     def _fetch(self, key: int) -> Generator[Call, Reply, R]:
         reply = yield self.get_call(key)
@@ -331,7 +331,7 @@ class Devices(Writable[DeviceRecord]):
             reply = yield call
             return pairs(reply, DeviceRecord, many=False)[0]
 
-        return Op(call.operation, steps())
+        return Op(call.operation, steps)
 
     def _lookup_external(self, external_id: str) -> Generator[Call, Reply, tuple[DeviceRecord, Any] | None]:
         try:
@@ -353,7 +353,7 @@ class Devices(Writable[DeviceRecord]):
                     raise
             return None
 
-        return Op(call.operation, steps())
+        return Op(call.operation, steps)
 
     def jobs_pairs(self, device_id: int | str, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[tuple[JobRecord, Any]]:
         key = record_id(device_id, self._op("jobs"), "DeviceId")
@@ -382,7 +382,7 @@ class Devices(Writable[DeviceRecord]):
             yield call
             return None
 
-        return Op(call.operation, steps())
+        return Op(call.operation, steps)
 
 
 class CleverFoxAPI:

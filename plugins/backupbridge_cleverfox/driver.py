@@ -22,11 +22,11 @@ from backupbridge import (
     PlanSpec,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, mapped
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, first_of, mapped
 
 from . import mapping
 from .client import VENDOR, CleverFoxAPI, pairs, record_id
-from .records import BackupTypeRecord, DeviceRecord, JobRecord, PartnerRecord, SubscriptionRecord
+from .records import BackupTypeRecord, DeviceRecord, JobRecord, SubscriptionRecord
 
 Steps = Generator[Call, Reply, Any]
 ListSteps = Generator["Call | Batch[Any]", "Reply | None", None]
@@ -69,7 +69,7 @@ class CleverFoxDriver(Driver):
             reply = yield call
             return convert(*pairs(reply, typ, many=False))
 
-        return Op(operation, steps())
+        return Op(operation, steps)
 
     # -- companies ---------------------------------------------------------------------------
 
@@ -88,7 +88,8 @@ class CleverFoxDriver(Driver):
             raise _invalid("create_company", "name", "name must be a string of 1 to 100 characters")
 
         def steps() -> Steps:
-            partner = yield from self._first(self.api.partners.list_pairs(page_size=1).steps, PartnerRecord)
+            first = yield from first_of(self.api.partners.list_pairs(page_size=1))
+            partner = None if first is None else first[0]
             if partner is None:
                 raise _invalid("create_company", "partner", "this API key sees no partner to create the company under")
             op = self.api.companies.create(
@@ -102,20 +103,7 @@ class CleverFoxDriver(Driver):
             created = yield from op.steps
             return mapping.company(created, {}, account=self.account)
 
-        return Op("create_company", steps())
-
-    def _first(self, listing: Any, typ: Any) -> Generator[Call, Reply, Any]:
-        """The first record of a listing's first page (drives the listing's steps by hand)."""
-        message = next(listing)
-        while not isinstance(message, Batch):
-            reply = yield message
-            try:
-                message = listing.send(reply)
-            except StopIteration:
-                return None
-        listing.close()
-        first = next(iter(message.items), None)
-        return first[0] if first is not None else None
+        return Op("create_company", steps)
 
     # -- devices -----------------------------------------------------------------------------
 
@@ -127,7 +115,7 @@ class CleverFoxDriver(Driver):
             yield self.api.companies.get_call(company_id)
             yield from listing.steps
 
-        return ListOp(listing.operation, steps())
+        return ListOp(listing.operation, steps)
 
     def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
         if company_id is None:
@@ -170,7 +158,7 @@ class CleverFoxDriver(Driver):
                 )
             return self._device(created, {})
 
-        return Op("create_device", steps())
+        return Op("create_device", steps)
 
     def _subscription_of(self, company_id: int) -> Generator[Call, Reply, int]:
         for record, _ in (yield from collect(self.api.subscriptions.list_pairs())):
@@ -188,7 +176,7 @@ class CleverFoxDriver(Driver):
             yield from op.steps
             return None
 
-        return Op("set_notifications", steps())
+        return Op("set_notifications", steps)
 
     # -- plans (CleverFox jobs) --------------------------------------------------------------
 
@@ -204,7 +192,7 @@ class CleverFoxDriver(Driver):
             for device_id in device_ids:
                 yield from _mapped(self.api.devices.jobs_pairs(device_id), self._plan, "list_plans").steps
 
-        return self._in_company(wanted, ListOp("list_plans", steps()))
+        return self._in_company(wanted, ListOp("list_plans", steps))
 
     def get_plan(self, plan_id: str) -> Op[Plan]:
         return self._single("get_plan", self.api.jobs.get_call(plan_id), JobRecord, self._plan)
@@ -253,7 +241,7 @@ class CleverFoxDriver(Driver):
                 applied_to=(str(device_id),),
             )
 
-        return Op(op, steps())
+        return Op(op, steps)
 
     def _folder_backup_type(self) -> Generator[Call, Reply, int]:
         found: list[BackupTypeRecord] = [r for r, _ in (yield from collect(self.api.backup_types.list_pairs()))]

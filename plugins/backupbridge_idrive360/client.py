@@ -243,7 +243,7 @@ def _single(call: Call, typ: Any) -> Op[Any]:
         reply = yield call
         return decode_reply(typ, reply)
 
-    return Op(call.operation, steps())
+    return Op(call.operation, steps)
 
 
 def listing_pairs(call: Call, typ: Any, id_attr: str) -> ListOp[tuple[Any, Any]]:

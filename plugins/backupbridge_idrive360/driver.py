@@ -80,7 +80,7 @@ class IDrive360Driver(Driver):
             companies = yield from self._tree()
             yield Batch(companies)
 
-        return ListOp("list_companies", steps())
+        return ListOp("list_companies", steps)
 
     def get_company(self, company_id: str) -> Op[Company]:
         wanted = str(company_id_param(company_id, "get_company"))
@@ -95,7 +95,7 @@ class IDrive360Driver(Driver):
             top = {k: v for k, v in raw.items() if k != "sub_company_list"}
             return mapping.company(record, top, account=self.account, parent_id=None)
 
-        return Op("get_company", steps())
+        return Op("get_company", steps)
 
     def create_company(self, name: str, parent_id: str | None = None) -> Op[Company]:
         text_param(name, "create_company", "name", required=True)
@@ -111,7 +111,7 @@ class IDrive360Driver(Driver):
             record, raw = _records(CompanyRecord, reply)
             return mapping.company(record, raw, account=self.account, parent_id=str(parent))
 
-        return Op("create_company", steps())
+        return Op("create_company", steps)
 
     # -- devices and runs --------------------------------------------------------------------
 
@@ -127,7 +127,7 @@ class IDrive360Driver(Driver):
             # Decoded whole first (a bad record fails the listing before any is yielded), mapped lazily.
             yield Batch(mapping.device(r, raw, account=self.account, tz=tz) for r, raw in pairs)
 
-        return ListOp("list_devices", steps())
+        return ListOp("list_devices", steps)
 
     def get_device(self, device_id: str) -> Op[Device]:
         call = device_summary_call(device_id=text_param(device_id, "get_device", "device_id", required=True))
@@ -140,7 +140,7 @@ class IDrive360Driver(Driver):
                     return mapping.device(record, item, account=self.account, tz=self.context.timezone)
             raise _not_found(reply, "device", device_id)
 
-        return Op("get_device", steps())
+        return Op("get_device", steps)
 
     def list_jobs(
         self,
@@ -166,7 +166,7 @@ class IDrive360Driver(Driver):
             jobs = (mapping.last_run(r, raw, account=self.account, tz=tz) for r, raw in pairs)
             yield Batch([job for job in jobs if job is not None and keep(job)])
 
-        return ListOp("list_jobs", steps())
+        return ListOp("list_jobs", steps)
 
     def set_notifications(self, device_id: str, notification: Notification) -> Op[None]:
         emails, when = mapping.notification_request(notification)
@@ -181,7 +181,7 @@ class IDrive360Driver(Driver):
                 # Already set that way: the neutral operation is idempotent.
             return None
 
-        return Op("set_notifications", steps())
+        return Op("set_notifications", steps)
 
     # -- plans -------------------------------------------------------------------------------
 
@@ -202,7 +202,7 @@ class IDrive360Driver(Driver):
                 if plans:
                     yield Batch(plans)
 
-        return ListOp("list_plans", steps())
+        return ListOp("list_plans", steps)
 
     def get_plan(self, plan_id: str) -> Op[Plan]:
         text_param(plan_id, "get_plan", "plan_id", required=True)
@@ -225,7 +225,7 @@ class IDrive360Driver(Driver):
                 field="backup_id",
             )
 
-        return Op("get_plan", steps())
+        return Op("get_plan", steps)
 
     def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> Op[PlanCreation]:
         if not isinstance(spec, PlanSpec):
@@ -253,4 +253,4 @@ class IDrive360Driver(Driver):
                 raw=raw,
             )
 
-        return Op("create_plan", steps())
+        return Op("create_plan", steps)

@@ -171,7 +171,7 @@ def _op(call: Call, finish: Callable[[Reply], Any]) -> Op[Any]:
         reply = yield call
         return finish(reply)
 
-    return Op(call.operation, steps())
+    return Op(call.operation, steps)
 
 
 def one(call: Call, typ: Any) -> Op[Any]:
@@ -408,6 +408,11 @@ class Monitoring:
         """``GET api/Monitoring``: the latest run of every plan on every computer."""
         return many(Call(method="GET", path="/Monitoring", operation="monitoring.list"), MonitoringRecord)
 
+    def list_pairs(self) -> ListOp[tuple[MonitoringRecord, Any]]:
+        """``list()`` as ``(record, raw JSON)`` pairs."""
+        call = Call(method="GET", path="/Monitoring", operation="monitoring.list")
+        return many(call, MonitoringRecord, with_raw=True)
+
     def for_user(self, user_id: str) -> ListOp[MonitoringRecord]:
         """``GET api/Monitoring/{UserID}``: the latest runs on the user's online computers."""
         key = guid(user_id, "monitoring.for_user", "user_id")
@@ -418,6 +423,10 @@ class Companies:
     def list(self) -> ListOp[CompanyRecord]:
         """``GET api/Companies``."""
         return many(Call(method="GET", path="/Companies", operation="companies.list"), CompanyRecord)
+
+    def list_pairs(self) -> ListOp[tuple[CompanyRecord, Any]]:
+        """``list()`` as ``(record, raw JSON)`` pairs."""
+        return many(Call(method="GET", path="/Companies", operation="companies.list"), CompanyRecord, with_raw=True)
 
     def get(self, company_id: str) -> Op[CompanyRecord]:
         """``GET api/Companies/{ID}``."""
@@ -465,6 +474,12 @@ class Computers:
         """``GET api/Computers/{hid}/Plans``: backup and restore plans on the computer."""
         key = hid(computer_hid, "computers.plans")
         return many(Call(method="GET", path=f"/Computers/{key}/Plans", operation="computers.plans"), ComputerPlanRecord)
+
+    def plans_pairs(self, computer_hid: str) -> ListOp[tuple[ComputerPlanRecord, Any]]:
+        """``plans()`` as ``(record, raw JSON)`` pairs."""
+        key = hid(computer_hid, "computers.plans")
+        call = Call(method="GET", path=f"/Computers/{key}/Plans", operation="computers.plans")
+        return many(call, ComputerPlanRecord, with_raw=True)
 
     def create_plan(self, computer_hid: str, payload: Mapping[str, Any]) -> Op[Any]:
         """``POST api/Computers/{hid}/Plans`` (Name required)."""
@@ -643,7 +658,7 @@ class Destinations:
                 except StopIteration:
                     return
 
-        return ListOp("destinations.for_user", steps())
+        return ListOp("destinations.for_user", steps)
 
 
 class Accounts:

@@ -18,11 +18,11 @@ from backupbridge import (
     UnsupportedOperationError,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, with_reply
 
 from . import mapping
-from .client import VENDOR, ManagedBackupAPI, decode_reply, guid, hid, many
-from .records import CompanyRecord, ComputerPlanRecord, ComputerRecord, MonitoringRecord
+from .client import VENDOR, ManagedBackupAPI, guid, hid
+from .records import CompanyRecord, ComputerRecord
 
 Steps = Generator[Call, Reply, Any]
 
@@ -42,15 +42,8 @@ class ManagedBackupDriver(Driver):
     def _tz(self) -> dt.tzinfo:
         return self.context.timezone
 
-    def _raw_list(self, call_op: ListOp[Any], typ: Any) -> Generator[Call, Reply, list[tuple[Any, Any]]]:
-        """A bare-array listing as (record, raw) pairs, checked by the paging engine like every listing."""
-        call = next(call_op.steps)
-        call_op.steps.close()
-        assert isinstance(call, Call)  # a single-page listing opens with its request
-        return (yield from collect(many(call, typ, with_raw=True)))
-
     def _companies(self) -> Generator[Call, Reply, list[tuple[CompanyRecord, Any]]]:
-        return (yield from self._raw_list(self.api.companies.list(), CompanyRecord))
+        return (yield from collect(self.api.companies.list_pairs()))
 
     def _company_ids(self) -> Generator[Call, Reply, dict[str, str]]:
         return {record.name: record.id for record, _ in (yield from self._companies()) if record.name}
@@ -81,17 +74,16 @@ class ManagedBackupDriver(Driver):
             pairs = yield from self._companies()
             yield Batch([mapping.company(r, raw, account=self.account) for r, raw in pairs])
 
-        return ListOp("list_companies", steps())
+        return ListOp("list_companies", steps)
 
     def get_company(self, company_id: str) -> Op[Company]:
-        call = next(self.api.companies.get(company_id).steps)
+        fetch = self.api.companies.get(company_id)
 
         def steps() -> Steps:
-            reply = yield call
-            data = reply.json()
-            return mapping.company(decode_reply(CompanyRecord, reply, data), data, account=self.account)
+            record, reply = yield from with_reply(fetch)
+            return mapping.company(record, reply.json(), account=self.account)
 
-        return Op("get_company", steps())
+        return Op("get_company", steps)
 
     def create_company(self, name: str, parent_id: str | None = None) -> Op[Company]:
         if parent_id is not None:
@@ -110,7 +102,7 @@ class ManagedBackupDriver(Driver):
                 operation="create_company",
             )
 
-        return Op("create_company", steps())
+        return Op("create_company", steps)
 
     # -- devices -----------------------------------------------------------------------------
 
@@ -126,25 +118,24 @@ class ManagedBackupDriver(Driver):
             ]
             yield Batch([d for d in devices if wanted is None or d.company_id == wanted])
 
-        return ListOp("list_devices", steps())
+        return ListOp("list_devices", steps)
 
     def get_device(self, device_id: str) -> Op[Device]:
-        call = next(self.api.computers.get(device_id).steps)
+        fetch = self.api.computers.get(device_id)
 
         def steps() -> Steps:
-            reply = yield call
+            record, reply = yield from with_reply(fetch)
             data = reply.json()
-            record = decode_reply(ComputerRecord, reply, data)
             company_ids = yield from self._company_ids()
             return mapping.device(record, data, account=self.account, tz=self._tz, company_ids=company_ids)
 
-        return Op("get_device", steps())
+        return Op("get_device", steps)
 
     # -- plans -------------------------------------------------------------------------------
 
     def _plans_of(self, computer: ComputerRecord, company_ids: dict[str, str]) -> Generator[Call, Reply, list[Plan]]:
         key = computer.computer_hid.strip("{}")
-        pairs = yield from self._raw_list(self.api.computers.plans(key), ComputerPlanRecord)
+        pairs = yield from collect(self.api.computers.plans_pairs(key))
         company = company_ids.get(computer.company_name or "")
         return [
             mapping.plan(r, raw, account=self.account, tz=self._tz, computer=key, company_id=company)
@@ -163,7 +154,7 @@ class ManagedBackupDriver(Driver):
                 if plans:
                     yield Batch(plans)
 
-        return ListOp("list_plans", steps())
+        return ListOp("list_plans", steps)
 
     def get_plan(self, plan_id: str) -> Op[Plan]:
         wanted = guid(plan_id, "get_plan", "plan_id")
@@ -183,7 +174,7 @@ class ManagedBackupDriver(Driver):
                 field="plan_id",
             )
 
-        return Op("get_plan", steps())
+        return Op("get_plan", steps)
 
     def create_plan(self, spec: Any, dry_run: bool = False) -> Op[Any]:
         raise UnsupportedOperationError(
@@ -214,7 +205,7 @@ class ManagedBackupDriver(Driver):
                 ((c.user_id or "").lower(), (c.computer_name or "").lower()): c.computer_hid.strip("{}")
                 for c in computers
             }
-            rows = yield from self._raw_list(self.api.monitoring.list(), MonitoringRecord)
+            rows = yield from collect(self.api.monitoring.list_pairs())
             jobs = []
             for record, raw in rows:
                 found = mapping.job(
@@ -229,4 +220,4 @@ class ManagedBackupDriver(Driver):
                 jobs.append(found)
             yield Batch(jobs)
 
-        return ListOp("list_jobs", steps())
+        return ListOp("list_jobs", steps)

@@ -335,7 +335,7 @@ def _op(call: Call, finish: Any) -> Op[Any]:
         reply = yield call
         return finish(reply)
 
-    return Op(call.operation, steps())
+    return Op(call.operation, steps)
 
 
 def one(call: Call, typ: Any) -> Op[Any]:

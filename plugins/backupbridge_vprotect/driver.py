@@ -7,11 +7,11 @@ from collections.abc import Generator
 from typing import Any
 
 from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan, ValidationError
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, mapped
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, mapped, with_reply
 
 from . import mapping
-from .client import POLICY_KINDS, TASK_TYPES, VENDOR, VProtectAPI, decode_reply, guid, millis
-from .records import PolicyRecord, Ref, RuleRecord, ScheduleRecord, TaskRecord, VirtualMachineRecord
+from .client import POLICY_KINDS, TASK_TYPES, VENDOR, VProtectAPI, guid, millis
+from .records import PolicyRecord, Ref, ScheduleRecord, TaskRecord, VirtualMachineRecord
 
 Steps = Generator[Call, Reply, Any]
 # A finished task's run is listed as a backup, and of the documented task types only these produce or move
@@ -55,7 +55,7 @@ class VProtectDriver(Driver):
             projects = yield from self._projects()
             yield Batch([mapping.company(p, account=self.account) for p in projects])
 
-        return ListOp("list_companies", steps())
+        return ListOp("list_companies", steps)
 
     def _project(
         self, wanted: str, operation: str, vms: list[tuple[VirtualMachineRecord, Any]] | None = None
@@ -77,7 +77,7 @@ class VProtectDriver(Driver):
         def steps() -> Steps:
             return mapping.company((yield from self._project(wanted, "get_company")), account=self.account)
 
-        return Op("get_company", steps())
+        return Op("get_company", steps)
 
     # -- devices (protected entities) --------------------------------------------------------
 
@@ -100,17 +100,16 @@ class VProtectDriver(Driver):
                 # No VM names the project, so only the policies can: look there.
                 yield from self._project(wanted, "list_devices", [])
 
-        return ListOp("list_devices", steps())
+        return ListOp("list_devices", steps)
 
     def get_device(self, device_id: str) -> Op[Device]:
-        call = next(self.api.virtual_machines.get(device_id).steps)
+        fetch = self.api.virtual_machines.get(device_id)
 
         def steps() -> Steps:
-            reply = yield call
-            data = reply.json()
-            return mapping.device(decode_reply(VirtualMachineRecord, reply, data), data, account=self.account)
+            record, reply = yield from with_reply(fetch)
+            return mapping.device(record, reply.json(), account=self.account)
 
-        return Op("get_device", steps())
+        return Op("get_device", steps)
 
     # -- plans (policies) --------------------------------------------------------------------
 
@@ -119,11 +118,9 @@ class VProtectDriver(Driver):
     ) -> Generator[Call, Reply, Plan]:
         schedules: list[ScheduleRecord] = []
         for rule_ref in policy.rules or ():
-            reply = yield next(self.api.rules.get(rule_ref.guid).steps)
-            rule = decode_reply(RuleRecord, reply)
+            rule = yield from self.api.rules.get(rule_ref.guid)
             for schedule_ref in rule.schedules or ():
-                reply = yield next(self.api.schedules.get(schedule_ref.guid).steps)
-                schedules.append(decode_reply(ScheduleRecord, reply))
+                schedules.append((yield from self.api.schedules.get(schedule_ref.guid)))
         devices = tuple(
             vm.guid for vm, _ in vms if vm.vmBackupPolicy is not None and vm.vmBackupPolicy.guid == policy.guid
         )
@@ -144,7 +141,7 @@ class VProtectDriver(Driver):
             if wanted is not None and not seen:  # an unknown project is NotFoundError, not an empty listing
                 yield from self._project(wanted, "list_plans", vms)
 
-        return ListOp("list_plans", steps())
+        return ListOp("list_plans", steps)
 
     def get_plan(self, plan_id: str) -> Op[Plan]:
         wanted = guid(plan_id, "get_plan", "plan_id")
@@ -153,16 +150,15 @@ class VProtectDriver(Driver):
             vms = yield from self._vms()
             for kind in POLICY_KINDS:
                 try:
-                    reply = yield next(self.api.policies.get(wanted, kind).steps)
+                    policy, reply = yield from with_reply(self.api.policies.get(wanted, kind))
                 except NotFoundError:
                     continue
-                data = reply.json()
-                return (yield from self._plan(decode_reply(PolicyRecord, reply, data), data, kind, vms))
+                return (yield from self._plan(policy, reply.json(), kind, vms))
             raise NotFoundError(
                 f"{VENDOR} has no policy {wanted}", status_code=404, vendor=VENDOR, operation="get_plan", field="guid"
             )
 
-        return Op("get_plan", steps())
+        return Op("get_plan", steps)
 
     # -- runs (backups and live tasks) -------------------------------------------------------
 
@@ -210,4 +206,4 @@ class VProtectDriver(Driver):
             job = mapping.task_job(task, raw, account=self.account)
             return job if status is None or job.status is status else None
 
-        return ListOp("list_jobs", steps())
+        return ListOp("list_jobs", steps)

@@ -1,0 +1,97 @@
+"""The plugin SDK: ops are values (runnable again), composed through public combinators."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+
+import pytest
+
+from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, then, with_reply
+from backupbridge.sandbox import connect_sandbox, connect_sandbox_async
+
+VENDORS = ["idrive360", "cleverfox", "managedbackup", "vprotect"]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_an_op_run_twice_returns_the_same_result_twice(vendor: str) -> None:
+    with connect_sandbox(vendor, seed=3, size=12) as conn:
+        first = next(iter(conn.list_devices()))
+        op = conn._driver.get_device(first.id)
+        once = conn.run(op)
+        again = conn.run(op)
+    assert once is not None
+    assert again == once
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_listing_iterated_twice_yields_every_record_twice(vendor: str) -> None:
+    with connect_sandbox(vendor, seed=3, size=12) as conn:
+        listing = conn._driver.list_devices()
+        once = [d.id for d in conn.iterate(listing)]
+        again = [d.id for d in conn.iterate(listing)]
+    assert once
+    assert again == once
+
+
+def test_async_op_and_listing_run_twice() -> None:
+    async def main() -> tuple[list[str], list[str]]:
+        async with connect_sandbox_async("cleverfox", seed=1, size=8) as conn:
+            listing = conn._driver.list_companies()
+            once = [c.id async for c in conn.iterate(listing)]
+            again = [c.id async for c in conn.iterate(listing)]
+            return once, again
+
+    once, again = asyncio.run(main())
+    assert once and again == once
+
+
+def _steps() -> Generator[Call, Reply, int]:
+    reply = yield Call(method="GET", path="/x", operation="x")
+    return int(reply.status_code)
+
+
+def test_an_op_built_from_a_spent_generator_refuses_a_second_run_loudly() -> None:
+    op: Op[int] = Op("x", _steps())
+    next(op.steps)
+    with pytest.raises(RuntimeError, match="already run"):
+        _ = op.steps
+
+
+def test_an_op_needs_a_generator_function() -> None:
+    with pytest.raises(TypeError, match="generator function"):
+        Op("x", 42)  # type: ignore[arg-type]
+
+
+def test_then_and_with_reply_compose_without_pulling_steps() -> None:
+    base: Op[int] = Op("x", _steps)
+    doubled = then(base, lambda n: n * 2)
+    steps = doubled.steps
+    call = next(steps)
+    assert call.path == "/x"
+    reply = Reply(200, __import__("httpx").Headers(), b"{}", "GET /x", "v", "x")
+    with pytest.raises(StopIteration) as stop:
+        steps.send(reply)
+    assert stop.value.value == 400
+
+    def outer() -> Generator[Call, Reply, tuple[int, int]]:
+        result, last = yield from with_reply(base)
+        return result, last.status_code
+
+    steps2 = outer()
+    next(steps2)
+    with pytest.raises(StopIteration) as stop2:
+        steps2.send(reply)
+    assert stop2.value.value == (200, 200)
+
+
+def test_collect_runs_a_listing_value_again() -> None:
+    def pages() -> Generator[Call | Batch[int], Reply | None, None]:
+        yield Batch([1, 2])
+
+    listing: ListOp[int] = ListOp("l", pages)
+    for _ in range(2):
+        gen = collect(listing)
+        with pytest.raises(StopIteration) as stop:
+            next(gen)
+        assert stop.value.value == [1, 2]
