@@ -571,19 +571,43 @@ def failures_by_account(failures: Iterable[AccountFailure]) -> dict[tuple[str, s
     return grouped
 
 
+# Each health's colour: its label's text and its share of the bar, on white. Every one reads at WCAG AA
+# (4.5:1 for text, on white and on the header grey), which is tested (tests/cli/test_html_browser.py).
 _COLOURS = {
     Health.OK: "#2e7d32",
-    Health.WARNING: "#f9a825",
+    Health.WARNING: "#7a5d00",
     Health.FAILED: "#c62828",
     Health.MISSED: "#6a1b9a",
-    Health.OVERDUE: "#ef6c00",
-    Health.NEVER_RUN: "#00838f",
-    Health.UNKNOWN: "#9e9e9e",
+    Health.OVERDUE: "#a84300",
+    Health.NEVER_RUN: "#006978",
+    Health.UNKNOWN: "#616161",
 }
+HTML_TEXT = "#1f1f1f"
+HTML_MUTED = "#595959"
+HTML_BACKGROUND = "#ffffff"
+HTML_HEADER_BACKGROUND = "#f3f4f6"
+HTML_LINK = "#0b57d0"
+
+
+def html_contrast_pairs() -> list[tuple[str, str, str]]:
+    """``(what, foreground, background)`` for every text colour of the HTML report on each background it is
+    shown on (the contrast test computes their ratios)."""
+    pairs = [
+        ("text", HTML_TEXT, HTML_BACKGROUND),
+        ("header text", HTML_TEXT, HTML_HEADER_BACKGROUND),
+        ("muted text", HTML_MUTED, HTML_BACKGROUND),
+        ("link", HTML_LINK, HTML_BACKGROUND),
+        ("skip link", HTML_BACKGROUND, HTML_LINK),
+    ]
+    for health, colour in _COLOURS.items():
+        pairs.append((f"{health.value} label", colour, HTML_BACKGROUND))
+        pairs.append((f"{health.value} label on a header", colour, HTML_HEADER_BACKGROUND))
+    return pairs
 
 
 def _chart(summary: CompanySummary) -> str:
-    """A stacked bar of the company's device healths, as inline SVG (its numbers also in data- attributes)."""
+    """A stacked bar of the company's device healths, as inline SVG that scales to its cell (its numbers
+    also in data- attributes, and in the row's own cells for a screen reader)."""
     width, height, x = 420, 22, 0.0
     total = max(summary.devices, 1)
     parts = []
@@ -600,8 +624,8 @@ def _chart(summary: CompanySummary) -> str:
     data = " ".join(f'data-{h.value.replace("_", "-")}="{summary.counts[h.value]}"' for h in HEALTHS)
     label = _html(f"{summary.company}: device health")
     return (
-        f'<svg class="chart" role="img" aria-label="{label}" width="{width}" height="{height}" '
-        f'data-devices="{summary.devices}" {data}>{"".join(parts)}</svg>'
+        f'<svg class="chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="none" data-devices="{summary.devices}" {data}>{"".join(parts)}</svg>'
     )
 
 
@@ -609,24 +633,114 @@ def _html(text: str) -> str:
     return html.escape(printable(text))
 
 
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+# Below this width the tables become one card per row (each cell labelled), so nothing is wider than a phone.
+_CARDS_BELOW_PX = 1024
+
+_HTML_STYLE = f"""
+*{{box-sizing:border-box}}
+body{{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:{HTML_TEXT};
+background:{HTML_BACKGROUND}}}
+.page{{max-width:1880px;margin:0 auto;padding:1rem clamp(.75rem,2vw,2rem) 2rem}}
+h1{{font-size:1.6rem;margin:.5rem 0}} h2{{font-size:1.25rem;margin:1.5rem 0 .5rem}}
+a{{color:{HTML_LINK}}}
+a:focus-visible,tr:focus-visible,[tabindex]:focus-visible{{outline:3px solid {HTML_LINK};outline-offset:-3px}}
+.skip{{position:absolute;left:.5rem;top:-3rem;background:{HTML_LINK};color:{HTML_BACKGROUND};padding:.5rem .75rem;
+z-index:1;text-decoration:none;border-radius:4px}}
+.skip:focus{{top:.5rem}}
+nav ul{{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1.25rem}}
+.muted,caption{{color:{HTML_MUTED}}}
+.legend{{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:.5rem 0}}
+.key i{{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.05rem}}
+table{{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}}
+caption{{text-align:left;padding:.25rem 0;caption-side:top}}
+th,td{{border-bottom:1px solid #d0d4da;padding:.35rem .45rem;text-align:left;vertical-align:top;
+overflow-wrap:break-word}}
+td.reason{{overflow-wrap:anywhere}}
+thead th{{background:{HTML_HEADER_BACKGROUND};vertical-align:bottom;overflow-wrap:normal;hyphens:manual}}
+tbody th{{font-weight:600}}
+.num{{text-align:right;font-variant-numeric:tabular-nums}}
+td.when{{min-width:6.5rem}}
+td.bar{{width:14%;min-width:6rem}}
+svg.chart{{display:block;width:100%;max-width:420px;height:1.3rem}}
+td.reason{{min-width:14rem}}
+@media screen and (min-width:1400px){{td.when{{white-space:nowrap}}}}
+.zero{{color:{HTML_MUTED}}}
+{"".join(f".{h.value}{{color:{_COLOURS[h]};font-weight:600}}" for h in HEALTHS)}
+@media screen and (max-width:{_CARDS_BELOW_PX - 1}px){{
+  table,thead,tbody,tr,th,td{{display:block;width:100%}}
+  caption{{display:block}}
+  thead{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}}
+  tbody tr{{border:1px solid #d0d4da;border-radius:6px;margin:0 0 .75rem;padding:.4rem .6rem}}
+  th,td{{border:0;padding:.15rem 0;min-width:0}}
+  td.when,td.bar,td.reason{{min-width:0;width:100%}}
+  td[data-label]::before{{content:attr(data-label) ": ";color:{HTML_MUTED}}}
+  td.num{{display:inline-block;width:auto;margin-right:.9rem;text-align:left}}
+  td.num[data-label]::before{{content:attr(data-label) " "}}
+  svg.chart{{max-width:none}}
+}}
+@media print{{
+  @page{{size:landscape;margin:1cm}}
+  body{{font-size:9pt}} .page{{max-width:none;padding:0}}
+  .skip,nav{{display:none}}
+  a{{color:inherit;text-decoration:none}}
+  tr{{break-inside:avoid}} thead{{display:table-header-group}}
+  td.bar{{display:none}} th.bar{{display:none}}
+  td.when{{min-width:0}} td.reason{{min-width:0}}
+  *{{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+}}
+"""
+
+
+def _html_section(name: str, title: str, items: str) -> str:
+    if not items:
+        return ""
+    return (
+        f'<section aria-labelledby="{name}-heading"><h2 id="{name}-heading">{title}</h2>'
+        f'<ul id="{name}">{items}</ul></section>'
+    )
+
+
 def render_html(report: Report, stream: TextIO) -> None:
+    """One self-contained page (no scripts, no network) that reads from a 360 px phone to a 1920 px screen
+    and on paper: the tables become one labelled card per row below 1024 px; a skip link, a section list,
+    captions and scoped headers for a keyboard or a screen reader (every row can take the focus); text
+    colours at WCAG AA contrast."""
     esc = _html
-    legend = "".join(f'<span class="key"><i style="background:{_COLOURS[h]}"></i>{h.value}</span>' for h in HEALTHS)
+    legend = "".join(
+        f'<span class="key"><i aria-hidden="true" style="background:{_COLOURS[h]}"></i>{_label(h.value)}</span>'
+        for h in HEALTHS
+    )
     rows = []
     for c in report.companies:
-        counts = "".join(f'<td class="num" data-health="{h.value}">{c.counts[h.value]}</td>' for h in HEALTHS)
-        rows.append(
-            f'<tr data-company="{esc(c.company)}" data-vendor="{esc(c.vendor)}" data-account="{esc(c.account)}">'
-            f"<td>{esc(c.vendor)}</td><td>{esc(c.account)}</td><td>{esc(c.company)}</td>"
-            f'<td class="num" data-field="devices">{c.devices}</td>{counts}<td>{_chart(c)}</td>'
-            f"<td>{esc(_when(c.last_success_at))}</td><td>{esc(_when(c.oldest_last_success_at))}</td></tr>"
+        counts = "".join(
+            f'<td class="num{"" if c.counts[h.value] else " zero"}" data-health="{h.value}" '
+            f'data-label="{_label(h.value)}">{c.counts[h.value]}</td>'
+            for h in HEALTHS
         )
-    problems = "".join(
-        f'<tr class="problem" data-health="{p.health.value}"><td class="{p.health.value}">{p.health.value}</td>'
-        f"<td>{esc(p.vendor)}</td><td>{esc(p.account)}</td><td>{esc(p.company)}</td><td>{esc(p.device or '')}</td>"
-        f"<td>{esc(p.plan or '')}</td><td>{esc(p.reason)}</td><td>{esc(_when(p.last_success_at))}</td></tr>"
+        rows.append(
+            f'<tr tabindex="0" data-company="{esc(c.company)}" data-vendor="{esc(c.vendor)}" '
+            f'data-account="{esc(c.account)}"><th scope="row">{esc(c.company)}</th>'
+            f'<td data-label="account">{esc(c.vendor)} / {esc(c.account)}</td>'
+            f'<td class="num" data-field="devices" data-label="devices">{c.devices}</td>{counts}'
+            f'<td class="bar">{_chart(c)}</td>'
+            f'<td class="when" data-label="last success">{esc(_when(c.last_success_at)) or "never"}</td>'
+            f'<td class="when" data-label="oldest last success">'
+            f"{esc(_when(c.oldest_last_success_at)) or 'never'}</td></tr>"
+        )
+    problem_rows = [
+        f'<tr class="problem" tabindex="0" data-health="{p.health.value}">'
+        f'<td class="{p.health.value}" data-label="health">{_label(p.health.value)}</td>'
+        f'<th scope="row">{esc(p.company)}</th>'
+        f'<td data-label="account">{esc(p.vendor)} / {esc(p.account)}</td>'
+        f'<td data-label="device">{esc(p.device or "")}</td><td data-label="plan">{esc(p.plan or "")}</td>'
+        f'<td class="when" data-label="last success">{esc(_when(p.last_success_at)) or "never"}</td>'
+        f'<td class="reason" data-label="reason">{esc(p.reason)}</td></tr>'
         for p in report.problems
-    )
+    ]
     failures = "".join(
         f"<li>{esc(f.vendor)}/{esc(f.account)} {esc(f.operation)}: {esc(f.message)}</li>" for f in report.failures
     )
@@ -637,35 +751,51 @@ def render_html(report: Report, stream: TextIO) -> None:
         for a in report.accounts
         if not a.judged
     )
-    totals = " · ".join(f"{count} {name}" for name, count in report.totals.items() if count)
-    head_counts = "".join(f"<th>{h.value}</th>" for h in HEALTHS)
-    styles = "".join(f".{h.value}{{color:{_COLOURS[h]};font-weight:600}}" for h in HEALTHS)
+    totals = " · ".join(f"{count} {_label(name)}" for name, count in report.totals.items() if count)
+    head_counts = "".join(f'<th scope="col" class="num">{_label(h.value)}</th>' for h in HEALTHS)
+    sections = [
+        ("companies-heading", f"Companies ({len(report.companies)})"),
+        ("problems-heading", f"Problems ({len(report.problems)})"),
+    ]
+    if unjudged:
+        sections.append(("not-judged-heading", "Accounts not judged"))
+    if failures:
+        sections.append(("failures-heading", "Accounts that failed"))
+    nav = "".join(f'<li><a href="#{anchor}">{esc(text)}</a></li>' for anchor, text in sections)
+    generated = esc(_when(report.generated_at))
     stream.write(f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Backup health report</title>
-<style>
-body{{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#212121}}
-table{{border-collapse:collapse;margin:1rem 0;width:100%}}
-th,td{{border-bottom:1px solid #e0e0e0;padding:.35rem .5rem;text-align:left;vertical-align:middle}}
-th{{background:#fafafa}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}
-.key{{margin-right:1rem}}
-.key i{{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}}
-{styles}
-</style></head><body>
-<h1>Backup health</h1>
-<p>Generated {esc(_when(report.generated_at))}. Devices: <span id="totals">{esc(totals)}</span>.</p>
-<p>{legend}</p>
-<h2>Companies</h2>
-<table id="companies"><thead><tr><th>vendor</th><th>account</th><th>company</th><th>devices</th>{head_counts}
-<th>devices by health</th><th>last success</th><th>oldest last success</th></tr></thead><tbody>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Backup health report, {generated}</title>
+<style>{_HTML_STYLE}</style></head><body>
+<a class="skip" href="#problems-heading">Skip to the problems</a>
+<div class="page">
+<header><h1>Backup health</h1>
+<p>Generated {generated} (times in UTC). Devices: <span id="totals">{esc(totals)}</span>.</p>
+<nav aria-label="Sections"><ul>{nav}</ul></nav></header>
+<main>
+<section aria-labelledby="companies-heading">
+<h2 id="companies-heading" tabindex="-1">Companies</h2>
+<p class="legend" aria-label="Colours of the health bar">{legend}</p>
+<table id="companies"><caption>Devices per company by health, with the newest and the oldest last success
+</caption><thead><tr><th scope="col">company</th><th scope="col">account</th><th scope="col" class="num">devices</th>
+{head_counts}<th scope="col" class="bar">devices by health</th><th scope="col">last success</th>
+<th scope="col">oldest last success</th></tr></thead><tbody>
 {"".join(rows)}
 </tbody></table>
-<h2>Problems ({len(report.problems)})</h2>
-<table id="problems"><thead><tr><th>health</th><th>vendor</th><th>account</th><th>company</th>
-<th>device</th><th>plan</th><th>reason</th><th>last success</th></tr></thead><tbody>
-{problems}
+</section>
+<section aria-labelledby="problems-heading">
+<h2 id="problems-heading" tabindex="-1">Problems ({len(report.problems)})</h2>
+<table id="problems"><caption>Every plan or device that is not OK, the worst first
+</caption><thead><tr><th scope="col">health</th><th scope="col">company</th><th scope="col">account</th>
+<th scope="col">device</th><th scope="col">plan</th><th scope="col">last success</th><th scope="col">reason</th></tr>
+</thead><tbody>
+{"".join(problem_rows)}
 </tbody></table>
-{f'<h2>Accounts not judged</h2><ul id="not-judged">{unjudged}</ul>' if unjudged else ""}
-{f'<h2>Accounts that failed</h2><ul id="failures">{failures}</ul>' if failures else ""}
+</section>
+{_html_section("not-judged", "Accounts not judged", unjudged)}
+{_html_section("failures", "Accounts that failed", failures)}
+</main></div>
 </body></html>
 """)
 
