@@ -20,15 +20,26 @@ What is removed:
 The registered forms are compiled into regular expressions (tries of alternatives) when a secret is
 registered, in a few groups merged like a binary counter, so registering stays cheap and ``redact``
 costs a handful of regex passes whatever the number of secrets.
+
+How long a secret is kept: a credential (every ``Secret``) for the life of the process. What a login mints
+(``register_secret``) belongs to the ``SecretScope`` active when it is registered, the connection that
+minted it, and is released with it: a long-running process opening a connection per account per pass
+(``AsyncBridge``) keeps only the tokens of its open connections, not every token it ever saw. A released
+value stays in the compiled patterns (still redacted, at no cost) until released ones outnumber the live
+ones, then the patterns are rebuilt from the live ones alone. With no scope active a registered value is
+kept for the life of the process, as a credential is.
 """
 
 from __future__ import annotations
 
+import contextvars
 import html
 import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -37,6 +48,7 @@ __all__ = [
     "SECRET_FIELDS",
     "RedactingFilter",
     "Secret",
+    "SecretScope",
     "excerpt",
     "install_log_redaction",
     "redact",
@@ -90,12 +102,96 @@ _TOKEN_BEFORE = r"(?<![A-Za-z0-9_/.\-])"
 _TOKEN_AFTER = r"(?![A-Za-z0-9_/\-]|\.[A-Za-z0-9_])"
 
 _lock = threading.Lock()
+# Every live secret: those kept for the process (``_permanent``), and those held by open scopes, with how
+# many scopes hold each (``_held``). A value may be both; it is live while either says so.
 _secrets: set[str] = set()
-# The registered secrets in groups of about 1, 2, 4, 8... (a binary counter), each compiled once: a new
-# secret recompiles only the small groups it merges with, so registering n secrets costs O(n log n)
-# and ``redact`` runs at most log2(n) + 1 patterns.
+_permanent: set[str] = set()
+_held: dict[str, int] = {}
+# The secrets in groups of about 1, 2, 4, 8... (a binary counter), each compiled once: a new secret
+# recompiles only the small groups it merges with, so registering n secrets costs O(n log n) and
+# ``redact`` runs at most log2(n) + 1 patterns. The groups may still hold released values (``_stale``
+# of them): they are rebuilt from the live ones when those are outnumbered.
 _groups: tuple[tuple[frozenset[str], re.Pattern[str] | None], ...] = ()
+_compiled: set[str] = set()
+_stale = 0
 _longest = 0
+_REBUILD_FLOOR = 64  # released values tolerated in the patterns whatever the number of live ones
+
+
+class SecretScope:
+    """The secrets one connection mints (tokens, session ids, cookie values), released with it.
+
+    ``with scope.active():`` (or ``scope.enter()``/``exit``) makes every ``register_secret`` in that thread
+    or task (and the tasks it starts) belong to ``scope``; ``release()`` forgets those no other scope and
+    no credential holds. Releasing twice is harmless; a released scope registers nothing more of its own
+    (a late registration is kept for the process, never lost).
+    """
+
+    __slots__ = ("_released", "_values")
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._released = False
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<SecretScope {len(self._values)} secrets{' released' if self._released else ''}>"
+
+    def enter(self) -> contextvars.Token[SecretScope | None]:
+        return _scope.set(self)
+
+    @staticmethod
+    def exit(token: contextvars.Token[SecretScope | None]) -> None:
+        _scope.reset(token)
+
+    @contextmanager
+    def active(self) -> Iterator[SecretScope]:
+        token = _scope.set(self)
+        try:
+            yield self
+        finally:
+            _scope.reset(token)
+
+    def release(self) -> None:
+        """Forget this scope's secrets (those another scope or a credential holds stay)."""
+        global _stale
+        with _lock:
+            if self._released:
+                return
+            self._released = True
+            values, self._values = self._values, set()
+            for value in values:
+                count = _held.get(value, 0) - 1
+                if count > 0:
+                    _held[value] = count
+                    continue
+                _held.pop(value, None)
+                if value not in _permanent:
+                    _secrets.discard(value)
+                    _stale += 1
+            if _stale > max(_REBUILD_FLOOR, len(_secrets)):
+                _rebuild()
+
+
+_scope: contextvars.ContextVar[SecretScope | None] = contextvars.ContextVar("backupbridge_secret_scope", default=None)
+
+
+def current_scope() -> SecretScope | None:
+    """The scope ``register_secret`` files a value under here (``None``: kept for the process)."""
+    return _scope.get()
+
+
+def _rebuild() -> None:
+    """The patterns from the live secrets alone (under ``_lock``)."""
+    global _groups, _longest, _stale
+    live = frozenset(_secrets)
+    _groups = ((live, _compile(set(live))),) if live else ()
+    _compiled.clear()
+    _compiled.update(live)
+    _longest = max((len(f) for value in live for f in _forms(value)), default=0)
+    _stale = 0
 
 
 class Secret:
@@ -109,7 +205,7 @@ class Secret:
         if not isinstance(value, str):
             raise TypeError("a secret must be a string")
         self._value = value
-        register_secret(value)
+        _register(value, None)  # a credential: kept for the life of the process
 
     def reveal(self) -> str:
         return self._value
@@ -189,13 +285,32 @@ def _compile(secrets: set[str]) -> re.Pattern[str] | None:
 def register_secret(value: str) -> None:
     """Make ``redact`` remove ``value`` (in every form it is echoed in) from every text from now on.
 
-    Cheap when the value is known already (it is called on every login and every Basic header).
+    The value belongs to the active ``SecretScope`` (the connection that minted it) and is forgotten when
+    that is released; with none active it is kept for the process. Cheap when the value is known already
+    (it is called on every login and every Basic header).
     """
-    global _groups, _longest
-    if not value or value in _secrets:
+    _register(value, _scope.get())
+
+
+def _register(value: str, scope: SecretScope | None) -> None:
+    global _groups, _longest, _stale
+    if not value:
         return
+    if scope is not None and scope._released:
+        scope = None  # registered after its connection closed: kept, never lost
+    if value in _permanent or (scope is not None and value in scope._values):
+        return  # the usual case (the same Basic header on every request): no lock
     with _lock:
+        if scope is None:
+            _permanent.add(value)
+        elif value not in scope._values:
+            scope._values.add(value)
+            _held[value] = _held.get(value, 0) + 1
         if value in _secrets:
+            return
+        _secrets.add(value)
+        if value in _compiled:
+            _stale -= 1  # released earlier and still in the patterns: live again
             return
         groups = list(_groups)
         merged = frozenset({value})
@@ -204,7 +319,7 @@ def register_secret(value: str) -> None:
         groups.append((merged, _compile(set(merged))))
         _longest = max(_longest, *(len(f) for f in _forms(value)))
         _groups = tuple(groups)  # swapped whole: a concurrent ``redact`` sees the old groups or the new
-        _secrets.add(value)
+        _compiled.add(value)
 
 
 def _context_value(match: re.Match[str]) -> str:
@@ -254,14 +369,37 @@ def scrub_json(data: Any) -> Any:
     return data
 
 
+class _RedactedMessage:
+    """A log record's message, formatted and redacted the first time a handler asks for it.
+
+    Most records are never emitted (no handler at their level, or none at all): they cost a wrapper, not a
+    formatting and a redaction pass."""
+
+    __slots__ = ("_args", "_msg", "_text")
+
+    def __init__(self, msg: object, args: Any) -> None:
+        self._msg, self._args = msg, args
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            message = str(self._msg)
+            if self._args:
+                message = message % self._args
+            self._text = redact(message)
+            self._msg = self._args = None  # the unredacted parts are not kept once formatted
+        return self._text
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
 class RedactingFilter(logging.Filter):
-    """Redacts the formatted message of every record it sees."""
+    """Redacts the formatted message of every record it sees, when a handler formats it (lazily)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message or record.args:
-            record.msg = cleaned
+        if not isinstance(record.msg, _RedactedMessage):
+            record.msg = _RedactedMessage(record.msg, record.args)
             record.args = None
         return True
 
