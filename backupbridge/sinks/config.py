@@ -115,6 +115,9 @@ def _email(where: str, label: str, table: Mapping[str, Any]) -> EmailSink:
     starttls = table.get("starttls", True)
     if not isinstance(starttls, bool):
         raise ConfigurationError(f"{where}: starttls must be true or false")
+    host = _string(where, table, "host")
+    if not starttls and host not in _LOOPBACK:
+        raise ConfigurationError(f"{where}: starttls = false only for a relay on this host (127.0.0.1, ::1, localhost)")
     context = None
     if table.get("cafile") is not None:
         try:
@@ -127,7 +130,7 @@ def _email(where: str, label: str, table: Mapping[str, Any]) -> EmailSink:
     password = _secret(where, table, "password", required=username is not None)
     return EmailSink(
         label,
-        host=_string(where, table, "host"),
+        host=host,
         port=port,
         sender=_string(where, table, "from"),
         recipients=to,

@@ -181,6 +181,15 @@ def test_a_sink_that_is_down_or_refusing_loses_nothing_and_blocks_nothing(
         assert len(sink.read_text().splitlines()) == len(opened)  # and the NDJSON one
         outbox = json.loads(state.read_text())["outbox"]
         assert len(outbox) == len(opened) and all(e["pending"] == ["backupbridge.sink.down"] for e in outbox)
+        # fixed (here: pointed at a receiver that answers), the next run delivers what was kept, once
+        config.write_text(config.read_text().replace(config.read_text().split('url = "')[2].split('"')[0],
+                                                     f"http://127.0.0.1:{port}/hook"))  # fmt: skip
+        code, _, err = run(capsys, *args)
+        assert code == 0, err
+        assert json.loads(state.read_text())["outbox"] == []
+        keys = [e["alert"]["key"] for e in handler.seen]
+        assert sorted(keys) == sorted([*opened, *opened])  # each once per sink
+        assert len({e["idempotency_key"] for e in handler.seen}) == len(opened)  # the same key from both sinks
     finally:
         if answer != "unreachable":
             bad_server.shutdown()
@@ -212,6 +221,7 @@ def test_a_misconfigured_sink_stops_the_alerts_before_anything_is_reconciled(
         ('type = "webhook"\nurl = "http://h.example/x"\nsecret_env = "X"', "http:// only for loopback"),
         ('type = "email"\nhost = "smtp.example.com"\nfrom = "a@example.com"', "to must be a list"),
         ('type = "email"\nhost = "s"\nfrom = "a@x"\nto = ["b@x"]\nusername = "u"', "needs password_env"),
+        ('type = "email"\nhost = "smtp.example.com"\nfrom = "a@x"\nto = ["b@x"]\nstarttls = false', "only for a relay"),
     ],
 )
 def test_sink_tables_are_checked(tmp_path: Path, table: str, message: str) -> None:
