@@ -24,7 +24,7 @@ import httpx
 
 from .config import AccountConfig, load_accounts
 from .connection import AsyncConnection, Connection, connect, connect_async, tls_verify
-from .errors import BackupBridgeError, TransportError, ValidationError
+from .errors import BackupBridgeError, ConfigurationError, TransportError, ValidationError
 from .models import Company, Device, Job, JobStatus, Plan
 from .redaction import SecretScope
 
@@ -591,6 +591,27 @@ def _real_opener(account: AccountConfig) -> AsyncOpener:
         kwargs = account.connect_kwargs()
         # The shared TLS context (see tls_verify): building one per account would stall the event loop.
         verify = tls_verify(kwargs.pop("verify", True), account.vendor, kwargs.get("base_url") or "")
-        return connect_async(account.vendor, transport=wrap(httpx.AsyncHTTPTransport(verify=verify)), **kwargs)
+        return connect_async(account.vendor, transport=wrap(_transport(account, verify)), **kwargs)
 
     return open_with
+
+
+def _transport(account: AccountConfig, verify: Any) -> httpx.AsyncBaseTransport:
+    """The account's configured transport: httpx's own, or httpx over aiohttp (``transport = "aiohttp"``)."""
+    kind = getattr(account, "transport", "httpx")
+    if kind == "httpx":
+        return httpx.AsyncHTTPTransport(verify=verify)
+    if kind == "aiohttp":
+        try:
+            from httpx_aiohttp import AiohttpTransport
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"account {account.name!r} asks for transport = \"aiohttp\": install backupbridge[aiohttp]",
+                vendor=account.vendor,
+            ) from exc
+        # The shared context again (or False): without ``verify`` it would load a CA bundle per account. No
+        # proxy is taken from the environment (aiohttp's session does not read it).
+        return AiohttpTransport(verify=verify)
+    raise ConfigurationError(
+        f"account {account.name!r}: unknown transport {kind!r} (httpx or aiohttp)", vendor=account.vendor
+    )

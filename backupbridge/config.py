@@ -127,6 +127,9 @@ class AccountConfig:
     """Where each credential came from (``env IDRIVE360_API_KEY``, ``keyring``, ``inline``), never its value."""
     base_url: str | None = None
     timezone: str = "UTC"
+    transport: str = "httpx"
+    """How ``AsyncBridge`` talks to the account: ``httpx`` (its own transport) or ``aiohttp`` (httpx over
+    aiohttp, the ``backupbridge[aiohttp]`` extra: less CPU a request). Not part of ``connect_kwargs``."""
 
     def resolved_credentials(self) -> dict[str, Any]:
         """The credentials with every reference read now.
@@ -154,7 +157,8 @@ def _owner_only(path: Path) -> bool:
     return not mode & (stat.S_IRWXG | stat.S_IRWXO)
 
 
-_ACCOUNT_KEYS = ("base_url", "credentials", "timezone", "vendor")
+_ACCOUNT_KEYS = ("base_url", "credentials", "timezone", "transport", "vendor")
+TRANSPORTS = ("httpx", "aiohttp")
 
 
 def _did_you_mean(word: str, known: Iterable[str]) -> str:
@@ -262,6 +266,9 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
             raise ConfigurationError(f"{path}: account {name!r}: base_url must be a string")
         if base_url is not None:
             refuse_userinfo(base_url, vendor=vendor.name, where=f"{path}: account {name!r}: ")
+        transport = table.get("transport", "httpx")
+        if transport not in TRANSPORTS:
+            raise ConfigurationError(f"{path}: account {name!r}: transport must be one of {', '.join(TRANSPORTS)}")
         result.append(
             AccountConfig(
                 name=name,
@@ -270,6 +277,7 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
                 credentials=values,
                 base_url=base_url,
                 timezone=_timezone(path, name, table.get("timezone", "UTC")),
+                transport=transport,
             )
         )
     return result
