@@ -3,7 +3,8 @@ STARTTLS.
 
 A run with nothing new and nothing recovered sends nothing (ongoing problems ride along with the next change).
 The digest's ``Message-ID`` (and ``X-Backupbridge-Idempotency-Key``) is made from the idempotency keys of the
-events in it, so a digest sent again after a failed run has the same id. STARTTLS is required unless the
+events in it, so a digest sent again after a failed run has the same id (one that newer events joined is a
+new digest, holding the old events too). STARTTLS is required unless the
 sink says ``starttls = false`` (a relay on the same host): a server that does not offer it is a permanent
 failure, never a silent fall-back to plain text. Authentication errors and refused recipients are permanent
 (fix the configuration; the events are kept); a server that cannot be reached, a timeout or a 4xx answer is

@@ -144,7 +144,7 @@ def test_a_failing_receiver_keeps_the_event_for_the_next_run(
     assert deliver_to_sinks(AlertState.load(state.path), [webhook(url)]).delivered == 1
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404])
+@pytest.mark.parametrize("status", [302, 400, 401, 403, 404])
 def test_a_refusing_receiver_is_a_permanent_failure_kept_and_reported(
     tmp_path: Path, receiver: tuple[str, type[Receiver]], status: int
 ) -> None:
@@ -234,3 +234,29 @@ def test_a_sink_that_raises_blocks_no_other_sink_and_keeps_the_order(
     after_backoff = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     deliver_to_sinks(state, [Fixed("bad")], clock=lambda: after_backoff)
     assert got == ["problem", "recovered"] and state.outbox == []
+
+
+def test_a_secret_from_the_keyring_is_read_when_delivering(
+    tmp_path: Path, receiver: tuple[str, type[Receiver]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    from backupbridge.sinks import load_sinks
+
+    url, handler = receiver
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[[sinks]]\ntype = "webhook"\nurl = "{url}"\nsecret_keyring = {{ service = "bb", username = "ops" }}\n'
+    )
+    (sink,) = load_sinks(config)  # nothing read yet: the keyring is not even installed
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    state = AlertState(tmp_path / "s.json")
+    (failure,) = run_pass(state, Health.FAILED, [sink]).sinks.failures
+    assert failure.permanent and "keyring" in failure.error and handler.seen == []
+    fake = types.ModuleType("keyring")
+    fake.get_password = lambda service, user: SECRET if (service, user) == ("bb", "ops") else None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    assert deliver_to_sinks(state, [sink]).delivered == 1
+    ((headers, body),) = handler.seen
+    assert verify_signature(SECRET, headers, body)
