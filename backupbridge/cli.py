@@ -669,6 +669,7 @@ def accounts(ctx: click.Context, config: Path | None) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
     if ctx.invoked_subcommand is None:
+        _use_config(config)
         for account in load_accounts(config):
             sources = ", ".join(f"{k} from {v}" for k, v in account.sources.items()) or "no credentials"
             click.echo(f"{account.name}\t{account.vendor}\t{account.base_url or '-'}\t{account.timezone}\t{sources}")
@@ -689,6 +690,7 @@ def accounts_check(ctx: click.Context, config: Path | None) -> None:
             return one_line(f"{type(exc).__name__}: {exc}")
         return "ok"
 
+    _use_config(config or ctx.obj["config"])
     accounts = load_accounts(config or ctx.obj["config"])
     # Concurrently (an account that is down spends its retries waiting), printed in the file's order.
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -828,3 +830,9 @@ def _customer_lookup(opts: dict[str, Any]) -> Any:
 
 
 cli.add_command(customers_group)
+
+
+# Migration between accounts (backupbridge/migrate/commands.py): migrate plan|apply|status|cutover.
+from .migrate.commands import migrate_group  # noqa: E402
+
+cli.add_command(migrate_group)

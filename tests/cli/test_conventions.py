@@ -305,3 +305,43 @@ def test_a_simulator_on_the_present_clock_seeds_recent_runs(capsys: pytest.Captu
     conn = connect_sandbox("cleverfox", size=6, now=now)
     latest = max(j.started_at for j in conn.list_jobs() if j.started_at is not None)
     assert now - dt.timedelta(days=2) < latest <= now
+
+
+def test_vendors_plugins_and_accounts_take_the_plugin_rules_of_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[plugins]\nblock = ["vprotect"]\n[accounts.a]\nvendor = "idrive360"\n')
+    try:
+        code, out, err = run(capsys, "plugins", "--config", str(config))
+        assert code == 0, err
+        assert "vprotect\tSKIPPED\t" in out and "idrive360\tbackupbridge" in out
+        code, out, err = run(capsys, "vendors", "--config", str(config), "--format", "json")
+        assert code == 0, err
+        import json
+
+        assert "vprotect" not in {row["vendor"] for row in json.loads(out)}
+        vprotect = tmp_path / "vprotect.toml"
+        vprotect.write_text('[plugins]\nblock = ["vprotect"]\n[accounts.v]\nvendor = "vprotect"\n')
+        code, _, err = run(capsys, "accounts", "--config", str(vprotect))
+        assert code == 1 and "unknown vendor 'vprotect'" in one_error_line(err)
+    finally:
+        plugins.use_config(None)
+    code, out, _ = run(capsys, "vendors", "--format", "json")
+    assert "vprotect" in out  # the next command without --config: the default rules again
+
+
+def test_shell_completion_as_documented() -> None:
+    """docs/quickstart.md: eval "$(_BACKUPBRIDGE_COMPLETE=bash_source backupbridge)"."""
+    env = {**os.environ, "_BACKUPBRIDGE_COMPLETE": "bash_source"}
+    script = subprocess.run(
+        [sys.executable, "-c", "from backupbridge.cli import run; run()"], capture_output=True, text=True, env=env
+    )
+    assert "complete -o nosort -F" in script.stdout and "_BACKUPBRIDGE_COMPLETE=bash_complete" in script.stdout
+    env = {**os.environ, "_BACKUPBRIDGE_COMPLETE": "bash_complete", "COMP_WORDS": "backupbridge rep", "COMP_CWORD": "1"}
+    words = subprocess.run(
+        [sys.executable, "-c", "from backupbridge.cli import run; run()"], capture_output=True, text=True, env=env
+    )
+    assert "plain,report" in words.stdout
+    quickstart = (Path(__file__).parents[2] / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    assert "_BACKUPBRIDGE_COMPLETE=bash_source backupbridge" in quickstart
