@@ -299,7 +299,8 @@ class ProblemContext:
         snapshot: the pass's listings (``None``: ids only, as before names were known).
         customers: ``(vendor, account, company_id)`` -> customer name (``customers.CustomerMap.lookup``).
         console_urls: vendor -> a ``str.format`` template of a console link with ``{company_id}``,
-            ``{device_id}``, ``{plan_id}`` (URL-quoted); vendors without one get no link.
+            ``{device_id}``, ``{plan_id}`` (URL-quoted); vendors without one get no link. ``None``: the
+            templates the registered vendors carry (``console_templates()``); ``{}`` for no links.
     """
 
     def __init__(
@@ -310,7 +311,7 @@ class ProblemContext:
         console_urls: Mapping[str, str] | None = None,
     ) -> None:
         self.customers = customers or {}
-        self.console_urls = console_urls or {}
+        self.console_urls = console_templates() if console_urls is None else console_urls
         self.companies = {(c.vendor, c.account, c.id): c.name for c in snapshot.companies} if snapshot else {}
         self.devices = {(d.vendor, d.account, d.id): d for d in snapshot.devices} if snapshot else {}
         self.plans = {(p.vendor, p.account, p.id): p.name for p in snapshot.plans} if snapshot else {}

@@ -182,3 +182,41 @@ def test_report_rows_carry_the_alert_fields_and_key() -> None:
     RENDERERS["ndjson"](report, out)
     problems = [json.loads(x) for x in out.getvalue().splitlines() if json.loads(x)["kind"] == "problem"]
     assert [p["key"] for p in problems] == [alert.key] and problems[0]["customer"] == "acme"
+
+
+def test_a_vendor_plugin_can_carry_a_console_link_template() -> None:
+    import attrs
+    import httpx
+
+    from backupbridge import plugins
+    from backupbridge.hookspecs import hookimpl
+    from backupbridge.vendors import Driver, Vendor
+
+    @attrs.frozen(kw_only=True)
+    class LinkedVendor(Vendor):
+        console_url: str = "https://console.example/c/{company_id}/d/{device_id}"
+
+    vendor = LinkedVendor(
+        name="linked", title="Linked", credentials=(), make_auth=lambda creds, base_url: httpx.Auth(),
+        make_driver=Driver, capabilities=frozenset(),
+    )  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_vendors(self, register: object) -> None:
+            register(vendor)  # type: ignore[operator]
+
+    snap = snapshot()
+    snap = Snapshot(
+        companies=[attrs.evolve(c, vendor="linked") for c in snap.companies],
+        devices=[attrs.evolve(d, vendor="linked", id="d 1/x") for d in snap.devices],
+        plans=[attrs.evolve(p, vendor="linked", device_ids=("d 1/x",)) for p in snap.plans],
+        jobs=[attrs.evolve(j, vendor="linked", device_id="d 1/x") for j in snap.jobs],
+    )
+    with plugins.registered_plugin(Plugin(), "linked-plugin"):
+        assert console_templates() == {"linked": "https://console.example/c/{company_id}/d/{device_id}"}
+        assessment = assess(snap.devices, snap.plans, snap.jobs, now=NOW)
+        (alert,) = alerts_from(assessment, NOW, snapshot=snap)
+        (row,) = build_report(snap, assessment, generated_at=NOW).problems
+    assert alert.console_url == row.console_url == "https://console.example/c/c1/d/d%201%2Fx"
+    assert alert.key == "linked|a|c1|d 1/x|p1|failed"  # the key keeps the ids as they are
