@@ -20,8 +20,8 @@ A member is ``vendor/account/company_id``. Its status, against the companies lis
 
 ``suggest`` proposes customers from the companies listed: names equal (``exact``), equal once normalised
 (case, punctuation, legal suffixes such as GmbH, Ltd, Inc, LLC, AG, and vProtect's " project"), or similar
-(``soft``: ``difflib`` ratio of the normalised names at least ``threshold``, default 0.85). A person reviews
-and pastes the TOML (``backupbridge customers suggest --format toml``).
+(``soft``: ``similarity`` of the normalised names, a ``difflib`` ratio, at least ``threshold``, default
+0.85). A person reviews and pastes the TOML (``backupbridge customers suggest --format toml``).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ __all__ = [
     "customers_for_run",
     "load_customers",
     "normalise",
+    "similarity",
     "suggest",
     "suggestions_toml",
 ]
@@ -304,6 +305,18 @@ class Suggestion:
         return self.members[0][0]
 
 
+def similarity(a: str, b: str, *, at_least: float = 0.0) -> float:
+    """How alike two normalised names are, 0 to 1: the ``difflib`` ratio of the names, or of their words in
+    sorted order when that is higher ("traders northwind" is "northwind traders"). Pairs that cannot reach
+    ``at_least`` are 0, found by difflib's cheap upper bounds first (suggest compares every pair)."""
+    best = 0.0
+    for x, y in ((a, b), (" ".join(sorted(a.split())), " ".join(sorted(b.split())))):
+        matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
+        if matcher.real_quick_ratio() >= at_least and matcher.quick_ratio() >= at_least:
+            best = max(best, matcher.ratio())
+    return best if best >= at_least else 0.0
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", normalise(name)).strip("-") or "customer"
 
@@ -332,7 +345,7 @@ def suggest(
     merged: list[tuple[str, list[tuple[Company, str]]]] = []
     for key in keys:
         for anchor_key, group in merged:
-            if key and anchor_key and difflib.SequenceMatcher(None, anchor_key, key).ratio() >= threshold:
+            if key and anchor_key and similarity(anchor_key, key, at_least=threshold) >= threshold:
                 group.extend((c, key) for c in clusters[key])
                 break
         else:
@@ -349,8 +362,7 @@ def suggest(
             elif key == anchor_key:
                 members.append((company, Match.NORMALISED, 1.0))
             else:
-                ratio = difflib.SequenceMatcher(None, anchor_key, key).ratio()
-                members.append((company, Match.SOFT, round(ratio, 2)))
+                members.append((company, Match.SOFT, round(similarity(anchor_key, key), 2)))
         name, n = _slug(anchor.name), 2
         base = name
         while name in used:

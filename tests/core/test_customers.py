@@ -177,3 +177,16 @@ def test_no_config_file_means_no_customers(tmp_path: Path) -> None:
     assert load_customers(tmp_path / "none.toml").customers == ()
     with pytest.raises(ConfigurationError):
         load_customers(tmp_path / "none.toml", required=True)
+
+
+def test_soft_matches_see_words_in_another_order() -> None:
+    from backupbridge.customers import similarity
+
+    assert similarity("traders northwind", "northwind traders") == 1.0
+    assert similarity("acme", "globex", at_least=0.85) == 0.0
+    companies = [
+        company("cleverfox", "fox", "1", "Northwind Traders"),
+        company("vprotect", "vp", "2", "Traders Northwind"),
+    ]
+    (proposal,) = suggest(companies)
+    assert [m for _, m, _ in proposal.members] == [Match.EXACT, Match.SOFT]
