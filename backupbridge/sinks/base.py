@@ -9,8 +9,10 @@ queued (``AlertState.enqueue(..., sinks=...)``). ``deliver_to_sinks`` hands each
 
 A sink that raises ``SinkError`` (or anything else) keeps the event; the failure is recorded on the event
 (``SinkRetry``: attempts, the error, the next attempt's time) and one sink's failure never stops another.
-Retryable failures back off: the next run tries again, then after 1, 2, 4 ... minutes (at most an hour);
-``permanent`` ones (the receiver refused the request: fix the configuration) are tried again every run.
+Retryable failures back off: the next run tries again, then after 1, 2, 4 ... minutes (at most an hour), and
+an event sink's first retryable failure in a run ends that sink's run (a receiver that is down costs one
+timeout, not one per event; the rest waits, untried). ``permanent`` failures (the receiver refused that
+request: fix the configuration) are tried again every run, and the sink's other events still go.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def deliver_to_sinks(
                 delivered += len(batch)
             continue
         held = {e.alert.key for e in owed if e not in due}
-        for entry in due:
+        for index, entry in enumerate(due):
             if entry.alert.key in held:  # an earlier event of this alert failed or waits: keep the order
                 waiting += 1
                 continue
@@ -189,8 +191,12 @@ def deliver_to_sinks(
                     raise TypeError(f"{type(sink).__name__} is neither an EventSink nor a DigestSink")
                 sink.send_event(entry)
             except (Exception, SystemExit) as exc:
-                failures.append(_failed(outbox, sink, entry, exc, now))
+                failures.append(failure := _failed(outbox, sink, entry, exc, now))
                 held.add(entry.alert.key)
+                if not failure.permanent:
+                    # Down (or failing): the rest waits for the next run rather than each costing a timeout.
+                    waiting += len(due) - index - 1
+                    break
             else:
                 outbox.mark_delivered(entry, sink.name)
                 delivered += 1

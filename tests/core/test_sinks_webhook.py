@@ -260,3 +260,13 @@ def test_a_secret_from_the_keyring_is_read_when_delivering(
     assert deliver_to_sinks(state, [sink]).delivered == 1
     ((headers, body),) = handler.seen
     assert verify_signature(SECRET, headers, body)
+
+
+def test_a_receiver_that_is_down_costs_one_attempt_per_run_not_one_per_event(tmp_path: Path) -> None:
+    sink = webhook(f"http://127.0.0.1:{free_port()}/hook")
+    state = AlertState(tmp_path / "s.json")
+    opened, _ = reconcile(state, alerts_from(Assessment(plans=problem(plan="p1").plans + problem(plan="p2").plans
+                                                         + problem(plan="p3").plans, devices=()), NOW))  # fmt: skip
+    outcome = deliver_alerts(state, opened, [], [], [sink])
+    assert len(outcome.sinks.failures) == 1 and outcome.sinks.waiting == 2 and len(state.outbox) == 3
+    assert [len(e.retries) for e in state.outbox] == [1, 0, 0]  # the untried ones have no failure recorded
