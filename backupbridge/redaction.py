@@ -53,6 +53,7 @@ __all__ = [
     "install_log_redaction",
     "redact",
     "register_secret",
+    "register_secret_field",
     "scrub_json",
 ]
 
@@ -63,9 +64,11 @@ REDACTED = "***"
 _ANYWHERE_LENGTH = 8
 _TOKEN_LENGTH = 4
 
-# JSON fields that hold credentials in some vendor's payloads (CleverFox's per-device agent ApiKey,
-# login passwords, minted tokens). Their values are removed from cassettes and from any text.
-SECRET_FIELDS = ("ApiKey", "apiKey", "api_key", "Password", "password", "access_token", "refresh_token")
+# JSON fields that hold credentials in any vendor's payloads (login passwords, API keys, minted tokens).
+# Their values are removed from cassettes and from any text. A vendor's own names (CleverFox's per-device
+# agent ``ApiKey``) are declared by its plugin (``Vendor(secret_fields=...)``) and added by
+# ``register_secret_field``.
+SECRET_FIELDS: tuple[str, ...] = ("apiKey", "api_key", "Password", "password", "access_token", "refresh_token")
 
 # Credential shapes, redacted even when the value was never registered. A quote may be plain, JSON-escaped,
 # HTML-escaped or URL-encoded, because proxies and WAF pages echo requests in all of those forms.
@@ -430,3 +433,10 @@ def install_log_redaction() -> None:
     # A logger's filters see only records created on that logger, not on its children: name each one.
     for name in _LOGGERS:
         logging.getLogger(name).addFilter(log_filter)
+
+
+def register_secret_field(name: str) -> None:
+    """Treat JSON key ``name`` as a credential everywhere ``SECRET_FIELDS`` is read (a plugin's declaration)."""
+    global SECRET_FIELDS
+    if name not in SECRET_FIELDS:
+        SECRET_FIELDS = (*SECRET_FIELDS, name)

@@ -23,7 +23,7 @@ from .models import (
     PlanCreation,
     PlanSpec,
 )
-from .redaction import Secret
+from .redaction import Secret, register_secret_field
 
 if TYPE_CHECKING:
     from .sandbox import SimulatorOptions
@@ -69,6 +69,12 @@ class Simulator(Protocol):
     def now(self) -> dt.datetime:
         """The simulator's clock (aware)."""
 
+    def device_ids(self) -> set[str]:
+        """The declared truth: the ids of every device it holds (the soak compares listings with it)."""
+
+    def secrets(self) -> set[str]:
+        """The declared truth: every secret it knows (credentials, minted tokens and session ids)."""
+
 
 @attrs.frozen(kw_only=True)
 class Vendor:
@@ -87,6 +93,8 @@ class Vendor:
         default_base_url: the vendor's public API root; ``None`` for self-hosted products.
         decode_error: reads the vendor's error bodies.
         simulator: ``SimulatorOptions -> Simulator``, the offline fake used by ``--sandbox`` and tests.
+        secret_fields: JSON keys that carry credentials in this vendor's payloads (beyond the generic
+            ``password``/``api_key``/token names): scrubbed from cassettes, exports and excerpts.
     """
 
     name: str
@@ -100,6 +108,12 @@ class Vendor:
     decode_error: ErrorDecoder | None = None
     simulator: Callable[[SimulatorOptions], Simulator] | None = None
     docs_url: str | None = None
+    secret_fields: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        # The vendor's own credential-bearing JSON keys join the generic ones the moment it is declared.
+        for name in self.secret_fields:
+            register_secret_field(name)
 
     @property
     def profile(self) -> VendorProfile:

@@ -10,8 +10,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
-
 from ..connection import AsyncConnection, Connection, connect, connect_async
 from ..errors import ConfigurationError
 from ..http import RetryPolicy
@@ -20,9 +18,11 @@ from ..vendors import Simulator
 from .app import Router, SimRequest, json_response, raw_json_response
 from .clock import SimClock
 from .faults import FaultKind, Faults, SimulatorTransport
+from .options import DEFAULT_NOW, SimulatorOptions
 from .seed import Seeder
 
 __all__ = [
+    "DEFAULT_NOW",
     "FaultKind",
     "Faults",
     "Router",
@@ -38,24 +38,6 @@ __all__ = [
     "raw_json_response",
     "sandbox_tenants",
 ]
-
-# A fixed instant, so seeded data (and tests) do not depend on the day they run.
-DEFAULT_NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-
-
-@attrs.frozen(kw_only=True)
-class SimulatorOptions:
-    """How to seed a simulator.
-
-    Attributes:
-        seed: the same seed gives the same data.
-        size: roughly how many devices to create (companies, plans and runs scale with it).
-        now: the simulator's clock at start; seeded times are relative to it.
-    """
-
-    seed: int = 0
-    size: int = 40
-    now: dt.datetime = DEFAULT_NOW
 
 
 def make_simulator(vendor: str, options: SimulatorOptions | None = None) -> Simulator:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -19,29 +19,21 @@ import attrs
 from ..bridge import Bridge
 from ..errors import BackupBridgeError
 from ..http import RetryPolicy
+from ..vendors import Simulator
 from .faults import PAGING_FAULTS, FaultKind, Faults, PagingFault
 
 __all__ = ["SoakResult", "ground_truth", "run_soak", "secrets_of"]
 
-# Each vendor's simulator, and how to read the ids of its devices (the ground truth) off it.
-GROUND_TRUTH: Mapping[str, Callable[[Any], set[str]]] = {
-    "idrive360": lambda sim: set(sim.devices),
-    "cleverfox": lambda sim: {str(k) for k in sim.tables["devices"]},
-    "managedbackup": lambda sim: set(sim.computers),
-    "vprotect": lambda sim: set(sim.vms),
-}
+
+def ground_truth(vendor: str, simulator: Simulator) -> set[str]:
+    """The ids of every device ``simulator`` holds, as it declares them (``vendor`` names it in messages)."""
+    return set(simulator.device_ids())
 
 
-def ground_truth(vendor: str, simulator: Any) -> set[str]:
-    return GROUND_TRUTH[vendor](simulator)
-
-
-def secrets_of(simulator: Any) -> set[str]:
-    """Every secret a simulator knows: its credentials, and the tokens and session cookies it minted."""
-    found = {str(v) for k, v in simulator.credentials.items() if k in ("api_key", "password")}
-    found |= {t for t in getattr(simulator, "tokens", {}) or {} if isinstance(t, str)}
-    found |= set(getattr(simulator, "sessions", {}) or {})
-    return {s for s in found if isinstance(s, str) and len(s) >= 6}
+def secrets_of(simulator: Simulator) -> set[str]:
+    """Every secret a simulator declares: its credentials, and the tokens and session cookies it minted
+    (only those long enough to be looked for in text)."""
+    return {s for s in simulator.secrets() if isinstance(s, str) and len(s) >= 6}
 
 
 @attrs.define

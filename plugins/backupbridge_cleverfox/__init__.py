@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
-from backupbridge.sandbox import SimulatorOptions
-from backupbridge.vendors import Simulator
+from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import BASE_URL, VENDOR, CleverFoxAPI, decode_error, make_auth
 from .driver import CleverFoxDriver
@@ -58,6 +57,7 @@ vendor = Vendor(
         "set_notifications": "per device (To/Cc/Bcc and the completed/failed/missed flags)",
     },
     default_base_url=BASE_URL,
+    secret_fields=("ApiKey",),  # each device's agent key, in device payloads
     decode_error=decode_error,
     simulator=_simulator,
     docs_url="https://cleverfoxbackup.com/docs/ab-introduction",

@@ -18,8 +18,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from backupbridge import ConflictError, ErrorDetail, NotFoundError, ValidationError
-from backupbridge.convert import decode
-from backupbridge.http import (
+from backupbridge.plugin import (
     BasicAuth,
     Call,
     End,
@@ -30,6 +29,7 @@ from backupbridge.http import (
     Reply,
     VendorError,
     by_attr,
+    decode,
     find,
     mapped,
     paginate,

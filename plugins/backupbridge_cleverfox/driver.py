@@ -22,7 +22,7 @@ from backupbridge import (
     PlanSpec,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, first_of, mapped
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, first_of, mapped
 
 from . import mapping
 from .client import VENDOR, CleverFoxAPI, pairs, record_id

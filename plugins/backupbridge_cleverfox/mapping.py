@@ -36,7 +36,7 @@ from backupbridge import (
     ValidationError,
     Weekday,
 )
-from backupbridge.convert import parse_timestamp
+from backupbridge.plugin import parse_timestamp
 
 from .records import CompanyRecord, DeviceRecord, JobRecord, LogRecord
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import INT_MAX, check_minutes, in_range, make_converter, pascal_case, used
+from backupbridge.plugin import INT_MAX, check_minutes, in_range, make_converter, pascal_case, used
 
 __all__ = [
     "BackupTypeRecord",

@@ -18,8 +18,7 @@ from typing import Any
 
 import httpx
 
-from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
-from backupbridge.sandbox.app import PageShape
+from backupbridge.plugin import PageShape, SimRequest, SimulatorBase, SimulatorFault, SimulatorOptions, json_response
 
 from .mapping import windows_zone
 from .schema import RESOURCES, ResourceSpec, payload_problems
@@ -47,7 +46,7 @@ ERRORS = (
 )
 
 
-class Fault(Exception):
+class Fault(SimulatorFault):
     def __init__(self, status: int, message: str, model_state: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.status = status
@@ -66,15 +65,16 @@ def _stamp(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.000") if value else None
 
 
-class CleverFoxSimulator:
+class CleverFoxSimulator(SimulatorBase):
     """The simulator. ``handle(request)`` answers one ``httpx.Request``."""
 
+    base_path = BASE_PATH
+    fault_type = Fault
+
     def __init__(self, options: SimulatorOptions | None = None, *, api_key: str = SANDBOX_API_KEY) -> None:
-        self.options = options or SimulatorOptions()
+        super().__init__(options)
         self.api_key = api_key
         self.credentials = {"api_key": api_key}
-        self.clock = SimClock(self.options.now)
-        self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES if name != "timezones"}
         self._newest_first: dict[str, list[int]] = {}  # per table, ids newest first; dropped on every change
         # (table, parent field) -> parent id -> rows, for embedding children; dropped on every change.
@@ -82,12 +82,14 @@ class CleverFoxSimulator:
         self.tokens: dict[str, dt.datetime] = {}
         self.get_next_job_requests: list[int] = []
         self._next_id: dict[str, int] = {name: 1 for name in RESOURCES}
-        self.router = Router(BASE_PATH)
         self._routes()
         self._seed()
 
-    def now(self) -> dt.datetime:
-        return self.clock.now()
+    def device_ids(self) -> set[str]:
+        return {str(key) for key in self.tables["devices"]}
+
+    def minted_secrets(self) -> list[str]:
+        return list(self.tokens)
 
     # -- time helpers ------------------------------------------------------------------------
 
@@ -440,17 +442,12 @@ class CleverFoxSimulator:
             if "update" in spec.operations:
                 self.router.add("PUT", spec.path + "/{id}", self._updater(name))
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        handler, sim, known = self.router.match(request)
-        try:
-            self._authenticate(sim)
-            if handler is None:
-                raise Fault(405 if known else 404, f"No HTTP resource was found that matches {sim.method} {sim.path}.")
-            return handler(sim)
-        except Fault as fault:
-            return fault.response()
+    def no_route(self, request: SimRequest, path_known: bool) -> Fault:
+        return Fault(
+            405 if path_known else 404, f"No HTTP resource was found that matches {request.method} {request.path}."
+        )
 
-    def _authenticate(self, request: SimRequest) -> None:
+    def authenticate(self, request: SimRequest) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, encoded = header.partition(" ")
         user = ""

@@ -24,8 +24,7 @@ from backupbridge import (
     ServerError,
     ValidationError,
 )
-from backupbridge.convert import decode
-from backupbridge.http import BearerAuth, Call, ListOp, Op, Reply, VendorError, by_attr, single_page
+from backupbridge.plugin import BearerAuth, Call, ListOp, Op, Reply, VendorError, by_attr, decode, single_page
 
 from .records import (
     BackupPlanRecord,

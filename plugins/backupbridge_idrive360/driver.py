@@ -21,7 +21,7 @@ from backupbridge import (
     PlanSpec,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect
 
 from . import mapping
 from .client import (

@@ -25,7 +25,7 @@ from backupbridge import (
     ValidationError,
     Weekday,
 )
-from backupbridge.convert import with_timezone
+from backupbridge.plugin import with_timezone
 
 from .records import BackupPlanRecord, CompanyRecord, DeviceRecord, ScheduleInfo
 from .vocabulary import MONTHS

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import CHECK, USED, b64decode_loose, make_converter, used
+from backupbridge.plugin import CHECK, USED, b64decode_loose, make_converter, used
 
 __all__ = [
     "BackupDetails",

@@ -17,8 +17,7 @@ from typing import Any
 import attrs
 import httpx
 
-from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
-from backupbridge.sandbox.app import WHOLE_ARRAY
+from backupbridge.plugin import WHOLE_ARRAY, SimRequest, SimulatorBase, SimulatorFault, SimulatorOptions, json_response
 
 from .vocabulary import BACKUP_SETS, BUILD_TYPES, NOTIFY_TYPES, email_problems, plan_problems
 
@@ -57,7 +56,7 @@ _FAILURE_REASONS = (
 )
 
 
-class VendorFault(Exception):
+class VendorFault(SimulatorFault):
     """Raised inside a handler: answered with the documented error envelope."""
 
     def __init__(
@@ -129,15 +128,16 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.000") if value else None
 
 
-class IDrive360Simulator:
+class IDrive360Simulator(SimulatorBase):
     """The simulator. ``handle(request)`` answers one ``httpx.Request``."""
 
+    base_path = BASE_PATH
+    fault_type = VendorFault
+
     def __init__(self, options: SimulatorOptions | None = None, *, api_key: str = SANDBOX_API_KEY) -> None:
-        self.options = options or SimulatorOptions()
+        super().__init__(options)
         self.api_key = api_key
         self.credentials = {"api_key": api_key}
-        self.clock = SimClock(self.options.now)
-        self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
         self.companies: dict[int, _Company] = {}
         self.devices: dict[str, dict[str, Any]] = {}  # device_id -> wire summary
         self.device_sets: dict[str, dict[str, str]] = {}  # device_id -> backup_set -> backup_id
@@ -147,7 +147,6 @@ class IDrive360Simulator:
         self._next_company = 15020 + self.options.seed % 1000
         self._next_plan = 406717
         self.root = self._add_company("default", None)
-        self.router = Router(BASE_PATH)
         for method, path, handler in (
             ("GET", "/company", self._company_summary),
             ("POST", "/company", self._create_company),
@@ -164,8 +163,8 @@ class IDrive360Simulator:
             )
         self._seed()
 
-    def now(self) -> dt.datetime:
-        return self.clock.now()
+    def device_ids(self) -> set[str]:
+        return set(self.devices)
 
     # -- seeding -----------------------------------------------------------------------------
 
@@ -315,22 +314,14 @@ class IDrive360Simulator:
 
     # -- request handling --------------------------------------------------------------------
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        handler, sim, path_known = self.router.match(request)
-        try:
-            self._authenticate(sim)
-            if handler is None:
-                status = 405 if path_known else 404
-                raise VendorFault(
-                    "invalid_request",
-                    [("invalid_request", None, f"No endpoint {sim.method} {sim.path}")],
-                    status=status,
-                )
-            return handler(sim)
-        except VendorFault as fault:
-            return fault.response()
+    def no_route(self, request: SimRequest, path_known: bool) -> VendorFault:
+        return VendorFault(
+            "invalid_request",
+            [("invalid_request", None, f"No endpoint {request.method} {request.path}")],
+            status=405 if path_known else 404,
+        )
 
-    def _authenticate(self, request: SimRequest) -> None:
+    def authenticate(self, request: SimRequest) -> None:
         header = request.headers.get("authorization")
         if header is None:
             raise VendorFault(

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
-from backupbridge.sandbox import SimulatorOptions
-from backupbridge.vendors import Simulator
+from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import BASE_URL, VENDOR, ManagedBackupAPI, decode_error, make_auth
 from .driver import ManagedBackupDriver

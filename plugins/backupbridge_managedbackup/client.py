@@ -21,8 +21,7 @@ from backupbridge import (
     NotFoundError,
     ValidationError,
 )
-from backupbridge.convert import decode
-from backupbridge.http import (
+from backupbridge.plugin import (
     Call,
     End,
     ListOp,
@@ -31,13 +30,16 @@ from backupbridge.http import (
     Page,
     Paging,
     Reply,
+    Secret,
     VendorError,
     by_attr,
     by_key,
+    decode,
     paginate,
+    redact,
+    register_secret,
     single_page,
 )
-from backupbridge.redaction import Secret, redact, register_secret
 
 from .records import (
     AdministratorRecord,

@@ -18,7 +18,7 @@ from backupbridge import (
     UnsupportedOperationError,
     ValidationError,
 )
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, with_reply
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, with_reply
 
 from . import mapping
 from .client import VENDOR, ManagedBackupAPI, guid, hid

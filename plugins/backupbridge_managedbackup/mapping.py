@@ -19,7 +19,7 @@ from backupbridge import (
     OSFamily,
     Plan,
 )
-from backupbridge.convert import duration_or_none, with_timezone
+from backupbridge.plugin import duration_or_none, with_timezone
 
 from .records import CompanyRecord, ComputerPlanRecord, ComputerRecord, MonitoringRecord, MonitoringStatus, PlanType
 

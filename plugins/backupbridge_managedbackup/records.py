@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import ALIASES, CHECK, USED, WIRE, VendorIntEnum, make_converter, pascal_case, used
+from backupbridge.plugin import ALIASES, CHECK, USED, WIRE, VendorIntEnum, make_converter, pascal_case, used
 
 __all__ = [
     "AdministratorRecord",

@@ -16,8 +16,15 @@ from typing import Any
 
 import httpx
 
-from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
-from backupbridge.sandbox.app import WHOLE_ARRAY, PageShape
+from backupbridge.plugin import (
+    WHOLE_ARRAY,
+    PageShape,
+    SimRequest,
+    SimulatorBase,
+    SimulatorFault,
+    SimulatorOptions,
+    json_response,
+)
 
 __all__ = ["SANDBOX_PASSWORD", "SANDBOX_USERNAME", "ManagedBackupSimulator"]
 
@@ -38,7 +45,7 @@ ERRORS = (
 )
 
 
-class Fault(Exception):
+class Fault(SimulatorFault):
     def __init__(self, status: int, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
@@ -58,14 +65,15 @@ def _not_found(key: str) -> Fault:
     return Fault(404, f'Object "{key}" not found', code=-6)
 
 
-class ManagedBackupSimulator:
+class ManagedBackupSimulator(SimulatorBase):
     """The simulator. ``handle(request)`` answers one ``httpx.Request``."""
 
+    base_path = BASE_PATH
+    fault_type = Fault
+
     def __init__(self, options: SimulatorOptions | None = None) -> None:
-        self.options = options or SimulatorOptions()
+        super().__init__(options)
         self.credentials = {"username": SANDBOX_USERNAME, "password": SANDBOX_PASSWORD}
-        self.clock = SimClock(self.options.now)
-        self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
         self.tokens: dict[str, dt.datetime] = {}
         self.logins = 0
         self.companies: dict[str, dict[str, Any]] = {}
@@ -78,12 +86,14 @@ class ManagedBackupSimulator:
         self.accounts: dict[str, dict[str, Any]] = {}
         self.administrators: dict[str, dict[str, Any]] = {}
         self.started: list[tuple[str, str, int]] = []
-        self.router = Router(BASE_PATH)
         self._routes()
         self._seed()
 
-    def now(self) -> dt.datetime:
-        return self.clock.now()
+    def device_ids(self) -> set[str]:
+        return set(self.computers)
+
+    def minted_secrets(self) -> list[str]:
+        return list(self.tokens)
 
     def _guid(self) -> str:
         return str(uuid.UUID(int=self.seeder.random.getrandbits(128)))
@@ -324,20 +334,15 @@ class ManagedBackupSimulator:
 
     # -- request handling --------------------------------------------------------------------
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        handler, sim, known = self.router.match(request)
-        try:
-            if not (sim.method == "POST" and sim.path.lower() == "/provider/login"):
-                self._authenticate(sim)
-            if handler is None:
-                raise Fault(
-                    405 if known else 404, f"No HTTP resource was found that matches the request URI {sim.path}."
-                )
-            return handler(sim)
-        except Fault as fault:
-            return fault.response()
+    def needs_auth(self, request: SimRequest) -> bool:
+        return not (request.method == "POST" and request.path.lower() == "/provider/login")
 
-    def _authenticate(self, request: SimRequest) -> None:
+    def no_route(self, request: SimRequest, path_known: bool) -> Fault:
+        return Fault(
+            405 if path_known else 404, f"No HTTP resource was found that matches the request URI {request.path}."
+        )
+
+    def authenticate(self, request: SimRequest) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         expires = self.tokens.get(token) if scheme.lower() == "bearer" else None
         if expires is None or self.now() >= expires:

@@ -19,9 +19,22 @@ import attrs
 import httpx
 
 from backupbridge import ValidationError
-from backupbridge.convert import decode
-from backupbridge.http import Call, End, ListOp, LoginAuth, Op, Page, Paging, Reply, VendorError, by_attr, paginate
-from backupbridge.redaction import Secret, register_secret
+from backupbridge.plugin import (
+    Call,
+    End,
+    ListOp,
+    LoginAuth,
+    Op,
+    Page,
+    Paging,
+    Reply,
+    Secret,
+    VendorError,
+    by_attr,
+    decode,
+    paginate,
+    register_secret,
+)
 
 from .records import (
     BackupRecord,

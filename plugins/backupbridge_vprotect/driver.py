@@ -7,7 +7,7 @@ from collections.abc import Generator
 from typing import Any
 
 from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan, ValidationError
-from backupbridge.http import Batch, Call, ListOp, Op, Reply, collect, mapped, with_reply
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, mapped, with_reply
 
 from . import mapping
 from .client import POLICY_KINDS, TASK_TYPES, VENDOR, VProtectAPI, guid, millis

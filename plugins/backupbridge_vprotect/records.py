@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.convert import check_epoch_ms, check_milliseconds, make_converter, used
-from backupbridge.convert import epoch_ms as _epoch_ms
+from backupbridge.plugin import check_epoch_ms, check_milliseconds, make_converter, used
+from backupbridge.plugin import epoch_ms as _epoch_ms
 
 __all__ = [
     "BackupRecord",

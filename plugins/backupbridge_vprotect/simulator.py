@@ -19,8 +19,7 @@ from typing import Any
 
 import httpx
 
-from backupbridge.sandbox import Router, Seeder, SimClock, SimRequest, SimulatorOptions, json_response
-from backupbridge.sandbox.app import PageShape
+from backupbridge.plugin import PageShape, SimRequest, SimulatorBase, SimulatorFault, SimulatorOptions, json_response
 
 __all__ = ["SANDBOX_LOGIN", "SANDBOX_PASSWORD", "VProtectSimulator"]
 
@@ -55,7 +54,7 @@ def _ms(value: dt.datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-class Fault(Exception):
+class Fault(SimulatorFault):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
@@ -104,16 +103,17 @@ FILTERS: dict[str, Check] = {
 }
 
 
-class VProtectSimulator:
+class VProtectSimulator(SimulatorBase):
     """The simulator. ``handle(request)`` answers one ``httpx.Request``."""
 
     base_url = SANDBOX_BASE_URL
 
+    base_path = BASE_PATH
+    fault_type = Fault
+
     def __init__(self, options: SimulatorOptions | None = None) -> None:
-        self.options = options or SimulatorOptions()
+        super().__init__(options)
         self.credentials = {"login": SANDBOX_LOGIN, "password": SANDBOX_PASSWORD, "base_url": SANDBOX_BASE_URL}
-        self.clock = SimClock(self.options.now)
-        self.seeder = Seeder(self.options.seed, self.options.now.astimezone(dt.UTC).replace(tzinfo=None))
         self.sessions: dict[str, dt.datetime] = {}
         self.logins = 0
         self.projects: list[dict[str, Any]] = []
@@ -136,12 +136,14 @@ class VProtectSimulator:
         self.hypervisors: dict[str, dict[str, Any]] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
         self.exports: list[dict[str, Any]] = []
-        self.router = Router(BASE_PATH)
         self._routes()
         self._seed()
 
-    def now(self) -> dt.datetime:
-        return self.clock.now()
+    def device_ids(self) -> set[str]:
+        return set(self.vms)
+
+    def minted_secrets(self) -> list[str]:
+        return list(self.sessions)
 
     def _guid(self) -> str:
         return str(uuid.UUID(int=self.seeder.random.getrandbits(128)))
@@ -452,21 +454,18 @@ class VProtectSimulator:
 
     # -- request handling --------------------------------------------------------------------
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        handler, sim, known = self.router.match(request)
-        try:
-            if not (sim.method == "POST" and sim.path == "/session/login"):
-                self._authenticate(sim)
-            if handler is None:
-                raise Fault(405 if known else 404, f"No resource for {sim.method} {sim.path}")
-            self._validate(sim.query)
-            if sim.method != "GET":
-                self._writes += 1  # whatever it changes, earlier selections are stale
-            return handler(sim)
-        except Fault as fault:
-            return fault.response()
+    def needs_auth(self, request: SimRequest) -> bool:
+        return not (request.method == "POST" and request.path == "/session/login")
 
-    def _authenticate(self, request: SimRequest) -> None:
+    def no_route(self, request: SimRequest, path_known: bool) -> Fault:
+        return Fault(405 if path_known else 404, f"No resource for {request.method} {request.path}")
+
+    def before(self, request: SimRequest) -> None:
+        self._validate(request.query)
+        if request.method != "GET":
+            self._writes += 1  # whatever it changes, earlier selections are stale
+
+    def authenticate(self, request: SimRequest) -> None:
         cookies = dict(
             part.strip().split("=", 1) for part in request.headers.get("cookie", "").split(";") if "=" in part
         )

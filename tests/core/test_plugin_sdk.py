@@ -95,3 +95,94 @@ def test_collect_runs_a_listing_value_again() -> None:
         with pytest.raises(StopIteration) as stop:
             next(gen)
         assert stop.value.value == [1, 2]
+
+
+# -- the SDK boundary ----------------------------------------------------------------------------------------
+
+PLUGINS = __import__("pathlib").Path(__file__).resolve().parents[2] / "plugins"
+ALLOWED = {"backupbridge", "backupbridge.plugin"}
+
+
+def _core_imports(source: str) -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module]
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {m for m in modules if m == "backupbridge" or m.startswith("backupbridge.")}
+    return found
+
+
+def test_plugins_import_only_the_public_api_and_the_sdk() -> None:
+    files = sorted(PLUGINS.rglob("*.py"))
+    assert len(files) > 20
+    offenders = {
+        f"{path.relative_to(PLUGINS)}: {module}"
+        for path in files
+        for module in _core_imports(path.read_text())
+        if module not in ALLOWED
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_the_scan_catches_a_private_import() -> None:
+    assert _core_imports("from backupbridge.convert import WIRE\nimport backupbridge.http as h\n") == {
+        "backupbridge.convert",
+        "backupbridge.http",
+    }
+
+
+def test_every_sdk_name_is_importable() -> None:
+    import backupbridge.plugin as sdk
+
+    missing = [name for name in sdk.__all__ if not hasattr(sdk, name)]
+    assert not missing
+
+
+def test_every_plugin_package_ships_py_typed() -> None:
+    packages = [p for p in PLUGINS.iterdir() if (p / "__init__.py").exists()]
+    assert len(packages) == 4
+    assert all((p / "py.typed").exists() for p in packages)
+
+
+def test_cleverfox_declares_its_agent_key_and_redaction_keeps_generic_names() -> None:
+    from backupbridge import redaction
+    from backupbridge.plugins import get_vendor
+
+    assert "ApiKey" in get_vendor("cleverfox").secret_fields
+    assert redaction.scrub_json({"ApiKey": "agent-key-123"}) == {"ApiKey": redaction.REDACTED}
+    source = __import__("inspect").getsource(redaction)
+    assert '"ApiKey"' not in source  # no vendor's own field name in the core
+
+
+def test_a_vendor_declaration_registers_its_secret_fields() -> None:
+    from backupbridge import CredentialField, Driver, Vendor, redaction
+    from backupbridge.http import BearerAuth
+
+    assert redaction.scrub_json({"TutorialAgentSecret": "s3cr3t-value"}) == {"TutorialAgentSecret": "s3cr3t-value"}
+    Vendor(
+        name="secretfieldvendor",
+        title="T",
+        credentials=(CredentialField(name="api_key", env="T_API_KEY"),),
+        make_auth=lambda creds, base_url: BearerAuth(creds["api_key"]),
+        make_driver=Driver,
+        capabilities=frozenset(),
+        secret_fields=("TutorialAgentSecret",),
+    )
+    assert redaction.scrub_json({"TutorialAgentSecret": "s3cr3t-value"}) == {"TutorialAgentSecret": redaction.REDACTED}
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_simulators_declare_their_truth(vendor: str) -> None:
+    from backupbridge.plugin import SimulatorBase
+
+    with connect_sandbox(vendor, seed=2, size=10) as conn:
+        sim = conn.simulator  # type: ignore[attr-defined]
+        assert isinstance(sim, SimulatorBase)
+        assert {d.id for d in conn.list_devices()} == sim.device_ids()
+        assert set(sim.secrets()) >= {v for k, v in sim.credentials.items() if k in ("api_key", "password")}
