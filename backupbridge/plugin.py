@@ -6,7 +6,7 @@ What is here:
 
 - the sans-I/O HTTP layer: ``Call``, ``Reply``, ``Op``, ``ListOp``, ``Batch``, ``Page``, ``Paging``,
   ``End``, the paging engine ``paginate``/``single_page`` and the combinators that compose ops
-  (``then``, ``collect``, ``find``, ``first_of``, ``mapped``, ``with_reply``);
+  (``exchange``, ``then``, ``collect``, ``find``, ``first_of``, ``mapped``, ``with_reply``);
 - auth: ``LoginAuth`` (one login flow for sync and async), ``BasicAuth``, ``BearerAuth``, ``VendorError``;
 - decoding: ``Decoder`` (``.reply`` -> the record, ``.pair`` -> the record and its raw JSON),
   ``make_converter``, ``used()``, ``extra_field()``, the wire aliases ``Str``/``Int``/``Bool``/``Float``/
@@ -69,6 +69,7 @@ from .http import (
     by_attr,
     by_key,
     collect,
+    exchange,
     find,
     first_of,
     mapped,
@@ -141,6 +142,7 @@ __all__ = [
     "decode",
     "duration_or_none",
     "epoch_ms",
+    "exchange",
     "extra_field",
     "find",
     "first_of",
@@ -221,6 +223,10 @@ class Decoder:
             vendor=self.vendor,
             operation=reply.operation,
         )
+
+    def one(self, call: Call, typ: Any) -> Op[Any]:
+        """The op of one request whose reply is one ``typ`` record."""
+        return exchange(call, lambda reply: self.reply(typ, reply))
 
     def pair(self, typ: Any, reply: Reply) -> tuple[Any, Any]:
         """The record and its raw JSON."""

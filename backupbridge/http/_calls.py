@@ -35,6 +35,7 @@ __all__ = [
     "by_attr",
     "by_key",
     "collect",
+    "exchange",
     "find",
     "first_of",
     "mapped",
@@ -639,6 +640,15 @@ def mapped(listing: ListOp[Any], convert: Callable[[Any], T | None], operation: 
                 return
 
     return ListOp(operation or listing.operation, steps)
+
+
+def exchange(call: Call, finish: Callable[[Reply], T]) -> Op[T]:
+    """The op of one request: ``call`` sent, its reply read by ``finish`` (an endpoint in one line)."""
+
+    def steps() -> OpGenerator[T]:
+        return finish((yield call))
+
+    return Op(call.operation, steps)
 
 
 def then(op: Op[T], convert: Callable[[T], U], operation: str | None = None) -> Op[U]:

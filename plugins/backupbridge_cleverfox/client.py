@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from backupbridge import ConflictError, ErrorDetail, NotFoundError, ValidationError
+from backupbridge import ConflictError, ErrorDetail, NotFoundError
 from backupbridge.plugin import (
     BasicAuth,
     Call,
@@ -31,6 +31,7 @@ from backupbridge.plugin import (
     by_attr,
     decode,
     find,
+    invalid_for,
     mapped,
     paginate,
 )
@@ -92,8 +93,7 @@ def decode_error(reply: Reply) -> VendorError | None:
     )
 
 
-def _invalid(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_invalid = invalid_for(VENDOR)
 
 
 def record_id(value: object, operation: str, field: str) -> int:

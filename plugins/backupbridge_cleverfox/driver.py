@@ -20,9 +20,8 @@ from backupbridge import (
     Plan,
     PlanCreation,
     PlanSpec,
-    ValidationError,
 )
-from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, first_of, mapped
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, first_of, invalid_for, mapped
 
 from . import mapping
 from .client import VENDOR, CleverFoxAPI, pairs, record_id
@@ -37,8 +36,7 @@ def _mapped(source: ListOp[tuple[Any, Any]], convert: Callable[[Any, Any], Any |
     return mapped(source, lambda pair: convert(*pair), name)
 
 
-def _invalid(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_invalid = invalid_for(VENDOR)
 
 
 class CleverFoxDriver(Driver):

@@ -33,10 +33,9 @@ from backupbridge import (
     PlanSpec,
     Retention,
     Schedule,
-    ValidationError,
     Weekday,
 )
-from backupbridge.plugin import parse_timestamp
+from backupbridge.plugin import invalid_for, parse_timestamp
 
 from .records import CompanyRecord, DeviceRecord, JobRecord, LogRecord
 
@@ -327,8 +326,7 @@ def job(record: LogRecord, raw: Mapping[str, Any], *, account: str, fallback_tz:
 # -- neutral -> CleverFox ------------------------------------------------------------------------
 
 
-def _invalid(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_invalid = invalid_for(VENDOR)
 
 
 def notification_payload(notification: Notification, operation: str = "set_notifications") -> dict[str, Any]:

@@ -12,12 +12,23 @@ listed by an endpoint name their id (``__identity__``): a row without it fails w
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.plugin import INT_MAX, check_minutes, in_range, make_converter, pascal_case, used
+from backupbridge.plugin import (
+    INT_MAX,
+    Bool,
+    Int,
+    Str,
+    Time,
+    check_minutes,
+    extra_field,
+    in_range,
+    make_converter,
+    pascal_case,
+    used,
+)
 
 __all__ = [
     "BackupTypeRecord",
@@ -39,16 +50,8 @@ __all__ = [
 ]
 
 converter = make_converter(pascal_case, lenient_unused=True)
-Int = int | None
-Str = str | None
-Bool = bool | None
-Time = dt.datetime | None
 ID = in_range(1, INT_MAX)
 """CleverFox ids are positive integers: the client refuses any other in a path, so a record with one is refused."""
-
-
-def _extra() -> Any:
-    return attrs.field(factory=dict, eq=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -56,7 +59,7 @@ class PlanTypeRecord:
     plan_type_id: Int = None
     name: Str = None
     is_inactive: Bool = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -72,7 +75,7 @@ class PlanRecord:
     device_limit: Int = None
     storage_limit: Int = None
     download_limit: Bool = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -88,7 +91,7 @@ class PartnerRecord:
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -107,7 +110,7 @@ class PartnerUserRecord:
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -132,7 +135,7 @@ class CompanyRecord:
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -150,7 +153,7 @@ class CompanyUserRecord:
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -178,7 +181,7 @@ class SubscriptionRecord:
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -208,7 +211,7 @@ class DeviceRecord:
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -219,7 +222,7 @@ class BackupTypeRecord:
     engine_type: Str = used()
     port: Int = None
     is_inactive: Bool = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -247,7 +250,7 @@ class JobItemRecord:
     added_on: Time = None
     updated_on: Time = None
     token: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -281,7 +284,7 @@ class JobRecord:
     updated_on: Time = None
     token: Str = None
     job_items: tuple[JobItemRecord, ...] | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -300,7 +303,7 @@ class LogItemRecord:
     backup_list_count: Int = used()
     added_on: Time = None
     updated_on: Time = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -330,7 +333,7 @@ class LogRecord:
     added_on: Time = None
     updated_on: Time = None
     log_items: tuple[LogItemRecord, ...] | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -343,7 +346,7 @@ class EventRecord:
     job_id: Int = None
     log_id: Int = None
     added_on: Time = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -353,4 +356,4 @@ class TimeZoneRecord:
     time_zone_id: Str = None
     name: Str = None
     display_name: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()

@@ -18,7 +18,14 @@ from typing import Any
 
 import httpx
 
-from backupbridge.plugin import PageShape, SimRequest, SimulatorBase, SimulatorFault, SimulatorOptions, json_response
+from backupbridge.plugin import (
+    PageShape,
+    SimRequest,
+    SimulatorBase,
+    SimulatorFault,
+    SimulatorOptions,
+    json_response,
+)
 
 from .mapping import windows_zone
 from .schema import RESOURCES, ResourceSpec, payload_problems

@@ -22,9 +22,19 @@ from backupbridge import (
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
-    ValidationError,
 )
-from backupbridge.plugin import BearerAuth, Call, ListOp, Op, Reply, VendorError, by_attr, decode, single_page
+from backupbridge.plugin import (
+    BearerAuth,
+    Call,
+    Decoder,
+    ListOp,
+    Op,
+    Reply,
+    VendorError,
+    by_attr,
+    invalid_for,
+    single_page,
+)
 
 from .records import (
     BackupPlanRecord,
@@ -89,8 +99,7 @@ def make_auth(credentials: Mapping[str, Any], base_url: str = "") -> httpx.Auth:
     return BearerAuth(credentials["api_key"])
 
 
-def _fail(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_fail = invalid_for(VENDOR)
 
 
 def company_id_param(value: object, operation: str, field: str = "company_id") -> int | None:
@@ -230,19 +239,11 @@ def fetch_backup_plan_call(company_id: int | str | None = None, backup_id: str |
     return Call(method="GET", path="/backup_plan", params=params, operation=op)
 
 
-def decode_reply(typ: Any, reply: Reply, data: Any = None) -> Any:
-    """``reply``'s JSON (or ``data``, already parsed from it) as ``typ``, or ``DecodingError``."""
-    if data is None:
-        data = reply.json()
-    return decode(converter, typ, data, endpoint=reply.endpoint, vendor=VENDOR, operation=reply.operation)
+_DECODER = Decoder(converter, VENDOR)
+decode_reply = _DECODER.reply
 
 
-def _single(call: Call, typ: Any) -> Op[Any]:
-    def steps() -> Any:
-        reply = yield call
-        return decode_reply(typ, reply)
-
-    return Op(call.operation, steps)
+_single = _DECODER.one
 
 
 def listing_pairs(call: Call, typ: Any, id_attr: str) -> ListOp[tuple[Any, Any]]:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.plugin import CHECK, USED, b64decode_loose, make_converter, used
+from backupbridge.plugin import CHECK, USED, b64decode_loose, extra_field, make_converter, used
 
 __all__ = [
     "BackupDetails",
@@ -39,10 +39,6 @@ def _company_number(value: object) -> None:
     """Company ids are numbers in the API's parameters: a company whose id is not one cannot be asked about."""
     if isinstance(value, str) and not value.strip().isdigit():
         raise ValueError(f"a company id must be a number, got {value!r:.30}")
-
-
-def _extra() -> Any:
-    return attrs.field(factory=dict, eq=False)
 
 
 def id_list(value: Any) -> tuple[str, ...]:
@@ -103,7 +99,7 @@ class CompanyRecord:
     configuration_id: str | None = None
     setup_link: str | None = None
     sub_company_list: tuple[CompanyRecord, ...] = used(default=())
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def configuration(self) -> ConfigurationId | None:
@@ -118,7 +114,7 @@ class ConfigIdRecord:
     configuration_id: str
     name: str | None = None
     setup_link: str | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def configuration(self) -> ConfigurationId:
@@ -129,7 +125,7 @@ class ConfigIdRecord:
 class UserBackupSet:
     backup_id: str | None = used()
     backup_name: str | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -152,14 +148,14 @@ class DeviceRecord:
     backup_failure_reason: str | None = used()
     next_scheduled_backupset_name: str | None = used()
     user_backup_sets: dict[str, UserBackupSet] | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
 class NotificationUpdateResult:
     ok: bool
     message: str | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -168,7 +164,7 @@ class PlanConflict:
 
     device_id: str
     plan_name: str | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -181,7 +177,7 @@ class CreatePlanResult:
     applied_to: Any = used()
     not_applied_to: Any = used()
     status: int | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def applied_device_ids(self) -> tuple[str, ...]:
@@ -198,7 +194,7 @@ class BackupDetails:
     where_to_backup: str | None = used()
     items_to_backup: tuple[str, ...] | None = used()
     local_dest_path: str | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -217,7 +213,7 @@ class ScheduleInfo:
     start_missed_backup: bool | None = None
     scheduler_disabled: bool | None = used()
     disable_schedule: bool | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def emails(self) -> tuple[str, ...]:
@@ -251,7 +247,7 @@ class BackupPlanRecord:
     schedule_info: ScheduleInfo | None = used()
     devices: tuple[DeviceRecord, ...] = used(default=())
     groups: tuple[Any, ...] = ()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def device_ids(self) -> tuple[str, ...]:

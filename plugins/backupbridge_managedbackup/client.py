@@ -23,6 +23,7 @@ from backupbridge import (
 )
 from backupbridge.plugin import (
     Call,
+    Decoder,
     End,
     ListOp,
     LoginAuth,
@@ -34,7 +35,8 @@ from backupbridge.plugin import (
     VendorError,
     by_attr,
     by_key,
-    decode,
+    exchange,
+    invalid_for,
     paginate,
     redact,
     register_secret,
@@ -123,8 +125,7 @@ def decode_error(reply: Reply) -> VendorError | None:
     )
 
 
-def _invalid(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_invalid = invalid_for(VENDOR)
 
 
 def guid(value: object, operation: str, field: str) -> str:
@@ -157,27 +158,12 @@ def body_of(payload: object, operation: str, required: tuple[str, ...] = ()) -> 
     return dict(payload)
 
 
-def decode_reply(typ: Any, reply: Reply, data: Any = None) -> Any:
-    return decode(
-        converter,
-        typ,
-        reply.json() if data is None else data,
-        endpoint=reply.endpoint,
-        vendor=VENDOR,
-        operation=reply.operation,
-    )
+_DECODER = Decoder(converter, VENDOR)
+decode_reply = _DECODER.reply
 
 
-def _op(call: Call, finish: Callable[[Reply], Any]) -> Op[Any]:
-    def steps() -> Steps:
-        reply = yield call
-        return finish(reply)
-
-    return Op(call.operation, steps)
-
-
-def one(call: Call, typ: Any) -> Op[Any]:
-    return _op(call, lambda reply: decode_reply(typ, reply))
+_op = exchange
+one = _DECODER.one
 
 
 def many(

@@ -16,9 +16,8 @@ from backupbridge import (
     NotFoundError,
     Plan,
     UnsupportedOperationError,
-    ValidationError,
 )
-from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, with_reply
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, invalid_for, with_reply
 
 from . import mapping
 from .client import VENDOR, ManagedBackupAPI, guid, hid
@@ -27,8 +26,7 @@ from .records import CompanyRecord, ComputerRecord
 Steps = Generator[Call, Reply, Any]
 
 
-def _invalid(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_invalid = invalid_for(VENDOR)
 
 
 class ManagedBackupDriver(Driver):

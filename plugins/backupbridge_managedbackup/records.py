@@ -10,12 +10,25 @@ a decimal ``StorageLimit``) leaves it at its default, the value still in ``raw``
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.plugin import ALIASES, CHECK, USED, WIRE, VendorIntEnum, make_converter, pascal_case, used
+from backupbridge.plugin import (
+    ALIASES,
+    CHECK,
+    USED,
+    WIRE,
+    Bool,
+    Int,
+    Str,
+    Time,
+    VendorIntEnum,
+    extra_field,
+    make_converter,
+    pascal_case,
+    used,
+)
 
 __all__ = [
     "AdministratorRecord",
@@ -36,10 +49,6 @@ __all__ = [
 ]
 
 converter = make_converter(pascal_case, lenient_unused=True)
-Str = str | None
-Int = int | None
-Bool = bool | None
-Time = dt.datetime | None
 
 
 def wire(name: str, *, required: bool = False, used: bool = False, aliases: tuple[str, ...] = ()) -> Any:
@@ -57,10 +66,6 @@ def _hid(value: object) -> None:
     """A ComputerHID with something inside its braces: the only kind the API can be asked about."""
     if isinstance(value, str) and not value.strip().strip("{}").strip():
         raise ValueError(f"not a computer HID: {value!r:.30}")
-
-
-def _extra() -> Any:
-    return attrs.field(factory=dict, eq=False)
 
 
 class MonitoringStatus(VendorIntEnum):
@@ -118,7 +123,7 @@ class UserDestination:
     account_display_name: Str = None
     destination: Str = None
     destination_display_name: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -135,7 +140,7 @@ class UserRecord:
     license_management_mode: LicenseManagementMode | None = wire("LicenseManagmentMode")
     destination_list: tuple[UserDestination, ...] | None = None
     space_used: Int = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def management_mode(self) -> LicenseManagementMode | None:
@@ -150,7 +155,7 @@ class UserRecord:
 class CompanyDestination:
     destination_id: Str = None
     plan_id: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -164,7 +169,7 @@ class CompanyRecord:
     destinations: tuple[CompanyDestination, ...] | None = None
     default_license: Int = None
     allowed_licenses: tuple[int, ...] | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def unlimited_storage(self) -> bool:
@@ -177,7 +182,7 @@ class BuildVersion:
     minor: Int = wire("_Minor", used=True)
     build: Int = wire("_Build", used=True)
     revision: Int = wire("_Revision", used=True)
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     def __str__(self) -> str:
         parts = [p for p in (self.major, self.minor, self.build, self.revision) if p is not None and p >= 0]
@@ -189,7 +194,7 @@ class ComputerLicense:
     granted: Bool = None
     is_trial: Bool = None
     display_expires_date: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -202,7 +207,7 @@ class BackupStats:
     total_not_run_count: Int = None
     total_running_count: Int = None
     total_interrupted_count: Int = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -215,7 +220,7 @@ class ComputerApp:
     online: Bool = used()
     error_code: Int = None
     error_message: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -241,7 +246,7 @@ class ComputerRecord:
     lost_auth: Bool = used()
     lost_auth_change_date: Time = None
     apps: tuple[ComputerApp, ...] | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def backup_app(self) -> ComputerApp | None:
@@ -255,7 +260,7 @@ class DiskRecord:
     file_system: Str = None
     size: Int = None
     free_space: Int = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -272,7 +277,7 @@ class ComputerPlanRecord:
     next_start: Time = used()
     storage_type: Str = None
     is_enabled: Bool = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -307,7 +312,7 @@ class MonitoringRecord:
     files_to_backup: Int = None
     plan_type: PlanType | None = None
     detailed_report_link: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -323,7 +328,7 @@ class LicenseRecord:
     transaction: Str = None
     user: Str = None
     user_id: Str = wire("UserID")
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -339,7 +344,7 @@ class AdministratorRecord:
     companies: tuple[str, ...] | None = None
     access_to_companies_mode: Int = None
     account_type: Int = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -350,4 +355,4 @@ class PackageRecord:
     storage_limit: float | None = None  # Decimal in the PowerShell module's StoragePackage
     is_global: Bool = None
     cost: float | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()

@@ -18,9 +18,9 @@ from typing import Any
 import attrs
 import httpx
 
-from backupbridge import ValidationError
 from backupbridge.plugin import (
     Call,
+    Decoder,
     End,
     ListOp,
     LoginAuth,
@@ -31,7 +31,8 @@ from backupbridge.plugin import (
     Secret,
     VendorError,
     by_attr,
-    decode,
+    exchange,
+    invalid_for,
     paginate,
     register_secret,
 )
@@ -144,8 +145,7 @@ def decode_error(reply: Reply) -> VendorError | None:
     return VendorError(vendor_code=str(code) if code is not None else None, message=str(message) if message else None)
 
 
-def _invalid(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_invalid = invalid_for(VENDOR)
 
 
 def guid(value: object, operation: str, field: str = "guid") -> str:
@@ -295,15 +295,8 @@ def _filters(kwargs: Mapping[str, Any], operation: str) -> dict[str, Any]:
     return BackupFilters(**kwargs).params(operation)
 
 
-def decode_reply(typ: Any, reply: Reply, data: Any = None) -> Any:
-    return decode(
-        converter,
-        typ,
-        reply.json() if data is None else data,
-        endpoint=reply.endpoint,
-        vendor=VENDOR,
-        operation=reply.operation,
-    )
+_DECODER = Decoder(converter, VENDOR)
+decode_reply = _DECODER.reply
 
 
 def total_count(reply: Reply) -> int | None:
@@ -343,16 +336,8 @@ def paged(path: str, params: Mapping[str, Any], typ: Any, operation: str, *, wit
     return paginate(call_at(0), parse, paging)
 
 
-def _op(call: Call, finish: Any) -> Op[Any]:
-    def steps() -> Steps:
-        reply = yield call
-        return finish(reply)
-
-    return Op(call.operation, steps)
-
-
-def one(call: Call, typ: Any) -> Op[Any]:
-    return _op(call, lambda reply: decode_reply(typ, reply))
+_op = exchange
+one = _DECODER.one
 
 
 def as_json(call: Call) -> Op[Any]:

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Generator
 from typing import Any
 
-from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan, ValidationError
-from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, mapped, with_reply
+from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, invalid_for, mapped, with_reply
 
 from . import mapping
 from .client import POLICY_KINDS, TASK_TYPES, VENDOR, VProtectAPI, guid, millis
@@ -22,8 +22,7 @@ BACKUP_TASK_TYPES = ("EXPORT", "STORE", "SNAPSHOT")
 NOT_BACKUP_TASK_TYPES = tuple(t for t in TASK_TYPES if t not in BACKUP_TASK_TYPES)
 
 
-def _invalid(operation: str, field: str, message: str) -> ValidationError:
-    return ValidationError(message, field=field, vendor=VENDOR, operation=operation)
+_invalid = invalid_for(VENDOR)
 
 
 class VProtectDriver(Driver):

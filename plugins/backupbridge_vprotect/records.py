@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from backupbridge.plugin import check_epoch_ms, check_milliseconds, make_converter, used
+from backupbridge.plugin import Bool, Int, Str, check_epoch_ms, check_milliseconds, extra_field, make_converter, used
 from backupbridge.plugin import epoch_ms as _epoch_ms
 
 __all__ = [
@@ -35,18 +35,11 @@ __all__ = [
 ]
 
 converter = make_converter(lenient_unused=True)
-Str = str | None
-Int = int | None
-Bool = bool | None
 
 
 def epoch_ms(value: int | None) -> dt.datetime | None:
     """An epoch-millisecond time as an aware UTC datetime (decoded fields are range-checked already)."""
     return _epoch_ms(value)
-
-
-def _extra() -> Any:
-    return attrs.field(factory=dict, eq=False)
 
 
 @attrs.frozen
@@ -76,7 +69,7 @@ class Ref:
 
     guid: str
     name: Str = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -86,7 +79,7 @@ class TypedRef:
     guid: str
     name: Str = None
     type: EnumValue | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -95,7 +88,7 @@ class TaskTimeStats:
     exportTime: Int = None
     queuedStoreTime: Int = None
     storeTime: Int = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -110,7 +103,7 @@ class BackupLocation:
     type: EnumValue | None = None
     statusInfo: Str = None
     retentionHint: EnumValue | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -143,7 +136,7 @@ class BackupRecord:
     taskTimeStats: TaskTimeStats | None = None
     taskDurationTime: Int = None
     backupLocations: tuple[BackupLocation, ...] | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
     @property
     def backup_time(self) -> dt.datetime | None:
@@ -159,7 +152,7 @@ class ScheduleInterval:
     startHour: Int = used()
     endHour: Int = None
     frequency: Int = used(check=check_milliseconds)
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -183,7 +176,7 @@ class ScheduleRecord:
     rules: tuple[Ref, ...] | None = None
     policies: tuple[Ref, ...] | None = None
     tenantId: Str = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -195,7 +188,7 @@ class RuleRecord:
     schedules: tuple[Ref, ...] | None = used()
     policy: Ref | None = None
     backupDestinations: tuple[Any, ...] | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -216,7 +209,7 @@ class PolicyRecord:
     vmCount: Int = None
     storageCount: Int = None
     project: Ref | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -238,7 +231,7 @@ class VirtualMachineRecord:
     hypervisor: Ref | None = None
     vmBackupPolicy: Ref | None = used()
     project: Ref | None = used()
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -252,7 +245,7 @@ class HypervisorRecord:
     user: Str = None
     licenseCovered: Bool = None
     vmCount: Int = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -274,4 +267,4 @@ class TaskRecord:
     hypervisor: Ref | None = None
     node: Ref | None = None
     originEntity: TypedRef | None = None
-    extra: dict[str, Any] = _extra()
+    extra: dict[str, Any] = extra_field()
