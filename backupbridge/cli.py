@@ -831,3 +831,8 @@ def _customer_lookup(opts: dict[str, Any]) -> Any:
 
 cli.add_command(customers_group)
 
+
+# Migration between accounts (backupbridge/migrate/commands.py): migrate plan|apply|status|cutover.
+from .migrate.commands import migrate_group  # noqa: E402
+
+cli.add_command(migrate_group)
