@@ -26,7 +26,7 @@ from .plan import build_plan
 from .planfile import read_plan_file, write_plan_file
 from .sandbox_state import default_state_dir, open_tenant, save_tenant
 from .status import migration_status
-from .translate import PLAN_FIELDS
+from .translate import PLAN_FIELDS, STRUCTURAL
 
 __all__ = ["migrate_group"]
 
@@ -117,7 +117,7 @@ def migrate_group() -> None:
 @click.option(
     "--accept-loss",
     multiple=True,
-    type=click.Choice(PLAN_FIELDS),
+    type=click.Choice([f for f in PLAN_FIELDS if f not in STRUCTURAL]),
     help="Migrate plans even though the target cannot carry this field (repeatable).",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Plan file.")
