@@ -448,7 +448,20 @@ def render_table(report: Report, stream: TextIO) -> None:
     accounts: dict[tuple[str, str], list[CompanySummary]] = {}
     for c in report.companies:
         accounts.setdefault((c.vendor, c.account), []).append(c)
+    from rich.cells import cell_len
+
     company_floor = longest_word(one_line(c.company) for c in report.companies)
+    # Every column but the company's keeps its width; when the company's longest word would not fit beside
+    # them, the oldest last success (the least needed) is left out rather than a word or a time cut.
+    counts_w = sum(
+        max(cell_len(header(h.value.replace("_", " "))), *(len(str(c.counts[h.value])) for c in report.companies))
+        for h in HEALTHS
+    )
+    devices_w = max(cell_len(header("devices")), *(len(str(c.devices)) for c in report.companies))
+    fixed = devices_w + counts_w + 2 * 11 + len(HEALTHS) + 3
+    with_oldest = company_floor + fixed <= width
+    if not with_oldest:
+        console.print(f"[dim]({header('oldest last success')} left out at this width: --format json has it)[/]")
     for (vendor, account), companies in accounts.items():
         summary = compact_table(escape(f"{vendor} / {account}"), plain=plain)
         summary.add_column("company", overflow="fold", min_width=company_floor)
@@ -458,14 +471,15 @@ def render_table(report: Report, stream: TextIO) -> None:
             style = _STYLE[h] if h is not Health.OK else ""
             summary.add_column(header(h.value.replace("_", " ")), justify="right", style=style, no_wrap=True)
         summary.add_column(header("last success"), no_wrap=True)
-        summary.add_column(header("oldest last success"), no_wrap=True)
+        if with_oldest:
+            summary.add_column(header("oldest last success"), no_wrap=True)
         for c in companies:
             summary.add_row(
                 escape(c.company),
                 str(c.devices),
                 *[str(c.counts[h.value]) if c.counts[h.value] else "[dim]0[/]" for h in HEALTHS],
                 _short_when(c.last_success_at, now),
-                _short_when(c.oldest_last_success_at, now),
+                *([_short_when(c.oldest_last_success_at, now)] if with_oldest else []),
             )
         console.print(summary)
         console.print()

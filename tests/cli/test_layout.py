@@ -1,11 +1,14 @@
 """Terminal layout at fixed widths: the report and the listings read at 80 columns and at 200.
 
-Snapshots (tests/cli/snapshots/) pin the layout; the numbers are checked against the JSON report separately.
-Run with ``BACKUPBRIDGE_UPDATE_SNAPSHOTS=1`` to rewrite the snapshots after a deliberate layout change.
+Snapshots (tests/cli/snapshots/) pin the layout of fixed, made-up records (so a change to the simulators'
+data or to the health rules does not move them); the sandbox's own reports are checked for widths, whole
+names and numbers against the JSON report. Run with ``BACKUPBRIDGE_UPDATE_SNAPSHOTS=1`` to rewrite the
+snapshots after a deliberate layout change.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -16,8 +19,19 @@ import pytest
 from rich.cells import cell_len
 
 from backupbridge.cli import main
-from backupbridge.exporters import PLAIN_WIDTH, fit_columns, shorten_ids, write_capability_table
+from backupbridge.exporters import (
+    PLAIN_WIDTH,
+    JobView,
+    fit_columns,
+    job_view,
+    shorten_ids,
+    write_capability_table,
+    write_table,
+)
+from backupbridge.health import Health
+from backupbridge.models import Device, DeviceStatus, Job, JobStatus, OSFamily
 from backupbridge.plugins import list_vendors
+from backupbridge.report import CompanySummary, ProblemRow, Report, render_table
 from backupbridge.sandbox import connect_sandbox
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -48,13 +62,61 @@ def check_snapshot(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"the layout changed from {path}"
 
 
+NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+COMPANIES = ("Acme Dental", "Internationale Speditions- und Logistikgesellschaft mbH", "Müller GmbH", "日本 Holdings")
+REASONS = (
+    "last run failed: Unable to upload C:\\Users\\Public\\Documents\\ledger.xlsx: the network path was not found.",
+    "no run since the one expected at 2026-11-01 21:00 UTC",
+    "no success for 3 days (the newest success is older than --max-age 48h)",
+    "finished with warnings: 3 files were skipped because they were in use",
+)
+
+
+def fixed_report() -> Report:
+    """A report of made-up records: long and wide names, a long unbroken path, every health."""
+    companies, problems = [], []
+    healths = [h for h in Health if h is not Health.OK]
+    for index, name in enumerate(COMPANIES):
+        vendor, account = ("cleverfox", "sandbox-cleverfox") if index % 2 else ("managedbackup", "office-eu")
+        counts = {h.value: (index + i) % 3 for i, h in enumerate(Health)}
+        counts["ok"] = 7 + index
+        companies.append(
+            CompanySummary(
+                vendor=vendor, account=account, company_id=str(index), company=name, devices=sum(counts.values()),
+                counts=counts, last_success_at=NOW - dt.timedelta(hours=3 + index),
+                oldest_last_success_at=NOW - dt.timedelta(days=2 + index, minutes=17),
+            )
+        )  # fmt: skip
+        for item in range(index + 1):
+            problems.append(
+                ProblemRow(
+                    vendor=vendor, account=account, company=name, device=f"{name[:4].upper()}-PRINT{item:02d}",
+                    plan="Daily Documents" if item % 2 else "Weekly SQL Server full backup",
+                    health=healths[(index + item) % len(healths)], reason=REASONS[(index + item) % len(REASONS)],
+                    last_success_at=None if item == 2 else NOW - dt.timedelta(days=item + 1, hours=index),
+                    last_run_at=NOW - dt.timedelta(hours=item),
+                )
+            )  # fmt: skip
+    problems.sort(key=lambda p: (-p.health.rank, p.vendor, p.account, p.company, p.device or ""))
+    return Report(generated_at=NOW, companies=tuple(companies), problems=tuple(problems), failures=())
+
+
 @pytest.mark.parametrize("width", [80, 200])
-def test_report_layout_snapshot(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, width: int
-) -> None:
-    out = run(capsys, monkeypatch, width, *REPORT)
+def test_report_layout_snapshot(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    stream = io.StringIO()
+    render_table(fixed_report(), stream)
+    out = stream.getvalue()
     assert widest(out) <= width
+    assert not re.search(r"\d\d:\d(?!\d)", out), "a time was cut"  # rich cuts a column it cannot fit
+    for company in COMPANIES:  # whole words, wrapped at spaces at most
+        assert set(company.split()) <= set(out.split())
     check_snapshot(f"report-{width}.txt", out)
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_sandbox_report_fits(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    assert widest(run(capsys, monkeypatch, width, *REPORT)) <= width
 
 
 @pytest.mark.parametrize("width", [80, 200])
@@ -114,10 +176,46 @@ def test_listings_fit_and_keep_names_whole(
         assert words <= set(out.split()), sorted(words - set(out.split()))[:5]
 
 
-def test_listing_snapshot(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    for width in (80, 200):
-        check_snapshot(f"devices-{width}.txt", run(capsys, monkeypatch, width, "devices", "--sandbox", "--size", "8"))
-        check_snapshot(f"jobs-{width}.txt", run(capsys, monkeypatch, width, "jobs", "--sandbox", "--size", "4"))
+def fixed_devices() -> list[Device]:
+    devices = []
+    for index in range(9):
+        vendor, account = ("idrive360", "office-eu") if index < 5 else ("vprotect", "datacenter")
+        devices.append(
+            Device(
+                vendor=vendor, account=account, id=f"{index:x}w1ld63cgzmqw4kndkkv7qh2la406twyqj9a3fvc8rip4wswity",
+                name=f"{COMPANIES[index % 4][:4].upper()}-{('SQL', 'PRINT', 'FS')[index % 3]}{index:02d}",
+                company_id=str(15020 + index % 3), os=OSFamily.WINDOWS if index % 2 else OSFamily.LINUX,
+                status=DeviceStatus.ONLINE if index % 3 else DeviceStatus.OFFLINE,
+                last_backup_status=JobStatus.SUCCESS if index % 4 else JobStatus.FAILED,
+                last_backup_at=None if index == 3 else NOW - dt.timedelta(hours=index * 5),
+            )
+        )  # fmt: skip
+    return devices
+
+
+def fixed_jobs() -> list[JobView]:
+    views = []
+    devices = fixed_devices()
+    for index in range(8):
+        device = devices[index]
+        job = Job(
+            vendor=device.vendor, account=device.account, id=f"{device.id}:{index}", device_id=device.id,
+            company_id=device.company_id, status=JobStatus.FAILED if index % 3 == 0 else JobStatus.SUCCESS,
+            started_at=NOW - dt.timedelta(hours=index * 7), finished_at=NOW - dt.timedelta(hours=index * 7 - 1),
+            error=REASONS[0] if index % 3 == 0 else None,
+        )  # fmt: skip
+        views.append(job_view(job, device, {"15020": COMPANIES[1], "15021": COMPANIES[2]}))
+    return views
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_listing_snapshots(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    for name, records in (("devices", fixed_devices()), ("jobs", fixed_jobs())):
+        stream = io.StringIO()
+        write_table(records, stream)
+        assert widest(stream.getvalue()) <= width
+        check_snapshot(f"{name}-{width}.txt", stream.getvalue())
 
 
 def test_ids_are_shortened_in_a_narrow_table_and_whole_in_json(
