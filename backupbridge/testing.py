@@ -290,6 +290,10 @@ class VendorContract:
     ) -> None:
         """Each company's records are exactly the ones that name it; an unknown company is NotFoundError, on
         vendors that filter server-side and client-side alike (never a silently empty list)."""
+        if capability not in conn.capabilities:
+            with pytest.raises(UnsupportedOperationError):
+                list(listing(conn, None))
+            return
         everything = list(listing(conn, None))
         companies = list(conn.list_companies())
         for company in companies:

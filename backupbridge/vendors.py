@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import httpx
 
-from .errors import UnsupportedOperationError
-from .http import ErrorDecoder, ListOp, Op, VendorProfile
+from .errors import UnsupportedOperationError, ValidationError
+from .http import ErrorDecoder, ListOp, Op, VendorProfile, collect
 from .models import (
     Capability,
     Company,
@@ -111,6 +112,7 @@ class Vendor:
     secret_fields: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        _check_make_auth(self.name, self.make_auth)
         # The vendor's own credential-bearing JSON keys join the generic ones the moment it is declared.
         for name in self.secret_fields:
             register_secret_field(name)
@@ -122,6 +124,21 @@ class Vendor:
     def wrap_credentials(self, values: Mapping[str, Any]) -> dict[str, Any]:
         by_name = {f.name: f for f in self.credentials}
         return {k: Secret(v) if by_name[k].secret else v for k, v in values.items()}
+
+
+def _check_make_auth(vendor: str, make_auth: Callable[..., Any]) -> None:
+    """``make_auth`` is called as ``make_auth(credentials, base_url)``: one that cannot take both is refused
+    when the vendor is declared, naming it (not later, on the first connection, as a bare ``TypeError``)."""
+    try:
+        signature = inspect.signature(make_auth)
+    except (TypeError, ValueError):  # a callable without a readable signature: trusted as is
+        return
+    try:
+        signature.bind({}, "")
+    except TypeError:
+        raise TypeError(
+            f"vendor {vendor!r}: make_auth is called as make_auth(credentials, base_url), but it takes {signature}"
+        ) from None
 
 
 class Driver:
@@ -188,3 +205,31 @@ class Driver:
 
     def set_notifications(self, device_id: str, notification: Notification) -> Op[None]:
         raise self._unsupported("set_notifications")
+
+    def find_company(self, name: str) -> Op[Company | None]:
+        """The company named ``name`` (case and surrounding space ignored), or None; by default a walk of
+        ``list_companies``."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("name must be a non-empty string", field="name", vendor=self.vendor)
+        wanted = " ".join(name.split()).casefold()
+        listing = self.list_companies()
+
+        def steps() -> Any:
+            for company in (yield from collect(listing)):
+                if " ".join(company.name.split()).casefold() == wanted:
+                    return company
+            return None
+
+        return Op("find_company", steps())
+
+    def update_plan(self, plan_id: str, spec: PlanSpec) -> Op[Plan]:
+        raise self._unsupported("update_plan")
+
+    def enable_plan(self, plan_id: str) -> Op[None]:
+        raise self._unsupported("enable_plan")
+
+    def disable_plan(self, plan_id: str) -> Op[None]:
+        raise self._unsupported("disable_plan")
+
+    def delete_plan(self, plan_id: str) -> Op[None]:
+        raise self._unsupported("delete_plan")

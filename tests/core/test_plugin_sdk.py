@@ -186,3 +186,18 @@ def test_simulators_declare_their_truth(vendor: str) -> None:
         assert isinstance(sim, SimulatorBase)
         assert {d.id for d in conn.list_devices()} == sim.device_ids()
         assert set(sim.secrets()) >= {v for k, v in sim.credentials.items() if k in ("api_key", "password")}
+
+
+def test_a_make_auth_that_cannot_take_the_base_url_is_refused_when_declared() -> None:
+    from backupbridge import CredentialField, Driver, Vendor
+    from backupbridge.http import BearerAuth
+
+    with pytest.raises(TypeError, match=r"'onearg'.*make_auth\(credentials, base_url\)"):
+        Vendor(
+            name="onearg",
+            title="T",
+            credentials=(CredentialField(name="api_key", env="T_API_KEY"),),
+            make_auth=lambda creds: BearerAuth(creds["api_key"]),  # type: ignore[arg-type,misc]
+            make_driver=Driver,
+            capabilities=frozenset(),
+        )
