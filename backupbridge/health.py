@@ -38,6 +38,7 @@ __all__ = [
     "HealthPolicy",
     "PlanHealth",
     "Rollup",
+    "Verdict",
     "assess",
     "expected_runs",
     "not_judged_reason",
@@ -254,6 +255,27 @@ def _when(job: Job) -> dt.datetime | None:
     return job.finished_at or job.started_at
 
 
+@attrs.frozen(kw_only=True)
+class Verdict:
+    """What judging one plan's (or one device's) runs found: the health and why, and the facts it rests on.
+
+    Attributes:
+        health: the worst finding (``OK`` when nothing is wrong).
+        reason: a sentence for people ("last run failed: Disk full"; "ok").
+        last_status: the status of the latest run, if there was one.
+        last_run_at: when the latest run started or finished.
+        last_success_at: the latest success (a run, or the device's own last-backup time).
+        expected_at: the latest scheduled run that is due (past its grace), if any.
+    """
+
+    health: Health
+    reason: str
+    last_status: JobStatus | None = None
+    last_run_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    expected_at: dt.datetime | None = None
+
+
 def _judge(
     runs: Sequence[Job],
     *,
@@ -265,7 +287,7 @@ def _judge(
     known_success: dt.datetime | None,
     offline: bool,
     disabled: bool,
-) -> tuple[Health, str, JobStatus | None, dt.datetime | None, dt.datetime | None, dt.datetime | None]:
+) -> Verdict:
     successes = {JobStatus.SUCCESS, JobStatus.WARNING} if policy.treat_warning_as_success else {JobStatus.SUCCESS}
     timed = sorted((r for r in runs if _when(r) is not None), key=lambda r: _when(r))  # type: ignore[arg-type, return-value]
     last = timed[-1] if timed else (runs[-1] if runs else None)
@@ -318,11 +340,15 @@ def _judge(
         )
     if disabled:
         found.append((Health.WARNING, "plan disabled"))
-    expected_at = due[-1] if due else None
-    if not found:
-        return Health.OK, "ok", last.status if last else None, _when(last) if last else None, last_success, expected_at
-    health, reason = max(found, key=lambda item: item[0].rank)
-    return health, reason, last.status if last else None, _when(last) if last else None, last_success, expected_at
+    health, reason = max(found, key=lambda item: item[0].rank) if found else (Health.OK, "ok")
+    return Verdict(
+        health=health,
+        reason=reason,
+        last_status=last.status if last else None,
+        last_run_at=_when(last) if last else None,
+        last_success_at=last_success,
+        expected_at=due[-1] if due else None,
+    )
 
 
 def assess(
@@ -393,7 +419,7 @@ def assess(
             if device_id is not None and not plan_runs:
                 # Vendors that do not link runs to plans (a device's last run): judge by the device's runs.
                 runs = [r for r in by_device.get(key, []) if r.plan_id is None]  # type: ignore[arg-type]
-            health, reason, status, last_at, success, expected_at = _judge(
+            verdict = _judge(
                 runs,
                 expected=expected,
                 now=at,
@@ -412,12 +438,12 @@ def assess(
                     device_id=device_id,
                     plan_id=plan.id,
                     plan_name=plan.name,
-                    health=health,
-                    reason=reason,
-                    last_run_at=last_at,
-                    last_status=status,
-                    last_success_at=success,
-                    expected_at=expected_at,
+                    health=verdict.health,
+                    reason=verdict.reason,
+                    last_run_at=verdict.last_run_at,
+                    last_status=verdict.last_status,
+                    last_success_at=verdict.last_success_at,
+                    expected_at=verdict.expected_at,
                 )
             )
 
@@ -443,7 +469,7 @@ def assess(
             if device.status in (DeviceStatus.ARCHIVED, DeviceStatus.INACTIVE) and not runs:
                 health, reason, success = Health.UNKNOWN, f"device {device.status.value}", None
             else:
-                health, reason, _, _, success, _ = _judge(
+                verdict = _judge(
                     runs,
                     expected=[],
                     now=clock(device.vendor, device.account),
@@ -454,6 +480,7 @@ def assess(
                     offline=device.status is DeviceStatus.OFFLINE,
                     disabled=False,
                 )
+                health, reason, success = verdict.health, verdict.reason, verdict.last_success_at
                 no_plan = key not in planned_devices
                 if health is Health.NEVER_RUN and device.last_backup_at is None and not runs and no_plan:
                     reason = "no plan and no run seen"
