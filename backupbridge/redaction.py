@@ -17,9 +17,10 @@ What is removed:
   ``key=``/``password=``/``token=``/``ApiKey: ``/``"Password": "..."`` (also JSON-escaped, HTML-escaped and
   URL-encoded), and every value of a ``Cookie``/``Set-Cookie`` line (``JSESSIONID=...``).
 
-The registered forms are compiled into regular expressions (tries of alternatives) when a secret is
-registered, in a few groups merged like a binary counter, so registering stays cheap and ``redact``
-costs a handful of regex passes whatever the number of secrets.
+The registered forms are compiled into regular expressions (tries of alternatives) the next time text
+is redacted (a secret registered and released with no redaction in between is never compiled), in a few
+groups merged like a binary counter, so registering stays cheap and ``redact`` costs a handful of regex
+passes whatever the number of secrets.
 
 How long a secret is kept: a credential (every ``Secret``) for the life of the process. What a login mints
 (``register_secret``) belongs to the ``SecretScope`` active when it is registered, the connection that
@@ -113,9 +114,12 @@ _held: dict[str, int] = {}
 # The secrets in groups of about 1, 2, 4, 8... (a binary counter), each compiled once: a new secret
 # recompiles only the small groups it merges with, so registering n secrets costs O(n log n) and
 # ``redact`` runs at most log2(n) + 1 patterns. The groups may still hold released values (``_stale``
-# of them): they are rebuilt from the live ones when those are outnumbered.
+# of them): they are rebuilt from the live ones when those are outnumbered. A new secret waits in
+# ``_pending`` until text is redacted: a token minted and released with no text redacted in between (a
+# connection whose requests all worked) is never compiled at all.
 _groups: tuple[tuple[frozenset[str], re.Pattern[str] | None], ...] = ()
 _compiled: set[str] = set()
+_pending: set[str] = set()
 _stale = 0
 _longest = 0
 _REBUILD_FLOOR = 64  # released values tolerated in the patterns whatever the number of live ones
@@ -173,7 +177,10 @@ class SecretScope:
                 _held.pop(value, None)
                 if value not in _permanent:
                     _secrets.discard(value)
-                    _stale += 1
+                    if value in _pending:
+                        _pending.discard(value)  # never compiled: nothing stale left behind
+                    else:
+                        _stale += 1
             if _stale > max(_REBUILD_FLOOR, len(_secrets)):
                 _rebuild()
 
@@ -193,6 +200,7 @@ def _rebuild() -> None:
     _groups = ((live, _compile(set(live))),) if live else ()
     _compiled.clear()
     _compiled.update(live)
+    _pending.clear()
     _longest = max((len(f) for value in live for f in _forms(value)), default=0)
     _stale = 0
 
@@ -279,10 +287,20 @@ def _compile(secrets: set[str]) -> re.Pattern[str] | None:
         (tokens if _word_like(value) else anywhere).update(_forms(value))
     parts = []
     if anywhere:
-        parts.append(_trie_regex(anywhere))
+        parts.append(_alternatives(anywhere))
     if tokens:
-        parts.append(_TOKEN_BEFORE + "(?:" + _trie_regex(tokens) + ")" + _TOKEN_AFTER)
+        parts.append(_TOKEN_BEFORE + "(?:" + _alternatives(tokens) + ")" + _TOKEN_AFTER)
     return re.compile("|".join(parts)) if parts else None
+
+
+_TRIE_LENGTH = 200  # longer forms are listed whole (a trie that deep would exhaust the recursion limit)
+
+
+def _alternatives(words: set[str]) -> str:
+    """The trie of ``words``, after the very long ones (longest first, so one containing another wins)."""
+    long = sorted((w for w in words if len(w) > _TRIE_LENGTH), key=len, reverse=True)
+    short = {w for w in words if len(w) <= _TRIE_LENGTH}
+    return "|".join([*(re.escape(w) for w in long), *([_trie_regex(short)] if short else [])])
 
 
 def register_secret(value: str) -> None:
@@ -296,7 +314,7 @@ def register_secret(value: str) -> None:
 
 
 def _register(value: str, scope: SecretScope | None) -> None:
-    global _groups, _longest, _stale
+    global _stale
     if not value:
         return
     if scope is not None and scope._released:
@@ -315,14 +333,24 @@ def _register(value: str, scope: SecretScope | None) -> None:
         if value in _compiled:
             _stale -= 1  # released earlier and still in the patterns: live again
             return
+        _pending.add(value)
+
+
+def _flush() -> None:
+    """Compile the secrets registered since the last redaction (one group, merged like a binary counter)."""
+    global _groups, _longest
+    with _lock:
+        if not _pending:
+            return
         groups = list(_groups)
-        merged = frozenset({value})
+        merged = frozenset(_pending)
         while groups and len(groups[-1][0]) <= len(merged):
             merged |= groups.pop()[0]
         groups.append((merged, _compile(set(merged))))
-        _longest = max(_longest, *(len(f) for f in _forms(value)))
+        _longest = max(_longest, *(len(f) for value in _pending for f in _forms(value)))
         _groups = tuple(groups)  # swapped whole: a concurrent ``redact`` sees the old groups or the new
-        _compiled.add(value)
+        _compiled.update(_pending)
+        _pending.clear()
 
 
 def _context_value(match: re.Match[str]) -> str:
@@ -338,6 +366,8 @@ def _cookie_value(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """``text`` with every registered secret and every credential-shaped value replaced by ``***``."""
+    if _pending:
+        _flush()
     for _, pattern in _groups:
         if pattern is not None:
             text = pattern.sub(REDACTED, text)
@@ -353,6 +383,8 @@ def excerpt(body: bytes | str, limit: int) -> str:
     Only a prefix generously longer than ``limit`` plus the longest registered secret is redacted, so a
     64 MiB body costs no more than a short one. A cut excerpt ends with ``...``.
     """
+    if _pending:
+        _flush()  # ``_longest`` counts every registered secret
     window = limit + _longest + 1024
     raw = body[: window * 4] if isinstance(body, bytes | bytearray) else body
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes | bytearray) else raw

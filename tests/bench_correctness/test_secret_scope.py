@@ -69,6 +69,7 @@ def test_released_values_are_compiled_out_once_they_outnumber_the_live_ones() ->
         scope = SecretScope()
         with scope.active():
             register_secret(f"round-{round_:04d}-a1b2c3d4e5f6")
+        assert redact(f"round-{round_:04d}-a1b2c3d4e5f6") == REDACTED  # compiled now
         scope.release()
     # bounded: the live ones plus at most as many released ones (or the floor) stay compiled
     assert _compiled() <= 2 * _live() + redaction._REBUILD_FLOOR + 1
@@ -80,6 +81,34 @@ def test_released_values_are_compiled_out_once_they_outnumber_the_live_ones() ->
     assert redact("round-0299-a1b2c3d4e5f6") == REDACTED
     again.release()
     keep.release()
+
+
+def test_a_secret_released_before_any_redaction_is_never_compiled() -> None:
+    redact("flush what earlier tests registered")
+    compiled = set(redaction._compiled)
+    scope = SecretScope()
+    with scope.active():
+        register_secret("quiet-8f7e6d5c4b3a2910")
+    scope.release()
+    assert redaction._compiled == compiled and "quiet-8f7e6d5c4b3a2910" not in redaction._pending
+    # registered and redacted before release: compiled on first use, and removed from live at release
+    scope = SecretScope()
+    with scope.active():
+        register_secret("used-8f7e6d5c4b3a2911")
+    assert "used-8f7e6d5c4b3a2911" not in redaction._compiled
+    assert redact("a used-8f7e6d5c4b3a2911 b") == f"a {REDACTED} b"
+    assert "used-8f7e6d5c4b3a2911" in redaction._compiled
+    assert redaction.excerpt("used-8f7e6d5c4b3a2911", 100) == REDACTED
+    scope.release()
+
+
+def test_a_very_long_secret_registered_since_the_last_redaction_is_cut_from_an_excerpt() -> None:
+    """``excerpt`` sizes its window by the longest secret, a pending one too; a 3,000-character secret once
+    made registering fail (RecursionError building its trie)."""
+    long_secret = "L" * 3000 + "-tail-9a8b7c6d"
+    register_secret(long_secret)
+    body = "x" * 10 + long_secret + "y" * 10
+    assert long_secret[:100] not in redaction.excerpt(body, 50)
 
 
 def test_scopes_follow_tasks_and_threads() -> None:

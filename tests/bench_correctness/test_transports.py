@@ -1,18 +1,23 @@
 """The contract over each transport a configured account can choose (``transport = "httpx" | "aiohttp"``).
 
-Every vendor's simulator is served on loopback and read through ``AsyncBridge`` as accounts from a config
-file are: the same records, the same typed errors, whichever transport carries them.
+Every vendor's simulator is served on loopback. The shipped contract suite (``VendorContract``) runs over
+real HTTP through each transport (the async one driven from a loop thread, so the sync suite can use it),
+and ``AsyncBridge`` reads the accounts as accounts from a config file are: the same records, the same typed
+errors, whichever transport carries them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import stamina
 
 import backupbridge
 from backupbridge import AuthenticationError, Capability, ConfigurationError, NotFoundError
@@ -20,7 +25,9 @@ from backupbridge.bridge import AsyncBridge, BridgeResult
 from backupbridge.config import AccountConfig, load_accounts
 from backupbridge.sandbox import SimulatorOptions, make_simulator
 from backupbridge.sandbox.server import serve
-from tests.contract.test_contract import LISTINGS, VENDORS
+from backupbridge.testing import LISTINGS, VendorContract, _unknown_like
+
+VENDORS = [v.name for v in backupbridge.list_vendors() if v.simulator is not None]
 
 HAVE_AIOHTTP = importlib.util.find_spec("httpx_aiohttp") is not None
 TRANSPORTS = [
@@ -104,8 +111,6 @@ def test_a_refused_login_is_the_same_typed_error(served: Served, transport: str)
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_not_found_is_the_same_typed_error(served: Served, transport: str) -> None:
-    from tests.contract.test_contract import _unknown_like
-
     account = served.account(transport)
     bridge = AsyncBridge(accounts=[account])
     known = asyncio.run(bridge.list_devices()).records[0].id
@@ -154,3 +159,95 @@ def test_a_missing_aiohttp_extra_fails_the_account_clearly(monkeypatch: pytest.M
     assert len(result.failures) == 1
     assert isinstance(result.failures[0].error, ConfigurationError)
     assert "backupbridge[aiohttp]" in str(result.failures[0].error)
+
+
+class _SyncOverAsync(httpx.BaseTransport):
+    """An async transport driven from a loop thread, so the sync contract suite can run over it."""
+
+    def __init__(self, make: Callable[[], httpx.AsyncBaseTransport]) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.inner = make()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def send() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            response = await self.inner.handle_async_request(request)
+            try:
+                return response.status_code, response.headers.raw, await response.aread()
+            finally:
+                await response.aclose()
+
+        status, headers, content = asyncio.run_coroutine_threadsafe(send(), self._loop).result()
+        kept = [(k, v) for k, v in headers if k.lower() not in (b"content-encoding", b"transfer-encoding")]
+        return httpx.Response(status, headers=kept, content=content, request=request)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.inner.aclose(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+def _transport(kind: str) -> httpx.BaseTransport:
+    if kind == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return _SyncOverAsync(lambda: AiohttpTransport(verify=False))
+    return httpx.HTTPTransport(verify=False)  # plain http on loopback: no CA bundle to load per test
+
+
+class TestContractOverTransports(VendorContract):
+    """The shipped contract, every vendor, over real HTTP through each transport."""
+
+    @pytest.fixture(params=VENDORS)
+    def contract_vendor(self, request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    @pytest.fixture(params=TRANSPORTS)
+    def transport_kind(self, request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    @pytest.fixture
+    def conn(
+        self, contract_vendor: str, transport_kind: str, swappable: dict[str, tuple[Any, _Swappable]]
+    ) -> Iterator[backupbridge.Connection]:
+        sim: Any = make_simulator(contract_vendor, SimulatorOptions(seed=self.seed, size=self.size))
+        server, front = swappable[contract_vendor]
+        front.current = sim  # a fresh simulator for every check, as the in-process suite has
+        base_path = getattr(getattr(sim, "router", None), "base_path", "")
+        credentials = {k: v for k, v in sim.credentials.items() if k != "base_url"}
+        with stamina.set_testing(True, attempts=100, cap=True):
+            conn = backupbridge.connect(
+                contract_vendor,
+                base_url=f"http://127.0.0.1:{server.server_address[1]}{base_path}",
+                transport=_transport(transport_kind),
+                account=self.account,
+                clock=sim.now,
+                **credentials,
+            )
+            conn.simulator = sim  # type: ignore[attr-defined]  # as connect_sandbox sets it
+            try:
+                yield conn
+            finally:
+                conn.close()
+
+
+class _Swappable:
+    """One served port per vendor for the whole module, answering from the simulator of the current test
+    (a server's shutdown waits up to half a second: one per test was most of the module's time)."""
+
+    current: Any = None
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        return self.current.handle(request)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def swappable() -> Iterator[dict[str, tuple[Any, _Swappable]]]:
+    fronts = {vendor: _Swappable() for vendor in VENDORS}
+    servers = {vendor: (serve(front), front) for vendor, front in fronts.items()}  # type: ignore[arg-type]
+    yield servers
+    for server, _ in servers.values():
+        server.shutdown()
+        server.server_close()
