@@ -90,10 +90,12 @@ def _did_you_mean(word: str, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _configured(config: Path | None, wanted: tuple[str, ...], vendors: list[str]) -> list[AccountConfig]:
+def _configured(
+    config: Path | None, wanted: tuple[str, ...], vendors: list[str], *, sandbox_hint: bool = True
+) -> list[AccountConfig]:
     """The configured accounts ``--account``/``--vendor`` select; an ``--account`` that names none is a usage
     error naming it (with a did-you-mean)."""
-    if config is None and not default_config_path().exists():
+    if config is None and sandbox_hint and not default_config_path().exists():
         raise ConfigurationError(
             f"no configuration file at {default_config_path()} (pass --config FILE, set BACKUPBRIDGE_CONFIG, "
             "or try --sandbox)"
@@ -661,24 +663,44 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[int, int, str], 
         yield advance
 
 
+def _account_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file."),
+            click.option("--account", multiple=True, help="Only this configured account (repeatable)."),
+            click.option("--vendor", help="Only this vendor's accounts."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _chosen_accounts(config: Path | None, account: tuple[str, ...], vendor: str | None) -> list[AccountConfig]:
+    _use_config(config)
+    if vendor:
+        _vendor(vendor, "--vendor")
+    if not account and not vendor:
+        return load_accounts(config)
+    return _configured(config, account, [vendor.lower()] if vendor else [], sandbox_hint=False)
+
+
 @cli.group(invoke_without_command=True)
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file.")
+@_account_options
 @click.pass_context
-def accounts(ctx: click.Context, config: Path | None) -> None:
+def accounts(ctx: click.Context, config: Path | None, account: tuple[str, ...], vendor: str | None) -> None:
     """The configured accounts (never their secrets)."""
     ctx.ensure_object(dict)
-    ctx.obj["config"] = config
+    ctx.obj.update(config=config, account=account, vendor=vendor)
     if ctx.invoked_subcommand is None:
-        _use_config(config)
-        for account in load_accounts(config):
-            sources = ", ".join(f"{k} from {v}" for k, v in account.sources.items()) or "no credentials"
-            click.echo(f"{account.name}\t{account.vendor}\t{account.base_url or '-'}\t{account.timezone}\t{sources}")
+        for chosen in _chosen_accounts(config, account, vendor):
+            sources = ", ".join(f"{k} from {v}" for k, v in chosen.sources.items()) or "no credentials"
+            click.echo(f"{chosen.name}\t{chosen.vendor}\t{chosen.base_url or '-'}\t{chosen.timezone}\t{sources}")
 
 
 @accounts.command("check")
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file.")
+@_account_options
 @click.pass_context
-def accounts_check(ctx: click.Context, config: Path | None) -> None:
+def accounts_check(ctx: click.Context, config: Path | None, account: tuple[str, ...], vendor: str | None) -> None:
     """Try each account (a first listing) and print one line per account: ok, or the typed error."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -690,13 +712,12 @@ def accounts_check(ctx: click.Context, config: Path | None) -> None:
             return one_line(f"{type(exc).__name__}: {exc}")
         return "ok"
 
-    _use_config(config or ctx.obj["config"])
-    accounts = load_accounts(config or ctx.obj["config"])
+    accounts = _chosen_accounts(config or ctx.obj["config"], account or ctx.obj["account"], vendor or ctx.obj["vendor"])
     # Concurrently (an account that is down spends its retries waiting), printed in the file's order.
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(check, accounts))
-    for account, outcome in zip(accounts, outcomes, strict=True):
-        click.echo(f"{account.name}\t{account.vendor}\t{outcome}")
+    for chosen, outcome in zip(accounts, outcomes, strict=True):
+        click.echo(f"{chosen.name}\t{chosen.vendor}\t{outcome}")
     if any(outcome != "ok" for outcome in outcomes):
         raise click.exceptions.Exit(EXIT_ERROR)
 
@@ -768,6 +789,20 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every failure into one line on stderr and an exit code."""
+    try:
+        return _main(argv)
+    finally:
+        # A --config names the plugin rules for that command only, not for the program embedding main().
+        plugins.use_config(None)
+
+
+def _main(argv: list[str] | None) -> int:
+    if os.environ.get("_BACKUPBRIDGE_COMPLETE"):
+        # click's shell completion (docs/quickstart.md) prints its answer and exits on its own.
+        try:
+            cli.main(args=argv, prog_name="backupbridge", standalone_mode=False)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 0
     try:
         # Without standalone mode, click hands back the code of a ``click.exceptions.Exit`` as the return value.
         code = cli.main(args=argv, prog_name="backupbridge", standalone_mode=False)

@@ -345,3 +345,20 @@ def test_shell_completion_as_documented() -> None:
     assert "plain,report" in words.stdout
     quickstart = (Path(__file__).parents[2] / "docs" / "quickstart.md").read_text(encoding="utf-8")
     assert "_BACKUPBRIDGE_COMPLETE=bash_source backupbridge" in quickstart
+
+
+def test_accounts_and_check_take_account_and_vendor(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[accounts.eu]\nvendor = "idrive360"\n[accounts.us]\nvendor = "cleverfox"\n'
+        '[accounts.us.credentials]\napi_key = { env = "BB_TEST_UNSET_KEY" }\n'
+    )
+    code, out, err = run(capsys, "accounts", "--config", str(config), "--vendor", "cleverfox")
+    assert code == 0, err
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["us"]
+    code, out, err = run(capsys, "accounts", "--config", str(config), "--account", "eu")
+    assert code == 0 and [line.split("\t")[0] for line in out.splitlines()] == ["eu"]
+    code, _, err = run(capsys, "accounts", "--config", str(config), "--account", "e")
+    assert code == 2 and "no account 'e'" in one_error_line(err)
+    code, out, err = run(capsys, "accounts", "check", "--config", str(config), "--account", "us")
+    assert code == 1 and out.startswith("us\tcleverfox\tMissingCredentialsError") and len(out.splitlines()) == 1
