@@ -23,11 +23,13 @@ from ._calls import (
     then,
     with_reply,
 )
+from ._client import USER_AGENT, InsecureTransportWarning, make_client, tls_verify, trust_env
 from ._errors import ErrorDecoder, VendorError, build_api_error, error_class_for_status, parse_retry_after
 from ._session import AsyncSession, RateLimiter, RetryPolicy, Session, VendorProfile
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "USER_AGENT",
     "AsyncSession",
     "BasicAuth",
     "Batch",
@@ -35,6 +37,7 @@ __all__ = [
     "Call",
     "End",
     "ErrorDecoder",
+    "InsecureTransportWarning",
     "ListOp",
     "LoginAuth",
     "Op",
@@ -57,10 +60,13 @@ __all__ = [
     "find",
     "first_of",
     "is_loopback",
+    "make_client",
     "mapped",
     "paginate",
     "parse_retry_after",
     "single_page",
     "then",
+    "tls_verify",
+    "trust_env",
     "with_reply",
 ]
