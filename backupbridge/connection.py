@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import os
+import ssl
+import warnings
 import zoneinfo
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
 
-from . import http as _http
-from .errors import ConfigurationError, MissingCredentialsError, ValidationError
-from .http import AsyncSession, InsecureTransportWarning, ListOp, Op, RetryPolicy, Session, check_base_url, make_client
-from .http import tls_verify as tls_verify  # re-exported: bridge.py and tests import it from here
-from .http import trust_env as trust_env
+from .errors import ConfigurationError, ConflictError, MissingCredentialsError, ValidationError
+from .http import AsyncSession, ListOp, Op, RetryPolicy, Session, check_base_url, client_kwargs, is_loopback
 from .models import (
     Capability,
     Company,
@@ -33,7 +34,58 @@ from .vendors import Driver, DriverContext, Vendor
 __all__ = ["AsyncConnection", "Connection", "InsecureTransportWarning", "connect", "connect_async"]
 
 T = TypeVar("T")
-USER_AGENT = _http.USER_AGENT  # read at connect time (a test may replace it)
+USER_AGENT = "backupbridge/0.1"
+log = logging.getLogger("backupbridge")
+
+
+class InsecureTransportWarning(UserWarning):
+    """TLS certificate verification was turned off for a connection."""
+
+
+@functools.cache
+def _trusted_context(cafile: str | None = None) -> ssl.SSLContext:
+    """One TLS context per trust store, shared by every connection of the process.
+
+    Building one loads a whole CA bundle (about 70 ms here): per account, a fan-out over a hundred accounts
+    spent seven seconds of CPU on it before sending a request. ``None`` is httpx's default store
+    (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set when it is first built).
+    """
+    if cafile is None:
+        return httpx.create_ssl_context()
+    return ssl.create_default_context(cafile=cafile)
+
+
+def tls_verify(verify: bool | str, vendor: str, url: str) -> ssl.SSLContext | bool:
+    """A (shared) TLS context for ``True`` (the default) or a CA bundle path (for self-signed servers), or an
+    explicit, loud ``False``."""
+    if verify is True:
+        return _trusted_context()
+    if verify is False:
+        message = (
+            f"TLS certificate verification is OFF for {vendor} at {httpx.URL(url).host}: anyone on the network "
+            "path can read and change this traffic, credentials included. Pass the server's CA bundle as "
+            "verify='/path/ca.pem' instead."
+        )
+        warnings.warn(message, InsecureTransportWarning, stacklevel=3)
+        log.warning(message)
+        return False
+    if isinstance(verify, str):
+        if not os.path.isfile(verify):
+            raise ConfigurationError(f"CA bundle {verify!r} does not exist", vendor=vendor)
+        try:
+            return _trusted_context(os.path.abspath(verify))
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigurationError(f"CA bundle {verify!r} could not be loaded: {exc}", vendor=vendor) from exc
+    raise ConfigurationError("verify must be True, False or the path of a CA bundle", vendor=vendor)
+
+
+def trust_env(url: str) -> bool:
+    """Whether the client may take proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``) from the environment.
+
+    Never for a loopback base URL: a local server is reached directly, or a plain ``http://`` login to
+    it would hand the password, in clear, to whatever proxy the environment names.
+    """
+    return not is_loopback(httpx.URL(url).host)
 
 
 class _VendorClient:
@@ -116,6 +168,21 @@ def _prepare(
     return vendor, vendor.wrap_credentials(values), url, context
 
 
+def _refuse_duplicate(vendor: str, name: str, found: Company | None) -> None:
+    if found is not None:
+        raise ConflictError(
+            f"{vendor} already has a company named {found.name!r} (id {found.id}): use it, or choose another name",
+            status_code=409,
+            vendor=vendor,
+            operation="create_company",
+            field="name",
+        )
+
+
+def _dry_company(vendor: str, account: str, name: str, parent_id: str | None) -> Company:
+    return Company(vendor=vendor, account=account, id="", name=name, parent_id=parent_id, raw={"dry_run": True})
+
+
 class _ConnectionBase:
     def __init__(self, vendor: Vendor, driver: Driver) -> None:
         self._vendor_spec = vendor
@@ -180,8 +247,21 @@ class Connection(_ConnectionBase):
         """Raises ``NotFoundError`` for an unknown id."""
         return self._session.run(self._driver.get_company(company_id))
 
-    def create_company(self, name: str, parent_id: str | None = None) -> Company:
-        return self._session.run(self._driver.create_company(name, parent_id))
+    def create_company(self, name: str, parent_id: str | None = None, *, dry_run: bool = False) -> Company:
+        """Create a company; a name the account already has (case ignored) is a ``ConflictError``.
+
+        With ``dry_run`` nothing is written: the arguments and the name are checked, and the company that
+        would be made is returned with ``id`` empty and ``raw={"dry_run": True}``.
+        """
+        op = self._driver.create_company(name, parent_id)  # validates before any request
+        _refuse_duplicate(self.vendor_name, name, self._session.run(self._driver.find_company(name)))
+        if dry_run:
+            return _dry_company(self.vendor_name, self.account, name, parent_id)
+        return self._session.run(op)
+
+    def find_company(self, name: str) -> Company | None:
+        """The company named ``name`` (case and surrounding space ignored), or None."""
+        return self._session.run(self._driver.find_company(name))
 
     def list_devices(self, company_id: str | None = None) -> Iterator[Device]:
         """Devices, lazily; all the account can see, or one company's."""
@@ -212,6 +292,21 @@ class Connection(_ConnectionBase):
 
     def set_notifications(self, device_id: str, notification: Notification) -> None:
         self._session.run(self._driver.set_notifications(device_id, notification))
+
+    def update_plan(self, plan_id: str, spec: PlanSpec) -> Plan:
+        """Change a plan to ``spec`` (see the capability table)."""
+        return self._session.run(self._driver.update_plan(plan_id, spec))
+
+    def enable_plan(self, plan_id: str) -> None:
+        self._session.run(self._driver.enable_plan(plan_id))
+
+    def disable_plan(self, plan_id: str) -> None:
+        """Stop a plan from running; it is kept, and so are its backups."""
+        self._session.run(self._driver.disable_plan(plan_id))
+
+    def delete_plan(self, plan_id: str) -> None:
+        """Delete a plan (see the vendor's page for what happens to its backups)."""
+        self._session.run(self._driver.delete_plan(plan_id))
 
     def close(self) -> None:
         self._session.close()
@@ -248,8 +343,15 @@ class AsyncConnection(_ConnectionBase):
     async def get_company(self, company_id: str) -> Company:
         return await self._session.run(self._driver.get_company(company_id))
 
-    async def create_company(self, name: str, parent_id: str | None = None) -> Company:
-        return await self._session.run(self._driver.create_company(name, parent_id))
+    async def create_company(self, name: str, parent_id: str | None = None, *, dry_run: bool = False) -> Company:
+        op = self._driver.create_company(name, parent_id)
+        _refuse_duplicate(self.vendor_name, name, await self._session.run(self._driver.find_company(name)))
+        if dry_run:
+            return _dry_company(self.vendor_name, self.account, name, parent_id)
+        return await self._session.run(op)
+
+    async def find_company(self, name: str) -> Company | None:
+        return await self._session.run(self._driver.find_company(name))
 
     def list_devices(self, company_id: str | None = None) -> AsyncIterator[Device]:
         return self._session.iterate(self._driver.list_devices(company_id))
@@ -276,6 +378,18 @@ class AsyncConnection(_ConnectionBase):
 
     async def set_notifications(self, device_id: str, notification: Notification) -> None:
         await self._session.run(self._driver.set_notifications(device_id, notification))
+
+    async def update_plan(self, plan_id: str, spec: PlanSpec) -> Plan:
+        return await self._session.run(self._driver.update_plan(plan_id, spec))
+
+    async def enable_plan(self, plan_id: str) -> None:
+        await self._session.run(self._driver.enable_plan(plan_id))
+
+    async def disable_plan(self, plan_id: str) -> None:
+        await self._session.run(self._driver.disable_plan(plan_id))
+
+    async def delete_plan(self, plan_id: str) -> None:
+        await self._session.run(self._driver.delete_plan(plan_id))
 
     async def aclose(self) -> None:
         await self._session.aclose()
@@ -330,14 +444,13 @@ def connect(
     spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
     auth = spec.make_auth(creds, url)
     if client is None:
-        client = make_client(
-            url,
-            vendor=spec.name,
-            auth=auth,
+        client = httpx.Client(
+            base_url=url,
             transport=transport,
-            verify=verify,
-            timeout=timeout,
-            user_agent=USER_AGENT,
+            auth=auth,
+            verify=tls_verify(verify, spec.name, url),
+            trust_env=trust_env(url),
+            **client_kwargs(timeout, USER_AGENT),
         )
     else:
         client.auth = auth
@@ -366,15 +479,13 @@ def connect_async(
     spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
     auth = spec.make_auth(creds, url)
     if client is None:
-        client = make_client(
-            url,
-            asynchronous=True,
-            vendor=spec.name,
-            auth=auth,
+        client = httpx.AsyncClient(
+            base_url=url,
             transport=transport,
-            verify=verify,
-            timeout=timeout,
-            user_agent=USER_AGENT,
+            auth=auth,
+            verify=tls_verify(verify, spec.name, url),
+            trust_env=trust_env(url),
+            **client_kwargs(timeout, USER_AGENT),
         )
     else:
         client.auth = auth

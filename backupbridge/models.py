@@ -156,6 +156,15 @@ class Capability(_Enum):
     JOB_HISTORY = "job_history"
     """``list_jobs`` yields a history of runs, not only each device's last one."""
     SET_NOTIFICATIONS = "set_notifications"
+    FIND_COMPANY = "find_company"
+    """``find_company(name)``: a company by name (case and surrounding space ignored), or None."""
+    CREATE_COMPANY_DRY_RUN = "create_company_dry_run"
+    """``create_company(..., dry_run=True)`` asks the vendor itself (otherwise it is checked locally)."""
+    UPDATE_PLAN = "update_plan"
+    ENABLE_PLAN = "enable_plan"
+    DISABLE_PLAN = "disable_plan"
+    """``disable_plan``: the plan stops running and is kept, with its backups."""
+    DELETE_PLAN = "delete_plan"
 
 
 def _raw_field() -> Any:

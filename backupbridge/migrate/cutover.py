@@ -15,6 +15,7 @@ import attrs
 
 from ..connection import Connection
 from ..errors import BackupBridgeError, UnsupportedOperationError
+from ..models import Capability
 from ..terminal import one_line
 from .journal import Journal
 from .planfile import MigrationError
@@ -35,7 +36,7 @@ class CutoverResult:
 
 
 def _can_disable(source: Connection) -> bool:
-    return "disable_plan" in {c.value for c in source.capabilities} and hasattr(source, "disable_plan")
+    return Capability.DISABLE_PLAN in source.capabilities
 
 
 def cutover(
@@ -77,7 +78,7 @@ def cutover(
         journal.record(step, "started", target_id=plan["source_id"], detail={"name": plan["source_name"]})
         try:
             for plan_id in [plan["source_id"], *plan.get("merged_source_ids", [])]:
-                source.disable_plan(plan_id)  # type: ignore[attr-defined]
+                source.disable_plan(plan_id)
         except UnsupportedOperationError as exc:
             journal.record(step, "failed", error=one_line(str(exc)))
             result.by_hand[plan["source_id"]] = f"disable {plan['source_name']!r} by hand: {one_line(str(exc))}"

@@ -30,6 +30,9 @@ CAPABILITIES = frozenset(
         Capability.LIST_JOBS,
         Capability.JOB_HISTORY,
         Capability.SET_NOTIFICATIONS,
+        Capability.FIND_COMPANY,
+        Capability.ENABLE_PLAN,
+        Capability.DISABLE_PLAN,
     }
 )
 
@@ -55,6 +58,11 @@ vendor = Vendor(
         "create_plan": "one device per plan; dry_run checks locally (the API has no dry run)",
         "list_jobs": "full run history (CleverFox logs)",
         "set_notifications": "per device (To/Cc/Bcc and the completed/failed/missed flags)",
+        "find_company": "a walk of the companies listing",
+        "disable_plan": "sets the job IsInactive; the job, its logs and its backups stay",
+        "enable_plan": "clears the job IsInactive",
+        "update_plan": "not yet: a job and its items would change in several requests",
+        "delete_plan": "the API documents no job deletion",
     },
     default_base_url=BASE_URL,
     secret_fields=("ApiKey",),  # each device's agent key, in device payloads

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zoneinfo
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -20,6 +21,7 @@ from backupbridge import (
     Plan,
     PlanCreation,
     PlanSpec,
+    UnsupportedOperationError,
 )
 from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, first_of, invalid_for, mapped
 
@@ -211,6 +213,15 @@ class CleverFoxDriver(Driver):
             if spec.company_id is not None and str(device.company_id) != str(spec.company_id):
                 raise _invalid(op, "company_id", f"device {device_id} belongs to company {device.company_id}")
             tz = mapping.windows_zone(device.time_zone_id) or self._tz
+            zone = getattr(tz, "key", None)
+            if spec.schedule.timezone is not None and not _same_zone(spec.schedule.timezone, zone):
+                # CleverFox reads a job's times in its device's zone: another zone is refused, never dropped.
+                raise UnsupportedOperationError(
+                    VENDOR,
+                    op,
+                    f"device {device_id} runs its jobs in {zone or device.time_zone_id}, not "
+                    f"{spec.schedule.timezone}: give the time in the device's zone",
+                )
             body = mapping.job_payload(spec, device_id, tz, self.context.clock())
             backup_type = spec.options.get("backup_type_id") or (yield from self._folder_backup_type())
             if dry_run:
@@ -240,6 +251,23 @@ class CleverFoxDriver(Driver):
             )
 
         return Op(op, steps)
+
+    def _set_inactive(self, plan_id: str, inactive: bool, operation: str) -> Op[None]:
+        job = record_id(plan_id, operation, "plan_id")
+        update = self.api.jobs.update(job, {"IsInactive": inactive})
+
+        def steps() -> Steps:
+            yield from update.steps
+            return None
+
+        return Op(operation, steps)
+
+    def disable_plan(self, plan_id: str) -> Op[None]:
+        """``PUT /jobs/{id}`` with ``IsInactive: true``: the job stops; it, its logs and backups stay."""
+        return self._set_inactive(plan_id, True, "disable_plan")
+
+    def enable_plan(self, plan_id: str) -> Op[None]:
+        return self._set_inactive(plan_id, False, "enable_plan")
 
     def _folder_backup_type(self) -> Generator[Call, Reply, int]:
         found: list[BackupTypeRecord] = [r for r, _ in (yield from collect(self.api.backup_types.list_pairs()))]
@@ -282,3 +310,15 @@ class CleverFoxDriver(Driver):
 def _external_id() -> str:
     """An ExternalId for records backupbridge creates, so a create whose answer was lost can be found."""
     return f"backupbridge-{uuid.uuid4()}"
+
+
+def _same_zone(one: str, other: str | None) -> bool:
+    """Two zone names that keep the same clock all year (``UTC`` and ``Etc/UTC``, for one)."""
+    if other is None or one == other:
+        return one == other
+    try:
+        a, b = zoneinfo.ZoneInfo(one), zoneinfo.ZoneInfo(other)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    probes = [dt.datetime(2026, month, 15, 12, tzinfo=dt.UTC) for month in (1, 4, 7, 10)]
+    return all(p.astimezone(a).utcoffset() == p.astimezone(b).utcoffset() for p in probes)

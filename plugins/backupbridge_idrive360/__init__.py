@@ -29,6 +29,7 @@ CAPABILITIES = frozenset(
         Capability.CREATE_PLAN,
         Capability.LIST_JOBS,
         Capability.SET_NOTIFICATIONS,
+        Capability.FIND_COMPANY,
     }
 )
 
@@ -53,6 +54,12 @@ vendor = Vendor(
         "list_plans": "walks every company of the tree (one request per company)",
         "get_plan": "searches the companies of the tree in turn",
         "set_notifications": "the device's DEFAULT backup set; 'same state' counts as success",
+        "find_company": "GET /company/name (exact, case-insensitive)",
+        "create_company_dry_run": "no vendor dry run for companies: create_company(dry_run=True) checks locally",
+        "update_plan": "no documented endpoint changes a plan",
+        "disable_plan": "no documented endpoint: disable the plan in the console (migrate cutover lists it)",
+        "enable_plan": "no documented endpoint changes a plan",
+        "delete_plan": "no documented endpoint deletes a plan",
     },
     default_base_url=BASE_URL,
     decode_error=decode_error,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Generator, Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from backupbridge import (
     Device,
     Driver,
     DriverContext,
+    Frequency,
     Job,
     JobStatus,
     NotFoundError,
@@ -19,6 +21,7 @@ from backupbridge import (
     Plan,
     PlanCreation,
     PlanSpec,
+    UnsupportedOperationError,
     ValidationError,
 )
 from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect
@@ -27,6 +30,7 @@ from . import mapping
 from .client import (
     VENDOR,
     IDrive360API,
+    company_by_name_call,
     company_id_param,
     company_summary_call,
     create_backup_plan_call,
@@ -112,6 +116,25 @@ class IDrive360Driver(Driver):
             return mapping.company(record, raw, account=self.account, parent_id=str(parent))
 
         return Op("create_company", steps)
+
+    def find_company(self, name: str) -> Op[Company | None]:
+        """``GET /company/name`` (exact, case-insensitive), then the company as the tree shows it."""
+        text_param(name, "find_company", "name", required=True)
+        wanted = " ".join(name.split()).casefold()
+        call = company_by_name_call(" ".join(name.split()), exact=True)
+
+        def steps() -> Steps:
+            found = yield from collect(listing_pairs(call, CompanyRecord, "company_id"))
+            ids = {str(r.company_id) for r, _ in found if " ".join((r.name or "").split()).casefold() == wanted}
+            if not ids:
+                return None
+            for company in (yield from self._tree()):
+                if company.id in ids:
+                    return company
+            record, raw = next((r, raw) for r, raw in found if str(r.company_id) in ids)
+            return mapping.company(record, raw, account=self.account, parent_id=None)
+
+        return Op("find_company", steps)
 
     # -- devices and runs --------------------------------------------------------------------
 
@@ -227,9 +250,31 @@ class IDrive360Driver(Driver):
 
         return Op("get_plan", steps)
 
+    def _refuse_what_is_lost(self, spec: PlanSpec) -> None:
+        """IDrive 360 has no field for these: refused, never dropped."""
+        sched = spec.schedule
+        zone = getattr(self.context.timezone, "key", None) or "UTC"
+        if sched.timezone is not None and not _same_zone(sched.timezone, zone):
+            raise UnsupportedOperationError(
+                VENDOR,
+                "create_plan",
+                f"IDrive 360 reads plan times in the account's zone ({zone}), not {sched.timezone}: "
+                f"convert schedule.time to {zone} (backupbridge migrate does)",
+            )
+        retention = spec.retention
+        if retention is not None and (retention.keep_last is not None or retention.keep_last_local is not None):
+            raise UnsupportedOperationError(VENDOR, "create_plan", "IDrive 360 plans take no retention")
+        if sched.grace is not None:
+            raise UnsupportedOperationError(VENDOR, "create_plan", "IDrive 360 has no 'late after' window (grace)")
+        if sched.interval is not None and not (
+            sched.frequency is Frequency.HOURLY and sched.interval == dt.timedelta(hours=1)
+        ):
+            raise UnsupportedOperationError(VENDOR, "create_plan", "IDrive 360 schedules have no interval")
+
     def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> Op[PlanCreation]:
         if not isinstance(spec, PlanSpec):
             raise ValidationError("spec must be a PlanSpec", field="spec", vendor=VENDOR, operation="create_plan")
+        self._refuse_what_is_lost(spec)
         call = create_backup_plan_call(mapping.plan_request(spec), dry_run=dry_run)
 
         def steps() -> Steps:
@@ -254,3 +299,15 @@ class IDrive360Driver(Driver):
             )
 
         return Op("create_plan", steps)
+
+
+def _same_zone(one: str, other: str | None) -> bool:
+    """Two zone names that keep the same clock all year (``UTC`` and ``Etc/UTC``, for one)."""
+    if other is None or one == other:
+        return one == other
+    try:
+        a, b = zoneinfo.ZoneInfo(one), zoneinfo.ZoneInfo(other)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    probes = [dt.datetime(2026, month, 15, 12, tzinfo=dt.UTC) for month in (1, 4, 7, 10)]
+    return all(p.astimezone(a).utcoffset() == p.astimezone(b).utcoffset() for p in probes)

@@ -26,6 +26,7 @@ CAPABILITIES = frozenset(
         Capability.LIST_PLANS,
         Capability.GET_PLAN,
         Capability.LIST_JOBS,
+        Capability.FIND_COMPANY,
     }
 )
 
@@ -53,6 +54,9 @@ vendor = Vendor(
         "create_device": "computers register themselves when the agent is authorized",
         "list_jobs": "the latest run of each plan (Monitoring); per-plan history via conn.vendor.computers",
         "set_notifications": "notification addresses belong to users, not computers (conn.vendor.users.update)",
+        "find_company": "a walk of GET API/Companies",
+        "disable_plan": "no documented plan update: disable the plan in the console (migrate cutover lists it)",
+        "delete_plan": "not offered: deleting users (DELETE API/Users/{id}) deletes their backup data",
     },
     default_base_url=BASE_URL,
     decode_error=decode_error,

@@ -26,6 +26,7 @@ CAPABILITIES = frozenset(
         Capability.GET_PLAN,
         Capability.LIST_JOBS,
         Capability.JOB_HISTORY,
+        Capability.FIND_COMPANY,
     }
 )
 
@@ -53,6 +54,7 @@ vendor = Vendor(
         "create_plan": "policies, rules and schedules are separate resources (conn.vendor.policies/rules/schedules)",
         "list_jobs": "backups (the history) plus queued and running export tasks",
         "set_notifications": "notifications are configured on the server, not through this API",
+        "find_company": "a walk of the projects",
     },
     default_base_url=None,
     decode_error=decode_error,
