@@ -201,3 +201,34 @@ def test_a_make_auth_that_cannot_take_the_base_url_is_refused_when_declared() ->
             make_driver=Driver,
             capabilities=frozenset(),
         )
+
+
+# Every vendor's tests under tests/plugins/<vendor>/ follow one naming scheme, so the same concern is found
+# under the same name for each vendor.
+TEST_SCHEME = {
+    "test_endpoints.py": "every vendor-client endpoint against the simulator, sync and async",
+    "test_auth_and_input.py": "login/auth, and bad input refused before any request",
+    "test_mapping.py": "vendor records -> the neutral model",
+    "test_cassettes.py": "documented exchanges replayed",
+    "test_real_payloads.py": "payload shapes seen beyond the docs",
+    "test_neutral.py": "the neutral operations against the simulator",
+    "test_errors.py": "the vendor's documented error table",
+    "test_writes.py": "writes: checked, duplicate-proof, honest",
+}
+REQUIRED = {
+    "test_endpoints.py",
+    "test_auth_and_input.py",
+    "test_mapping.py",
+    "test_cassettes.py",
+    "test_real_payloads.py",
+}
+
+
+def test_vendor_test_files_are_named_alike() -> None:
+    root = PLUGINS.parent / "tests" / "plugins"
+    vendors = sorted(p for p in root.iterdir() if p.is_dir() and (p / "__init__.py").exists())
+    assert len(vendors) == 4
+    for vendor in vendors:
+        names = {p.name for p in vendor.glob("test_*.py")}
+        assert names <= set(TEST_SCHEME), (vendor.name, sorted(names - set(TEST_SCHEME)))
+        assert REQUIRED <= names, (vendor.name, sorted(REQUIRED - names))
