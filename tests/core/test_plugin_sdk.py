@@ -215,13 +215,7 @@ TEST_SCHEME = {
     "test_errors.py": "the vendor's documented error table",
     "test_writes.py": "writes: checked, duplicate-proof, honest",
 }
-REQUIRED = {
-    "test_endpoints.py",
-    "test_auth_and_input.py",
-    "test_mapping.py",
-    "test_cassettes.py",
-    "test_real_payloads.py",
-}
+REQUIRED = {"test_endpoints.py", "test_mapping.py", "test_cassettes.py", "test_real_payloads.py"}
 
 
 def test_vendor_test_files_are_named_alike() -> None:
