@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import attrs
 import httpx
-import stamina
 
 from ..errors import (
     BackupBridgeError,
@@ -27,7 +26,7 @@ from ..errors import (
     TransportError,
     ValidationError,
 )
-from ..redaction import install_log_redaction, redact
+from ..redaction import SecretScope, install_log_redaction, redact
 from ._calls import Batch, Call, ListOp, Op, Reply
 from ._errors import ErrorDecoder, build_api_error
 from ._wire import DEADLINE, LOGIN, MAX_BODY, DeadlineExceeded, aread_body, check_deadline, read_body
@@ -121,6 +120,9 @@ class _SessionCore:
         self.retry = retry or RetryPolicy()
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.account = account
+        # What this session's logins mint (tokens, session cookies) is registered for redaction under its
+        # scope while a request is sent, and forgotten when the session (its connection) is closed.
+        self.secrets = SecretScope()
 
     def _retry_wait(self, call: Call, started: float) -> Callable[[Exception], bool | float]:
         """stamina's backoff hook: ``False`` to stop, or how long to wait before the next attempt."""
@@ -152,6 +154,11 @@ class _SessionCore:
         return hook
 
     def _retrying(self, call: Call, started: float) -> Any:
+        """stamina's retry loop, set up only once a first attempt has failed (about 32 us a call otherwise):
+        the loop is then run from its first attempt, which re-raises that failure (see ``send``), so stamina
+        sees every attempt, decides every retry and reports every one to its instrumentation as before."""
+        import stamina
+
         policy = self.retry
         return stamina.retry_context(
             on=self._retry_wait(call, started),
@@ -199,8 +206,10 @@ class _SessionCore:
 
     def _reply_or_raise(self, response: httpx.Response, call: Call, started: float) -> Reply:
         """``response`` (its body read) as a ``Reply``, or the typed error it means."""
-        url = redact(str(response.request.url))
-        log.debug("%s %s -> %s in %.0f ms", call.method, url, response.status_code, (time.monotonic() - started) * 1000)
+        if log.isEnabledFor(logging.DEBUG):  # the URL is redacted only for a line that is written
+            url = redact(str(response.request.url))
+            elapsed = (time.monotonic() - started) * 1000
+            log.debug("%s %s -> %s in %.0f ms", call.method, url, response.status_code, elapsed)
         reply = Reply.from_response(response, call, self.profile.name)
         if 200 <= response.status_code < 300:
             if call.method == "GET" and response.status_code != 204:
@@ -211,6 +220,7 @@ class _SessionCore:
                     exc.garbled = True
                     raise self._tag(exc) from exc.__cause__
             return reply
+        url = redact(str(response.request.url))
         error = build_api_error(reply, method=call.method, url=url, decoder=self.profile.decode_error)
         raise self._tag(error)
 
@@ -269,6 +279,7 @@ class Session(_SessionCore):
                 time.sleep(wait)
         request = self._build(self.client, call, call_started)
         started = time.monotonic()
+        scoped = self.secrets.enter()
         try:
             response = self.client.send(request, stream=True)
             try:
@@ -280,13 +291,28 @@ class Session(_SessionCore):
             raise self._transport_error(exc, call, request) from exc
         except BackupBridgeError as exc:
             raise self._tag(exc) from exc.__cause__
+        finally:
+            self.secrets.exit(scoped)
         return self._reply_or_raise(response, call, started)
 
     def send(self, call: Call) -> Reply:
         """Send one call, retrying it as its ``idempotent`` flag and the ``RetryPolicy`` allow."""
         started = time.monotonic()
+        try:
+            return self._send_once(call, started)
+        except BackupBridgeError as exc:
+            exc.attempts = 1
+            first = exc
+        return self._send_again(call, started, first)
+
+    def _send_again(self, call: Call, started: float, first: BackupBridgeError) -> Reply:
+        """After a failed first attempt: stamina's loop, whose first attempt is that failure (``_retrying``)."""
+        failed: BackupBridgeError | None = first
         for attempt in self._retrying(call, started):
             with attempt:
+                if failed is not None:
+                    error, failed = failed, None
+                    raise error
                 try:
                     return self._send_once(call, started)
                 except BackupBridgeError as exc:
@@ -342,7 +368,10 @@ class Session(_SessionCore):
             steps.close()
 
     def close(self) -> None:
-        self.client.close()
+        try:
+            self.client.close()
+        finally:
+            self.secrets.release()
 
 
 class AsyncSession(_SessionCore):
@@ -359,6 +388,7 @@ class AsyncSession(_SessionCore):
                 await asyncio.sleep(wait)
         request = self._build(self.client, call, call_started)
         started = time.monotonic()
+        scoped = self.secrets.enter()
         try:
             response = await self.client.send(request, stream=True)
             try:
@@ -370,12 +400,26 @@ class AsyncSession(_SessionCore):
             raise self._transport_error(exc, call, request) from exc
         except BackupBridgeError as exc:
             raise self._tag(exc) from exc.__cause__
+        finally:
+            self.secrets.exit(scoped)
         return self._reply_or_raise(response, call, started)
 
     async def send(self, call: Call) -> Reply:
         started = time.monotonic()
+        try:
+            return await self._send_once(call, started)
+        except BackupBridgeError as exc:
+            exc.attempts = 1
+            first = exc
+        return await self._send_again(call, started, first)
+
+    async def _send_again(self, call: Call, started: float, first: BackupBridgeError) -> Reply:
+        failed: BackupBridgeError | None = first
         async for attempt in self._retrying(call, started):
             with attempt:
+                if failed is not None:
+                    error, failed = failed, None
+                    raise error
                 try:
                     return await self._send_once(call, started)
                 except BackupBridgeError as exc:
@@ -429,4 +473,7 @@ class AsyncSession(_SessionCore):
             steps.close()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        try:
+            await self.client.aclose()
+        finally:
+            self.secrets.release()
