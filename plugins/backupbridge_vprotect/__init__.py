@@ -27,6 +27,8 @@ CAPABILITIES = frozenset(
         Capability.LIST_JOBS,
         Capability.JOB_HISTORY,
         Capability.FIND_COMPANY,
+        Capability.ENABLE_PLAN,
+        Capability.DISABLE_PLAN,
     }
 )
 
@@ -55,6 +57,9 @@ vendor = Vendor(
         "list_jobs": "backups (the history) plus queued and running export tasks",
         "set_notifications": "notifications are configured on the server, not through this API",
         "find_company": "a walk of the projects",
+        "disable_plan": "the policy set inactive (PUT with active false); its backups stay",
+        "enable_plan": "the policy set active again",
+        "delete_plan": "not offered: DELETE /policies removes the policy the backups were made under",
     },
     default_base_url=None,
     decode_error=decode_error,

@@ -159,6 +159,32 @@ class VProtectDriver(Driver):
 
         return Op("get_plan", steps)
 
+    def _set_active(self, plan_id: str, active: bool, operation: str) -> Op[None]:
+        wanted = guid(plan_id, operation, "plan_id")
+
+        def steps() -> Steps:
+            for kind in POLICY_KINDS:
+                try:
+                    _, reply = yield from with_reply(self.api.policies.get(wanted, kind))
+                except NotFoundError:
+                    continue
+                # PUT sends the policy whole, as read, with only ``active`` changed.
+                body = {**reply.json(), "active": active}
+                yield from self.api.policies.update(wanted, body, kind).steps
+                return None
+            raise NotFoundError(
+                f"{VENDOR} has no policy {wanted}", status_code=404, vendor=VENDOR, operation=operation, field="guid"
+            )
+
+        return Op(operation, steps)
+
+    def disable_plan(self, plan_id: str) -> Op[None]:
+        """``PUT /policies/{kind}/{guid}`` with ``active: false``: the policy stops; its backups stay."""
+        return self._set_active(plan_id, False, "disable_plan")
+
+    def enable_plan(self, plan_id: str) -> Op[None]:
+        return self._set_active(plan_id, True, "enable_plan")
+
     # -- runs (backups and live tasks) -------------------------------------------------------
 
     def list_jobs(

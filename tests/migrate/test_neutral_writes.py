@@ -121,12 +121,16 @@ def test_find_company_finds_by_name_and_answers_none_for_none(vendor: str) -> No
     assert conn.find_company("No Such Company 4711") is None
 
 
-def test_cleverfox_disables_and_enables_a_plan_without_deleting_it() -> None:
-    conn = connect_sandbox("cleverfox")
+@pytest.mark.parametrize("vendor", ["cleverfox", "vprotect"])
+def test_disable_and_enable_a_plan_without_deleting_it(vendor: str) -> None:
+    conn = connect_sandbox(vendor)
     plan = next(p for p in conn.list_plans() if p.enabled)
+    count = len(list(conn.list_plans()))
     assert {Capability.DISABLE_PLAN, Capability.ENABLE_PLAN} <= conn.capabilities
     conn.disable_plan(plan.id)
-    assert conn.get_plan(plan.id).enabled is False
+    disabled = conn.get_plan(plan.id)
+    assert disabled.enabled is False and disabled.device_ids == plan.device_ids
+    assert len(list(conn.list_plans())) == count
     conn.enable_plan(plan.id)
     assert conn.get_plan(plan.id).enabled is True
 
