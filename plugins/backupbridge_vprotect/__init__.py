@@ -53,10 +53,11 @@ vendor = Vendor(
         "list_devices": "virtual machines (other protected entities stay on conn.vendor)",
         "create_device": "protected entities are discovered from hypervisors",
         "list_plans": "policies of every kind, with their rules' schedules",
-        "create_plan": "policies, rules and schedules are separate resources (conn.vendor.policies/rules/schedules)",
         "list_jobs": "backups (the history) plus queued and running export tasks",
         "set_notifications": "notifications are configured on the server, not through this API",
         "find_company": "a walk of the projects",
+        "create_plan": "vm-backup policies only (what=VM), so not declared: schedule, then policy (its machines), "
+        "then rule, undone in reverse if a step fails; file plans and machines already in a policy are refused",
         "disable_plan": "the policy set inactive (PUT with active false); its backups stay",
         "enable_plan": "the policy set active again",
         "delete_plan": "not offered: DELETE /policies removes the policy the backups were made under",

@@ -6,7 +6,20 @@ import datetime as dt
 from collections.abc import Generator
 from typing import Any
 
-from backupbridge import Company, Device, Driver, DriverContext, Job, JobStatus, NotFoundError, Plan
+from backupbridge import (
+    BackupBridgeError,
+    Company,
+    Device,
+    Driver,
+    DriverContext,
+    Job,
+    JobStatus,
+    NotFoundError,
+    Plan,
+    PlanCreation,
+    PlanSpec,
+    UnsupportedOperationError,
+)
 from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, invalid_for, mapped, with_reply
 
 from . import mapping
@@ -158,6 +171,73 @@ class VProtectDriver(Driver):
             )
 
         return Op("get_plan", steps)
+
+    def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> Op[PlanCreation]:
+        """The composite vProtect needs: ``POST /schedules``, then ``POST /policies/vm-backup`` (its machines
+        assigned), then ``POST /rules/vm-backup`` joining them. A step that fails undoes the earlier ones in
+        reverse; ``dry_run`` checks everything and sends no write (the API has no dry run)."""
+        operation = "create_plan"
+        if not isinstance(spec, PlanSpec):
+            raise _invalid(operation, "spec", "spec must be a PlanSpec")
+        unknown = sorted(set(spec.options) - {"priority", "backup_destination"})
+        if unknown:
+            raise _invalid(operation, "options", f"unknown vProtect plan options {unknown}")
+        for device in spec.device_ids:
+            guid(device, operation, "device_ids")
+        today = self.context.clock().date()
+        schedule_body = mapping.schedule_request(spec, self.context.timezone, today)
+        policy_body = mapping.policy_request(spec)
+
+        def steps() -> Steps:
+            vms = yield from self._vms()
+            known = {vm.guid for vm, _ in vms}
+            missing = [d for d in spec.device_ids if d not in known]
+            if missing:
+                raise NotFoundError(
+                    f"{VENDOR} has no virtual machine {missing[0]}",
+                    status_code=404,
+                    vendor=VENDOR,
+                    operation=operation,
+                    field="device_ids",
+                )
+            taken = [vm for vm, _ in vms if vm.guid in spec.device_ids and vm.vmBackupPolicy is not None]
+            if taken:
+                # A machine is in one policy: moving it would not be undone if a later step failed.
+                raise UnsupportedOperationError(
+                    VENDOR,
+                    operation,
+                    f"virtual machine {taken[0].guid} is already in policy {taken[0].vmBackupPolicy.guid}: "  # type: ignore[union-attr]
+                    "move it in the console, or create the policy without it",
+                )
+            if dry_run:
+                return PlanCreation(
+                    vendor=VENDOR, account=self.account, plan_id=None, dry_run=True, applied_to=spec.device_ids
+                )
+            undo: list[Op[None]] = []
+            try:
+                created_schedule = yield from self.api.schedules.create(schedule_body).steps
+                undo.append(self.api.schedules.delete(created_schedule.guid))
+                policy = yield from self.api.policies.create(policy_body).steps
+                undo.append(self.api.policies.delete(policy.guid))
+                yield from self.api.rules.create(f"{spec.name} rule", policy.guid, [created_schedule.guid]).steps
+            except BackupBridgeError:
+                for step in reversed(undo):
+                    yield from step.steps
+                raise
+            policy_now, reply = yield from with_reply(self.api.policies.get(policy.guid))
+            vms = yield from self._vms()
+            plan = yield from self._plan(policy_now, reply.json(), "vm-backup", vms)
+            return PlanCreation(
+                vendor=VENDOR,
+                account=self.account,
+                plan_id=plan.id,
+                dry_run=False,
+                plan=plan,
+                applied_to=plan.device_ids,
+                not_applied_to=tuple(d for d in spec.device_ids if d not in plan.device_ids),
+            )
+
+        return Op(operation, steps)
 
     def _set_active(self, plan_id: str, active: bool, operation: str) -> Op[None]:
         wanted = guid(plan_id, operation, "plan_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,9 @@ from backupbridge import (
     JobStatus,
     OSFamily,
     Plan,
+    PlanSpec,
     Schedule,
+    UnsupportedOperationError,
     Weekday,
 )
 
@@ -242,3 +245,79 @@ def task_job(record: TaskRecord, raw: Mapping[str, Any], *, account: str) -> Job
         started_at=epoch_ms(record.windowStart),
         raw=raw,
     )
+
+
+# -- neutral -> vProtect (create_plan: a schedule, a vm-backup policy, a rule joining them) -----------
+
+_DAY_OUT = {v: k for k, v in DAY.items()}
+_WEEK = list(Weekday)
+
+
+def _refuse(reason: str) -> UnsupportedOperationError:
+    return UnsupportedOperationError(VENDOR, "create_plan", reason)
+
+
+def schedule_request(spec: PlanSpec, zone: dt.tzinfo, today: dt.date) -> dict[str, Any]:
+    """The body of ``POST /schedules`` for a spec; what vProtect cannot carry is refused, never dropped.
+
+    ``hour`` is milliseconds after UTC midnight: the spec's time (in ``spec.schedule.timezone``, else the
+    account's zone ``zone``) is converted at ``today``'s offset, its weekdays moved with it across midnight.
+    """
+    sched = spec.schedule
+    if spec.what is not BackupTarget.VM:
+        raise _refuse(f"the neutral create_plan makes vm-backup policies, not {spec.what.value} ones")
+    if spec.items:
+        raise _refuse("a vm-backup policy backs up whole machines: items have no place in it")
+    if spec.retention is not None:
+        raise _refuse("retention belongs to the backup destination in vProtect, not to the policy")
+    if spec.notification is not None:
+        raise _refuse("notifications are configured on the vProtect server")
+    if sched.cutoff is not None or sched.month_days or sched.months:
+        raise _refuse("vProtect schedules have no cut-off time, days of the month or months here")
+    if sched.frequency not in (Frequency.DAILY, Frequency.WEEKLY, Frequency.HOURLY):
+        raise _refuse(f"no {sched.frequency.value} schedule is built for vProtect (daily, weekly, hourly)")
+    if sched.frequency is Frequency.WEEKLY and not sched.weekdays:
+        raise _refuse("a weekly schedule needs weekdays")
+    if sched.interval is not None and sched.frequency is not Frequency.HOURLY:
+        raise _refuse("only hourly vProtect schedules take an interval")
+    start = sched.time or dt.time(0, 0)
+    if sched.timezone is not None:
+        zone = zoneinfo.ZoneInfo(sched.timezone)
+    local = dt.datetime.combine(today, start, tzinfo=zone)
+    utc = local.astimezone(dt.UTC)
+    shift = (utc.date() - local.date()).days
+    ms = ((utc.hour * 60 + utc.minute) * 60 + utc.second) * 1000
+    days = [_WEEK[(_WEEK.index(d) + shift) % 7] for d in sched.weekdays]
+    body: dict[str, Any] = {
+        "name": f"{spec.name} schedule",
+        "active": sched.enabled,
+        "backupType": {"name": "INCREMENTAL"},
+        "type": {"name": "VM_BACKUP"},
+        "daysOfWeek": [{"name": _DAY_OUT[d]} for d in days] if sched.frequency is not Frequency.DAILY or days else [],
+    }
+    if sched.frequency is Frequency.HOURLY:
+        every = sched.interval or dt.timedelta(hours=1)
+        body["executionType"] = {"name": "INTERVAL"}
+        body["interval"] = {"startHour": ms, "endHour": DAY_MS, "frequency": int(every.total_seconds() * 1000)}
+    else:
+        body["executionType"] = {"name": "TIME"}
+        body["hour"] = ms
+    if sched.grace is not None:
+        body["startWindowLength"] = int(sched.grace.total_seconds() * 1000)
+    return body
+
+
+def policy_request(spec: PlanSpec) -> dict[str, Any]:
+    """The body of ``POST /policies/vm-backup``: the machines assigned, auto-assignment off."""
+    body: dict[str, Any] = {
+        "name": spec.name,
+        "active": True,
+        "priority": int(spec.options.get("priority", 50)),
+        "autoAssignMode": "DISABLED",
+        "vms": [{"guid": d} for d in spec.device_ids],
+    }
+    if spec.company_id is not None:
+        body["project"] = {"guid": spec.company_id}
+    if "backup_destination" in spec.options:
+        body["backupDestinations"] = [{"guid": str(spec.options["backup_destination"])}]
+    return body

@@ -703,7 +703,14 @@ class VProtectSimulator(SimulatorBase):
                 **body,
                 "guid": key,
             }
-            return json_response(201, self.policies[kind][key])
+            policy = self.policies[kind][key]
+            for item in body.get("vms") or []:
+                vm = self.vms.get(item.get("guid", "")) if isinstance(item, dict) else None
+                if vm is None:
+                    del self.policies[kind][key]
+                    raise Fault(404, f"Cannot find virtual machine with guid {item}")
+                vm["vmBackupPolicy"] = ref(policy)
+            return json_response(201, policy)
 
         return handler
 
@@ -722,6 +729,9 @@ class VProtectSimulator(SimulatorBase):
         def handler(request: SimRequest) -> httpx.Response:
             self._find(self.policies[kind], request.path_params["guid"], "policy")
             del self.policies[kind][request.path_params["guid"]]
+            for vm in self.vms.values():
+                if vm.get("vmBackupPolicy") and vm["vmBackupPolicy"]["guid"] == request.path_params["guid"]:
+                    vm["vmBackupPolicy"] = None
             return httpx.Response(204)
 
         return handler
