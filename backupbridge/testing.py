@@ -41,7 +41,7 @@ from .models import (
     Schedule,
 )
 from .plugins import get_vendor
-from .sandbox import Faults, connect_sandbox, connect_sandbox_async
+from .sandbox import Faults, SandboxConnection, connect_sandbox, connect_sandbox_async
 
 __all__ = ["VendorContract", "backupbridge_async_sandbox", "backupbridge_sandbox", "backupbridge_vendors"]
 
@@ -219,7 +219,7 @@ class VendorContract:
         return self.vendor
 
     @pytest.fixture
-    def conn(self, contract_vendor: str) -> Iterator[Connection]:
+    def conn(self, contract_vendor: str) -> Iterator[SandboxConnection]:
         import stamina
 
         with stamina.set_testing(True, attempts=100, cap=True):
@@ -232,8 +232,8 @@ class VendorContract:
     def test_the_vendor_ships_a_simulator(self, contract_vendor: str) -> None:
         assert get_vendor(contract_vendor).simulator is not None, f"{contract_vendor} ships no simulator"
 
-    def test_simulator_declares_its_truth(self, conn: Connection) -> None:
-        simulator = conn.simulator  # type: ignore[attr-defined]
+    def test_simulator_declares_its_truth(self, conn: SandboxConnection) -> None:
+        simulator = conn.simulator
         if Capability.LIST_DEVICES in conn.capabilities:
             assert {d.id for d in conn.list_devices()} == set(simulator.device_ids())
         credentials = get_vendor(conn.vendor_name).credentials

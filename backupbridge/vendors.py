@@ -61,7 +61,7 @@ class Simulator(Protocol):
     """An offline fake of a vendor's API. ``handle`` answers one request as the vendor would."""
 
     @property
-    def credentials(self) -> Mapping[str, str]:
+    def credentials(self) -> Mapping[str, Any]:
         """The credentials ``connect`` must pass to be let in."""
 
     def handle(self, request: httpx.Request) -> httpx.Response:

@@ -23,9 +23,11 @@ from .seed import Seeder
 
 __all__ = [
     "DEFAULT_NOW",
+    "AsyncSandboxConnection",
     "FaultKind",
     "Faults",
     "Router",
+    "SandboxConnection",
     "Seeder",
     "SimClock",
     "SimRequest",
@@ -38,6 +40,25 @@ __all__ = [
     "raw_json_response",
     "sandbox_tenants",
 ]
+
+
+class SandboxConnection(Connection):
+    """A ``Connection`` to an in-process simulator: ``simulator`` is the simulator (its declared truth:
+    ``device_ids()``, ``secrets()``), ``transport`` counts the requests and the injected faults."""
+
+    def __init__(self, conn: Connection, simulator: Simulator, transport: SimulatorTransport) -> None:
+        super().__init__(conn._vendor_spec, conn._driver, conn._session)
+        self.simulator = simulator
+        self.transport = transport
+
+
+class AsyncSandboxConnection(AsyncConnection):
+    """The async twin of ``SandboxConnection``."""
+
+    def __init__(self, conn: AsyncConnection, simulator: Simulator, transport: SimulatorTransport) -> None:
+        super().__init__(conn._vendor_spec, conn._driver, conn._session)
+        self.simulator = simulator
+        self.transport = transport
 
 
 def make_simulator(vendor: str, options: SimulatorOptions | None = None) -> Simulator:
@@ -72,13 +93,11 @@ def connect_sandbox(
     simulator: Simulator | None = None,
     retry: RetryPolicy | None = None,
     **options: Any,
-) -> Connection:
+) -> SandboxConnection:
     """A ``Connection`` to the vendor's in-process simulator (no network)."""
     sim, transport = _sandbox_parts(vendor, seed, size, now, latency, faults, simulator)
     conn = connect(vendor, transport=transport, retry=retry, clock=sim.now, **{**sim.credentials, **options})
-    conn.simulator = sim  # type: ignore[attr-defined]
-    conn.transport = transport  # type: ignore[attr-defined]
-    return conn
+    return SandboxConnection(conn, sim, transport)
 
 
 def connect_sandbox_async(
@@ -92,13 +111,11 @@ def connect_sandbox_async(
     simulator: Simulator | None = None,
     retry: RetryPolicy | None = None,
     **options: Any,
-) -> AsyncConnection:
+) -> AsyncSandboxConnection:
     """The async twin of ``connect_sandbox``."""
     sim, transport = _sandbox_parts(vendor, seed, size, now, latency, faults, simulator)
     conn = connect_async(vendor, transport=transport, retry=retry, clock=sim.now, **{**sim.credentials, **options})
-    conn.simulator = sim  # type: ignore[attr-defined]
-    conn.transport = transport  # type: ignore[attr-defined]
-    return conn
+    return AsyncSandboxConnection(conn, sim, transport)
 
 
 def sandbox_tenants(

@@ -47,7 +47,7 @@ class SimulatorBase(abc.ABC):
     fault_type: ClassVar[type[Exception]] = SimulatorFault
     secret_credentials: ClassVar[tuple[str, ...]] = ("api_key", "password")
 
-    credentials: Mapping[str, str]
+    credentials: Mapping[str, Any]
 
     def __init__(self, options: SimulatorOptions | None = None) -> None:
         self.options = options or SimulatorOptions()

@@ -235,7 +235,7 @@ def run_soak(
             result.untyped_errors += len(untyped)
             result.typed_failures += len(failed_listings) - len(untyped)
             for conn, (vendor, account, _) in zip(connections, tenants, strict=True):
-                transport = conn.transport  # type: ignore[attr-defined]
+                transport = conn.transport
                 result.requests += transport.requests
                 result.faults.update(kind.value for kind in transport.faults_injected.elements())
                 key = (vendor, account)
