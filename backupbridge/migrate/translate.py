@@ -294,8 +294,90 @@ def _to_cleverfox(plan: Plan, source_tz: str, target_tz: str, when: dt.datetime)
     return Translation(spec=spec, fields=f.verdicts)
 
 
+def _to_vprotect(plan: Plan, source_tz: str, target_tz: str, when: dt.datetime) -> Translation:
+    """vProtect: vm-backup policies (schedule, policy, rule); times kept as a UTC hour; no retention on the
+    policy (it belongs to the backup destination)."""
+    f = _Fields()
+    sched = plan.schedule
+    if sched is None:
+        return _no_schedule(plan, f)
+    if plan.what is BackupTarget.VM:
+        f.exact("what")
+    else:
+        f.unsupported("what", f"vProtect policies made here back up virtual machines, not {plan.what.value}")
+    if plan.items:
+        f.unsupported("items", "a vm-backup policy backs up whole machines, not folders")
+    else:
+        f.exact("items")
+    f.adjusted("destination", "the policy's backup destination is chosen on the vProtect server")
+    freq, weekdays = sched.frequency, sched.weekdays
+    new_freq = freq
+    if freq is Frequency.DAILY and weekdays and set(weekdays) != set(Weekday):
+        new_freq = Frequency.WEEKLY
+        f.adjusted("schedule.frequency", "daily on some days -> weekly on those days")
+    elif freq in (Frequency.DAILY, Frequency.WEEKLY, Frequency.HOURLY):
+        f.exact("schedule.frequency")
+    else:
+        f.unsupported("schedule.frequency", f"no {freq.value} vProtect schedule is built")
+    zone = sched.timezone or source_tz
+    if sched.time is None and freq is not Frequency.HOURLY:
+        f.unsupported("schedule.time", "the source plan has no time of day")
+    elif sched.time is not None and zone not in ("UTC", "Etc/UTC"):
+        at, shift = _convert(sched.time, zone, "UTC", when)
+        f.adjusted("schedule.time", f"kept as {at:%H:%M} UTC, vProtect's schedule hour (offsets of {when:%Y-%m-%d})")
+        if shift and weekdays:
+            f.adjusted("schedule.weekdays", "moved with the start time across midnight in UTC")
+    else:
+        f.exact("schedule.time")
+    f.verdicts.setdefault("schedule.weekdays", FieldVerdict("exact"))
+    for name, value, why in (
+        ("schedule.month_days", sched.month_days, "days of the month"),
+        ("schedule.months", sched.months, "months"),
+        ("schedule.cutoff", sched.cutoff, "a cut-off time"),
+    ):
+        if value:
+            f.unsupported(name, f"vProtect schedules made here have no {why}")
+        else:
+            f.exact(name)
+    if sched.interval is None or freq is Frequency.HOURLY:
+        f.exact("schedule.interval")
+    else:
+        f.unsupported("schedule.interval", "only hourly vProtect schedules take an interval")
+    f.exact("schedule.grace")
+    f.exact("schedule.enabled")
+    retention = plan.retention or Retention()
+    for name, value in (("keep_last", retention.keep_last), ("keep_last_local", retention.keep_last_local)):
+        if value is None:
+            f.exact(f"retention.{name}")
+        else:
+            f.unsupported(f"retention.{name}", "vProtect keeps retention on the backup destination, not the policy")
+    if plan.notification is None:
+        f.exact("notification")
+    else:
+        f.unsupported("notification", "vProtect notifications are configured on the server")
+    spec = PlanSpec(
+        name=plan.name,
+        what=BackupTarget.VM,
+        schedule=_schedule_out(
+            sched,
+            frequency=new_freq,
+            weekdays=() if new_freq is Frequency.DAILY else weekdays,
+            timezone=zone,
+            interval=sched.interval if freq is Frequency.HOURLY else None,
+            cutoff=None,
+            month_days=(),
+            months=(),
+        ),
+    )
+    return Translation(spec=spec, fields=f.verdicts)
+
+
 Translator = Callable[[Plan, str, str, dt.datetime], Translation]
-PLAN_TARGETS: dict[str, Translator] = {"idrive360": _to_idrive360, "cleverfox": _to_cleverfox}
+PLAN_TARGETS: dict[str, Translator] = {
+    "idrive360": _to_idrive360,
+    "cleverfox": _to_cleverfox,
+    "vprotect": _to_vprotect,
+}
 """Targets whose API can create plans, and how a plan is carried to each."""
 
 

@@ -64,8 +64,9 @@ def tenant(vendor: str, seed: int, size: int = 24) -> Tenant:
 
 
 def company_map(source: Tenant, target: Tenant) -> dict[str, str]:
-    """CleverFox devices need a company with a subscription: map onto the target's own companies."""
-    if target.vendor != "cleverfox":
+    """CleverFox devices need a company with a subscription, and vProtect creates no projects: map onto the
+    target's own companies."""
+    if target.vendor not in ("cleverfox", "vprotect"):
         return {}
     targets = [c.id for c in target.conn.list_companies()]
     return {c.id: targets[i % len(targets)] for i, c in enumerate(source.conn.list_companies())}
@@ -143,6 +144,18 @@ def enroll(target: Tenant, company_id: str, device: dict[str, Any], registered: 
                 },
             )
         sim._changed()
+    elif target.vendor == "vprotect":
+        # The hypervisor inventory finds a new machine in the project.
+        template = dict(next(iter(sim.vms.values())))
+        key = f"00000000-0000-4000-8000-{len(sim.vms):012d}"
+        sim.vms[key] = {
+            **template,
+            "guid": key,
+            "uuid": key,
+            "name": device["hostname"],
+            "vmBackupPolicy": None,
+            "project": {**(template.get("project") or {}), "guid": company_id},
+        }
     else:  # pragma: no cover - only plan-creating targets are migrated to
         raise AssertionError(target.vendor)
 
