@@ -330,12 +330,12 @@ def _to_vprotect(plan: Plan, source_tz: str, target_tz: str, when: dt.datetime) 
     else:
         f.exact("schedule.time")
     f.verdicts.setdefault("schedule.weekdays", FieldVerdict("exact"))
-    for name, value, why in (
-        ("schedule.month_days", sched.month_days, "days of the month"),
-        ("schedule.months", sched.months, "months"),
-        ("schedule.cutoff", sched.cutoff, "a cut-off time"),
+    for name, present, why in (
+        ("schedule.month_days", bool(sched.month_days), "days of the month"),
+        ("schedule.months", bool(sched.months), "months"),
+        ("schedule.cutoff", sched.cutoff is not None, "a cut-off time"),
     ):
-        if value:
+        if present:
             f.unsupported(name, f"vProtect schedules made here have no {why}")
         else:
             f.exact(name)
