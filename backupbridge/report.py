@@ -454,10 +454,10 @@ def render_table(report: Report, stream: TextIO) -> None:
     # Every column but the company's keeps its width; when the company's longest word would not fit beside
     # them, the oldest last success (the least needed) is left out rather than a word or a time cut.
     counts_w = sum(
-        max(cell_len(header(h.value.replace("_", " "))), *(len(str(c.counts[h.value])) for c in report.companies))
+        max([cell_len(header(h.value.replace("_", " "))), *(len(str(c.counts[h.value])) for c in report.companies)])
         for h in HEALTHS
     )
-    devices_w = max(cell_len(header("devices")), *(len(str(c.devices)) for c in report.companies))
+    devices_w = max([cell_len(header("devices")), *(len(str(c.devices)) for c in report.companies)])
     fixed = devices_w + counts_w + 2 * 11 + len(HEALTHS) + 3
     with_oldest = company_floor + fixed <= width
     if not with_oldest:

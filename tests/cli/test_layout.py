@@ -270,3 +270,18 @@ def test_vendors_command_uses_the_capability_table(
 ) -> None:
     out = run(capsys, monkeypatch, 80, "vendors")
     assert "list_companies " in out and "list_compani…" not in out and widest(out) <= 80
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_a_report_of_no_companies_renders(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    """Every account failed: no company, no problem; the table still says so instead of failing."""
+    from backupbridge.bridge import AccountFailure
+    from backupbridge.errors import AuthenticationError
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    error = AuthenticationError("key refused", vendor="cleverfox", status_code=401)
+    failure = AccountFailure(vendor="cleverfox", account="main", operation="snapshot", error=error)
+    stream = io.StringIO()
+    render_table(Report(generated_at=NOW, companies=(), problems=(), failures=(failure,)), stream)
+    out = stream.getvalue()
+    assert "No problems in the accounts that answered." in out and "account failed: cleverfox/main" in out
