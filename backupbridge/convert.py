@@ -22,13 +22,13 @@ import enum
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from . import redaction
+from . import _fastpath, redaction
 from .errors import DecodingError
 
 __all__ = [
@@ -58,6 +58,9 @@ __all__ = [
 T = TypeVar("T")
 
 EXTRA_FIELD = "extra"
+
+_FAST = True
+"""Whether records try the generated fast path first (``_fastpath``); the tests switch it off to compare."""
 
 
 WIRE = "wire"
@@ -340,7 +343,8 @@ def with_timezone(value: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | Non
     """Make a vendor timestamp aware: a naive one is read in ``tz`` (the account's zone)."""
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=tz)
+    # The same value (and fold) as ``value.replace(tzinfo=tz)``, in a fraction of its time.
+    return dt.datetime.combine(value, value.time(), tz)
 
 
 def _structure_str(value: object, _: type) -> str:
@@ -523,6 +527,21 @@ def make_converter(rename: Callable[[str], str] | None = None, *, lenient_unused
         )
         known = frozenset(keys.values()).union(*aliases.values())
         has_extra = _has_extra(cls)
+        # The generated fast path (``_fastpath``), built on first use (when every hook it calls exists, a
+        # record nesting itself included); it hands anything it does not take to the path below.
+        fast: list[Callable[[Any], Any] | None] = []
+
+        def build_fast() -> Callable[[Any], Any] | None:
+            if aliases:
+                return None
+            return _fastpath.record_structurer(
+                cls,
+                hook_for=conv.get_structure_hook,
+                keys=keys,
+                checks=checks,
+                extra=EXTRA_FIELD if has_extra else None,
+                known=known,
+            )
 
         def field_by_field(data: Mapping[str, Any]) -> Any:
             """The slow path, taken only when the generated one failed: each field on its own, so a lenient
@@ -543,6 +562,13 @@ def make_converter(rename: Callable[[str], str] | None = None, *, lenient_unused
             return cls(**values)
 
         def structure(data: Mapping[str, Any], typ: type) -> Any:
+            if not fast:
+                fast.append(build_fast())
+            quick = fast[0]
+            if quick is not None and _FAST:
+                obj = quick(data)
+                if obj is not _fastpath.FALLBACK:
+                    return obj
             if not isinstance(data, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(data).__name__}")
             if aliases:
@@ -645,12 +671,14 @@ def _identity_problem(obj: Any) -> str | None:
     alternatives, children = _identity_plan(type(obj))
     if not alternatives:
         return None
-
-    def present(name: str) -> bool:
-        value = getattr(obj, name, None)
-        return value is not None and not (isinstance(value, str) and not value.strip())
-
-    if not any(all(present(name) for name in fields) for fields in alternatives):
+    for fields in alternatives:
+        for name in fields:
+            value = getattr(obj, name, None)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                break
+        else:
+            break  # every field of this alternative is present
+    else:
         names = " or ".join("+".join(fields) for fields in alternatives)
         return f"a record without its id ({names})"
     for name in children:
@@ -659,6 +687,30 @@ def _identity_problem(obj: Any) -> str | None:
             if problem:
                 return problem
     return None
+
+
+@overload
+def decode(
+    converter: cattrs.Converter,
+    typ: type[T],
+    data: Any,
+    *,
+    endpoint: str,
+    vendor: str,
+    operation: str | None = None,
+) -> T: ...
+
+
+@overload
+def decode(
+    converter: cattrs.Converter,
+    typ: Any,
+    data: Any,
+    *,
+    endpoint: str,
+    vendor: str,
+    operation: str | None = None,
+) -> Any: ...
 
 
 def decode(
