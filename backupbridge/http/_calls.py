@@ -224,7 +224,7 @@ def _factory(operation: str, steps: Any) -> Callable[[], Any]:
     return steps  # type: ignore[no-any-return]
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Op(Generic[T]):
     """An operation that yields one result: run it with ``session.run(op)``, as many times as you like.
 
@@ -236,7 +236,7 @@ class Op(Generic[T]):
     start: Callable[[], OpGenerator[T]] = attrs.field()
 
     def __init__(self, operation: str, start: Callable[[], OpGenerator[T]] | OpGenerator[T]) -> None:
-        self.__attrs_init__(operation, _factory(operation, start))  # type: ignore[attr-defined]
+        self.__attrs_init__(operation, _factory(operation, start))
 
     @property
     def steps(self) -> OpGenerator[T]:
@@ -252,7 +252,7 @@ class Op(Generic[T]):
         return self.start()
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class ListOp(Generic[T]):
     """A listing: iterate it with ``session.iterate(op)``; records arrive page by page. Like ``Op`` it is a
     value: each iteration pages the listing afresh from its first page."""
@@ -261,7 +261,7 @@ class ListOp(Generic[T]):
     start: Callable[[], ListGenerator[T]] = attrs.field()
 
     def __init__(self, operation: str, start: Callable[[], ListGenerator[T]] | ListGenerator[T]) -> None:
-        self.__attrs_init__(operation, _factory(operation, start))  # type: ignore[attr-defined]
+        self.__attrs_init__(operation, _factory(operation, start))
 
     @property
     def steps(self) -> ListGenerator[T]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
 import httpx
 import pytest
@@ -41,7 +42,7 @@ PROFILE = VendorProfile(name="testvendor")
 
 def session(handler: Callable[[httpx.Request], httpx.Response], **kwargs: object) -> Session:
     client = httpx.Client(base_url="https://api.example.test", transport=httpx.MockTransport(handler))
-    return Session(client, PROFILE, **kwargs)  # type: ignore[arg-type]
+    return Session(client, PROFILE, **kwargs)
 
 
 def get(path: str = "/things") -> Call:
@@ -161,7 +162,7 @@ def test_error_decoder_that_crashes_still_gives_a_typed_error() -> None:
     client = httpx.Client(
         base_url="https://x.test", transport=httpx.MockTransport(lambda r: httpx.Response(404, text="<html>"))
     )
-    s = Session(client, VendorProfile(name="v", decode_error=broken))  # type: ignore[arg-type]
+    s = Session(client, VendorProfile(name="v", decode_error=broken))
     with pytest.raises(NotFoundError):
         s.send(get())
 
@@ -267,7 +268,7 @@ def test_a_failure_midway_through_a_listing_raises() -> None:
 def test_ops_can_handle_errors_thrown_into_them() -> None:
     _, handler = counting([httpx.Response(404), httpx.Response(200, json={"second": True})])
 
-    def steps():  # type: ignore[no-untyped-def]
+    def steps() -> Generator[Call, Reply, Any]:
         try:
             yield get("/first")
         except NotFoundError:
@@ -391,7 +392,7 @@ def test_connections_share_one_tls_context_per_trust_store() -> None:
         other = shutil.copy(certifi.where(), f"{folder}/ca.pem")
         assert tls_verify(other, "v", "https://x.test") not in (default, bundle)
     client = backupbridge.connect("idrive360", api_key="k-123456789")._session.client
-    assert client._transport._pool._ssl_context is default  # what httpx was given, not a fresh one
+    assert client._transport._pool._ssl_context is default  # type: ignore[attr-defined]  # what httpx was given
 
 
 def test_sniffio_is_installed_for_httpcore() -> None:

@@ -39,9 +39,10 @@ def test_a_loopback_url_never_takes_a_proxy_from_the_environment() -> None:
 @pytest.mark.parametrize("asynchronous", [False, True])
 def test_connect_builds_its_client_through_the_factory(monkeypatch: pytest.MonkeyPatch, asynchronous: bool) -> None:
     import backupbridge.connection as connection
+    from backupbridge import http
 
     seen: list[dict[str, Any]] = []
-    real = connection.make_client
+    real = http.make_client
 
     def spy(url: str, **kwargs: Any) -> Any:
         seen.append({"url": url, **kwargs})

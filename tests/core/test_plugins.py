@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -112,8 +113,8 @@ class BrokenEntryPoint:
 def _with_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.metadata.entry_points
 
-    def entry_points(**kwargs: object) -> object:
-        found = list(real(**kwargs))  # type: ignore[arg-type]
+    def entry_points(**kwargs: Any) -> object:
+        found: list[Any] = list(real(**kwargs))
         if kwargs.get("group") == "backupbridge":
             found.append(BrokenEntryPoint())
         return found

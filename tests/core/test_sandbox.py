@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from backupbridge import DecodingError, RateLimitedError, ServerError, TransportError
+from backupbridge import BackupBridgeError, DecodingError, RateLimitedError, ServerError, TransportError
 from backupbridge.http import RetryPolicy
 from backupbridge.sandbox import FaultKind, Faults, SimulatorOptions, connect_sandbox, connect_sandbox_async
 from backupbridge_idrive360 import IDrive360Simulator
 
 ONE_TRY = RetryPolicy(attempts=1)
 
-EXPECTED: dict[FaultKind, type[Exception]] = {
+EXPECTED: dict[FaultKind, type[BackupBridgeError]] = {
     FaultKind.SERVER_ERROR: ServerError,
     FaultKind.RATE_LIMIT: RateLimitedError,
     FaultKind.RATE_LIMIT_DATE: RateLimitedError,
@@ -39,7 +39,7 @@ def test_every_fault_kind_becomes_a_typed_error(kind: FaultKind) -> None:
     with pytest.raises(EXPECTED[kind]) as info:
         list(conn.list_devices())
     assert (info.value.vendor, info.value.account) == ("idrive360", "acct-7")
-    assert conn.transport.faults_injected[kind] == 1  # type: ignore[attr-defined]
+    assert conn.transport.faults_injected[kind] == 1
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,7 @@ def test_reset_after_apply_really_applied_the_write() -> None:
         conn.vendor.create_company("Applied Anyway")
     assert info.value.may_have_been_applied is None
     assert len(sim.companies) == before + 1  # the server applied it; the client did not retry the write
-    assert conn.transport.requests == 1  # type: ignore[attr-defined]
+    assert conn.transport.requests == 1
 
 
 def test_fault_sequence_is_deterministic() -> None:
@@ -131,7 +131,7 @@ def test_hostile_data_loses_no_record(vendor: str, kind: FaultKind) -> None:
 
     conn = connect_sandbox(vendor, size=12, faults=Faults(rate=1.0, kinds=(kind,)), retry=ONE_TRY)
     devices = list(conn.list_devices())
-    assert {d.id for d in devices} == ground_truth(vendor, conn.simulator)  # type: ignore[attr-defined]
+    assert {d.id for d in devices} == ground_truth(vendor, conn.simulator)
     jobs = list(conn.list_jobs())
     assert jobs
     if kind is FaultKind.UNKNOWN_ENUM:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from backupbridge import NotFoundError
@@ -148,8 +151,8 @@ def test_device_create_update_delete(run: Runner, sim: CleverFoxSimulator) -> No
     ],
 )
 def test_create_and_update_every_writable_resource(
-    run: Runner, sim: CleverFoxSimulator, attr: str, payload_for
-) -> None:  # type: ignore[no-untyped-def]
+    run: Runner, sim: CleverFoxSimulator, attr: str, payload_for: Callable[[CleverFoxSimulator], dict[str, Any]]
+) -> None:
     created = run(lambda c: getattr(c.vendor, attr).create(payload_for(sim)))
     id_attr = {
         "companies": "company_id",
@@ -161,9 +164,12 @@ def test_create_and_update_every_writable_resource(
     }[attr]
     key = getattr(created, id_attr)
     assert key is not None
-    changes = {"jobs": {"Every": 3}, "job_items": {"Name": "Desk"}, "subscriptions": {"AdditionalDevice": 5}}.get(
-        attr, {"IsInactive": True}
-    )
+    per_resource: dict[str, dict[str, object]] = {
+        "jobs": {"Every": 3},
+        "job_items": {"Name": "Desk"},
+        "subscriptions": {"AdditionalDevice": 5},
+    }
+    changes = per_resource.get(attr, {"IsInactive": True})
     updated = run(lambda c: getattr(c.vendor, attr).update(key, changes))
     for field, value in changes.items():
         snake = "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in field).lstrip("_")

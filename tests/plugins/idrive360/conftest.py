@@ -8,7 +8,8 @@ import pytest
 from backupbridge.sandbox import SimulatorOptions
 from backupbridge_idrive360 import IDrive360Simulator
 
-from ..conftest import Runner, load_example
+from ..conftest import Runner as Runner
+from ..conftest import load_example
 
 
 def doc_example(name: str) -> Any:

@@ -30,7 +30,7 @@ def conn(no_requests: httpx.MockTransport) -> backupbridge.Connection:
 
 
 def plan(**changes: Any) -> dict[str, Any]:
-    body = doc_example("create_backup_plan_request")
+    body: dict[str, Any] = doc_example("create_backup_plan_request")
     for path, value in changes.items():
         target = body
         *parents, leaf = path.split("__")

@@ -88,7 +88,7 @@ def test_device_summary_unknown_device_is_the_docs_error(run: Runner) -> None:
     with pytest.raises(NotFoundError) as info:
         run(lambda c: c.vendor.device_summary(device_id="nope"))
     assert (info.value.vendor_code, info.value.field, info.value.status_code) == ("entity_not_found", "device_id", 400)
-    assert info.value.errors[0].message.startswith("The entity corresponding to the device id")
+    assert (info.value.errors[0].message or "").startswith("The entity corresponding to the device id")
 
 
 def _active_device(sim: IDrive360Simulator) -> str:
@@ -121,7 +121,7 @@ def test_update_email_notification_unknown_backup_set_on_device(run: Runner, sim
 
 
 def _plan_body(sim: IDrive360Simulator, devices: list[str], **changes: object) -> dict[str, object]:
-    body = doc_example("create_backup_plan_request")
+    body: dict[str, object] = doc_example("create_backup_plan_request")
     body["company_id"] = sim.root.company_id
     body["device_ids"] = devices
     body.update(changes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ from .conftest import doc_example
 UTC = dt.UTC
 
 
-def devices(example: str = "device_summary") -> list[tuple[DeviceRecord, dict]]:
+def devices(example: str = "device_summary") -> list[tuple[DeviceRecord, dict[str, Any]]]:
     raw = doc_example(example)
     return list(zip(converter.structure(raw, list[DeviceRecord]), raw, strict=True))
 
@@ -171,8 +172,8 @@ def test_plan_from_the_docs_example() -> None:
 def test_monthly_schedule_words() -> None:
     info = converter.structure(
         {"frequency_type": "MONTHLY", "months": ["ALL"], "dates": ["1", "LAST_DAY"], "time": "01:00:00"},
-        BackupPlanRecord.__attrs_attrs__.schedule_info.type.__args__[0],
-    )  # type: ignore[attr-defined]
+        BackupPlanRecord.__attrs_attrs__.schedule_info.type.__args__[0],  # type: ignore[union-attr]
+    )
     sched = mapping.schedule(info)
     assert sched.months == tuple(range(1, 13)) and sched.month_days == (1, -1)
 

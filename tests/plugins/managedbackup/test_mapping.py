@@ -150,6 +150,7 @@ def test_job_links_to_its_device_by_user_and_computer_name() -> None:
         record, row, account="a", tz=dt.UTC, device_ids={("u-1", "desktop-01"): "hid-1"}, company_ids={"Contoso": "c-1"}
     )
     assert (job.device_id, job.company_id, job.plan_id, job.error) == ("hid-1", "c-1", "p-1", "VSS failed")
+    assert job.finished_at is not None and job.started_at is not None
     assert job.finished_at - job.started_at == dt.timedelta(hours=1, minutes=2, seconds=3)
 
 

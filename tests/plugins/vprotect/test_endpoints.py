@@ -20,7 +20,7 @@ from ..conftest import Runner
 
 
 def status_of(row: dict[str, Any]) -> str:
-    return row["status"]["name"] if isinstance(row["status"], dict) else row["status"]
+    return str(row["status"]["name"] if isinstance(row["status"], dict) else row["status"])
 
 
 def keys(records: list[Any]) -> set[str]:

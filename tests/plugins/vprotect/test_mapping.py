@@ -84,7 +84,8 @@ def test_the_docs_backup_example_decodes_and_keeps_its_unknown_status() -> None:
 def test_the_list_record_example_with_both_enum_shapes() -> None:
     record = converter.structure(DOC_LIST_RECORD, BackupRecord)
     assert record.type is not None and record.type.name == "INCREMENTAL" and record.type.description is None
-    assert record.backupLocations and record.backupLocations[0].status.name == "REMOVED"
+    assert record.backupLocations and record.backupLocations[0].status is not None
+    assert record.backupLocations[0].status.name == "REMOVED"
     job = mapping.job(record, DOC_LIST_RECORD, account="a", plan_of_rule={})
     assert (job.status, job.kind, job.company_id, job.size_bytes) == (
         JobStatus.WARNING,
