@@ -17,7 +17,10 @@ What is here:
 - simulators: ``SimulatorBase`` (routing, auth, the fault loop, clock and seeding; the declared truth),
   ``SimulatorFault``, ``Router``, ``SimRequest``, ``PageShape``, ``json_response``, ``Seeder``,
   ``SimClock``, ``SimulatorOptions``, and the fault knobs ``Faults``/``FaultKind``;
-- capabilities: ``Capability`` and ``capabilities()``.
+- capabilities: ``Capability`` and ``capabilities()``;
+- sink plugins (a PSA, a chat): ``EventSink``, ``SinkError``, ``SinkType``, ``SinkSettings`` (the
+  ``register_sink_types`` hook), the outbox's ``Delivery`` and its ``Alert``, and ``Session``,
+  ``VendorProfile``, ``make_client`` to run ops against a receiver outside any backup ``Connection``.
 
 See docs/plugins.md for a whole plugin built from these.
 """
@@ -31,6 +34,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
+from .alerts import Alert, Delivery
 from .convert import (
     ALIASES,
     CHECK,
@@ -65,13 +69,16 @@ from .http import (
     Page,
     Paging,
     Reply,
+    Session,
     VendorError,
+    VendorProfile,
     by_attr,
     by_key,
     collect,
     exchange,
     find,
     first_of,
+    make_client,
     mapped,
     paginate,
     single_page,
@@ -86,6 +93,8 @@ from .sandbox.clock import SimClock
 from .sandbox.faults import FaultKind, Faults
 from .sandbox.options import SimulatorOptions
 from .sandbox.seed import Seeder
+from .sinks.base import EventSink, SinkError
+from .sinks.registry import SinkSettings, SinkType
 from .vendors import CredentialField, Driver, DriverContext, Simulator, Vendor
 
 __all__ = [
@@ -95,6 +104,7 @@ __all__ = [
     "USED",
     "WHOLE_ARRAY",
     "WIRE",
+    "Alert",
     "BasicAuth",
     "Batch",
     "BearerAuth",
@@ -103,9 +113,11 @@ __all__ = [
     "Capability",
     "CredentialField",
     "Decoder",
+    "Delivery",
     "Driver",
     "DriverContext",
     "End",
+    "EventSink",
     "FaultKind",
     "Faults",
     "Float",
@@ -120,17 +132,22 @@ __all__ = [
     "Router",
     "Secret",
     "Seeder",
+    "Session",
     "SimClock",
     "SimRequest",
     "Simulator",
     "SimulatorBase",
     "SimulatorFault",
     "SimulatorOptions",
+    "SinkError",
+    "SinkSettings",
+    "SinkType",
     "Str",
     "Time",
     "Vendor",
     "VendorError",
     "VendorIntEnum",
+    "VendorProfile",
     "b64decode_loose",
     "by_attr",
     "by_key",
@@ -150,6 +167,7 @@ __all__ = [
     "invalid",
     "invalid_for",
     "json_response",
+    "make_client",
     "make_converter",
     "mapped",
     "paginate",

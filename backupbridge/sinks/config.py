@@ -35,6 +35,7 @@ from ..errors import ConfigurationError
 from ..redaction import Secret
 from .base import Sink
 from .email import EmailSink
+from .registry import SinkSettings, SinkType, plugin_sink_types
 from .webhook import WebhookSink
 
 __all__ = ["SINK_TYPES", "load_sinks"]
@@ -148,20 +149,28 @@ def sinks_from(data: Mapping[str, Any], path: Path) -> list[Sink]:
     if not isinstance(tables, list) or not all(isinstance(t, Mapping) for t in tables):
         raise ConfigurationError(f"{path}: sinks must be [[sinks]] tables")
     sinks: list[Sink] = []
+    plugged: dict[str, SinkType] | None = None
     for index, table in enumerate(tables, start=1):
         kind = table.get("type")
         where = f"{path}: sink {index}"
         if kind not in SINK_TYPES:
-            raise ConfigurationError(f"{where}: type must be one of {', '.join(SINK_TYPES)} (got {kind!r})")
+            plugged = plugin_sink_types(SINK_TYPES) if plugged is None else plugged  # types from plugins
+            if not isinstance(kind, str) or kind not in plugged:
+                known = ", ".join((*SINK_TYPES, *sorted(plugged)))
+                raise ConfigurationError(f"{where}: type must be one of {known} (got {kind!r})")
         label = table.get("name", kind)
         if not isinstance(label, str) or not _NAME.match(label):
             raise ConfigurationError(f"{where}: name must be letters, digits, '.', '_' or '-'")
         where = f"{path}: sink {label!r}"
-        unknown = sorted(set(table) - _KEYS[kind])
+        keys = _KEYS[kind] if kind in _KEYS else {"type", "name", *plugged[kind].keys} if plugged else set()
+        unknown = sorted(set(table) - keys)
         if unknown:
-            raise ConfigurationError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS[kind]))})")
+            raise ConfigurationError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(keys))})")
         if any(s.label == label for s in sinks):
             raise ConfigurationError(f'{where}: two sinks have this name; give one name = "..."')
+        if kind not in _KEYS and plugged:
+            sinks.append(plugged[kind].build(SinkSettings(where=where, label=label, table=table)))
+            continue
         sinks.append(_webhook(where, label, table) if kind == "webhook" else _email(where, label, table))
     return sinks
 
