@@ -158,8 +158,27 @@ def record_structurer(
             namespace[f"default{i}"] = default
             missing = f"default{i}"
         kind = _kind(a.type)
-        if kind is None:
-            namespace[f"hook{i}"] = hook_for(a.type)
+        hook = hook_for(a.type) if kind is None else None
+        iso = getattr(hook, "fast_iso", None)
+        if iso is not None:
+            # An optional timestamp: an ISO string whose year is in range is what the hook would return.
+            namespace.update({f"hook{i}": hook, f"type{i}": a.type, "fromiso": dt.datetime.fromisoformat})
+            namespace.update({"first_year": iso[0], "end_year": iso[1]})
+            check = (
+                f"if v{i} is not None:\n"
+                f"                p = None\n"
+                f"                if v{i}.__class__ is str and len(v{i}) <= 64:\n"
+                f"                    try:\n"
+                f"                        p = fromiso(v{i})\n"
+                f"                    except ValueError:\n"
+                f"                        pass\n"
+                f"                if p is not None and first_year <= p.year < end_year:\n"
+                f"                    v{i} = p\n"
+                f"                else:\n"
+                f"                    v{i} = hook{i}(v{i}, type{i})"
+            )
+        elif kind is None:
+            namespace[f"hook{i}"] = hook
             namespace[f"type{i}"] = a.type
             check = f"v{i} = hook{i}(v{i}, type{i})"
         elif kind == "any":

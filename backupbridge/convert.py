@@ -442,6 +442,9 @@ def _optional(hook: Callable[[Any, type], Any], exact: type) -> Callable[[Any, t
             return value
         return hook(value, typ)
 
+    if hook is _structure_datetime:
+        # The fast path may parse an ISO string in range itself (``_fastpath``): what this hook returns for it.
+        structure.fast_iso = (EARLIEST.year, LATEST.year)  # type: ignore[attr-defined]
     return structure
 
 

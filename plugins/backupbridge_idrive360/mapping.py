@@ -98,13 +98,26 @@ PLAN_OPTIONS = (
 )
 
 
+_MISS = object()
+_SPELLINGS: dict[tuple[int, str], Any] = {}
+"""(table, the vendor's spelling) -> what the table says for it (or ``_MISS``): the vendor writes "Success"
+and "In Progress" where the tables are lower-case, so every device missed the exact lookup; bounded."""
+
+
 def _lookup(table: Mapping[str, Any], value: str | None, default: Any) -> Any:
     if value is None:
         return default
     found = table.get(value)
+    if found is not None:
+        return found
+    key = (id(table), value)
+    found = _SPELLINGS.get(key)
     if found is None:
-        found = table.get(value.strip().lower(), table.get(value.strip(), default))
-    return found
+        found = table.get(value.strip().lower(), table.get(value.strip(), _MISS))
+        if len(_SPELLINGS) >= 4096:
+            _SPELLINGS.clear()
+        _SPELLINGS[key] = found
+    return default if found is _MISS else found
 
 
 def company_status(record: CompanyRecord) -> tuple[CompanyStatus, str | None]:

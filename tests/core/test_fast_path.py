@@ -249,3 +249,25 @@ def test_classes_the_shortcuts_are_not_exact_for_are_refused() -> None:
 
     for cls in (Validated, PostInit, NoSlots):
         assert constructor(cls) is None
+
+
+def test_status_lookups_are_cached_with_the_same_answers() -> None:
+    from backupbridge_idrive360 import mapping
+
+    def uncached(table: Any, value: str | None, default: Any) -> Any:
+        if value is None:
+            return default
+        found = table.get(value)
+        if found is None:
+            found = table.get(value.strip().lower(), table.get(value.strip(), default))
+        return found
+
+    spellings = [None, "", " ", "Success", "success", " SUCCESS ", "In Progress", "in progress", "Failed", "x"]
+    spellings += [key for table in (mapping.BACKUP_STATUS, mapping.DEVICE_STATUS) for key in table]
+    for _ in range(2):  # the second time from the cache
+        for table in (mapping.BACKUP_STATUS, mapping.DEVICE_STATUS, mapping.OS_FAMILY):
+            for value in spellings:
+                assert mapping._lookup(table, value, "default") == uncached(table, value, "default"), value
+    for index in range(5000):
+        mapping._lookup(mapping.BACKUP_STATUS, f"Weird {index}", None)
+    assert len(mapping._SPELLINGS) <= 4096
