@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
+import httpx
 
-from backupbridge import ConflictError, ErrorDetail, InvalidRequestError, NotFoundError, Secret
+from backupbridge import ConflictError, ErrorDetail, InvalidRequestError, NotFoundError, RetryPolicy, Secret
 from backupbridge.plugin import (
     BasicAuth,
     Call,
@@ -28,11 +29,14 @@ from backupbridge.plugin import (
     Page,
     Paging,
     Reply,
+    Session,
     Str,
     VendorError,
+    VendorProfile,
     by_attr,
     extra_field,
     invalid_for,
+    make_client,
     make_converter,
     paginate,
     used,
@@ -51,6 +55,7 @@ __all__ = [
     "StatusRecord",
     "TicketRecord",
     "condition_value",
+    "connect",
     "decode_error",
     "make_auth",
 ]
@@ -134,6 +139,26 @@ DECODER = Decoder(make_converter(), VENDOR)
 def make_auth(company: str, public_key: Secret, private_key: Secret) -> BasicAuth:
     """Basic auth as ConnectWise documents it: user ``company+publicKey``, password ``privateKey``."""
     return BasicAuth(Secret(f"{company}+{public_key.reveal()}"), private_key)
+
+
+def connect(
+    site: str,
+    *,
+    company_id: str,
+    public_key: Secret,
+    private_key: Secret,
+    client_id: Secret,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 30.0,
+    label: str | None = None,
+) -> Session:
+    """A session to a ConnectWise site (``https://api-na.myconnectwise.net``): Basic auth, the ``clientId``
+    header, ConnectWise's error bodies; one attempt per call (the sink's outbox retries on a later run)."""
+    auth = make_auth(company_id, public_key, private_key)
+    client = make_client(site.rstrip("/") + API_PATH, vendor=VENDOR, auth=auth, transport=transport, timeout=timeout)
+    client.headers["clientId"] = client_id.reveal()
+    profile = VendorProfile(name=VENDOR, decode_error=decode_error)
+    return Session(client, profile, retry=RetryPolicy(attempts=1, timeout=timeout), account=label)
 
 
 def decode_error(reply: Reply) -> VendorError | None:

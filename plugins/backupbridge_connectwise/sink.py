@@ -22,7 +22,6 @@ from backupbridge import (
     BackupBridgeError,
     PermissionDeniedError,
     RateLimitedError,
-    RetryPolicy,
     Secret,
     ServerError,
     TransportError,
@@ -35,11 +34,9 @@ from backupbridge.plugin import (
     SinkError,
     SinkSettings,
     SinkType,
-    VendorProfile,
-    make_client,
 )
 
-from .client import API_PATH, SUMMARY_MAX, VENDOR, ConnectWiseAPI, NoteRecord, TicketRecord, decode_error, make_auth
+from .client import API_PATH, SUMMARY_MAX, ConnectWiseAPI, NoteRecord, TicketRecord, connect
 
 __all__ = ["KEYS", "SEVERITIES", "ConnectWiseSink", "build", "marker", "sink_type"]
 
@@ -109,16 +106,15 @@ class ConnectWiseSink(EventSink):
             public, private, client_id = self._public_key(), self._private_key(), self._client_id()
         except BackupBridgeError as exc:
             raise SinkError(f"connectwise {self.label}: {exc}", permanent=True) from exc
-        auth = make_auth(self.company_id, _reveal(public), _reveal(private))
-        client = make_client(
-            self.site + API_PATH, vendor=VENDOR, auth=auth, transport=self.transport, timeout=self.timeout
-        )
-        client.headers["clientId"] = _reveal(client_id).reveal()
-        return Session(
-            client,
-            VendorProfile(name=VENDOR, decode_error=decode_error),
-            retry=RetryPolicy(attempts=1, timeout=self.timeout),  # the outbox retries, on a later run
-            account=self.label,
+        return connect(
+            self.site,
+            company_id=self.company_id,
+            public_key=_reveal(public),
+            private_key=_reveal(private),
+            client_id=_reveal(client_id),
+            transport=self.transport,
+            timeout=self.timeout,
+            label=self.label,
         )
 
     def _refused(self, message: str) -> SinkError:
