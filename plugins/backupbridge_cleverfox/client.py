@@ -15,11 +15,8 @@ import uuid
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, TypeVar
 
-import httpx
-
-from backupbridge import ConflictError, ErrorDetail, NotFoundError
+from backupbridge import ConflictError, NotFoundError
 from backupbridge.plugin import (
-    BasicAuth,
     Call,
     End,
     ListOp,
@@ -27,7 +24,6 @@ from backupbridge.plugin import (
     Page,
     Paging,
     Reply,
-    VendorError,
     by_attr,
     decode,
     find,
@@ -36,6 +32,10 @@ from backupbridge.plugin import (
     paginate,
 )
 
+from .auth import BASE_URL as BASE_URL
+from .auth import VENDOR as VENDOR
+from .auth import decode_error as decode_error
+from .auth import make_auth as make_auth
 from .records import (
     BackupTypeRecord,
     CompanyRecord,
@@ -58,39 +58,11 @@ from .schema import RESOURCES, ResourceSpec, payload_problems
 
 __all__ = ["BASE_URL", "DEFAULT_PAGE_SIZE", "VENDOR", "CleverFoxAPI", "decode_error", "make_auth"]
 
-VENDOR = "cleverfox"
-BASE_URL = "https://cleverfoxbackup.com/api"
 DEFAULT_PAGE_SIZE = 100
 TOKEN_LENGTH = 50
 
 R = TypeVar("R")
 Steps = Generator[Call, Reply, Any]
-
-
-def make_auth(credentials: Mapping[str, Any], base_url: str = "") -> httpx.Auth:
-    """HTTP Basic with the partner API key as the user name (the password is not checked)."""
-    return BasicAuth(credentials["api_key"])
-
-
-def decode_error(reply: Reply) -> VendorError | None:
-    """Read ``{"Message": ..., "ModelState": {"device.Name": ["..."]}}`` (either key case)."""
-    data = reply.json()
-    if not isinstance(data, Mapping):
-        return None
-    message = data.get("Message", data.get("message"))
-    state = data.get("ModelState", data.get("modelState")) or {}
-    details = []
-    if isinstance(state, Mapping):
-        for key, messages in state.items():
-            field = str(key).rsplit(".", 1)[-1]
-            for text in messages if isinstance(messages, list) else [messages]:
-                details.append(ErrorDetail(type="validation", field=field, message=str(text)))
-    code = data.get("ErrorCode", data.get("Code"))
-    return VendorError(
-        vendor_code=str(code) if code is not None else None,
-        message=str(message) if message is not None else None,
-        errors=tuple(details),
-    )
 
 
 _invalid = invalid_for(VENDOR)

@@ -16,27 +16,26 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
-import httpx
 
 from backupbridge.plugin import (
     Call,
     Decoder,
     End,
     ListOp,
-    LoginAuth,
     Op,
     Page,
     Paging,
     Reply,
-    Secret,
-    VendorError,
     by_attr,
     exchange,
     invalid_for,
     paginate,
-    register_secret,
 )
 
+from .auth import VENDOR as VENDOR
+from .auth import VProtectLogin as VProtectLogin
+from .auth import decode_error as decode_error
+from .auth import make_auth as make_auth
 from .records import (
     BackupRecord,
     HypervisorRecord,
@@ -60,7 +59,6 @@ __all__ = [
     "make_auth",
 ]
 
-VENDOR = "vprotect"
 PAGE_SIZE = 100
 BACKUP_STATUSES = ("FAILED", "INPROGRESS", "PARTIAL_SUCCESS", "QUEUED", "SUCCESS", "SUCCESS_REMOVED")
 BACKUP_TYPES = ("FULL", "INCREMENTAL", "SYNCHRONIZATION", "SYNTHETIC")
@@ -95,54 +93,6 @@ POLICY_KINDS = ("vm-backup", "storage-backup", "cloud-backup", "app-backup")
 DIRECTIONS = ("asc", "desc")
 Steps = Generator[Call, Reply, Any]
 _GUID = by_attr("guid")
-
-
-class VProtectLogin(LoginAuth):
-    """``POST /session/login`` with ``{login, password}`` (201); the session cookie is kept and sent."""
-
-    rejection_hint = "check the login and password"
-    login_operation = "session.login"
-
-    def __init__(self, login: str, password: Secret, base_url: str) -> None:
-        super().__init__(VENDOR)
-        self._login_name = login
-        self._password = password
-        self._url = base_url.rstrip("/") + "/session/login"
-
-    def login_request(self) -> httpx.Request:
-        body = {"login": self._login_name, "password": self._password.reveal()}
-        return httpx.Request("POST", self._url, json=body, headers={"Accept": "application/json"})
-
-    def accept_login(self, response: httpx.Response) -> dict[str, str]:
-        cookies = {name: value for name, value in response.cookies.items()}
-        for value in cookies.values():
-            # The session id (JSESSIONID) is as good as the password. A short value (a load balancer's
-            # ``lb=1``, ``remember=true``) is no credential: registered, it would be erased from every message.
-            if len(value) >= 8:
-                register_secret(value)
-        if not cookies:
-            raise self.unexpected(response, "no session cookie")
-        return cookies
-
-    def authorize(self, request: httpx.Request, session: Any) -> None:
-        request.headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in session.items())
-
-
-def make_auth(credentials: Mapping[str, Any], base_url: str = "") -> httpx.Auth:
-    login = credentials["login"]  # not a secret: sent as is, never registered for redaction
-    return VProtectLogin(login.reveal() if isinstance(login, Secret) else str(login), credentials["password"], base_url)
-
-
-def decode_error(reply: Reply) -> VendorError | None:
-    """The UI reads ``error.message`` (nested under ``error``), falling back to ``message``."""
-    data = reply.json()
-    if not isinstance(data, Mapping):
-        return None
-    nested = data.get("error")
-    inner: Mapping[str, Any] = nested if isinstance(nested, Mapping) else data
-    message = inner.get("message") or data.get("message")
-    code = inner.get("code") or inner.get("type")
-    return VendorError(vendor_code=str(code) if code is not None else None, message=str(message) if message else None)
 
 
 _invalid = invalid_for(VENDOR)
