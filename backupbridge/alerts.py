@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
@@ -585,6 +586,16 @@ def _resolved(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+def _make_parent(path: Path, target: Path) -> None:
+    """Create the state file's directory, but only where the path itself points: a symlink is followed to its
+    target, never to create directories there (a dangling link could name any place)."""
+    if path.is_symlink():
+        if not target.parent.is_dir():
+            raise AlertStateError(f"alert state file {path} is a link into {target.parent}, which does not exist")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+
 def _shape_error(path: Path, what: str) -> AlertStateError:
     return AlertStateError(
         f"alert state file {path} is not a backupbridge alert state ({what}); "
@@ -612,6 +623,8 @@ class AlertState:
             AlertStateError: the file cannot be read, is not JSON, or is not shaped like a state file.
         """
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would hang the run, a device never end
+                raise AlertStateError(f"alert state file {path} is not a regular file")
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             return cls(path)
@@ -619,6 +632,8 @@ class AlertState:
             raise AlertStateError(f"cannot read the alert state file {path}: {exc}") from exc
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise _shape_error(path, "nested too deeply") from None
         except ValueError as exc:
             raise AlertStateError(f"alert state file {path} is not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
@@ -630,13 +645,13 @@ class AlertState:
         for key, value in stored_open.items():
             try:
                 alert = Alert.from_json(value)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
                 raise _shape_error(path, f"open alert {str(key)[:80]!r}: {type(exc).__name__}: {exc}") from exc
             state.open[alert.key] = alert
         for index, value in enumerate(stored_outbox):
             try:
                 state.outbox.append(Delivery.from_json(value))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
                 raise _shape_error(path, f"outbox entry {index}: {type(exc).__name__}: {exc}") from exc
         return state
 
@@ -651,7 +666,7 @@ class AlertState:
         target = _resolved(Path(path))
         lock_path = target.with_name(target.name + ".lock")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_parent(Path(path), target)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise AlertStateError(f"cannot lock the alert state file {path}: {exc}") from exc
@@ -689,7 +704,7 @@ class AlertState:
         )
         tmp: str | None = None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_parent(Path(self.path), target)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 os.fchmod(handle.fileno(), 0o600)
@@ -765,7 +780,9 @@ class AlertState:
                 entry.attempts += 1
                 try:
                     hook(entry.alert)
-                except (Exception, SystemExit) as exc:  # one plugin's failure is its own, never the run's
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # one plugin's failure is its own, never the run's (GeneratorExit too)
                     message = redact(f"{type(exc).__name__}: {exc}")
                     entry.last_error = message[:500]
                     blocked.add((name, entry.alert.key))

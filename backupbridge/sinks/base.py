@@ -174,7 +174,9 @@ def deliver_to_sinks(
                 continue
             try:
                 sink.send_digest(batch, dict(open_alerts or {}))
-            except (Exception, SystemExit) as exc:  # one sink's failure is its own, never the run's
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # one sink's failure is its own, never the run's (GeneratorExit too)
                 failures.extend(_failed(outbox, sink, entry, exc, now) for entry in batch)
             else:
                 for entry in batch:
@@ -190,7 +192,9 @@ def deliver_to_sinks(
                 if not isinstance(sink, EventSink):
                     raise TypeError(f"{type(sink).__name__} is neither an EventSink nor a DigestSink")
                 sink.send_event(entry)
-            except (Exception, SystemExit) as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 failures.append(failure := _failed(outbox, sink, entry, exc, now))
                 held.add(entry.alert.key)
                 if not failure.permanent:
