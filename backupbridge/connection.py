@@ -34,6 +34,7 @@ from .vendors import Driver, DriverContext, Vendor
 __all__ = ["AsyncConnection", "Connection", "InsecureTransportWarning", "connect", "connect_async"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 USER_AGENT = "backupbridge/0.1"
 log = logging.getLogger("backupbridge")
 
@@ -214,6 +215,15 @@ class _ConnectionBase:
     def api(self) -> Any:
         """The vendor client's sans-I/O ops, for typed use with ``run`` (``conn.run(conn.api.x())``)."""
         return self._driver.api
+
+    def api_as(self, kind: type[A]) -> A:
+        """``api``, typed as the vendor client class ``kind`` (``conn.api_as(CleverFoxAPI).devices.get(5)`` is an
+        ``Op[DeviceRecord]``); ``TypeError`` when this connection's vendor client is not one. Each plugin offers
+        the same as ``api(conn)`` (``backupbridge_cleverfox.api(conn)``)."""
+        api = self._driver.api
+        if not isinstance(api, kind):
+            raise TypeError(f"{self.vendor_name}'s vendor client is {type(api).__name__}, not {kind.__name__}")
+        return api
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} vendor={self.vendor_name!r} account={self.account!r}>"

@@ -6,8 +6,12 @@ Registered through the entry-point group ``backupbridge`` exactly as a third-par
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
+
+if TYPE_CHECKING:
+    from backupbridge import AsyncConnection, Connection
 from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import BASE_URL, VENDOR, IDrive360API, decode_error, make_auth
@@ -15,7 +19,7 @@ from .driver import IDrive360Driver
 from .records import ConfigurationId
 from .simulator import IDrive360Simulator
 
-__all__ = ["VENDOR", "ConfigurationId", "IDrive360API", "IDrive360Driver", "IDrive360Simulator", "vendor"]
+__all__ = ["VENDOR", "ConfigurationId", "IDrive360API", "IDrive360Driver", "IDrive360Simulator", "api", "vendor"]
 
 CAPABILITIES = frozenset(
     {
@@ -71,3 +75,9 @@ vendor = Vendor(
 @hookimpl
 def register_vendors(register: Callable[[Vendor], None]) -> None:
     register(vendor)
+
+
+def api(conn: Connection | AsyncConnection) -> IDrive360API:
+    """``conn``'s vendor client, typed: ``conn.run(api(conn).<endpoint>(...))`` returns the endpoint's record type
+    (``conn.vendor`` runs the same endpoints untyped). ``TypeError`` for another vendor's connection."""
+    return conn.api_as(IDrive360API)

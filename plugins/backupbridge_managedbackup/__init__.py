@@ -6,15 +6,19 @@ Registered through the entry-point group ``backupbridge`` exactly as a third-par
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
+
+if TYPE_CHECKING:
+    from backupbridge import AsyncConnection, Connection
 from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import BASE_URL, VENDOR, ManagedBackupAPI, decode_error, make_auth
 from .driver import ManagedBackupDriver
 from .simulator import ManagedBackupSimulator
 
-__all__ = ["VENDOR", "ManagedBackupAPI", "ManagedBackupDriver", "ManagedBackupSimulator", "vendor"]
+__all__ = ["VENDOR", "ManagedBackupAPI", "ManagedBackupDriver", "ManagedBackupSimulator", "api", "vendor"]
 
 CAPABILITIES = frozenset(
     {
@@ -68,3 +72,9 @@ vendor = Vendor(
 @hookimpl
 def register_vendors(register: Callable[[Vendor], None]) -> None:
     register(vendor)
+
+
+def api(conn: Connection | AsyncConnection) -> ManagedBackupAPI:
+    """``conn``'s vendor client, typed: ``conn.run(api(conn).<endpoint>(...))`` returns the endpoint's record type
+    (``conn.vendor`` runs the same endpoints untyped). ``TypeError`` for another vendor's connection."""
+    return conn.api_as(ManagedBackupAPI)

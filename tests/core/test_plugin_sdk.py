@@ -231,3 +231,20 @@ def test_vendor_test_files_are_named_alike() -> None:
         names = {p.name for p in vendor.glob("test_*.py")}
         assert names <= set(TEST_SCHEME), (vendor.name, sorted(names - set(TEST_SCHEME)))
         assert REQUIRED <= names, (vendor.name, sorted(REQUIRED - names))
+
+
+def test_a_typed_vendor_client_per_vendor() -> None:
+    """``backupbridge_<vendor>.api(conn)`` is the vendor client typed as its class (mypy checks the record type
+    below: this file is under mypy --strict); another vendor's connection is refused."""
+    import backupbridge_cleverfox
+    from backupbridge_cleverfox.client import CleverFoxAPI
+    from backupbridge_cleverfox.records import DeviceRecord
+
+    with connect_sandbox("cleverfox", seed=1, size=5) as conn:
+        api: CleverFoxAPI = backupbridge_cleverfox.api(conn)
+        first = next(iter(conn.list_devices()))
+        record: DeviceRecord = conn.run(api.devices.get(first.id))
+        assert str(record.device_id) == first.id
+        assert conn.api_as(CleverFoxAPI) is api
+    with connect_sandbox("vprotect", size=3) as other, pytest.raises(TypeError, match="not CleverFoxAPI"):
+        backupbridge_cleverfox.api(other)
