@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import logging
 import os
-import ssl
-import warnings
 import zoneinfo
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
 
+from . import http as _http
 from .errors import ConfigurationError, ConflictError, MissingCredentialsError, ValidationError
-from .http import AsyncSession, ListOp, Op, RetryPolicy, Session, check_base_url, client_kwargs, is_loopback
+from .http import AsyncSession, InsecureTransportWarning, ListOp, Op, RetryPolicy, Session, check_base_url, make_client
+from .http import tls_verify as tls_verify  # re-exported: bridge.py and tests import it from here
+from .http import trust_env as trust_env
 from .models import (
     Capability,
     Company,
@@ -35,58 +34,7 @@ __all__ = ["AsyncConnection", "Connection", "InsecureTransportWarning", "connect
 
 T = TypeVar("T")
 A = TypeVar("A")
-USER_AGENT = "backupbridge/0.1"
-log = logging.getLogger("backupbridge")
-
-
-class InsecureTransportWarning(UserWarning):
-    """TLS certificate verification was turned off for a connection."""
-
-
-@functools.cache
-def _trusted_context(cafile: str | None = None) -> ssl.SSLContext:
-    """One TLS context per trust store, shared by every connection of the process.
-
-    Building one loads a whole CA bundle (about 70 ms here): per account, a fan-out over a hundred accounts
-    spent seven seconds of CPU on it before sending a request. ``None`` is httpx's default store
-    (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set when it is first built).
-    """
-    if cafile is None:
-        return httpx.create_ssl_context()
-    return ssl.create_default_context(cafile=cafile)
-
-
-def tls_verify(verify: bool | str, vendor: str, url: str) -> ssl.SSLContext | bool:
-    """A (shared) TLS context for ``True`` (the default) or a CA bundle path (for self-signed servers), or an
-    explicit, loud ``False``."""
-    if verify is True:
-        return _trusted_context()
-    if verify is False:
-        message = (
-            f"TLS certificate verification is OFF for {vendor} at {httpx.URL(url).host}: anyone on the network "
-            "path can read and change this traffic, credentials included. Pass the server's CA bundle as "
-            "verify='/path/ca.pem' instead."
-        )
-        warnings.warn(message, InsecureTransportWarning, stacklevel=3)
-        log.warning(message)
-        return False
-    if isinstance(verify, str):
-        if not os.path.isfile(verify):
-            raise ConfigurationError(f"CA bundle {verify!r} does not exist", vendor=vendor)
-        try:
-            return _trusted_context(os.path.abspath(verify))
-        except (ssl.SSLError, OSError) as exc:
-            raise ConfigurationError(f"CA bundle {verify!r} could not be loaded: {exc}", vendor=vendor) from exc
-    raise ConfigurationError("verify must be True, False or the path of a CA bundle", vendor=vendor)
-
-
-def trust_env(url: str) -> bool:
-    """Whether the client may take proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``) from the environment.
-
-    Never for a loopback base URL: a local server is reached directly, or a plain ``http://`` login to
-    it would hand the password, in clear, to whatever proxy the environment names.
-    """
-    return not is_loopback(httpx.URL(url).host)
+USER_AGENT = _http.USER_AGENT  # read at connect time (a test may replace it)
 
 
 class _VendorClient:
@@ -454,13 +402,14 @@ def connect(
     spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
     auth = spec.make_auth(creds, url)
     if client is None:
-        client = httpx.Client(
-            base_url=url,
-            transport=transport,
+        client = make_client(
+            url,
+            vendor=spec.name,
             auth=auth,
-            verify=tls_verify(verify, spec.name, url),
-            trust_env=trust_env(url),
-            **client_kwargs(timeout, USER_AGENT),
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            user_agent=USER_AGENT,
         )
     else:
         client.auth = auth
@@ -489,13 +438,15 @@ def connect_async(
     spec, creds, url, context = _prepare(vendor, credentials, base_url, account, timezone, allow_insecure_http, clock)
     auth = spec.make_auth(creds, url)
     if client is None:
-        client = httpx.AsyncClient(
-            base_url=url,
-            transport=transport,
+        client = make_client(
+            url,
+            asynchronous=True,
+            vendor=spec.name,
             auth=auth,
-            verify=tls_verify(verify, spec.name, url),
-            trust_env=trust_env(url),
-            **client_kwargs(timeout, USER_AGENT),
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            user_agent=USER_AGENT,
         )
     else:
         client.auth = auth
