@@ -822,6 +822,7 @@ def reconcile(
     *,
     scope: Iterable[tuple[str, str]] | None = None,
     incomplete: Iterable[tuple[str, str]] = (),
+    companies: Container[tuple[str, str, str | None]] | None = None,
 ) -> tuple[list[Alert], list[Alert]]:
     """Update ``state`` with this pass; returns ``(opened, recovered)``.
 
@@ -829,10 +830,16 @@ def reconcile(
     account that failed to answer) are kept open, not recovered: silence is not health.
     ``incomplete``: accounts seen but not judged (``Assessment.incomplete``: a listing failed). Their alerts
     neither open nor recover, and stay as they were.
+    ``companies``: when the pass looked at some companies only (``report --company``), the
+    ``(vendor, account, company_id)`` it covered: alerts of every other company are left as they were.
     """
     skipped = set(incomplete)
     seen = set(scope) - skipped if scope is not None else None
-    now_open = {a.key: a for a in current if (a.vendor, a.account) not in skipped}
+
+    def covered(alert: Alert) -> bool:
+        return companies is None or (alert.vendor, alert.account, alert.company_id) in companies
+
+    now_open = {a.key: a for a in current if (a.vendor, a.account) not in skipped and covered(a)}
     opened = [a for key, a in now_open.items() if key not in state.open]
     recovered = [
         a
@@ -840,6 +847,7 @@ def reconcile(
         if key not in now_open
         and (a.vendor, a.account) not in skipped
         and (seen is None or (a.vendor, a.account) in seen)
+        and covered(a)
     ]
     for alert in recovered:
         del state.open[alert.key]

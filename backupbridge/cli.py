@@ -608,6 +608,8 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
                 ),
                 scope=snapshot.clocks.keys(),
                 incomplete=assessment.incomplete.keys(),
+                # --company: the other companies were not looked at, so their alerts are no news either way.
+                companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if opts["company"] else None,
             )
             delivered = deliver_alerts(state, opened, recovered, receivers, sinks)  # the outbox saved first
             outcome = delivered.plugins
