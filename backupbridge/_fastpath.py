@@ -17,6 +17,8 @@ exactly what the generated ``__init__`` does.
 from __future__ import annotations
 
 import datetime as dt
+import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -69,6 +71,16 @@ def _kind(typ: Any) -> str | None:
             return name
         if typ == exact | None:
             return name + "?"
+    return None
+
+
+def _optional_record(typ: Any) -> type | None:
+    """``X`` for ``X | None`` where X is an attrs class, else ``None``."""
+    args: tuple[Any, ...] = tuple(getattr(typ, "__args__", ()))
+    if len(args) == 2 and _NONE in args and typing.get_origin(typ) in (types.UnionType, typing.Union):
+        inner = args[0] if args[1] is _NONE else args[1]
+        if isinstance(inner, type) and attrs.has(inner):
+            return inner
     return None
 
 
@@ -177,6 +189,12 @@ def record_structurer(
                 f"                else:\n"
                 f"                    v{i} = hook{i}(v{i}, type{i})"
             )
+        elif kind is None and _optional_record(a.type) is not None:
+            # ``X | None`` of a record: what cattrs' optional handler does (``None``, or X's own hook).
+            inner = _optional_record(a.type)
+            namespace[f"hook{i}"] = hook_for(inner)
+            namespace[f"type{i}"] = inner
+            check = f"if v{i} is not None:\n                v{i} = hook{i}(v{i}, type{i})"
         elif kind is None:
             namespace[f"hook{i}"] = hook
             namespace[f"type{i}"] = a.type

@@ -11,7 +11,7 @@ file (``--transport httpx|aiohttp``). The server's own CPU (parsing, the simulat
 the latency: an answer leaves ``latency`` after its request arrived, however long it took to build, and the
 server reports its CPU per request.
 
-``--rounds N`` runs the fan-out N times in one process (a long-running integration) and compares the
+``--rounds N`` (20 or more) runs the fan-out N times in one process (a long-running integration) and compares the
 per-request CPU of the last 10 rounds with that of the first 10 after the cold one, with the process's RSS,
 the secret registry and (``--tracemalloc``) traced memory.
 
@@ -46,6 +46,9 @@ from backupbridge import redaction
 from backupbridge.bridge import AsyncBridge, LimitedTransport
 from backupbridge.config import AccountConfig
 from backupbridge.sandbox import SimulatorTransport, connect_sandbox, sandbox_tenants
+
+LONG_RUNNING = 20
+"""From this many rounds on, the run is reported as a long-running process (and no sequential loop runs)."""
 
 
 class ServerStats:
@@ -172,7 +175,7 @@ def served(args: argparse.Namespace) -> None:
         runs = fan_out(bridge, server_so_far, args)
         result = runs[-1].result
         sequential = None
-        if args.rounds <= 2:
+        if args.rounds < LONG_RUNNING:
             start = time.perf_counter()
             sequential_count = 0
             for account in accounts:
@@ -188,25 +191,30 @@ def served(args: argparse.Namespace) -> None:
 
 
 def in_process(args: argparse.Namespace) -> None:
-    counters: list[SimulatorTransport] = []
+    served_requests = [0]  # a count, not the transports: keeping each pass's transports grew the heap
     tenants = sandbox_tenants(accounts_per_vendor=args.accounts, size=args.size)
     openers = []
     for vendor, account, sim in tenants:
 
-        def open_with(wrap: Any, vendor: str = vendor, account: str = account, sim: Any = sim) -> Any:
-            transport = SimulatorTransport(sim.handle, latency=args.latency)
-            counters.append(transport)
+        def handle(request: httpx.Request, sim: Any = sim) -> httpx.Response:
+            served_requests[0] += 1
+            return sim.handle(request)  # type: ignore[no-any-return]
+
+        def open_with(
+            wrap: Any, vendor: str = vendor, account: str = account, sim: Any = sim, handle: Any = handle
+        ) -> Any:
+            transport = SimulatorTransport(handle, latency=args.latency)
             from backupbridge import connect_async
 
             return connect_async(vendor, transport=wrap(transport), account=account, clock=sim.now, **sim.credentials)
 
         openers.append((vendor, account, open_with))
     bridge = AsyncBridge(openers=openers, concurrency=args.concurrency, per_account=args.concurrency)
-    runs = fan_out(bridge, lambda: {"requests": sum(t.requests for t in counters)}, args)
+    runs = fan_out(bridge, lambda: {"requests": served_requests[0]}, args)
     result = runs[-1].result
 
     sequential = None
-    if args.rounds <= 2:
+    if args.rounds < LONG_RUNNING:
         # The same accounts one after another (fresh simulators, same seeds, same latency), seeded before the
         # clock starts, as for the fan-out.
         sequential_tenants = sandbox_tenants(accounts_per_vendor=args.accounts, size=args.size)
@@ -234,6 +242,7 @@ def fan_out(bridge: AsyncBridge, server_so_far: Callable[[], dict[str, float]], 
     runs = []
     memory = []
     rounds = max(2, args.rounds)
+    long_running = rounds >= LONG_RUNNING
     if args.tracemalloc:
         tracemalloc.start()
     for number in range(rounds):
@@ -254,11 +263,11 @@ def fan_out(bridge: AsyncBridge, server_so_far: Callable[[], dict[str, float]], 
         )
         assert result.ok, result.failures
         del result
-        if rounds > 2:
+        if long_running:
             gc.collect()
             traced = tracemalloc.get_traced_memory()[0] if args.tracemalloc else 0
             memory.append((_rss(), traced, len(redaction._secrets), len(redaction._compiled)))
-    if rounds > 2:
+    if long_running:
         _long_running(runs, memory, args)
     return runs
 
@@ -293,6 +302,8 @@ def report(
         f"latency: {args.latency * 1000:.0f} ms  concurrency: {args.concurrency}"
     )
     print(f"ideal (ceil(requests / concurrency) x latency): {ideal:7.3f} s")
+    # On a shared machine the wall time also holds the time this process waited for a core.
+    print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     wall = statistics.median(run.wall for run in warm)
     cpu = statistics.median(run.cpu for run in warm)
     # A CPU time close to the wall time means the run is bound by Python work, not by the waiting.
@@ -336,7 +347,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=40)
     parser.add_argument("--served", action="store_true", help="simulators in a child process, over loopback HTTP")
     parser.add_argument("--transport", choices=("httpx", "aiohttp"), default="httpx", help="with --served")
-    parser.add_argument("--rounds", type=int, default=2, help="fan-outs in this process (> 2: long-running report)")
+    parser.add_argument(
+        "--rounds", type=int, default=6, help=f"fan-outs in this process (>= {LONG_RUNNING}: long-running report)"
+    )
     parser.add_argument("--tracemalloc", action="store_true", help="with --rounds: trace memory too (slower)")
     parser.add_argument("--no-yield", action="store_true", help="the slot release without the yield (before)")
     parser.add_argument("--serve-tenants", action="store_true", help=argparse.SUPPRESS)
