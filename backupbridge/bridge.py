@@ -15,7 +15,7 @@ import datetime as dt
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -243,7 +243,7 @@ class Bridge:
         hung vendor costs the others nothing (a pool would keep the hung worker)."""
         total = len(self._slots)
         limit = self.account_timeout
-        finished: queue.SimpleQueue[tuple[int, T | AccountFailure]] = queue.SimpleQueue()
+        finished: queue.SimpleQueue[tuple[int, T | AccountFailure, float]] = queue.SimpleQueue()
         outcomes: dict[int, T | AccountFailure] = {}
         waiting = list(reversed(range(total)))
         running: dict[int, float] = {}  # index -> its deadline (time.monotonic)
@@ -260,7 +260,7 @@ class Bridge:
                 outcome = AccountFailure(
                     vendor=vendor, account=account, operation=operation, error=_wrap(exc, vendor, account, operation)
                 )
-            finished.put((index, outcome))
+            finished.put((index, outcome, time.monotonic()))  # when it finished, not when it is read
 
         def settle(index: int, outcome: T | AccountFailure) -> None:
             outcomes[index] = outcome
@@ -276,23 +276,48 @@ class Bridge:
                 ).start()
             soonest = min(running.values())
             try:
-                index, outcome = finished.get(timeout=None if limit is None else max(0.0, soonest - time.monotonic()))
+                index, outcome, finished_at = finished.get(
+                    timeout=None if limit is None else max(0.0, soonest - time.monotonic())
+                )
             except queue.Empty:
                 now = time.monotonic()
                 for index in [i for i, deadline in running.items() if deadline <= now]:
                     del running[index]
-                    vendor, account, _ = self._slots[index]
-                    error = DeadlineExceededError(limit or 0.0, vendor=vendor, account=account, operation=operation)
-                    settle(index, AccountFailure(vendor=vendor, account=account, operation=operation, error=error))
+                    settle(index, self._past_deadline(index, operation))
                 continue
             if index in running:  # an answer after the deadline was already reported as a failure: dropped
-                del running[index]
-                settle(index, outcome)
+                # Judged by when the work finished, not by when this loop woke up to read it: work that ended
+                # after its deadline (it stopped early, see ``_within``) is the deadline's failure.
+                late = finished_at > running.pop(index)
+                settle(index, self._past_deadline(index, operation) if late else outcome)
         return sorted(outcomes.items(), key=lambda item: item[0])
+
+    def _past_deadline(self, index: int, operation: str) -> AccountFailure:
+        vendor, account, _ = self._slots[index]
+        error = DeadlineExceededError(self.account_timeout or 0.0, vendor=vendor, account=account, operation=operation)
+        return AccountFailure(vendor=vendor, account=account, operation=operation, error=error)
+
+    def _within(self, items: Iterable[T], started: float, conn: Connection, operation: str) -> Iterator[T]:
+        """``items`` until the account's deadline: past it, ``DeadlineExceededError``. A thread cannot be
+        killed, but a listing that will not end (a server inventing pages) must not go on for ever after its
+        account was given up on."""
+        limit = self.account_timeout
+        if limit is None:
+            yield from items
+            return
+        deadline = started + limit
+        for item in items:
+            if time.monotonic() > deadline:
+                raise DeadlineExceededError(limit, vendor=conn.vendor_name, account=conn.account, operation=operation)
+            yield item
 
     def _listing(self, operation: str, work: Callable[[Connection], Iterable[T]]) -> BridgeResult[T]:
         result: BridgeResult[T] = BridgeResult()
-        for _, outcome in self._fan_out(operation, lambda conn: list(work(conn))):
+
+        def bounded(conn: Connection) -> list[T]:
+            return list(self._within(work(conn), time.monotonic(), conn, operation))
+
+        for _, outcome in self._fan_out(operation, bounded):
             if isinstance(outcome, AccountFailure):
                 result.failures.append(outcome)
             else:
@@ -326,12 +351,12 @@ class Bridge:
                 ("list_jobs", part.jobs),
             ]
             for name, fill in targets:
-                if self.account_timeout is not None and time.monotonic() - started > self.account_timeout:
-                    break  # already reported as past its deadline; the rest would be discarded anyway
                 if _supported(conn, name):
                     try:
-                        # Into a list of its own first: a listing that fails on page 7 adds nothing.
-                        fill.extend(list(conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)()))
+                        # Into a list of its own first: a listing that fails on page 7 adds nothing. Past the
+                        # deadline each listing not read fails (never a snapshot that merely looks shorter).
+                        listing = conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)()
+                        fill.extend(list(self._within(listing, started, conn, name)))
                     except BackupBridgeError as exc:
                         part.failures.append(
                             AccountFailure(
@@ -606,7 +631,7 @@ def _transport(account: AccountConfig, verify: Any) -> httpx.AsyncBaseTransport:
             from httpx_aiohttp import AiohttpTransport
         except ImportError as exc:
             raise ConfigurationError(
-                f"account {account.name!r} asks for transport = \"aiohttp\": install backupbridge[aiohttp]",
+                f'account {account.name!r} asks for transport = "aiohttp": install backupbridge[aiohttp]',
                 vendor=account.vendor,
             ) from exc
         # The shared context again (or False): without ``verify`` it would load a CA bundle per account. No
