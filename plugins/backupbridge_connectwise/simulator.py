@@ -227,7 +227,9 @@ class ConnectWiseSimulator(SimulatorBase):
         if not isinstance(ref_id, int) or ref_id not in table:
             raise _invalid("ticket", kind, "InvalidReference", f"{kind} {value!r} was not found")
         record = table[ref_id]
-        ref = {"id": ref_id, "name": record["name"], "_info": {f"{kind}_href": f"{API_PATH}/{kind}/{ref_id}"}}
+        where = {"board": "service/boards", "status": "service/statuses", "company": "company/companies"}
+        href = f"{API_PATH}/{where.get(kind, 'service/priorities')}/{ref_id}"
+        ref = {"id": ref_id, "name": record["name"], "_info": {f"{kind}_href": href}}
         if kind == "company":
             ref["identifier"] = record["identifier"]
         return ref

@@ -184,10 +184,20 @@ class ConnectWiseSink(EventSink):
 
     # -- what each event does ----------------------------------------------------------------------------
     def summary(self, alert: Alert) -> str:
+        """``who / device (plan): backup <problem> [bb:...]`` in ConnectWise's 100 characters: the plan goes
+        first when it does not fit, then the names are cut; the problem and the marker always stay."""
         tag = " " + marker(alert.key)
-        title = " ".join(alert.title.split())
-        room = SUMMARY_MAX - len(tag)
-        return (title if len(title) <= room else title[: room - 3].rstrip() + "...") + tag
+        who = " ".join((alert.customer or alert.company_name or alert.company_id or "(no company)").split())
+        what = " ".join((alert.device_name or alert.device_id or "(no device)").split())
+        plan = " ".join((alert.plan_name or alert.plan_id or "").split())
+        problem = f": backup {alert.problem.value.replace('_', ' ')}"
+        room = SUMMARY_MAX - len(tag) - len(problem)
+        head = f"{who} / {what}"
+        if plan and len(head) + len(plan) + 3 <= room:
+            head = f"{head} ({plan})"
+        elif len(head) > room:
+            head = head[: room - 3].rstrip() + "..."
+        return head + problem + tag
 
     def description(self, entry: Delivery) -> str:
         alert = entry.alert

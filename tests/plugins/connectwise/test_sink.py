@@ -151,4 +151,8 @@ def test_a_long_title_is_cut_to_connectwise_s_100_characters_keeping_the_marker(
     (alert,) = named(Health.FAILED)
     alert = attrs.evolve(alert, plan_name="Nightly " * 30)
     summary = make_sink().summary(alert)
-    assert len(summary) == 100 and summary.endswith(marker(alert.key)) and "..." in summary
+    assert len(summary) <= 100 and summary.endswith(f": backup failed {marker(alert.key)}")
+    assert summary.startswith("Acme GmbH / SRV-01") and "Nightly" not in summary  # the plan went first
+    alert = attrs.evolve(alert, company_name="Acme " * 40)
+    summary = make_sink().summary(alert)
+    assert len(summary) == 100 and "...: backup failed [bb:" in summary
