@@ -37,6 +37,7 @@ CAPABILITIES = frozenset(
         Capability.FIND_COMPANY,
         Capability.ENABLE_PLAN,
         Capability.DISABLE_PLAN,
+        Capability.UPDATE_PLAN,
     }
 )
 
@@ -65,7 +66,7 @@ vendor = Vendor(
         "find_company": "a walk of the companies listing",
         "disable_plan": "sets the job IsInactive; the job, its logs and its backups stay",
         "enable_plan": "clears the job IsInactive",
-        "update_plan": "not yet: a job and its items would change in several requests",
+        "update_plan": "PUT /jobs/{id}: name, schedule, retention; the job keeps its device and folders",
         "delete_plan": "the API documents no job deletion",
     },
     default_base_url=BASE_URL,

@@ -8,6 +8,8 @@ import zoneinfo
 from collections.abc import Callable, Generator
 from typing import Any
 
+import attrs
+
 from backupbridge import (
     Company,
     Device,
@@ -249,6 +251,41 @@ class CleverFoxDriver(Driver):
                 plan=created,
                 applied_to=(str(device_id),),
             )
+
+        return Op(op, steps)
+
+    def update_plan(self, plan_id: str, spec: PlanSpec) -> Op[Plan]:
+        """``PUT /jobs/{id}`` with the spec's schedule, retention and name; the job stays on its device and
+        keeps its folders (changing those is refused: its job items would change in further requests)."""
+        op = "update_plan"
+        job = record_id(plan_id, op, "plan_id")
+        if not isinstance(spec, PlanSpec):
+            raise _invalid(op, "spec", "spec must be a PlanSpec")
+
+        def steps() -> Steps:
+            reply = yield self.api.jobs.get_call(job)
+            current = self._plan(*pairs(reply, JobRecord, many=False))
+            if spec.device_ids and tuple(spec.device_ids) != current.device_ids:
+                raise _invalid(
+                    op, "device_ids", f"a CleverFox job stays on its device ({', '.join(current.device_ids)})"
+                )
+            if spec.items and set(spec.items) != set(current.items):
+                raise UnsupportedOperationError(VENDOR, op, "changing a job's folders (its job items) is not built")
+            device_id = int(current.device_ids[0])
+            reply = yield self.api.devices.get_call(device_id)
+            device, _ = pairs(reply, DeviceRecord, many=False)
+            tz = mapping.windows_zone(device.time_zone_id) or self._tz
+            zone = getattr(tz, "key", None)
+            if spec.schedule.timezone is not None and not _same_zone(spec.schedule.timezone, zone):
+                raise UnsupportedOperationError(
+                    VENDOR, op, f"device {device_id} runs its jobs in {zone}, not {spec.schedule.timezone}"
+                )
+            checked = attrs.evolve(spec, items=spec.items or current.items)
+            body = mapping.job_payload(checked, device_id, tz, self.context.clock())
+            body.pop("DeviceId", None)  # read-only after creation
+            yield from self.api.jobs.update(job, body).steps
+            reply = yield self.api.jobs.get_call(job)
+            return self._plan(*pairs(reply, JobRecord, many=False))
 
         return Op(op, steps)
 

@@ -33,6 +33,7 @@ CAPABILITIES = frozenset(
         Capability.FIND_COMPANY,
         Capability.ENABLE_PLAN,
         Capability.DISABLE_PLAN,
+        Capability.DELETE_PLAN,
     }
 )
 
@@ -64,7 +65,7 @@ vendor = Vendor(
         "then rule, undone in reverse if a step fails; file plans and machines already in a policy are refused",
         "disable_plan": "the policy set inactive (PUT with active false); its backups stay",
         "enable_plan": "the policy set active again",
-        "delete_plan": "not offered: DELETE /policies removes the policy the backups were made under",
+        "delete_plan": "DELETE /policies/{kind}/{guid}: the policy goes, its backups stay until their retention",
     },
     default_base_url=None,
     decode_error=decode_error,

@@ -258,6 +258,28 @@ class VProtectDriver(Driver):
 
         return Op(operation, steps)
 
+    def delete_plan(self, plan_id: str) -> Op[None]:
+        """``DELETE /policies/{kind}/{guid}``: the policy goes; backups made under it stay until their retention."""
+        wanted = guid(plan_id, "delete_plan", "plan_id")
+
+        def steps() -> Steps:
+            for kind in POLICY_KINDS:
+                try:
+                    yield from self.api.policies.get(wanted, kind).steps
+                except NotFoundError:
+                    continue
+                yield from self.api.policies.delete(wanted, kind).steps
+                return None
+            raise NotFoundError(
+                f"{VENDOR} has no policy {wanted}",
+                status_code=404,
+                vendor=VENDOR,
+                operation="delete_plan",
+                field="guid",
+            )
+
+        return Op("delete_plan", steps)
+
     def disable_plan(self, plan_id: str) -> Op[None]:
         """``PUT /policies/{kind}/{guid}`` with ``active: false``: the policy stops; its backups stay."""
         return self._set_active(plan_id, False, "disable_plan")

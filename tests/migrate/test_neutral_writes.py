@@ -147,3 +147,33 @@ def test_plan_writes_outside_the_capability_table_are_unsupported(vendor: str) -
         if capability not in conn.capabilities:
             with pytest.raises(UnsupportedOperationError):
                 call()
+
+
+def test_cleverfox_update_plan_changes_schedule_and_retention_in_place() -> None:
+    conn = connect_sandbox("cleverfox")
+    plan = next(p for p in conn.list_plans() if p.items and p.schedule and p.schedule.frequency is Frequency.DAILY)
+    assert plan.schedule is not None
+    count = len(list(conn.list_plans()))
+    spec = PlanSpec(
+        name="Renamed nightly",
+        items=plan.items,
+        retention=Retention(keep_last=9, keep_last_local=0),
+        schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(1, 15), timezone=plan.schedule.timezone),
+    )
+    updated = conn.update_plan(plan.id, spec)
+    assert updated.id == plan.id and updated.name == "Renamed nightly"
+    assert updated.retention == Retention(keep_last=9, keep_last_local=0)
+    assert updated.schedule is not None and updated.schedule.time == dt.time(1, 15)
+    assert updated.items == plan.items and updated.device_ids == plan.device_ids
+    assert len(list(conn.list_plans())) == count
+    with pytest.raises(UnsupportedOperationError, match="folders"):
+        conn.update_plan(plan.id, PlanSpec(name="x", items=("D:\\Other",), schedule=spec.schedule))
+
+
+def test_vprotect_delete_plan_removes_the_policy_and_keeps_its_backups() -> None:
+    conn = connect_sandbox("vprotect")
+    plan = next(iter(conn.list_plans()))
+    backups = len(conn.simulator.backups)  # type: ignore[attr-defined]
+    conn.delete_plan(plan.id)
+    assert plan.id not in {p.id for p in conn.list_plans()}
+    assert len(conn.simulator.backups) == backups  # type: ignore[attr-defined]
