@@ -38,6 +38,7 @@ from . import hookspecs
 from .config import PluginSettings, load_plugin_settings
 from .errors import DuplicateVendorError, PluginError, UnknownVendorError
 from .exporters import BUILTIN_EXPORTERS, Exporter
+from .terminal import one_line
 from .vendors import Vendor
 
 __all__ = [
@@ -64,9 +65,15 @@ __all__ = [
 ENTRY_POINT_GROUP = "backupbridge"
 DISTRIBUTION = "backupbridge"
 BUILTIN_MODULES = frozenset(
-    {"backupbridge_idrive360", "backupbridge_cleverfox", "backupbridge_managedbackup", "backupbridge_vprotect"}
+    {
+        "backupbridge_idrive360",
+        "backupbridge_cleverfox",
+        "backupbridge_managedbackup",
+        "backupbridge_vprotect",
+        "backupbridge_connectwise",
+    }
 )
-"""The vendor plugins shipped in the ``backupbridge`` distribution."""
+"""The plugins shipped in the ``backupbridge`` distribution: the four vendors and the ConnectWise PSA sink."""
 BUILTIN_VENDOR_NAMES = frozenset({"idrive360", "cleverfox", "managedbackup", "vprotect"})
 """Vendor names only a built-in plugin may register (reserved even when the built-in is blocked)."""
 _EXPORTERS_PLUGIN = "backupbridge.exporters"
@@ -260,7 +267,10 @@ def _claims(pm: pluggy.PluginManager, candidate: _Candidate) -> _Claims:
 
 
 def _failure(candidate: _Candidate, exc: BaseException, *, refused: bool = False) -> PluginFailure:
-    return PluginFailure(candidate.name, candidate.distribution, f"{type(exc).__name__}: {exc}", refused=refused)
+    # A plugin's error text is its own: kept on one line without escape sequences, as it reaches a terminal.
+    return PluginFailure(
+        candidate.name, candidate.distribution, one_line(f"{type(exc).__name__}: {exc}"), refused=refused
+    )
 
 
 def _report(failure: PluginFailure, exc: BaseException, strict: bool) -> None:
@@ -275,8 +285,9 @@ def _report(failure: PluginFailure, exc: BaseException, strict: bool) -> None:
             distribution=failure.distribution,
         ) from exc
     what = "refused" if failure.refused else "skipped"
-    warnings.warn(f"backupbridge plugin {failure.name!r} {what}: {failure.error}", RuntimeWarning, stacklevel=5)
-    log.warning("plugin %s %s: %s", failure.name, what, failure.error)
+    name = one_line(failure.name)  # an entry point's name is the plugin's text too
+    warnings.warn(f"backupbridge plugin {name!r} {what}: {failure.error}", RuntimeWarning, stacklevel=5)
+    log.warning("plugin %s %s: %s", name, what, failure.error)
 
 
 def _conflicts(claims: dict[str, _Claims], candidates: dict[str, _Candidate]) -> dict[str, list[str]]:
