@@ -56,19 +56,24 @@ def one_line(text: str) -> str:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+_SKIPPED_BEFORE_FORMULA = (
+    " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"  # spaces of any width
+    "\u200b\u200c\u200d\u2060\u202f\u205f\u3000\ufeff"  # zero-width marks, narrow and wide spaces, the BOM
+)
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def csv_cell(value: str) -> str:
     """A CSV cell that a spreadsheet shows as text (OWASP's advice).
 
-    A cell whose first character, after any leading spaces, is ``= + - @``, a tab, CR or LF (or ``|``/``%``,
-    which some spreadsheets also evaluate) gets a leading ``'``. Plain numbers such as ``-5`` or ``+1.5e3``
+    A cell whose first character, after any leading spaces (of any width, zero-width ones and a BOM too), is
+    ``= + - @``, a tab, CR or LF (or ``|``/``%``, which some spreadsheets also evaluate) gets a leading ``'``. Plain numbers such as ``-5`` or ``+1.5e3``
     are left alone. A lone surrogate (not text, and not writable as UTF-8) becomes U+FFFD.
     """
     if not value.isascii():
         value = _SURROGATES.sub("\ufffd", value)
-    start = value.lstrip(" \u00a0")
+    # Whatever a spreadsheet may skip before a formula: spaces of every width, zero-width marks, a BOM.
+    start = value.lstrip(_SKIPPED_BEFORE_FORMULA)
     if start.startswith(_FORMULA_START) and not _NUMBER.fullmatch(start):
         return "'" + value
     return value

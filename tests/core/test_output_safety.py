@@ -264,3 +264,12 @@ def test_printable_output_never_holds_a_control(text: str) -> None:
 @given(st.text(st.characters(categories=("L", "M", "N", "P", "S", "Zs"))))
 def test_text_without_controls_is_never_changed(text: str) -> None:
     assert printable(text) == text and one_line(text) == text
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\ufeff", "\u3000", "\u2060", "\u2009 "])
+def test_a_formula_behind_an_invisible_prefix_is_neutralised(hidden: str) -> None:
+    """Spreadsheets may skip zero-width marks, a BOM or wide spaces before ``=`` (adversarial pass, issue 12)."""
+    from backupbridge.terminal import csv_cell
+
+    assert csv_cell(hidden + "=HYPERLINK(1)").startswith("'")
+    assert csv_cell(hidden + "-5") == hidden + "-5"  # still a number
