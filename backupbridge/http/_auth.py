@@ -213,7 +213,9 @@ class LoginAuth(httpx.Auth, abc.ABC):
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+    """Only ``localhost`` itself and loopback IP literals (127.0.0.0/8, ``::1``): a name such as
+    ``evil.localhost`` is resolved by whatever DNS the machine uses, so it may well not be this machine."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

@@ -21,6 +21,7 @@ import httpx
 
 from ..convert import excerpt_of
 from ..errors import DecodingError
+from ..redaction import redact
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -112,6 +113,17 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _json_problem(exc: ValueError) -> str:
+    """What was wrong with a body, in a few words that never quote it (redacted all the same)."""
+    if isinstance(exc, json.JSONDecodeError):
+        text = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    elif isinstance(exc, UnicodeDecodeError):
+        text = f"not {exc.encoding}: {exc.reason} at byte {exc.start}"
+    else:
+        text = str(exc)[:80]
+    return redact(text)
+
+
 def nesting_exceeds(content: bytes, limit: int) -> bool:
     """Whether JSON ``content`` nests arrays and objects deeper than ``limit``, in a few passes at C speed.
 
@@ -162,13 +174,19 @@ class Reply:
             return self._parsed
         if not self.content.strip():
             raise self.decoding_error("empty body where JSON was expected")
+        # The errors are raised outside the ``except`` blocks, chained to nothing: a ``JSONDecodeError`` keeps
+        # the whole body (``.doc``), a ``UnicodeDecodeError`` too (``.object``), and their tracebacks the
+        # decoder's frames; as ``__cause__`` or ``__context__`` they would keep the secrets it echoes alive.
+        problem: str | None = None
         try:
             parsed = json.loads(self.content, parse_constant=_refuse_constant)
         except RecursionError:
-            raise self.decoding_error(f"body is JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+            problem = f"body is JSON nested deeper than {MAX_JSON_DEPTH} levels"
         except ValueError as exc:
             ctype = self.headers.get("content-type", "no content type")
-            raise self.decoding_error(f"body is not valid JSON ({ctype})") from exc
+            problem = f"body is not valid JSON ({ctype}; {_json_problem(exc)})"
+        if problem is not None:
+            raise self.decoding_error(problem) from None
         if nesting_exceeds(self.content, MAX_JSON_DEPTH):
             raise self.decoding_error(f"body is JSON nested deeper than {MAX_JSON_DEPTH} levels")
         self._parsed = parsed
@@ -297,7 +315,9 @@ class End(enum.Enum):
     TOTAL = "total"
     """Every page states the total; the listing ends once that many records arrived. A page without the
     total, a total that changes between pages, a page short of the size asked before the total is reached and
-    more records than the total all raise."""
+    more records than the total all raise. When the total is reached on a full page, the page after it is
+    asked for and must be empty (a total lying downward to a multiple of the page size raises, never
+    truncates)."""
     SHORT_PAGE = "short_page"
     """No total: the listing ends on the first page shorter than asked (an empty one included). That is
     confirmed by asking for the page after it, which must be empty: a short or empty page before the end
@@ -457,6 +477,8 @@ class _PageChecks:
         # The page number, record count and stated page size of a page shorter than asked.
         self.short: tuple[int, int, int | None] | None = None
         self.last_request: tuple[str, tuple[tuple[str, Any], ...]] | None = None
+        # The page on which the stated total was reached with a full page: the next one must be empty.
+        self.confirming: int | None = None
 
     def error(self, message: str, call: Call) -> DecodingError:
         return DecodingError(message, endpoint=call.endpoint, operation=self.first.operation)
@@ -470,6 +492,15 @@ class _PageChecks:
     def page(self, page: Page[Any], index: int, call: Call) -> bool:
         """Check one page; True when the listing is complete with it."""
         paging, number, count = self.paging, index + 1, len(page.items)
+        if self.confirming is not None:
+            if count:
+                raise self.error(
+                    f"page {number} holds {count} records past the {self.total} the vendor reported "
+                    f"({paging.total_name}, reached on the full page {self.confirming}): the stated total is "
+                    "wrong and the listing would be cut short",
+                    call,
+                )
+            return True
         size = paging.page_size
         stated = page.stated_page_size
         if stated is not None and size is not None and stated > size:
@@ -506,6 +537,11 @@ class _PageChecks:
         if paging.end is End.TOTAL:
             assert self.total is not None and size is not None
             if self.received == self.total:
+                if count == size:
+                    # A total that lies downward to a multiple of the page size would end the listing here:
+                    # one more page is asked for, and must be empty.
+                    self.confirming = number
+                    return False
                 return True
             if count < size:
                 what = "is empty" if count == 0 else f"holds {count} of the {size} records asked for"

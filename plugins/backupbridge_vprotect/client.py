@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import re
 import warnings
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
@@ -249,12 +250,16 @@ _DECODER = Decoder(converter, VENDOR)
 decode_reply = _DECODER.reply
 
 
+_COUNT = re.compile(r"[0-9]{1,18}")
+
+
 def total_count(reply: Reply) -> int | None:
     raw = reply.headers.get("x-total-count")
     if raw is None:
         return None
-    if not raw.strip().isdigit():
-        raise reply.decoding_error(f"X-Total-Count is not a number: {raw!r}")
+    # ASCII digits only: ``str.isdigit`` accepts ``²`` (which ``int`` refuses) and ``int`` reads Arabic-Indic digits.
+    if not _COUNT.fullmatch(raw.strip()):
+        raise reply.decoding_error(f"X-Total-Count is not a count (ASCII digits, at most 18): {raw[:40]!r}")
     return int(raw)
 
 
