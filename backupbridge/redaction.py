@@ -33,6 +33,7 @@ kept for the life of the process, as a credential is.
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import html
 import json
@@ -42,7 +43,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 __all__ = [
     "REDACTED",
@@ -244,6 +245,10 @@ def _forms(value: str) -> set[str]:
     forms = {value, quote(value, safe=""), quote(value), quote_plus(value), html.escape(value)}
     escaped = json.dumps(value)[1:-1]
     forms |= {escaped, escaped.replace("/", "\\/"), json.dumps(value, ensure_ascii=False)[1:-1]}
+    if len(value) >= _ANYWHERE_LENGTH:  # an echo of the bare key base64-encoded (a debug header, a token)
+        encoded = value.encode()
+        forms |= {base64.b64encode(encoded).decode(), base64.urlsafe_b64encode(encoded).decode()}
+        forms |= {f.rstrip("=") for f in list(forms) if f.endswith("=")}
     # Some encoders write lower-case percent escapes.
     forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in list(forms)}
     return {f for f in forms if f}
@@ -286,8 +291,8 @@ def _compile(secrets: set[str]) -> re.Pattern[str] | None:
             continue  # only credential-shaped places (``_CONTEXTS``) redact these
         (tokens if _word_like(value) else anywhere).update(_forms(value))
     parts = []
-    if anywhere:
-        parts.append(_alternatives(anywhere))
+    if anywhere:  # every one of these is 8 characters or more: matched whatever its case (``KEY.upper()``)
+        parts.append("(?i:" + _alternatives(anywhere) + ")")
     if tokens:
         parts.append(_TOKEN_BEFORE + "(?:" + _alternatives(tokens) + ")" + _TOKEN_AFTER)
     return re.compile("|".join(parts)) if parts else None
@@ -364,8 +369,53 @@ def _cookie_value(match: re.Match[str]) -> str:
     return match.group(0) if name.lower() in _COOKIE_ATTRIBUTES else name + REDACTED
 
 
+_ENCODED_MARKS = ("\\u", "%", "&#", "\n")
+_JSON_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
+_LINE_FOLD = re.compile(r"\r?\n[ \t]+")
+
+
+def _json_unescape(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
+
+
+def _normalised(text: str) -> str:
+    """``text`` with the encodings an echo hides a secret in undone: ``\\uXXXX`` escapes (surrogate pairs
+    joined), HTML character references, percent-encoding (up to three layers: ``%2569`` is ``i``) and line
+    folds, so every such form of a registered secret collapses to the secret itself."""
+    if "\\u" in text:
+        text = _JSON_ESCAPE.sub(_json_unescape, text).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if "&" in text:
+        text = html.unescape(text)
+    for _ in range(3):
+        if "%" not in text:
+            break
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    if "\n" in text:
+        text = _LINE_FOLD.sub("", text)
+    return text
+
+
 def redact(text: str) -> str:
-    """``text`` with every registered secret and every credential-shaped value replaced by ``***``."""
+    """``text`` with every registered secret and every credential-shaped value replaced by ``***``.
+
+    A text that holds an encoding (``\\u`` escapes, ``%XX``, ``&#NN;``, a line fold) is also decoded and
+    redacted again; when a secret surfaces only once decoded, the decoded text, redacted, is returned.
+    Ordinary text (none of those marks) costs nothing more.
+    """
+    cleaned = _redact_plain(text)
+    if any(mark in cleaned for mark in _ENCODED_MARKS):
+        normal = _normalised(cleaned)
+        if normal != cleaned:
+            again = _redact_plain(normal)
+            if again != normal:
+                return again
+    return cleaned
+
+
+def _redact_plain(text: str) -> str:
     if _pending:
         _flush()
     for _, pattern in _groups:
