@@ -732,26 +732,28 @@ def decode(
     be identified (its ``__identity__`` fields missing or blank) fails the same way.
     """
 
-    def failure(message: str, offending: Any, exc: BaseException | None = None) -> DecodingError:
-        error = DecodingError(
+    def failure(message: str, offending: Any) -> DecodingError:
+        return DecodingError(
             message, endpoint=endpoint, excerpt=excerpt_of(_dumps(offending)), vendor=vendor, operation=operation
         )
-        error.__cause__ = exc
-        return error
 
+    # The error is raised outside the ``except`` blocks and chained to nothing: cattrs' exceptions (and
+    # their tracebacks' frames) hold the decoded data, secrets included; only a redacted description is kept.
     item_type = _item_type(typ)
+    shape: tuple[str, Any] | None = None
     try:
         result = converter.structure(data, typ)
     except Exception as exc:  # cattrs raises several unrelated types; all mean "not the promised shape"
+        shape = (f"unexpected response shape ({_describe(exc)})", data)
         if item_type is not None and isinstance(data, list):
             for index, item in enumerate(data):
                 try:
                     converter.structure(item, item_type)
                 except Exception as item_exc:
-                    raise failure(
-                        f"unexpected response shape (record {index}: {_describe(item_exc)})", item, item_exc
-                    ) from item_exc
-        raise failure(f"unexpected response shape ({_describe(exc)})", data, exc) from exc
+                    shape = (f"unexpected response shape (record {index}: {_describe(item_exc)})", item)
+                    break
+    if shape is not None:
+        raise failure(*shape) from None
     if item_type is not None and isinstance(result, list | tuple):
         # Only listed records must carry their id: a create's answer may lack it (CleverFox's docs show
         # one), and the driver handles that case itself.

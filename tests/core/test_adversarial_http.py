@@ -8,10 +8,13 @@ import tracemalloc
 import zlib
 from collections.abc import Iterator
 
+import attrs
+import cattrs
 import httpx
 import pytest
 
 from backupbridge import ConfigurationError, DecodingError
+from backupbridge.convert import decode
 from backupbridge.http import Call, RetryPolicy, Session, VendorProfile
 from backupbridge.http._auth import check_base_url, is_loopback
 from backupbridge.http._calls import Reply
@@ -119,3 +122,19 @@ def test_a_name_ending_in_localhost_is_not_loopback(host: str) -> None:
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.8.9.10", "[::1]"])
 def test_loopback_itself_is_still_loopback(host: str) -> None:
     assert check_base_url(f"http://{host}:8080/api").scheme == "http"
+
+
+@attrs.frozen
+class Thing:
+    id: int
+    size: int
+
+
+def test_a_record_of_the_wrong_shape_keeps_no_data_in_its_cause_or_context() -> None:
+    """cattrs' errors, and their tracebacks' frames, hold the decoded data: nothing of them is chained."""
+    rows = [{"id": 1, "size": 2}, {"id": 2, "size": "not a number", "echo": f"X-Api-Key {SECRET}"}]
+    for typ, data in ((list[Thing], rows), (Thing, rows[1])):
+        with pytest.raises(DecodingError, match="unexpected response shape") as info:
+            decode(cattrs.Converter(), typ, data, endpoint="GET /things", vendor="testvendor")
+        assert info.value.__cause__ is None and info.value.__context__ is None
+        assert SECRET not in str(info.value) and SECRET not in repr(info.value)
