@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -46,6 +47,9 @@ def error_class_for_status(status: int) -> type[APIError]:
     return APIError
 
 
+_DELTA_SECONDS = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
     """Seconds to wait, from a ``Retry-After`` header in either form (delta-seconds or HTTP-date)."""
     if value is None:
@@ -53,9 +57,9 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     text = value.strip()
     if not text:
         return None
-    try:
-        seconds = float(text)
-    except ValueError:
+    # ASCII digits only (``float`` reads Arabic-Indic digits, ``nan`` and ``1e400``): anything else is a date
+    # or nothing, and nothing waits the backoff.
+    if _DELTA_SECONDS.fullmatch(text) is None:
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError):
@@ -64,7 +68,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
             when = when.replace(tzinfo=dt.UTC)
         current = now or dt.datetime.now(dt.UTC)
         return max(0.0, (when - current).total_seconds())
-    return max(0.0, seconds)
+    return max(0.0, float(text))
 
 
 @attrs.frozen(kw_only=True)

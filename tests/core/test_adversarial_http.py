@@ -15,7 +15,7 @@ import pytest
 
 from backupbridge import ConfigurationError, DecodingError
 from backupbridge.convert import decode
-from backupbridge.http import Call, RetryPolicy, Session, VendorProfile
+from backupbridge.http import Call, RetryPolicy, Session, VendorProfile, parse_retry_after
 from backupbridge.http._auth import check_base_url, is_loopback
 from backupbridge.http._calls import Reply
 from backupbridge.redaction import Secret
@@ -138,3 +138,13 @@ def test_a_record_of_the_wrong_shape_keeps_no_data_in_its_cause_or_context() -> 
             decode(cattrs.Converter(), typ, data, endpoint="GET /things", vendor="testvendor")
         assert info.value.__cause__ is None and info.value.__context__ is None
         assert SECRET not in str(info.value) and SECRET not in repr(info.value)
+
+
+@pytest.mark.parametrize("header", ["\u0661\u0660\u0660", "\u00b2", "nan", "1e400", "+5", "0x10"])
+def test_a_retry_after_that_is_not_ascii_seconds_or_a_date_is_ignored(header: str) -> None:
+    """Was: ``float`` read Arabic-Indic ``100`` as 100 seconds, ``nan`` and ``1e400`` too: not a wait."""
+    assert parse_retry_after(header) is None
+
+
+def test_a_retry_after_in_ascii_seconds_is_read() -> None:
+    assert parse_retry_after(" 7 ") == 7.0 and parse_retry_after("1.5") == 1.5 and parse_retry_after("-3") == 0.0
