@@ -177,7 +177,8 @@ def test_the_simulators_answers_take_the_fast_path(vendor: str) -> None:
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-c", _COUNT_TAKEN, vendor], capture_output=True, text=True, check=True)
+    run = subprocess.run([sys.executable, "-c", _COUNT_TAKEN, vendor], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
     taken, total = map(int, run.stdout.split())
     assert total > 0 and taken / total >= 0.9, (taken, total)
 
