@@ -18,7 +18,7 @@ pytest_plugins = ["pytester"]
 
 TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial"
 
-THIRD_PARTY_TESTS = '''
+THIRD_PARTY_TESTS = """
 import importlib.metadata
 
 from backupbridge.testing import VendorContract
@@ -32,7 +32,7 @@ def test_nimbus_comes_from_its_own_distribution():
 
 class TestNimbusContract(VendorContract):
     vendor = "nimbus"
-'''
+"""
 
 
 @pytest.fixture(scope="module")
