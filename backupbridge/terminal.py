@@ -68,8 +68,8 @@ def csv_cell(value: str) -> str:
 
     A cell whose first character, after any leading spaces (of any width, zero-width ones and a BOM too), is
     ``= + - @``, a tab, CR or LF (or ``|``/``%``, which some spreadsheets also evaluate) gets a leading ``'``.
-    Plain numbers such as ``-5`` or ``+1.5e3``
-    are left alone. A lone surrogate (not text, and not writable as UTF-8) becomes U+FFFD.
+    Plain numbers such as ``-5`` or ``+1.5e3`` are left alone. A lone surrogate (not text, and not writable
+    as UTF-8) becomes U+FFFD.
     """
     if not value.isascii():
         value = _SURROGATES.sub("\ufffd", value)
