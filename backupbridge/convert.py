@@ -521,7 +521,15 @@ def make_converter(rename: Callable[[str], str] | None = None, *, lenient_unused
     def structure_factory(cls: type) -> Callable[[Mapping[str, Any], type], Any]:
         attrs.resolve_types(cls)
         fields = [a for a in attrs.fields(cls) if a.name != EXTRA_FIELD]
-        base: Callable[[Mapping[str, Any], Any], Any] = make_dict_structure_fn(cls, conv, **overrides(cls))
+        # cattrs' generated function, made the first time the fast path hands a record over: most runs
+        # never need it, and generating one per record class was most of a short command's start-up.
+        generated: list[Callable[[Mapping[str, Any], Any], Any]] = []
+
+        def base(data: Mapping[str, Any], typ: Any) -> Any:
+            if not generated:
+                generated.append(make_dict_structure_fn(cls, conv, **overrides(cls)))
+            return generated[0](data, typ)
+
         keys = {a.name: key(a) for a in fields}
         aliases = {keys[a.name]: tuple(a.metadata[ALIASES]) for a in fields if a.metadata.get(ALIASES)}
         checks = [(a.name, keys[a.name], a.metadata[CHECK]) for a in fields if a.metadata.get(CHECK)]
