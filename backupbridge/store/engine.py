@@ -7,6 +7,8 @@ Every database error leaves here as one of our exceptions with one clear line (`
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,7 +314,7 @@ def _sqlite_engine(url: sa.URL, busy_timeout: float, options: dict[str, Any]) ->
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _wal(cursor, busy_timeout)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
@@ -326,6 +328,21 @@ def _sqlite_engine(url: sa.URL, busy_timeout: float, options: dict[str, Any]) ->
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch the file to WAL. The switch needs the file to itself and SQLite answers "locked" at once,
+    without its busy handler, when another connection is opening it too (first uses at the same time):
+    so it is tried again for up to ``busy_timeout``."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _postgres_engine(url: sa.URL, options: dict[str, Any]) -> sa.Engine:
