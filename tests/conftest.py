@@ -6,7 +6,9 @@ import httpx
 import pytest
 import stamina
 
+from backupbridge import redaction
 from backupbridge.http import RetryPolicy
+from backupbridge.redaction import SecretScope
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +17,20 @@ def _instant_retries() -> Iterator[None]:
     stamina.set_testing(True, attempts=100, cap=True)
     yield
     stamina.set_testing(False)
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_one_test() -> Iterator[None]:
+    """What a test registers as a secret is forgotten after it: the registry is process-wide, and a test that
+    registers a word (``summary``) would otherwise redact it out of every later test's messages."""
+    scope = SecretScope()
+    with scope.active():
+        yield
+    held = len(scope)
+    scope.release()
+    if held:  # released secrets leave the compiled patterns only at the next rebuild: do it now
+        with redaction._lock:
+            redaction._rebuild()
 
 
 @pytest.fixture
