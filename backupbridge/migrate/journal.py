@@ -5,7 +5,8 @@ created or found) once the vendor answered; a failure leaves it ``failed`` with 
 run that dies resumes where it stopped: ``done`` steps are skipped, and a ``started`` or ``failed`` one is
 looked up on the target (did the write land?) before it is sent again, never retried blindly.
 
-The table lives in the history store (SQLite by default), beside the store's own tables.
+The table lives in the history store (SQLite by default), beside the store's own tables; the store's
+schema migrations create it (revision 0003), so an older store says to run ``backupbridge store upgrade``.
 """
 
 from __future__ import annotations
@@ -19,25 +20,11 @@ import attrs
 import sqlalchemy as sa
 
 from ..store import Store
+from ..store.schema import metadata, migration_journal
 
 __all__ = ["Journal", "JournalEntry", "journal_table", "metadata"]
 
-metadata = sa.MetaData()
-
-journal_table = sa.Table(
-    "migration_journal",
-    metadata,
-    sa.Column("migration_id", sa.String(64), primary_key=True),
-    sa.Column("step", sa.String(512), primary_key=True),
-    sa.Column("seq", sa.Integer(), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("target_id", sa.Text(), nullable=True),
-    sa.Column("detail", sa.Text(), nullable=False, server_default="{}"),
-    sa.Column("error", sa.Text(), nullable=True),
-    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
-    sa.Column("updated_at", sa.Text(), nullable=False),
-)
-"""The journal's table (the Alembic revision that adds it to the store creates exactly this)."""
+journal_table = migration_journal
 
 STATES = ("started", "done", "failed")
 
@@ -64,10 +51,7 @@ class Journal:
     def __init__(self, store: Store, migration_id: str) -> None:
         self.store = store
         self.migration_id = migration_id
-        if "migration_journal" not in sa.inspect(store.engine).get_table_names():
-            # Until the store's own migration carries it: create exactly the table that migration would.
-            with store.write("create the migration journal") as conn:
-                metadata.create_all(conn, checkfirst=True)
+        store.check_schema()  # the journal's table comes with the store's schema (revision 0003)
 
     def entries(self) -> dict[str, JournalEntry]:
         """Every step of this migration, by step key."""

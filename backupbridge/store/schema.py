@@ -32,6 +32,7 @@ __all__ = [
     "entity_names",
     "jobs",
     "metadata",
+    "migration_journal",
     "plans",
     "run_accounts",
     "run_listings",
@@ -39,7 +40,7 @@ __all__ = [
     "verdicts",
 ]
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 """The Alembic revision this code reads and writes (the head of ``migrations/versions``)."""
 
 
@@ -247,3 +248,18 @@ verdicts = sa.Table(
     sa.Index(None, "vendor", "account", "company_id", "day"),
     sa.Index(None, "vendor", "account", "day"),
 )
+
+migration_journal = sa.Table(
+    "migration_journal",
+    metadata,
+    sa.Column("migration_id", sa.String(64), primary_key=True),
+    sa.Column("step", sa.String(512), primary_key=True),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("target_id", sa.Text(), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=False, server_default="{}"),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("updated_at", sa.Text(), nullable=False),
+)
+"""``migrate apply``'s journal: one row per (migration, step), written before the step's write is sent."""
