@@ -4,8 +4,10 @@ Each unhealthy plan (or device without plans) is an ``Alert`` with a stable dedu
 ``vendor|account|company|device|plan|problem`` and a severity. ``reconcile`` compares this pass with the
 previous one (kept in a small JSON state file) and finds the new problems (``backup_problem``) and the ones
 that are gone (``backup_recovered``), so a ticketing plugin opens one ticket per problem and closes it when it
-recovers. A problem that changes kind (FAILED -> MISSED) recovers and opens anew. An account that was not
-judged this pass (a listing failed) keeps its alerts exactly as they were.
+recovers; ``reconcile_events`` also finds the problems still open with news (``backup_updated``: a new failed
+run, a higher severity), so the ticket gets a note, and a re-run with nothing new sends nothing. A problem
+that changes kind (FAILED -> MISSED) recovers and opens anew. An account that was not judged this pass (a
+listing failed) keeps its alerts exactly as they were.
 
 Delivery goes through an outbox in the state file: each event is queued for every receiving plugin, the
 state is saved, then each plugin is called on its own; an event a plugin raised on stays queued for that
@@ -60,6 +62,7 @@ __all__ = [
     "Alert",
     "AlertState",
     "AlertStateError",
+    "Changes",
     "Delivery",
     "DeliveryFailure",
     "DeliveryOutcome",
@@ -71,8 +74,10 @@ __all__ = [
     "alerts_from",
     "console_templates",
     "device_kind",
+    "has_news",
     "hook_receivers",
     "reconcile",
+    "reconcile_events",
     "severity_for",
 ]
 
@@ -158,7 +163,7 @@ def severity_for(problem: Health, kind: DeviceKind = DeviceKind.UNKNOWN) -> str:
 
 
 STATE_VERSION = 2
-EVENTS = ("problem", "recovered")
+EVENTS = ("problem", "recovered", "updated")
 NDJSON_SINK_NAME = "backupbridge.alerts-ndjson"
 """The plugin name of the built-in NDJSON sink (``report --alerts-ndjson``)."""
 
@@ -499,7 +504,7 @@ class SinkRetry:
 
 @attrs.define
 class Delivery:
-    """An event in the outbox: ``event`` ("problem" or "recovered") of ``alert``, still owed to ``pending``.
+    """An event in the outbox: ``event`` ("problem", "recovered" or "updated") of ``alert``, owed to ``pending``.
 
     ``retries`` records, per sink, the failed attempts and when the next may be made (the backoff)."""
 
@@ -515,6 +520,9 @@ class Delivery:
         """The same on every delivery of this event (every retry, every run), different for another event: the
         recovery of the problem, or the same problem opening again after it recovered (a new ``first_seen``)."""
         text = f"{self.event}|{self.alert.key}|{self.alert.first_seen.isoformat()}"
+        if self.event == "updated":  # each piece of news is its own event: one note per new failure or escalation
+            since = self.alert.failing_since.isoformat() if self.alert.failing_since else "-"
+            text += f"|{self.alert.consecutive_failures}|{self.alert.severity}|{since}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def to_json(self) -> dict[str, Any]:
@@ -557,9 +565,10 @@ class Receiver:
     name: str
     problem: Callable[[Alert], object] | None = None
     recovered: Callable[[Alert], object] | None = None
+    updated: Callable[[Alert], object] | None = None
 
     def hook(self, event: str) -> Callable[[Alert], object] | None:
-        return self.problem if event == "problem" else self.recovered
+        return {"problem": self.problem, "recovered": self.recovered, "updated": self.updated}.get(event)
 
 
 @attrs.frozen(kw_only=True)
@@ -728,14 +737,16 @@ class AlertState:
         receivers: Iterable[Receiver],
         *,
         sinks: Iterable[str] = (),
+        updated: Iterable[Alert] = (),
     ) -> int:
-        """Queue ``problem`` events for ``opened`` and ``recovered`` events for ``recovered``, each owed to every
-        receiver with that hook and to every sink named in ``sinks`` (``Sink.name``). Returns how many events
+        """Queue ``problem`` events for ``opened``, ``recovered`` events for ``recovered`` and ``updated`` events
+        for ``updated``, each owed to every receiver with that hook (``backup_updated`` for ``updated``: a plugin
+        without it is owed none) and to every sink named in ``sinks`` (``Sink.name``). Returns how many events
         were queued."""
         chosen = list(receivers)
         sink_names = list(sinks)
         queued = 0
-        for event, alerts in (("problem", opened), ("recovered", recovered)):
+        for event, alerts in (("problem", opened), ("recovered", recovered), ("updated", updated)):
             names = [r.name for r in chosen if r.hook(event) is not None] + sink_names
             for alert in alerts:
                 if names:
@@ -816,6 +827,37 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+@attrs.frozen
+class Changes:
+    """What one pass changed (``reconcile_events``): alerts ``opened``, ``recovered``, and ``updated``: still
+    open, with news since the state's last view of them (a new failed run or a higher severity)."""
+
+    opened: list[Alert]
+    recovered: list[Alert]
+    updated: list[Alert]
+
+
+def _rank(severity: str) -> int:
+    return _LEVELS.index(severity) if severity in _LEVELS else -1
+
+
+def has_news(previous: Alert, alert: Alert) -> bool:
+    """Whether ``alert`` (this pass) says more than ``previous`` (the state's last view of the same key): more
+    consecutive failures (a new failed run), a new failure streak (a later ``failing_since``: it succeeded and
+    failed again between two passes), or a higher severity (escalation). A re-run that saw nothing new, or
+    fewer failures, is no news."""
+    if _rank(alert.severity) > _rank(previous.severity):
+        return True
+    if alert.consecutive_failures > previous.consecutive_failures:
+        return True
+    return (
+        alert.consecutive_failures > 0
+        and alert.failing_since is not None
+        and previous.failing_since is not None
+        and alert.failing_since > previous.failing_since
+    )
+
+
 def reconcile(
     state: AlertState,
     current: Iterable[Alert],
@@ -824,7 +866,21 @@ def reconcile(
     incomplete: Iterable[tuple[str, str]] = (),
     companies: Container[tuple[str, str, str | None]] | None = None,
 ) -> tuple[list[Alert], list[Alert]]:
-    """Update ``state`` with this pass; returns ``(opened, recovered)``.
+    """Update ``state`` with this pass; returns ``(opened, recovered)`` (``reconcile_events`` has the updated
+    alerts too; this keeps the old return shape)."""
+    changes = reconcile_events(state, current, scope=scope, incomplete=incomplete, companies=companies)
+    return changes.opened, changes.recovered
+
+
+def reconcile_events(
+    state: AlertState,
+    current: Iterable[Alert],
+    *,
+    scope: Iterable[tuple[str, str]] | None = None,
+    incomplete: Iterable[tuple[str, str]] = (),
+    companies: Container[tuple[str, str, str | None]] | None = None,
+) -> Changes:
+    """Update ``state`` with this pass; returns the alerts opened, recovered and updated (``has_news``).
 
     ``scope``: the ``(vendor, account)`` pairs this pass actually saw. Alerts of accounts outside it (an
     account that failed to answer) are kept open, not recovered: silence is not health.
@@ -841,6 +897,7 @@ def reconcile(
 
     now_open = {a.key: a for a in current if (a.vendor, a.account) not in skipped and covered(a)}
     opened = [a for key, a in now_open.items() if key not in state.open]
+    updated = [a for key, a in now_open.items() if key in state.open and has_news(state.open[key], a)]
     recovered = [
         a
         for key, a in state.open.items()
@@ -854,18 +911,27 @@ def reconcile(
     for key, alert in now_open.items():
         previous = state.open.get(key)
         state.open[key] = attrs.evolve(alert, first_seen=previous.first_seen) if previous else alert
-    return opened, recovered
+    updated = [state.open[a.key] for a in updated]  # with their first_seen kept, as the state holds them
+    return Changes(opened, recovered, updated)
 
 
 def hook_receivers(pm: pluggy.PluginManager, *, only: Container[str] | None = None) -> list[Receiver]:
-    """Every plugin implementing ``backup_problem`` or ``backup_recovered`` (or those named in ``only``)."""
+    """Every plugin implementing ``backup_problem``, ``backup_recovered`` or ``backup_updated`` (or those named
+    in ``only``)."""
     found: dict[str, dict[str, Callable[[Alert], object]]] = {}
-    for event, caller in (("problem", pm.hook.backup_problem), ("recovered", pm.hook.backup_recovered)):
+    for event, caller in (
+        ("problem", pm.hook.backup_problem),
+        ("recovered", pm.hook.backup_recovered),
+        ("updated", pm.hook.backup_updated),
+    ):
         for impl in caller.get_hookimpls():
             if impl.hookwrapper or impl.wrapper or (only is not None and impl.plugin_name not in only):
                 continue
             found.setdefault(impl.plugin_name, {})[event] = _bound(impl.function, impl.argnames)
-    return [Receiver(name, hooks.get("problem"), hooks.get("recovered")) for name, hooks in found.items()]
+    return [
+        Receiver(name, hooks.get("problem"), hooks.get("recovered"), hooks.get("updated"))
+        for name, hooks in found.items()
+    ]
 
 
 def _bound(function: Callable[..., object], argnames: tuple[str, ...]) -> Callable[[Alert], object]:
@@ -877,7 +943,7 @@ def _bound(function: Callable[..., object], argnames: tuple[str, ...]) -> Callab
 
 
 class NdjsonAlertSink:
-    """The built-in sink: one JSON line per event (``{"event": "problem" | "recovered", ...alert}``)."""
+    """The built-in sink: one JSON line per event (``{"event": "problem" | "recovered" | "updated", ...alert}``)."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -893,3 +959,7 @@ class NdjsonAlertSink:
     @hookimpl
     def backup_recovered(self, alert: Alert) -> None:
         self._write("recovered", alert)
+
+    @hookimpl
+    def backup_updated(self, alert: Alert) -> None:
+        self._write("updated", alert)

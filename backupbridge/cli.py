@@ -568,7 +568,7 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
         alerts_from,
         console_templates,
         hook_receivers,
-        reconcile,
+        reconcile_events,
     )
     from .config import default_state_dir
     from .customers import customers_for_run
@@ -601,7 +601,7 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
         only = {NDJSON_SINK_NAME} if opts["sandbox"] and not opts["sandbox_alerts"] else None
         receivers = hook_receivers(pm, only=only)
         with AlertState.locked(state_file) as state:
-            opened, recovered = reconcile(
+            changes = reconcile_events(
                 state,
                 alerts_from(
                     assessment, now, snapshot=snapshot, customers=customers.lookup, console_urls=console_templates()
@@ -611,7 +611,9 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
                 # --company: the other companies were not looked at, so their alerts are no news either way.
                 companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if opts["company"] else None,
             )
-            delivered = deliver_alerts(state, opened, recovered, receivers, sinks)  # the outbox saved first
+            opened, recovered = changes.opened, changes.recovered
+            # The outbox is saved first; updated: open problems with news (a new failed run, an escalation).
+            delivered = deliver_alerts(state, opened, recovered, receivers, sinks, updated=changes.updated)
             outcome = delivered.plugins
     finally:
         if sink is not None:
@@ -619,9 +621,10 @@ def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.
         if sink_file is not None:
             sink_file.close()
     log.info(
-        "alerts: %d opened, %d recovered, %d open, %d deliveries, %d still queued",
+        "alerts: %d opened, %d recovered, %d updated, %d open, %d deliveries, %d still queued",
         len(opened),
         len(recovered),
+        len(changes.updated),
         len(state.open),
         outcome.delivered,
         outcome.pending,

@@ -71,3 +71,16 @@ def backup_recovered(alert: Alert) -> None:
     """A problem reported earlier through ``backup_problem`` is gone: close the ticket for ``alert.key``.
 
     At least once, like ``backup_problem``, and never before that problem's own delivery to this plugin."""
+
+
+@hookspec
+def backup_updated(alert: Alert) -> None:
+    """A problem reported earlier through ``backup_problem`` is still open and has news: a new failed run
+    (``alert.consecutive_failures`` grew, or a new failure streak began: a later ``alert.failing_since``) or a
+    higher ``alert.severity`` (an escalation). Add a note to the open ticket for ``alert.key`` (and raise its
+    priority on escalation). Never called for a pass that saw nothing new, so a note per call is no spam.
+
+    Optional: a plugin without this hook is owed no ``updated`` events (it still gets problems and recoveries).
+    At least once, like ``backup_problem``, in order after that problem's own delivery to this plugin; the same
+    news may come twice (a raise, a killed run), so a plugin that must not write twice keys its note on
+    ``alert.key`` with ``alert.consecutive_failures`` and ``alert.severity``."""

@@ -63,11 +63,14 @@ def deliver_alerts(
     recovered: Iterable[Alert],
     receivers: Sequence[Receiver],
     sinks: Sequence[Sink] = (),
+    *,
+    updated: Iterable[Alert] = (),
 ) -> AlertsOutcome:
-    """Queue this pass's events for every plugin and sink, save, deliver, save (the outbox first: a run
-    killed mid-delivery delivers the rest next time)."""
+    """Queue this pass's events (``updated``: the open problems with news, ``alerts.reconcile_events``) for
+    every plugin and sink, save, deliver, save (the outbox first: a run killed mid-delivery delivers the rest
+    next time)."""
     names = [sink.name for sink in sinks]
-    state.enqueue(opened, recovered, receivers, sinks=names)
+    state.enqueue(opened, recovered, receivers, sinks=names, updated=updated)
     state.save()
     plugins = state.deliver(receivers, sinks=set(names))
     outcome = deliver_to_sinks(state, sinks, open_alerts=state.open)

@@ -95,6 +95,9 @@ class EventSink(Sink):
     def send_event(self, entry: Delivery) -> None:
         """Deliver one event; ``entry.idempotency_key`` goes with it on every attempt.
 
+        ``entry.event`` is ``problem``, ``recovered`` or ``updated`` (a problem still open, with news: a new
+        failed run or a higher severity); a sink that has nothing to do for ``updated`` returns.
+
         Raises:
             SinkError: it did not land (``permanent`` when the receiver refused it).
         """

@@ -55,7 +55,10 @@ def _sections(
     new = [e.alert for e in entries if e.event == "problem"]
     recovered = [e.alert for e in entries if e.event == "recovered"]
     new_keys = {a.key for a in new}
-    ongoing = [a for key, a in sorted(open_alerts.items()) if key not in new_keys]
+    # Ongoing: every problem still open, and those with news this run (``updated``) even if a later pass closed
+    # them before this digest went out (a retried digest); the open alert's newest view wins.
+    still = {e.alert.key: e.alert for e in entries if e.event == "updated"} | dict(open_alerts)
+    ongoing = [a for key, a in sorted(still.items()) if key not in new_keys and key not in {r.key for r in recovered}]
     return new, ongoing, recovered
 
 

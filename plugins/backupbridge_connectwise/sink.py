@@ -231,10 +231,12 @@ class ConnectWiseSink(EventSink):
         session = self._session()
         try:
             self._resolve(session)
-            if entry.event == "problem":
+            if entry.event in ("problem", "updated"):  # updated: news on an open problem, a note (or a ticket)
                 self._problem(session, entry)
-            else:
+            elif entry.event == "recovered":
                 self._recovered(session, entry)
+            else:
+                raise SinkError(f"ConnectWise {self.label}: unknown event {entry.event!r}", permanent=True)
         except SinkError:
             raise
         except BackupBridgeError as exc:
@@ -250,6 +252,12 @@ class ConnectWiseSink(EventSink):
             if self._noted(session, current, entry):
                 return  # this delivery landed before (its answer was lost)
             note = f"Seen again: {alert.reason}\nLast seen {alert.last_seen.isoformat()}"
+            if entry.event == "updated" and alert.consecutive_failures:
+                count = alert.consecutive_failures
+                note = (
+                    f"Failed again ({count} failure{'s' if count > 1 else ''} in a row): {alert.reason}"
+                    f"\nLast seen {alert.last_seen.isoformat()}"
+                )
             wanted = self.priorities.get(alert.severity)
             ranks = {pid: SEVERITIES.index(sev) for sev, pid in self.priorities.items() if sev in SEVERITIES}
             held = current.priority.id if current.priority else None
