@@ -222,6 +222,7 @@ def record_snapshot(
             now=snapshot.clocks,
             policy=policy,
             timezones=snapshot.timezones,
+            incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
         )
     with store.write("run") as conn:
         result = conn.execute(sa.insert(schema.runs).values(started_at=run_started, source=source))
