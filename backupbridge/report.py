@@ -450,7 +450,9 @@ def render_table(report: Report, stream: TextIO) -> None:
         accounts.setdefault((c.vendor, c.account), []).append(c)
     from rich.cells import cell_len
 
-    company_floor = longest_word(one_line(c.company) for c in report.companies)
+    company_floor = longest_word(
+        one_line(c.company + (f" ({c.customer})" if c.customer else "")) for c in report.companies
+    )
     # Every column but the company's keeps its width; when the company's longest word would not fit beside
     # them, the oldest last success (the least needed) is left out rather than a word or a time cut.
     counts_w = sum(
@@ -462,6 +464,26 @@ def render_table(report: Report, stream: TextIO) -> None:
     with_oldest = company_floor + fixed <= width
     if not with_oldest:
         console.print(f"[dim]({header('oldest last success')} left out at this width: --format json has it)[/]")
+    customers = report.customer_totals()
+    if customers:
+        # Grouped by customer first: each mapped customer's companies across vendors, totalled.
+        by_customer = compact_table("customers", plain=plain)
+        by_customer.add_column("customer", overflow="fold")
+        by_customer.add_column(header("devices"), justify="right", no_wrap=True)
+        for h in HEALTHS:
+            style = _STYLE[h] if h is not Health.OK else ""
+            by_customer.add_column(header(h.value.replace("_", " ")), justify="right", style=style, no_wrap=True)
+        by_customer.add_column("companies", overflow="fold")
+        for entry in customers:
+            counts = entry["counts"]
+            by_customer.add_row(
+                escape(entry["customer"]),
+                str(entry["devices"]),
+                *[str(counts[h.value]) if counts[h.value] else "[dim]0[/]" for h in HEALTHS],
+                "\n".join(escape(member) for member in entry["companies"]),  # one member a line
+            )
+        console.print(by_customer)
+        console.print()
     for (vendor, account), companies in accounts.items():
         summary = compact_table(escape(f"{vendor} / {account}"), plain=plain)
         summary.add_column("company", overflow="fold", min_width=company_floor)
@@ -475,7 +497,7 @@ def render_table(report: Report, stream: TextIO) -> None:
             summary.add_column(header("oldest last success"), no_wrap=True)
         for c in companies:
             summary.add_row(
-                escape(c.company),
+                escape(c.company) + (f" [dim]({escape(c.customer)})[/]" if c.customer else ""),
                 str(c.devices),
                 *[str(c.counts[h.value]) if c.counts[h.value] else "[dim]0[/]" for h in HEALTHS],
                 _short_when(c.last_success_at, now),
@@ -557,6 +579,9 @@ def _render_problems(console: Any, report: Report, *, plain: bool, wide: bool, e
         heading = Text.assemble(
             "\n" if index else "", (one_line(company), "bold"), f"  {one_line(vendor)} / {one_line(account)}"
         )
+        customer = next((p.customer for p in rows if p.customer), None)
+        if customer:
+            heading.append(f"  customer {one_line(customer)}")
         heading.append(f"  {len(rows)} problem{'s' if len(rows) != 1 else ''}", style="dim")
         console.print(heading, overflow="fold")
         t = table(header=wide and index == 0)
@@ -728,6 +753,9 @@ def render_html(report: Report, stream: TextIO) -> None:
         f'<span class="key"><i aria-hidden="true" style="background:{_COLOURS[h]}"></i>{_label(h.value)}</span>'
         for h in HEALTHS
     )
+    customers = report.customer_totals()
+    # The customer column (and the per-customer table) only where a customer is mapped.
+    mapped = bool(customers)
     rows = []
     for c in report.companies:
         counts = "".join(
@@ -735,9 +763,12 @@ def render_html(report: Report, stream: TextIO) -> None:
             f'data-label="{_label(h.value)}">{c.counts[h.value]}</td>'
             for h in HEALTHS
         )
+        customer_cell = f'<td data-label="customer">{esc(c.customer or "")}</td>' if mapped else ""
         rows.append(
             f'<tr tabindex="0" data-company="{esc(c.company)}" data-vendor="{esc(c.vendor)}" '
-            f'data-account="{esc(c.account)}"><th scope="row">{esc(c.company)}</th>'
+            f'data-account="{esc(c.account)}"'
+            + (f' data-customer="{esc(c.customer)}"' if c.customer else "")
+            + f'><th scope="row">{esc(c.company)}</th>{customer_cell}'
             f'<td data-label="account">{esc(c.vendor)} / {esc(c.account)}</td>'
             f'<td class="num" data-field="devices" data-label="devices">{c.devices}</td>{counts}'
             f'<td class="bar">{_chart(c)}</td>'
@@ -746,10 +777,13 @@ def render_html(report: Report, stream: TextIO) -> None:
             f"{esc(_when(c.oldest_last_success_at)) or 'never'}</td></tr>"
         )
     problem_rows = [
-        f'<tr class="problem" tabindex="0" data-health="{p.health.value}">'
+        f'<tr class="problem" tabindex="0" data-health="{p.health.value}"'
+        + (f' data-customer="{esc(p.customer)}"' if p.customer else "")
+        + ">"
         f'<td class="{p.health.value}" data-label="health">{_label(p.health.value)}</td>'
         f'<th scope="row">{esc(p.company)}</th>'
-        f'<td data-label="account">{esc(p.vendor)} / {esc(p.account)}</td>'
+        + (f'<td data-label="customer">{esc(p.customer or "")}</td>' if mapped else "")
+        + f'<td data-label="account">{esc(p.vendor)} / {esc(p.account)}</td>'
         f'<td data-label="device">{esc(p.device or "")}</td><td data-label="plan">{esc(p.plan or "")}</td>'
         f'<td class="when" data-label="last success">{esc(_when(p.last_success_at)) or "never"}</td>'
         f'<td class="reason" data-label="reason">{esc(p.reason)}</td></tr>'
@@ -765,9 +799,21 @@ def render_html(report: Report, stream: TextIO) -> None:
         for a in report.accounts
         if not a.judged
     )
+    customer_rows = "".join(
+        f'<tr tabindex="0" data-customer="{esc(entry["customer"])}"><th scope="row">{esc(entry["customer"])}</th>'
+        f'<td class="num" data-field="devices" data-label="devices">{entry["devices"]}</td>'
+        + "".join(
+            f'<td class="num{"" if entry["counts"][h.value] else " zero"}" data-health="{h.value}" '
+            f'data-label="{_label(h.value)}">{entry["counts"][h.value]}</td>'
+            for h in HEALTHS
+        )
+        + f'<td data-label="companies">{esc(", ".join(entry["companies"]))}</td></tr>'
+        for entry in customers
+    )
     totals = " · ".join(f"{count} {_label(name)}" for name, count in report.totals.items() if count)
     head_counts = "".join(f'<th scope="col" class="num">{_label(h.value)}</th>' for h in HEALTHS)
     sections = [
+        *([("customers-heading", f"Customers ({len(customers)})")] if mapped else []),
         ("companies-heading", f"Companies ({len(report.companies)})"),
         ("problems-heading", f"Problems ({len(report.problems)})"),
     ]
@@ -777,6 +823,17 @@ def render_html(report: Report, stream: TextIO) -> None:
         sections.append(("failures-heading", "Accounts that failed"))
     nav = "".join(f'<li><a href="#{anchor}">{esc(text)}</a></li>' for anchor, text in sections)
     generated = esc(_when(report.generated_at))
+    customer_head = '<th scope="col">customer</th>' if mapped else ""
+    customers_section = (
+        '<section aria-labelledby="customers-heading">\n'
+        '<h2 id="customers-heading" tabindex="-1">Customers</h2>\n'
+        '<table id="customers"><caption>Devices per customer by health, over its companies in every vendor\n'
+        '</caption><thead><tr><th scope="col">customer</th><th scope="col" class="num">devices</th>\n'
+        f'{head_counts}<th scope="col">companies</th></tr></thead><tbody>\n{customer_rows}\n</tbody></table>\n'
+        "</section>\n"
+        if mapped
+        else ""
+    )
     stream.write(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -788,11 +845,12 @@ def render_html(report: Report, stream: TextIO) -> None:
 <p>Generated {generated} (times in UTC). Devices: <span id="totals">{esc(totals)}</span>.</p>
 <nav aria-label="Sections"><ul>{nav}</ul></nav></header>
 <main>
-<section aria-labelledby="companies-heading">
+{customers_section}<section aria-labelledby="companies-heading">
 <h2 id="companies-heading" tabindex="-1">Companies</h2>
 <p class="legend" aria-label="Colours of the health bar">{legend}</p>
 <table id="companies"><caption>Devices per company by health, with the newest and the oldest last success
-</caption><thead><tr><th scope="col">company</th><th scope="col">account</th><th scope="col" class="num">devices</th>
+</caption><thead><tr><th scope="col">company</th>{customer_head}<th scope="col">account</th>
+<th scope="col" class="num">devices</th>
 {head_counts}<th scope="col" class="bar">devices by health</th><th scope="col">last success</th>
 <th scope="col">oldest last success</th></tr></thead><tbody>
 {"".join(rows)}
@@ -801,7 +859,7 @@ def render_html(report: Report, stream: TextIO) -> None:
 <section aria-labelledby="problems-heading">
 <h2 id="problems-heading" tabindex="-1">Problems ({len(report.problems)})</h2>
 <table id="problems"><caption>Every plan or device that is not OK, the worst first
-</caption><thead><tr><th scope="col">health</th><th scope="col">company</th><th scope="col">account</th>
+</caption><thead><tr><th scope="col">health</th><th scope="col">company</th>{customer_head}<th scope="col">account</th>
 <th scope="col">device</th><th scope="col">plan</th><th scope="col">last success</th><th scope="col">reason</th></tr>
 </thead><tbody>
 {"".join(problem_rows)}
