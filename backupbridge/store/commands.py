@@ -18,6 +18,7 @@ import click
 
 from ..errors import ValidationError
 from ..health import HealthPolicy, Rollup
+from ..terminal import one_line
 from .config import open_configured_store
 from .engine import Store
 from .errors import StoreURLError
@@ -181,6 +182,7 @@ def _sandbox_bridge(vendors: list[str], opts: dict[str, Any], shard: tuple[int, 
 @click.option("--plan", help="A plan's id (or its current name).")
 @click.option("--company", help="A company's id (or its name): its devices and plans.")
 @click.option("--account", help="An account's name (or VENDOR/NAME): all its devices and plans.")
+@click.option("--customer", help="A customer of the config's [customers.NAME]: its companies in every vendor.")
 @click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="The window, in days.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--sandbox", is_flag=True, help="Read the sandbox store (what 'collect --sandbox' wrote).")
@@ -198,8 +200,16 @@ def history_command(**opts: Any) -> None:
     . no result, - unknown (not collected, or the listing failed)."""
     chosen = [(scope, opts[scope.value]) for scope in Scope if opts[scope.value]]
     if len(chosen) != 1:
-        raise click.UsageError("name exactly one of --device, --plan, --company or --account")
+        raise click.UsageError("name exactly one of --device, --plan, --company, --account or --customer")
     scope, query = chosen[0]
+    lookup = None
+    if scope is Scope.CUSTOMER:
+        from ..customers import load_customers
+
+        mapping = load_customers(opts["config"])
+        for line in mapping.errors:  # a company mapped twice belongs to no customer: never grouped under a guess
+            click.echo(f"error: customers: {one_line(line)}", err=True)
+        lookup = mapping.lookup
     with _open(opts["store_url"], opts["config"], sandbox=opts["sandbox"]) as store:
         result = history(
             store,
@@ -208,6 +218,7 @@ def history_command(**opts: Any) -> None:
             days=opts["days"],
             rollup=Rollup(opts["rollup"]),
             treat_warning_as_success=opts["treat_warning_as_success"],
+            customers=lookup,
         )
     {"table": _history_table, "json": _history_json, "csv": _history_csv}[opts["fmt"]](result, sys.stdout)
 

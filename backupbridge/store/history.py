@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -56,6 +56,7 @@ class Scope(enum.StrEnum):
     PLAN = "plan"
     COMPANY = "company"
     ACCOUNT = "account"
+    CUSTOMER = "customer"
 
 
 class DayStatus(enum.StrEnum):
@@ -174,12 +175,16 @@ def history(
     end: dt.date | None = None,
     rollup: Rollup = Rollup.WORST,
     treat_warning_as_success: bool = False,
+    customers: Mapping[tuple[str, str, str], str] | None = None,
 ) -> History:
     """The daily history of every device and plan ``query`` names, over the ``days`` ending on ``end``.
 
     Args:
         scope: what ``query`` names: a device, plan or company (by id, or by current name), or an account
-            (``NAME`` or ``VENDOR/NAME``). A company covers its devices and plans; an account all of its own.
+            (``NAME`` or ``VENDOR/NAME``). A company covers its devices and plans; an account all of its own;
+            a customer (``customer``) the devices and plans of every company mapped to it in ``customers``.
+        customers: ``(vendor, account, company_id)`` -> customer (``customers.CustomerMap.lookup``), required
+            by the ``customer`` scope.
         days: the window's length in days.
         end: the window's last day (default: the day of the scope's last collect, in its accounts' zones).
         rollup: how several runs on one day combine (as the health engine's policy).
@@ -194,10 +199,19 @@ def history(
         kind = Scope(scope)
     except ValueError:
         raise ValidationError(f"scope must be one of {', '.join(s.value for s in Scope)}", field="scope") from None
+    if kind is Scope.CUSTOMER and customers is None:  # a customer is only known through the mapping
+        raise ValidationError(
+            "scope must be one of device, plan, company or account, or customer with the customers mapping "
+            "(customers=CustomerMap.lookup)",
+            field="scope",
+        )
     if days < 1 or days > 3660:
         raise ValidationError("days must be between 1 and 3660", field="days")
     with store.read() as conn:
-        entities = _resolve(conn, kind, query)
+        members = sorted(k for k, name in (customers or {}).items() if name == query)
+        entities = _resolve(conn, kind, query, members)
+        if not entities and kind is Scope.CUSTOMER and not members:
+            raise HistoryNotFoundError(f"no company is mapped to the customer {query!r} ([customers.NAME] tables)")
         if not entities:
             raise HistoryNotFoundError(f"the store knows no {kind.value} {query!r} (collect first, or check the id)")
         accounts = sorted({(e.vendor, e.account) for e in entities})
@@ -224,7 +238,9 @@ def history(
     )
 
 
-def _resolve(conn: sa.Connection, kind: Scope, query: str) -> list[_Entity]:
+def _resolve(
+    conn: sa.Connection, kind: Scope, query: str, members: Sequence[tuple[str, str, str]] = ()
+) -> list[_Entity]:
     devices, plans = schema.devices, schema.plans
 
     def load(table: sa.Table, entity: Scope, *where: Any) -> list[_Entity]:
@@ -249,6 +265,18 @@ def _resolve(conn: sa.Connection, kind: Scope, query: str) -> list[_Entity]:
     if kind is Scope.PLAN:
         found = load(plans, Scope.PLAN, plans.c.id == query)
         return found or load(plans, Scope.PLAN, plans.c.name == query)
+    if kind is Scope.CUSTOMER:
+        found = []
+        for vendor, account, company_id in members:  # its companies in every vendor, by id (names are display)
+            for table, entity in ((devices, Scope.DEVICE), (plans, Scope.PLAN)):
+                found += load(
+                    table,
+                    entity,
+                    table.c.vendor == vendor,
+                    table.c.account == account,
+                    table.c.company_id == company_id,
+                )
+        return found
     if kind is Scope.COMPANY:
         companies = schema.companies
         matches = (
