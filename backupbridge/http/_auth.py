@@ -271,6 +271,8 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False, vendor: 
 def client_kwargs(timeout: float | httpx.Timeout, user_agent: str) -> dict[str, Any]:
     return {
         "timeout": timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-        "headers": {"User-Agent": user_agent, "Accept": "application/json"},
+        # Only the codings the bounded decoder (_wire) undoes: httpx would also offer br and zstd whenever
+        # brotli or zstandard happen to be installed, and those answers would then be refused.
+        "headers": {"User-Agent": user_agent, "Accept": "application/json", "Accept-Encoding": "gzip, deflate"},
         "follow_redirects": False,
     }
