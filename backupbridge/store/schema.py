@@ -14,6 +14,11 @@ an identity. The migrations under ``migrations/versions`` create exactly these t
     jobs              one row per run of a backup, unique on (vendor, account, job_key); ``last_seen`` is
                       the last observation that changed it (a run listed again unchanged is not rewritten)
     verdicts          the health engine's verdict per device and plan (on each of its devices) per day
+    migration_journal ``migrate apply``'s journal of writes
+    alert_open        the open problems (alerts), one per dedupe key, as the last pass left them
+    alert_outbox      every alert event owed to one plugin or sink: pending until acknowledged, then kept as
+                      delivered (unique on recipient and idempotency key: an event is never queued twice)
+    alert_imports     each JSON alert state file imported into the store (imported once, then left alone)
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from sqlalchemy.engine import Dialect
 __all__ = [
     "SCHEMA_REVISION",
     "UTCDateTime",
+    "alert_imports",
+    "alert_open",
+    "alert_outbox",
     "companies",
     "devices",
     "entity_names",
@@ -40,7 +48,7 @@ __all__ = [
     "verdicts",
 ]
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 """The Alembic revision this code reads and writes (the head of ``migrations/versions``)."""
 
 
@@ -263,3 +271,55 @@ migration_journal = sa.Table(
     sa.Column("updated_at", sa.Text(), nullable=False),
 )
 """``migrate apply``'s journal: one row per (migration, step), written before the step's write is sent."""
+
+alert_open = sa.Table(
+    "alert_open",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("vendor", sa.Text, nullable=False),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("problem", sa.String(16), nullable=False),
+    sa.Column("first_seen", UTCDateTime(), nullable=False),
+    sa.Column("last_seen", UTCDateTime(), nullable=False),
+    sa.Column("alert", sa.Text, nullable=False),
+    sa.Index(None, "vendor", "account"),
+)
+"""The open problems: ``alert`` is the alert's JSON (``Alert.to_json``), the other columns are for queries."""
+
+alert_outbox = sa.Table(
+    "alert_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("event_key", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("alert_key", sa.Text, nullable=False),
+    sa.Column("alert", sa.Text, nullable=False),
+    sa.Column("queued_at", UTCDateTime(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", UTCDateTime()),
+    sa.Column("permanent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_until", UTCDateTime()),
+    sa.Column("delivered_at", UTCDateTime()),
+    sa.UniqueConstraint("recipient", "event_key"),
+    sa.Index(None, "recipient", "state", "id"),
+)
+"""One alert event owed to one recipient (a plugin name or ``backupbridge.sink.<label>``), in queue order (``id``).
+
+``state`` is ``pending`` until the recipient acknowledged it, then ``delivered`` (kept, so the unique
+``(recipient, event_key)`` refuses the same event a second time). A collector delivering it holds a claim
+(``claimed_by``, ``claimed_until``): no other collector takes it before the claim is released or runs out."""
+
+alert_imports = sa.Table(
+    "alert_imports",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("imported_at", UTCDateTime(), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("open_alerts", sa.Integer, nullable=False),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+)
+"""A JSON alert state file imported into the store (its resolved path): imported once, then left alone."""
