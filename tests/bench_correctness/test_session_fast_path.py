@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +27,7 @@ class ReferenceSession(Session):
     """``send`` as it was: stamina's loop set up before the first attempt."""
 
     def send(self, call: Call) -> Any:
-        started = session_module.time.monotonic()
+        started = time.monotonic()
         for attempt in self._retrying(call, started):
             with attempt:
                 try:
@@ -39,7 +40,7 @@ class ReferenceSession(Session):
 
 class ReferenceAsyncSession(AsyncSession):
     async def send(self, call: Call) -> Any:
-        started = session_module.time.monotonic()
+        started = time.monotonic()
         async for attempt in self._retrying(call, started):
             with attempt:
                 try:
@@ -50,7 +51,7 @@ class ReferenceAsyncSession(AsyncSession):
         raise AssertionError("unreachable")
 
 
-OUTCOMES = {
+OUTCOMES: dict[str, Callable[[httpx.Request], httpx.Response]] = {
     "ok": lambda r: httpx.Response(200, json={"ok": True}),
     "503": lambda r: httpx.Response(503, text="busy"),
     "429": lambda r: httpx.Response(429, headers={"retry-after": "0"}),
@@ -66,7 +67,7 @@ def _handler(script: list[str], seen: list[str]) -> Callable[[httpx.Request], ht
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.method)
         outcome = script[min(len(seen) - 1, len(script) - 1)]
-        return OUTCOMES[outcome](request)  # type: ignore[no-any-return]
+        return OUTCOMES[outcome](request)
 
     return handler
 
@@ -150,8 +151,13 @@ def test_a_call_that_works_sets_up_no_retry_machinery(monkeypatch: pytest.Monkey
 
 def test_the_url_is_redacted_only_for_a_line_that_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = session_module.redact
-    monkeypatch.setattr(session_module, "redact", lambda text: calls.append(text) or real(text))
+    real = redaction.redact
+
+    def counting(text: str) -> str:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(session_module, "redact", counting)
     logging.getLogger("backupbridge.http").setLevel(logging.INFO)
     client = httpx.Client(base_url="https://api.example.test", transport=httpx.MockTransport(_handler(["ok"], [])))
     Session(client, PROFILE).send(Call(method="GET", path="/x", operation="x"))

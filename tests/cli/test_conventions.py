@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
@@ -274,7 +275,6 @@ def test_simulate_clock_now_is_the_default(capsys: pytest.CaptureFixture[str], m
 
 def _serve_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> dt.datetime:
     """Run ``simulate`` until it serves (the sleep loop is cut short) and return its simulator's clock."""
-    import backupbridge.cli as cli_module
     from backupbridge.sandbox import server
 
     served: list[Any] = []
@@ -288,7 +288,7 @@ def _serve_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[s
         raise KeyboardInterrupt
 
     monkeypatch.setattr(server, "serve", serve)
-    monkeypatch.setattr(cli_module.time, "sleep", stop)
+    monkeypatch.setattr(time, "sleep", stop)  # the module backupbridge.cli sleeps with
     code, out, err = run(capsys, "simulate", "cleverfox", *args)
     assert code == 0, err
     assert "simulator on http://127.0.0.1:" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -116,7 +117,7 @@ def test_report_lists_a_failing_account_and_exits_non_zero(
     from backupbridge.sandbox import SimulatorTransport
     from backupbridge_idrive360 import IDrive360Simulator
 
-    real_connect = bridge_module.connect
+    real_connect = bridge_module.connect  # type: ignore[attr-defined]  # the name the Bridge calls
     monkeypatch.setattr(
         bridge_module,
         "connect",
@@ -154,7 +155,7 @@ def test_simulate_serves_on_loopback(capsys: pytest.CaptureFixture[str]) -> None
     from backupbridge.sandbox import SimulatorOptions, make_simulator
     from backupbridge.sandbox.server import serve
 
-    sim = make_simulator("idrive360", SimulatorOptions(size=5))
+    sim: Any = make_simulator("idrive360", SimulatorOptions(size=5))
     server = serve(sim, port=0)
     try:
         port = server.server_address[1]
@@ -204,7 +205,7 @@ def two_accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     from backupbridge.sandbox import SimulatorOptions, make_simulator
     from backupbridge.sandbox.server import serve
 
-    sim = make_simulator("idrive360", SimulatorOptions(size=4))
+    sim: Any = make_simulator("idrive360", SimulatorOptions(size=4))
     server = serve(sim, port=0)
     config = tmp_path / "c.toml"
     config.write_text(

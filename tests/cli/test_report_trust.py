@@ -269,7 +269,7 @@ def hostile_names(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     real = sandbox.make_simulator
 
     def patched(vendor: str, options: Any = None) -> Any:
-        sim = real(vendor, options)
+        sim: Any = real(vendor, options)
         if vendor == "idrive360":
             for company in sim.companies.values():
                 company.name = name

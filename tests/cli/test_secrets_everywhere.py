@@ -4,6 +4,7 @@ and error path."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -35,16 +36,14 @@ COMMANDS = [
 
 def simulator_with(vendor: str, secret: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
     if vendor == "managedbackup":
-        import backupbridge_managedbackup.simulator as module
-
+        module = importlib.import_module("backupbridge_managedbackup.simulator")
         monkeypatch.setattr(module, "SANDBOX_USERNAME", "reader")
         monkeypatch.setattr(module, "SANDBOX_PASSWORD", secret["password"])
     elif vendor == "vprotect":
-        import backupbridge_vprotect.simulator as module
-
+        module = importlib.import_module("backupbridge_vprotect.simulator")
         monkeypatch.setattr(module, "SANDBOX_LOGIN", "reader")
         monkeypatch.setattr(module, "SANDBOX_PASSWORD", secret["password"])
-    sim = make_simulator(vendor, SimulatorOptions(size=6, seed=2))
+    sim: Any = make_simulator(vendor, SimulatorOptions(size=6, seed=2))
     if vendor in ("idrive360", "cleverfox"):
         sim.api_key = secret["api_key"]
     return sim
@@ -121,8 +120,10 @@ def test_no_secret_in_error_paths(
 ) -> None:
     _, sims = world
     caplog.set_level(logging.DEBUG)
-    wrong = {k: ("SECRET-wrong-" + v[-6:] if v.startswith("SECRET") else v) for k, v in KEYS[vendor].items()}
-    extra = {"base_url": "https://vprotect.sandbox.local:8181/api"} if vendor == "vprotect" else {}
+    wrong: dict[str, Any] = {
+        k: ("SECRET-wrong-" + v[-6:] if v.startswith("SECRET") else v) for k, v in KEYS[vendor].items()
+    }
+    extra: dict[str, Any] = {"base_url": "https://vprotect.sandbox.local:8181/api"} if vendor == "vprotect" else {}
     conn = backupbridge.connect(vendor, transport=SimulatorTransport(sims[vendor].handle), **wrong, **extra)
     with pytest.raises(backupbridge.BackupBridgeError) as info:
         list(conn.list_devices())

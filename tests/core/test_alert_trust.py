@@ -86,7 +86,7 @@ def test_a_failed_run_listing_neither_recovers_nor_opens_alerts(vendor: str, tmp
     snap, assessment = one_pass(vendor, failing)
     assert failing.failed and snap.incomplete == {(vendor, "acct"): ("list_jobs",)}
     assert assessment.incomplete == {(vendor, "acct"): ("list_jobs",)}
-    verdicts = [*assessment.plans, *assessment.devices]
+    verdicts: list[Any] = [*assessment.plans, *assessment.devices]
     assert verdicts and {v.health for v in verdicts} == {Health.UNKNOWN}
     assert all(v.reason == "not judged: list_jobs failed" for v in verdicts)
     opened, recovered = reconcile_pass(state, snap, assessment)

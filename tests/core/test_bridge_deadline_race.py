@@ -9,12 +9,12 @@ The clock here is the Bridge's ``time.monotonic``, moved by the listings themsel
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-import backupbridge.bridge as bridge_module
 from backupbridge.bridge import Bridge, DeadlineExceededError
 from backupbridge.sandbox import connect_sandbox
 
@@ -30,7 +30,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(bridge_module.time, "monotonic", fake)
+    monkeypatch.setattr(time, "monotonic", fake)  # what backupbridge.bridge reads
     return fake
 
 

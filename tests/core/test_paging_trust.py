@@ -376,8 +376,8 @@ SIZE = 24
 def baseline(vendor: str) -> tuple[Any, dict[str, list[Any]]]:
     """The simulator's listings without faults (simulators are seeded: every connection sees the same data)."""
     conn = connect_sandbox(vendor, size=SIZE, retry=ONE_TRY)
-    makes = vendor_listings(vendor, conn.simulator)  # type: ignore[attr-defined]
-    return conn.simulator, {name: list(make(conn)) for name, make in makes.items()}  # type: ignore[attr-defined]
+    makes = vendor_listings(vendor, conn.simulator)
+    return conn.simulator, {name: list(make(conn)) for name, make in makes.items()}
 
 
 @pytest.mark.parametrize("vendor", sorted(APPLICABLE))
@@ -385,7 +385,7 @@ def baseline(vendor: str) -> tuple[Any, dict[str, list[Any]]]:
 def test_every_listing_raises_under_every_paging_fault_it_meets(vendor: str, fault: PagingFault) -> None:
     sim, expected = baseline(vendor)
     conn = connect_sandbox(vendor, size=SIZE, retry=ONE_TRY, faults=Faults(rate=1.0, kinds=(fault,)))
-    counter = conn.transport.faults_injected  # type: ignore[attr-defined]
+    counter = conn.transport.faults_injected
     applied = []
     for name, make in vendor_listings(vendor, sim).items():
         before = counter[fault]
@@ -424,7 +424,7 @@ def cleverfox_with(change: Callable[[httpx.Request, dict[str, Any]], dict[str, A
         return response
 
     conn = connect_sandbox("cleverfox", simulator=sim, retry=ONE_TRY)
-    conn._session.client._transport = rewrite(sim, edit)  # type: ignore[attr-defined]
+    conn._session.client._transport = rewrite(sim, edit)
     return conn, sim
 
 
@@ -473,7 +473,7 @@ def test_cleverfox_server_ignoring_paging_is_caught_after_two_requests() -> None
         return sim.handle(request)
 
     conn = connect_sandbox("cleverfox", simulator=sim, retry=ONE_TRY)
-    conn._session.client._transport = SimulatorTransport(handle)  # type: ignore[attr-defined]
+    conn._session.client._transport = SimulatorTransport(handle)
     with pytest.raises(DecodingError, match="ignores the paging parameters"):
         list(conn.list_devices())
     assert len(seen) == 2
@@ -484,7 +484,7 @@ def vprotect_with(change: Callable[[httpx.Request, httpx.Response], httpx.Respon
 
     sim = VProtectSimulator(SimulatorOptions(size=size))
     conn = connect_sandbox("vprotect", simulator=sim, retry=ONE_TRY)
-    conn._session.client._transport = rewrite(sim, change)  # type: ignore[attr-defined]
+    conn._session.client._transport = rewrite(sim, change)
     return conn, sim
 
 
@@ -533,7 +533,7 @@ def test_vprotect_list_jobs_streams_page_by_page() -> None:
 
     conn = connect_sandbox("vprotect", simulator=sim, retry=ONE_TRY)
     expected = [j.id for j in conn.list_jobs()]
-    conn._session.client._transport = SimulatorTransport(handle)  # type: ignore[attr-defined]
+    conn._session.client._transport = SimulatorTransport(handle)
     jobs = conn.list_jobs()
     first = next(jobs)
     assert pages == ["0"]  # one page asked for, and a run already out
@@ -576,7 +576,7 @@ def test_paging_faults_drawn_at_random_never_shorten_a_listing(vendor: str) -> N
         conn = connect_sandbox(
             vendor, size=SIZE, retry=ONE_TRY, faults=Faults(rate=0.35, kinds=tuple(PagingFault), seed=seed)
         )
-        counter = conn.transport.faults_injected  # type: ignore[attr-defined]
+        counter = conn.transport.faults_injected
         for name, make in listings.items():
             before = sum(counter.values())
             try:
@@ -608,7 +608,7 @@ def test_a_paging_fault_is_never_injected_right_after_another() -> None:
     assert 21 < len(sim.tables["devices"]) <= 28  # pages of 7: three full ones and a short last one
     transport = Scripted(sim.handle, [None, PagingFault.SHORT_PAGE, PagingFault.EMPTY_PAGE])
     conn = connect_sandbox("cleverfox", simulator=sim, retry=ONE_TRY)
-    conn._session.client._transport = transport  # type: ignore[attr-defined]
+    conn._session.client._transport = transport
     with pytest.raises(DecodingError, match="page 2 held 6 of the 7 records asked for"):
         list(conn.vendor.devices.list(page_size=7))
     assert transport.faults_injected == {PagingFault.SHORT_PAGE: 1}

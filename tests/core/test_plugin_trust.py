@@ -48,7 +48,7 @@ class FakeEntryPoint:
         return self._plugin()
 
 
-def install(monkeypatch: pytest.MonkeyPatch, *fakes: FakeEntryPoint) -> None:
+def install(monkeypatch: pytest.MonkeyPatch, *fakes: FakeEntryPoint | importlib.metadata.EntryPoint) -> None:
     real = importlib.metadata.entry_points
 
     def entry_points(**kwargs: Any) -> Any:

@@ -75,7 +75,7 @@ class Inbox:
         if self.refuse:
             return f"{self.refuse} try later" if self.refuse < 500 else f"{self.refuse} no"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
+        self.messages.append(message)
         self.tls.append(session.ssl is not None)
         return "250 OK"
 

@@ -7,6 +7,8 @@ Found by hand (CleverFox sandbox -> IDrive 360 sandbox): 22:00 Europe/Berlin bec
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -60,7 +62,7 @@ def test_idrive360_refuses_retention_grace_and_intervals_instead_of_dropping_the
         conn.create_plan(_idrive_spec(interval=dt.timedelta(days=2)))
 
 
-def _fields(spec: PlanSpec) -> dict[str, object]:
+def _fields(spec: PlanSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
         "schedule": spec.schedule,
@@ -99,12 +101,12 @@ def test_cleverfox_carries_retention_and_refuses_a_zone_other_than_the_devices()
 def test_duplicate_company_names_are_refused_and_dry_run_creates_nothing(vendor: str) -> None:
     conn = connect_sandbox(vendor)
     existing = next(iter(conn.list_companies()))
-    before = state_fingerprint(conn.simulator)  # type: ignore[attr-defined]
+    before = state_fingerprint(conn.simulator)
     with pytest.raises(ConflictError, match="already"):
         conn.create_company(existing.name.upper())
     preview = conn.create_company("Brand New Co", dry_run=True)
     assert preview.name == "Brand New Co" and preview.raw.get("dry_run") is True
-    assert state_fingerprint(conn.simulator) == before  # type: ignore[attr-defined]
+    assert state_fingerprint(conn.simulator) == before
     created = conn.create_company("Brand New Co")
     assert conn.find_company("brand new co") == created
     with pytest.raises(ConflictError):
@@ -139,11 +141,12 @@ def test_disable_and_enable_a_plan_without_deleting_it(vendor: str) -> None:
 def test_plan_writes_outside_the_capability_table_are_unsupported(vendor: str) -> None:
     conn = connect_sandbox(vendor)
     plan = next(iter(conn.list_plans()))
-    for capability, call in (
+    checks: tuple[tuple[Capability, Callable[[], object]], ...] = (
         (Capability.DISABLE_PLAN, lambda: conn.disable_plan(plan.id)),
         (Capability.ENABLE_PLAN, lambda: conn.enable_plan(plan.id)),
         (Capability.DELETE_PLAN, lambda: conn.delete_plan(plan.id)),
-    ):
+    )
+    for capability, call in checks:
         if capability not in conn.capabilities:
             with pytest.raises(UnsupportedOperationError):
                 call()

@@ -7,6 +7,8 @@ Small in CI; by hand, larger: BACKUPBRIDGE_SOAK_ROUNDS=400 BACKUPBRIDGE_SOAK_SIZ
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -103,15 +105,15 @@ def test_writes_without_duplicate_prevention_are_not_retried(vendor: str) -> Non
     conn = connect_sandbox(vendor, size=3)
     # Logged in first: a failed login means the write was never sent, and is retried like a read.
     list(conn.list_companies())
-    conn.transport.faults = Faults(rate=1.0, kinds=(FaultKind.RESET_AFTER_APPLY,))  # type: ignore[attr-defined]
-    write = {
+    conn.transport.faults = Faults(rate=1.0, kinds=(FaultKind.RESET_AFTER_APPLY,))
+    write: Callable[[Any], object] = {
         "idrive360": lambda c: c.vendor.create_company("Soak Co"),
         "managedbackup": lambda c: c.vendor.companies.create({"Name": "Soak Co"}),
         "vprotect": lambda c: c.vendor.schedules.create({"name": "Soak", "executionType": {"name": "TIME"}}),
     }[vendor]
-    before = conn.transport.requests  # type: ignore[attr-defined]
+    before = conn.transport.requests
     with pytest.raises(TransportError) as info:
         write(conn)
     assert info.value.may_have_been_applied is None and "may have applied" in str(info.value)
-    sent = conn.transport.requests - before  # type: ignore[attr-defined]
+    sent = conn.transport.requests - before
     assert sent <= 2, "the write went out once (plus, for login vendors, the login before it)"

@@ -111,7 +111,7 @@ def test_a_validation_error_carries_connectwise_s_code_and_field(sim: ConnectWis
 def test_wrong_credentials_or_client_id_are_authentication_errors(
     sim: ConnectWiseSimulator, creds: dict[str, str]
 ) -> None:
-    with closing(session(sim, **creds)) as s, pytest.raises(AuthenticationError) as caught:
+    with closing(session(sim, None, **creds)) as s, pytest.raises(AuthenticationError) as caught:
         list(s.iterate(API.boards("Backups")))
     assert "wrong" not in str(caught.value) and sim.credentials["private_key"] not in str(caught.value)
 
