@@ -18,6 +18,7 @@ from backupbridge import (
     NotFoundError,
 )
 from backupbridge.plugin import (
+    INT_MAX,
     Call,
     Decoder,
     End,
@@ -58,6 +59,7 @@ from .records import (
 __all__ = ["BASE_URL", "VENDOR", "ManagedBackupAPI", "ManagedBackupLogin", "decode_error", "make_auth"]
 
 COMPUTER_PAGE = 100
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: at most INT_MAX's 19 digits
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 Steps = Generator[Call, Reply, Any]
 _HID = by_attr("computer_hid")
@@ -81,11 +83,14 @@ def hid(value: object, operation: str) -> str:
 
 
 def number(value: object, operation: str, field: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    """A whole number from 0 to the API's 64-bit maximum: an ``int``, or a string of ASCII digits (never
+    ``str.isdigit``, which accepts "²" and other Unicode digits that ``int()`` refuses or reads)."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT_MAX:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    raise _invalid(operation, field, f"{field} must be a whole number; got {value!r}")
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+    raise _invalid(operation, field, f"{field} must be a whole number from 0 to {INT_MAX}; got {shown}")
 
 
 def body_of(payload: object, operation: str, required: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -143,3 +143,47 @@ def test_unsupported_operations_name_the_vendor(offline: backupbridge.Connection
         offline.create_device(DeviceSpec(name="x", company_id=USER))
     with pytest.raises(UnsupportedOperationError):
         offline.set_notifications("h", Notification())
+
+
+# Whole-number arguments (package ids, the start mode): ASCII digits only, at most a 64-bit value. Was:
+# ``str.isdigit`` accepted "²" and other Unicode digits, so ``int()`` raised a bare ValueError (and 5000 nines
+# hit Python's digit limit the same way) instead of the typed argument error.
+NOT_WHOLE_NUMBERS: list[object] = [
+    "\u00b2",  # superscript two: isdigit() is True, int() fails
+    "1\u00b2",
+    "\u0661\u0660\u0660",  # Arabic-Indic 100: int() would read it as 100 and send non-ASCII in the path
+    "\uff15",  # fullwidth 5
+    "9" * 5000,  # beyond int()'s default digit limit
+    str(2**63),  # wider than the API's 64-bit integers
+    2**63,
+    " 5",
+    "+5",
+    "-1",
+    "",
+    "1.0",
+    True,
+    1.0,
+    None,
+]
+NUMBER_CALLS: list[tuple[str, Callable[[Any, object], Any], str]] = [
+    ("packages.get", lambda c, v: c.vendor.packages.get(v), "package_id"),
+    ("packages.delete", lambda c, v: c.vendor.packages.delete(v), "package_id"),
+    ("computers.start_plan", lambda c, v: c.vendor.computers.start_plan("h", USER, mode=v), "mode"),
+]
+
+
+@pytest.mark.parametrize("value", NOT_WHOLE_NUMBERS, ids=lambda v: ascii(v)[:24])
+@pytest.mark.parametrize(("operation", "call", "field"), NUMBER_CALLS, ids=[c[0] for c in NUMBER_CALLS])
+def test_a_number_argument_that_is_not_ascii_digits_is_a_typed_error_before_any_request(
+    offline: backupbridge.Connection, operation: str, call: Callable[[Any, object], Any], field: str, value: object
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        call(offline, value)
+    assert (info.value.field, info.value.vendor, info.value.operation) == (field, "managedbackup", operation)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("7", 7), ("0042", 42), (0, 0), (str(2**63 - 1), 2**63 - 1)])
+def test_whole_numbers_in_ascii_digits_are_still_accepted(value: object, expected: int) -> None:
+    from backupbridge_managedbackup.client import number
+
+    assert number(value, "packages.get", "package_id") == expected
