@@ -1,11 +1,12 @@
-"""Seeding the simulator: the realistic data it starts with (split from simulator.py, which answers requests)."""
+"""Seeding the simulator: the realistic data it starts with (simulator.py and handlers/ answer requests)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from .simulator import ERRORS, PLAN_NAMES, _iso
+from .handlers.common import ERRORS, PLAN_NAMES
+from .handlers.common import iso as _iso
 
 if TYPE_CHECKING:
     from .simulator import ManagedBackupSimulator

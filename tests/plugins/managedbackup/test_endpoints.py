@@ -227,3 +227,55 @@ def test_computer_page_that_does_not_add_up_raises(sim: ManagedBackupSimulator) 
     sim.router._routes = [(m, rx, short if h == original else h) for m, rx, h in sim.router._routes]
     with pytest.raises(DecodingError, match="incomplete"):
         list(conn.vendor.computers.list(count=5))
+
+
+def _signed_in(sim: ManagedBackupSimulator) -> dict[str, str]:
+    import httpx
+
+    login = httpx.Request(
+        "POST",
+        "https://api.mspbackups.com/api/Provider/Login",
+        json={"UserName": sim.credentials["username"], "Password": sim.credentials["password"]},
+    )
+    return {"Authorization": "Bearer " + sim.handle(login).json()["access_token"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/Packages/\u00b2", None),  # isdigit() is True, int() raised a bare ValueError in the handler
+        ("DELETE", "/Packages/\u00b2", None),
+        ("GET", "/Packages/\u0661", None),
+        ("GET", "/Packages/" + "9" * 5000, None),  # past int()'s digit limit
+        ("GET", "/Computers/\u00b2/5", None),
+        ("GET", "/Computers/0/\u00b2", None),
+        ("GET", "/Computers/Plans/history/\u0661/10", None),
+        ("GET", "/Computers/0/" + "9" * 5000, None),
+    ],
+)
+def test_the_simulator_answers_non_ascii_digits_in_a_path_as_the_api_does(
+    sim: ManagedBackupSimulator, method: str, path: str, body: Any
+) -> None:
+    import httpx
+
+    request = httpx.Request(method, "https://api.mspbackups.com/api" + path, headers=_signed_in(sim))
+    response = sim.handle(request)
+    assert response.status_code in (400, 404), response.text
+    assert "Message" in response.json()
+    assert len(sim.packages) == 3  # nothing deleted
+
+
+@pytest.mark.parametrize("mode", ["\u00b2", "x", None, [1], 1.5])
+def test_the_simulator_refuses_a_start_mode_that_is_not_a_whole_number(sim: ManagedBackupSimulator, mode: Any) -> None:
+    import httpx
+
+    hid = first(sim.computers)
+    pid = sim.plans[hid][0]["Id"]
+    request = httpx.Request(
+        "POST",
+        f"https://api.mspbackups.com/api/Computers/{hid}/Plans/{pid}/start",
+        headers=_signed_in(sim),
+        json={"Mode": mode},
+    )
+    assert sim.handle(request).status_code == 400
+    assert sim.started == []
