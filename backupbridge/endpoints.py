@@ -47,7 +47,7 @@ import cattrs
 
 from .convert import decode
 from .errors import BackupBridgeError, ValidationError
-from .http import Batch, Call, End, ListOp, Op, Page, Paging, Reply, by_attr, paginate
+from .http import Batch, Call, End, ListOp, Op, Page, Paging, Reply, by_attr, collect, paginate
 
 __all__ = [
     "Check",
@@ -437,6 +437,12 @@ class Many(Endpoint[T]):
     def __call__(self, /, **given: object) -> ListOp[T]:
         """The listing's records."""
         return _records_of(self.pairs(**given))
+
+    def whole(self, /, **given: object) -> Op[list[tuple[T, Raw]]]:
+        """The listing as one op (its one reply, checked as a listing), for ``with_reply``: the records
+        beside the reply they came in."""
+        listing = self.pairs(**given)
+        return Op(listing.operation, lambda: collect(listing))
 
 
 @attrs.frozen(eq=False)

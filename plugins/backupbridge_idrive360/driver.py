@@ -1,10 +1,10 @@
-"""The neutral operations for IDrive 360, built on the client's request builders."""
+"""The neutral operations for IDrive 360, composed from the client's declared endpoints."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from typing import Any
 
 from backupbridge import (
@@ -24,33 +24,24 @@ from backupbridge import (
     UnsupportedOperationError,
     ValidationError,
 )
-from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, text, with_reply
 
 from . import mapping
 from .client import (
+    API,
+    COMPANY_BY_NAME,
+    COMPANY_SUMMARY,
+    CREATE_BACKUP_PLAN,
+    CREATE_COMPANY,
+    DEVICE_SUMMARY,
+    FETCH_BACKUP_PLAN,
+    UPDATE_EMAIL_NOTIFICATION,
     VENDOR,
     IDrive360API,
-    company_by_name_call,
-    company_id_param,
-    company_summary_call,
-    create_backup_plan_call,
-    create_company_call,
-    decode_reply,
-    device_summary_call,
-    fetch_backup_plan_call,
-    listing_pairs,
-    text_param,
-    update_email_notification_call,
+    company_number,
 )
-from .records import BackupPlanRecord, CompanyRecord, CreatePlanResult, DeviceRecord
 
 Steps = Generator[Call, Reply, Any]
-
-
-def _records(typ: Any, reply: Reply) -> tuple[Any, Any]:
-    """The decoded record(s) and the untouched JSON they came from (kept as ``raw``)."""
-    data = reply.json()
-    return decode_reply(typ, reply, data), data
 
 
 def _not_found(reply: Reply, what: str, value: str) -> NotFoundError:
@@ -73,10 +64,7 @@ class IDrive360Driver(Driver):
     # -- companies ---------------------------------------------------------------------------
 
     def _tree(self) -> Generator[Call, Reply, list[Company]]:
-        reply = yield company_summary_call()
-        record, raw = _records(CompanyRecord, reply)
-        if not isinstance(raw, Mapping):
-            raise reply.decoding_error("expected a company object")
+        record, raw = yield from COMPANY_SUMMARY.pair()
         return list(mapping.flatten_companies(record, raw, account=self.account))
 
     def list_companies(self) -> ListOp[Company]:
@@ -87,44 +75,42 @@ class IDrive360Driver(Driver):
         return ListOp("list_companies", steps)
 
     def get_company(self, company_id: str) -> Op[Company]:
-        wanted = str(company_id_param(company_id, "get_company"))
+        wanted = str(API.argument("get_company", "company_id", company_id, company_number))
+        by_id = COMPANY_SUMMARY.pair(company_id=wanted)
 
         def steps() -> Steps:
             for found in (yield from self._tree()):
                 if found.id == wanted:
                     return found
             # Deeper than the key's direct sub-companies: ask for it by id (the vendor 400s if unknown).
-            reply = yield company_summary_call(wanted)
-            record, raw = _records(CompanyRecord, reply)
+            record, raw = yield from by_id
             top = {k: v for k, v in raw.items() if k != "sub_company_list"}
             return mapping.company(record, top, account=self.account, parent_id=None)
 
         return Op("get_company", steps)
 
     def create_company(self, name: str, parent_id: str | None = None) -> Op[Company]:
-        text_param(name, "create_company", "name", required=True)
-        parent = company_id_param(parent_id, "create_company", "parent_id")
+        API.argument("create_company", "name", name, text(), required=True)
+        given = API.argument("create_company", "parent_id", parent_id, company_number)
 
         def steps() -> Steps:
-            nonlocal parent
+            parent = given
             if parent is None:
                 # Name the parent explicitly, so the new company's parent_id is known, not implied.
-                reply = yield company_summary_call()
-                parent = int(decode_reply(CompanyRecord, reply).company_id)
-            reply = yield create_company_call(name, parent)
-            record, raw = _records(CompanyRecord, reply)
+                parent = int((yield from COMPANY_SUMMARY()).company_id)
+            record, raw = yield from CREATE_COMPANY.pair(name=name, company_id=parent)
             return mapping.company(record, raw, account=self.account, parent_id=str(parent))
 
         return Op("create_company", steps)
 
     def find_company(self, name: str) -> Op[Company | None]:
         """``GET /company/name`` (exact, case-insensitive), then the company as the tree shows it."""
-        text_param(name, "find_company", "name", required=True)
+        API.argument("find_company", "name", name, text(), required=True)
         wanted = " ".join(name.split()).casefold()
-        call = company_by_name_call(" ".join(name.split()), exact=True)
+        matches = COMPANY_BY_NAME.pairs(name=" ".join(name.split()), exact=True)
 
         def steps() -> Steps:
-            found = yield from collect(listing_pairs(call, CompanyRecord, "company_id"))
+            found = yield from collect(matches)
             ids = {str(r.company_id) for r, _ in found if " ".join((r.name or "").split()).casefold() == wanted}
             if not ids:
                 return None
@@ -138,27 +124,24 @@ class IDrive360Driver(Driver):
 
     # -- devices and runs --------------------------------------------------------------------
 
-    def _devices(self, call: Call) -> Generator[Call, Reply, list[tuple[DeviceRecord, Any]]]:
-        return (yield from collect(listing_pairs(call, DeviceRecord, "device_id")))  # a device twice raises
-
     def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
-        call = device_summary_call(company_id=company_id)
+        devices = DEVICE_SUMMARY.pairs(company_id=company_id)  # a device listed twice raises
         tz = self.context.timezone
 
         def steps() -> Generator[Call | Batch[Device], Reply | None, None]:
-            pairs = yield from self._devices(call)
+            pairs = yield from collect(devices)
             # Decoded whole first (a bad record fails the listing before any is yielded), mapped lazily.
             yield Batch(mapping.device(r, raw, account=self.account, tz=tz) for r, raw in pairs)
 
         return ListOp("list_devices", steps)
 
     def get_device(self, device_id: str) -> Op[Device]:
-        call = device_summary_call(device_id=text_param(device_id, "get_device", "device_id", required=True))
+        API.argument("get_device", "device_id", device_id, text(), required=True)
+        summary = DEVICE_SUMMARY.whole(device_id=device_id)
 
         def steps() -> Steps:
-            reply = yield call
-            records, raw = _records(list[DeviceRecord], reply)
-            for record, item in zip(records, raw, strict=True):
+            pairs, reply = yield from with_reply(summary)
+            for record, item in pairs:
                 if record.device_id == device_id:
                     return mapping.device(record, item, account=self.account, tz=self.context.timezone)
             raise _not_found(reply, "device", device_id)
@@ -175,7 +158,8 @@ class IDrive360Driver(Driver):
             raise ValidationError("since must be a timezone-aware datetime", field="since", vendor=VENDOR)
         if status is not None and not isinstance(status, JobStatus):
             raise ValidationError("status must be a JobStatus", field="status", vendor=VENDOR)
-        call = device_summary_call(device_id=text_param(device_id, "list_jobs", "device_id", required=False))
+        API.argument("list_jobs", "device_id", device_id, text())
+        devices = DEVICE_SUMMARY.pairs(device_id=device_id)
         tz = self.context.timezone
 
         def keep(job: Job) -> bool:
@@ -185,7 +169,7 @@ class IDrive360Driver(Driver):
             return since is None or job.finished_at is None or job.finished_at >= since
 
         def steps() -> Generator[Call | Batch[Job], Reply | None, None]:
-            pairs = yield from self._devices(call)
+            pairs = yield from collect(devices)
             jobs = (mapping.last_run(r, raw, account=self.account, tz=tz) for r, raw in pairs)
             yield Batch([job for job in jobs if job is not None and keep(job)])
 
@@ -193,11 +177,11 @@ class IDrive360Driver(Driver):
 
     def set_notifications(self, device_id: str, notification: Notification) -> Op[None]:
         emails, when = mapping.notification_request(notification)
-        call = update_email_notification_call(device_id, emails, type=when)
+        update = UPDATE_EMAIL_NOTIFICATION(device_id=device_id, emails=emails, type=when, backup_set="DEFAULT")
 
         def steps() -> Steps:
             try:
-                yield call
+                yield from update
             except ConflictError as exc:
                 if exc.vendor_code != "same_state":
                     raise
@@ -209,13 +193,11 @@ class IDrive360Driver(Driver):
     # -- plans -------------------------------------------------------------------------------
 
     def _plans(self, company_id: str, backup_id: str | None = None) -> Generator[Call, Reply, list[Plan]]:
-        pairs = yield from collect(
-            listing_pairs(fetch_backup_plan_call(company_id, backup_id), BackupPlanRecord, "backup_id")
-        )
+        pairs = yield from collect(FETCH_BACKUP_PLAN.pairs(company_id=company_id, backup_id=backup_id))
         return [mapping.plan(r, item, account=self.account, company_id=company_id) for r, item in pairs]
 
     def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
-        only = None if company_id is None else str(company_id_param(company_id, "list_plans"))
+        only = None if company_id is None else str(API.argument("list_plans", "company_id", company_id, company_number))
 
         def steps() -> Generator[Call | Batch[Plan], Reply | None, None]:
             # The API lists one company's plans at a time: walk the tree unless one company was asked for.
@@ -228,7 +210,7 @@ class IDrive360Driver(Driver):
         return ListOp("list_plans", steps)
 
     def get_plan(self, plan_id: str) -> Op[Plan]:
-        text_param(plan_id, "get_plan", "plan_id", required=True)
+        API.argument("get_plan", "plan_id", plan_id, text(), required=True)
 
         def steps() -> Steps:
             last_reply: Reply | None = None
@@ -275,11 +257,10 @@ class IDrive360Driver(Driver):
         if not isinstance(spec, PlanSpec):
             raise ValidationError("spec must be a PlanSpec", field="spec", vendor=VENDOR, operation="create_plan")
         self._refuse_what_is_lost(spec)
-        call = create_backup_plan_call(mapping.plan_request(spec), dry_run=dry_run)
+        create = CREATE_BACKUP_PLAN.pair(plan=mapping.plan_request(spec), dry_run=dry_run)
 
         def steps() -> Steps:
-            reply = yield call
-            result, raw = _records(CreatePlanResult, reply)
+            result, raw = yield from create
             created = None
             if not dry_run and result.backup_id:
                 company_id = spec.company_id or (yield from self._tree())[0].id
