@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
+from .activity import with_activity
 from .config import AccountConfig, load_accounts
 from .connection import AsyncConnection, Connection, connect, connect_async, tls_verify
 from .errors import BackupBridgeError, ConfigurationError, TransportError, ValidationError
@@ -96,7 +97,12 @@ class BridgeResult(Generic[T]):
 
 @attrs.define
 class Snapshot:
-    """One pass over every account: companies, devices, plans and runs, with each account's clock and zone."""
+    """One pass over every account: companies, devices, plans and runs, with each account's clock and zone.
+
+    A device whose record lacks its last backup has it filled from the runs of the same pass (the newest
+    run's status, the newest success's time: ``backupbridge.activity``); with ``since``, those are the runs
+    of that window. An account whose run listing failed keeps its devices as listed, and is ``incomplete``.
+    """
 
     companies: list[Company] = attrs.field(factory=list)
     devices: list[Device] = attrs.field(factory=list)
@@ -355,8 +361,7 @@ class Bridge:
                     try:
                         # Into a list of its own first: a listing that fails on page 7 adds nothing. Past the
                         # deadline each listing not read fails (never a snapshot that merely looks shorter).
-                        listing = conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)()
-                        fill.extend(list(self._within(listing, started, conn, name)))
+                        fill.extend(list(self._within(_source(conn, name, since), started, conn, name)))
                     except BackupBridgeError as exc:
                         part.failures.append(
                             AccountFailure(
@@ -366,6 +371,7 @@ class Bridge:
                                 error=_wrap(exc, conn.vendor_name, conn.account, name),
                             )
                         )
+            _fill_devices(part)
             return part
 
         return _merge(self._fan_out("snapshot", gather))
@@ -392,6 +398,25 @@ def _supported(conn: Connection | AsyncConnection, operation: str) -> bool:
     from .models import Capability
 
     return Capability(operation) in conn.capabilities
+
+
+def _source(conn: Any, name: str, since: dt.datetime | None) -> Any:
+    """One of a snapshot's listings. Its devices come without a job listing of their own: they are filled
+    from the snapshot's jobs (``_fill_devices``), which costs no request."""
+    if name == "list_jobs":
+        return conn.list_jobs(since=since)
+    if name == "list_devices":
+        return conn.list_devices(activity=False)
+    return getattr(conn, name)()
+
+
+def _fill_devices(part: Snapshot) -> None:
+    """One account's devices, their empty fields filled from the runs this snapshot read
+    (``backupbridge.activity``). When its run listing failed the devices stay as listed: the account is
+    then ``incomplete`` (``list_jobs`` is a verdict listing), never judged on devices that only look as if
+    they had no backup."""
+    if part.devices and part.jobs and not any(f.operation == "list_jobs" for f in part.failures):
+        part.devices[:] = with_activity(part.devices, part.jobs)
 
 
 def _merge(outcomes: Iterable[tuple[int, Snapshot | AccountFailure]]) -> Snapshot:
@@ -593,8 +618,7 @@ class AsyncBridge:
                 if not _supported(conn, name):
                     return
                 try:
-                    source = conn.list_jobs(since=since) if name == "list_jobs" else getattr(conn, name)()
-                    target.extend([item async for item in source])  # all of it, or (on failure) nothing
+                    target.extend([item async for item in _source(conn, name, since)])  # all of it, or nothing
                 except BackupBridgeError as exc:
                     part.failures.append(
                         AccountFailure(vendor=key[0], account=key[1], operation=name, error=_wrap(exc, *key, name))
@@ -606,6 +630,7 @@ class AsyncBridge:
                 fill("list_plans", part.plans),
                 fill("list_jobs", part.jobs),
             )
+            _fill_devices(part)
             return part
 
         return _merge(enumerate(await self._fan_out("snapshot", gather)))

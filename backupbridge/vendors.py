@@ -96,6 +96,9 @@ class Vendor:
         simulator: ``SimulatorOptions -> Simulator``, the offline fake used by ``--sandbox`` and tests.
         secret_fields: JSON keys that carry credentials in this vendor's payloads (beyond the generic
             ``password``/``api_key``/token names): scrubbed from cassettes, exports and excerpts.
+        device_fields_from_jobs: ``Device`` fields this vendor's device records lack and its runs carry
+            (``last_backup_at``...): ``Connection.list_devices`` then reads one job listing to fill them
+            (``backupbridge.activity``). Empty (the default): the device records alone, no extra request.
     """
 
     name: str
@@ -110,9 +113,11 @@ class Vendor:
     simulator: Callable[[SimulatorOptions], Simulator] | None = None
     docs_url: str | None = None
     secret_fields: tuple[str, ...] = ()
+    device_fields_from_jobs: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         _check_make_auth(self.name, self.make_auth)
+        _check_device_fields(self.name, self.device_fields_from_jobs)
         # The vendor's own credential-bearing JSON keys join the generic ones the moment it is declared.
         for name in self.secret_fields:
             register_secret_field(name)
@@ -124,6 +129,19 @@ class Vendor:
     def wrap_credentials(self, values: Mapping[str, Any]) -> dict[str, Any]:
         by_name = {f.name: f for f in self.credentials}
         return {k: Secret(v) if by_name[k].secret else v for k, v in values.items()}
+
+
+_FILLED_FROM_JOBS = frozenset({"last_backup_at", "last_backup_status", "vendor_backup_status", "company_id"})
+
+
+def _check_device_fields(vendor: str, names: tuple[str, ...]) -> None:
+    """Only the fields ``backupbridge.activity`` fills can be declared (a typo would silently fill nothing)."""
+    unknown = sorted(set(names) - _FILLED_FROM_JOBS)
+    if unknown:
+        raise ValueError(
+            f"vendor {vendor!r}: device_fields_from_jobs names {', '.join(unknown)}; "
+            f"the job listing fills only {', '.join(sorted(_FILLED_FROM_JOBS))}"
+        )
 
 
 def _check_make_auth(vendor: str, make_auth: Callable[..., Any]) -> None:
