@@ -72,6 +72,7 @@ vendor = Vendor(
     default_base_url=BASE_URL,
     secret_fields=("ApiKey",),  # each device's agent key, in device payloads
     decode_error=decode_error,
+    device_fields_from_jobs=("last_backup_at", "last_backup_status"),  # the logs carry it
     simulator=_simulator,
     docs_url="https://cleverfoxbackup.com/docs/ab-introduction",
 )

@@ -160,9 +160,22 @@ def company(record: CompanyRecord, raw: Mapping[str, Any], *, account: str) -> C
     )
 
 
-def device_status(record: DeviceRecord, tz: dt.tzinfo, now: dt.datetime) -> DeviceStatus:
-    """INACTIVE if ``IsInactive``; else ONLINE when the agent called in within ONLINE_WITHIN; else OFFLINE."""
+def inactive_flag(record: DeviceRecord) -> str | None:
+    """Which record marks the device inactive: its own ``IsInactive``, or that of the subscription or the
+    company it belongs to (both come embedded in the device record); ``None`` if none does."""
     if flag(record.is_inactive):
+        return "IsInactive"
+    if record.subscription is not None and flag(record.subscription.is_inactive):
+        return "Subscription.IsInactive"
+    if record.company is not None and flag(record.company.is_inactive):
+        return "Company.IsInactive"
+    return None
+
+
+def device_status(record: DeviceRecord, tz: dt.tzinfo, now: dt.datetime) -> DeviceStatus:
+    """INACTIVE if the device, its subscription or its company is ``IsInactive``; else ONLINE when the agent
+    called in (``LastApiCheckAt``) within ONLINE_WITHIN, OFFLINE when longer ago, UNKNOWN when never."""
+    if inactive_flag(record) is not None:
         return DeviceStatus.INACTIVE
     checked = local(record.last_api_check_at, tz)
     if checked is None:
@@ -196,7 +209,7 @@ def device(
     record: DeviceRecord, raw: Mapping[str, Any], *, account: str, fallback_tz: dt.tzinfo, now: dt.datetime
 ) -> Device:
     tz = windows_zone(record.time_zone_id) or fallback_tz
-    inactive = flag(record.is_inactive)
+    inactive = inactive_flag(record)
     checked = local(record.last_api_check_at, tz)
     return Device(
         vendor=VENDOR,
@@ -205,7 +218,9 @@ def device(
         name=record.name or str(record.device_id),
         company_id=str(record.company_id) if record.company_id is not None else None,
         status=device_status(record, tz, now),
-        vendor_status="IsInactive" if inactive else (f"LastApiCheckAt {checked.isoformat()}" if checked else None),
+        vendor_status=inactive or (f"LastApiCheckAt {checked.isoformat()}" if checked else None),
+        # The agent's last call to the API: the vendor's only record of contact with the device.
+        last_seen_at=checked,
         tags=(record.external_id,) if record.external_id else (),
         raw=raw,
     )

@@ -64,6 +64,7 @@ vendor = Vendor(
     },
     default_base_url=BASE_URL,
     decode_error=decode_error,
+    device_fields_from_jobs=("last_backup_at", "last_backup_status"),  # monitoring rows carry it
     simulator=_simulator,
     docs_url="https://help.mspbackups.com/mbs-api-specification",
 )

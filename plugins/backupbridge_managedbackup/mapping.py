@@ -72,11 +72,29 @@ def os_family(text: str | None) -> OSFamily:
     return next((family for key, family in OS_FAMILY.items() if key in lowered), OSFamily.OTHER)
 
 
+APP_STATE: Mapping[str, DeviceStatus | None] = {
+    "enabled": None,  # the agent's Online flag says the rest
+    "disabled": DeviceStatus.INACTIVE,
+}
+
+
 def device_status(record: ComputerRecord) -> tuple[DeviceStatus, str | None]:
-    """Online state of the backup agent; a computer whose authorization was lost is INACTIVE."""
+    """From every field that carries it, the first that decides:
+
+    ``LostAuth`` true: INACTIVE (the computer's authorization was lost); ``HasBackupApp`` false: UNKNOWN
+    (no backup agent to be online); the backup app's ``ApplicationState``: ``Disabled`` INACTIVE, an
+    unlisted value UNKNOWN (``vendor_status`` keeps it), ``Enabled`` goes on to its ``Online`` flag: ONLINE
+    or OFFLINE (UNKNOWN when absent)."""
     app = record.backup_app
     if record.lost_auth:
         return DeviceStatus.INACTIVE, "LostAuth"
+    if record.has_backup_app is False and app is None:
+        return DeviceStatus.UNKNOWN, "HasBackupApp=false"
+    state = (app.application_state or "").strip() if app is not None else ""
+    if state:
+        decided = APP_STATE.get(state.lower(), DeviceStatus.UNKNOWN)
+        if decided is not None:
+            return decided, f"ApplicationState={state}"
     if app is None or app.online is None:
         return DeviceStatus.UNKNOWN, None
     return (DeviceStatus.ONLINE, "Online") if app.online else (DeviceStatus.OFFLINE, "Offline")

@@ -69,6 +69,7 @@ vendor = Vendor(
     },
     default_base_url=None,
     decode_error=decode_error,
+    device_fields_from_jobs=("last_backup_at",),  # the backups carry it
     simulator=_simulator,
     docs_url="https://storware.gitbook.io/backup-and-recovery/api-integration",
 )

@@ -47,7 +47,8 @@ def test_device_table_carries_no_escape_sequences(capsys: pytest.CaptureFixture[
     code, out, err = run(capsys, "devices", "--sandbox", "--vendor", vendor, "--size", "6", "--format", "table")
     assert code == 0, err
     assert not [ch for ch in TERMINAL_ACTORS if ch in out + err], out
-    assert "-" in out and out.rstrip().endswith("records")
+    # The footer counts the records; a table too wide for the terminal adds notes after it (shortened ids).
+    assert "-" in out and out.rstrip().splitlines()[-1].startswith("6 records")
 
 
 @pytest.mark.parametrize("command", ["companies", "devices"])
