@@ -405,11 +405,19 @@ class One(Endpoint[T]):
 
     def __call__(self, /, **given: object) -> Op[T]:
         """The op that sends the checked request and decodes the one record of its reply."""
-        return self._exchange(self.request(**given), lambda reply: self._record(reply)[0])
+        return self.of(self.request(**given))
 
     def pair(self, /, **given: object) -> Op[tuple[T, Raw]]:
         """The op that returns the record and the raw JSON object it came from."""
-        return self._exchange(self.request(**given), self._record)
+        return self.pair_of(self.request(**given))
+
+    def of(self, request: Request) -> Op[T]:
+        """The op of a request already checked (``request(...)``): for a caller that reads its arguments too."""
+        return self._exchange(request, lambda reply: self._record(reply)[0])
+
+    def pair_of(self, request: Request) -> Op[tuple[T, Raw]]:
+        """``pair`` for a request already checked."""
+        return self._exchange(request, self._record)
 
 
 @attrs.frozen(eq=False)
@@ -462,8 +470,8 @@ class Paged(Endpoint[T]):
 
     def pairs(self, /, *, page_size: int | None = None, **given: object) -> ListOp[tuple[T, Raw]]:
         """Every page of the listing as ``(record, raw JSON)`` pairs; ``page_size`` defaults to the vendor's."""
-        size = self._page_size(page_size)
         base = self.request(**given).call
+        size = self._page_size(page_size)
         pages = self.pages
 
         def page_call(index: int) -> Call:

@@ -12,24 +12,26 @@ means the first attempt was applied.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any, Generic, TypeVar
 
-from backupbridge import ConflictError, NotFoundError
+from backupbridge import BackupBridgeError, ConflictError, NotFoundError
 from backupbridge.plugin import (
     Call,
+    Check,
     End,
     ListOp,
     Op,
-    Page,
-    Paging,
+    Pages,
+    Param,
+    Raw,
+    Refused,
     Reply,
-    by_attr,
-    decode,
+    Request,
+    Service,
     find,
-    invalid_for,
-    mapped,
-    paginate,
+    returning,
+    text,
 )
 
 from .auth import BASE_URL as BASE_URL
@@ -56,84 +58,77 @@ from .records import (
 )
 from .schema import RESOURCES, ResourceSpec, payload_problems
 
-__all__ = ["BASE_URL", "DEFAULT_PAGE_SIZE", "VENDOR", "CleverFoxAPI", "decode_error", "make_auth"]
+__all__ = ["API", "BASE_URL", "DEFAULT_PAGE_SIZE", "PAGES", "VENDOR", "CleverFoxAPI", "decode_error", "make_auth"]
 
 DEFAULT_PAGE_SIZE = 100
 TOKEN_LENGTH = 50
 
 R = TypeVar("R")
-Steps = Generator[Call, Reply, Any]
+
+API = Service(VENDOR, converter, envelope="data")
+"""The CleverFox API: every reply's payload sits in a ``{"data": ...}`` envelope."""
 
 
-_invalid = invalid_for(VENDOR)
-
-
-def record_id(value: object, operation: str, field: str) -> int:
+def record_id(value: object, field: str) -> int:
     """A CleverFox id: a positive integer (ints or digit strings accepted)."""
     if isinstance(value, bool):
-        raise _invalid(operation, field, f"{field} must be an integer id")
+        raise Refused(f"{field} must be an integer id")
     if isinstance(value, int) and value > 0:
         return value
     if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
         return int(value)
-    raise _invalid(operation, field, f"{field} must be a positive integer id; got {value!r}")
+    raise Refused(f"{field} must be a positive integer id; got {value!r}")
 
 
-def pairs(reply: Reply, typ: Any, *, many: bool) -> Any:
-    """Decode the ``data`` envelope into records, keeping each record's raw JSON beside it."""
-    envelope = reply.json()
-    if not isinstance(envelope, Mapping) or "data" not in envelope:
-        raise reply.decoding_error('expected a {"data": ...} envelope')
-    data = envelope["data"]
-    if many and not isinstance(data, list):
-        raise reply.decoding_error('expected a list under "data"')
-    if not many and not isinstance(data, Mapping):
-        raise reply.decoding_error('expected an object under "data"')
-    target = list[typ] if many else typ
-    records = decode(converter, target, data, endpoint=reply.endpoint, vendor=VENDOR, operation=reply.operation)
-    return list(zip(records, data, strict=True)) if many else (records, data)
+def _page_number(reply: Reply, call: Call, envelope: object) -> None:
+    requested = call.params["PageNo"]
+    stated = envelope.get("page_no", requested) if isinstance(envelope, Mapping) else requested
+    if stated != requested:
+        raise reply.decoding_error(f"asked for page {requested}, got page {stated}")
 
 
-def page_parser(typ: Any) -> Callable[[Reply, Call], Page[tuple[Any, Any]]]:
-    """One ``{"data": [...], "page_no", "page_size"}`` page: its records (each beside its raw JSON) and the
-    page size the reply states (``paginate`` holds that to the size asked for)."""
-
-    def parse(reply: Reply, call: Call) -> Page[tuple[Any, Any]]:
-        items = pairs(reply, typ, many=True)
-        envelope = reply.json()
-        requested_no = call.params["PageNo"]
-        page_no = envelope.get("page_no", requested_no)
-        if page_no != requested_no:
-            raise reply.decoding_error(f"asked for page {requested_no}, got page {page_no}")
-        stated = envelope.get("page_size")
-        if stated is not None and (not isinstance(stated, int) or isinstance(stated, bool) or stated <= 0):
-            raise reply.decoding_error("page_size is not a positive integer")
-        return Page(items=items, stated_page_size=stated)
-
-    return parse
+def _stated_size(reply: Reply, envelope: object) -> int | None:
+    stated = envelope.get("page_size") if isinstance(envelope, Mapping) else None
+    if stated is not None and (not isinstance(stated, int) or isinstance(stated, bool) or stated <= 0):
+        raise reply.decoding_error("page_size is not a positive integer")
+    return stated
 
 
-def paging(path: str, operation: str, id_attr: str, page_size: int) -> Paging[tuple[Any, Any]]:
-    """CleverFox paging, as the docs give it: ``PageNo`` from 1 and ``PageSize``, no total and no next link,
-    so a listing ends on a page shorter than asked (confirmed by an empty page after it); records carry
-    their integer id."""
-
-    def page_call(index: int) -> Call:
-        return Call(method="GET", path=path, operation=operation, params={"PageNo": index + 1, "PageSize": page_size})
-
-    return Paging(end=End.SHORT_PAGE, page_size=page_size, page_call=page_call, id_of=by_attr(id_attr))
-
-
-def list_pairs(path: str, typ: Any, id_attr: str, operation: str, page_size: int) -> ListOp[tuple[Any, Any]]:
-    if not isinstance(page_size, int) or isinstance(page_size, bool) or not 1 <= page_size <= 1000:
-        raise _invalid(operation, "page_size", "page_size must be an integer from 1 to 1000")
-    declared = paging(path, operation, id_attr, page_size)
-    assert declared.page_call is not None
-    return paginate(declared.page_call(0), page_parser(typ), declared)
+PAGES = Pages(
+    end=End.SHORT_PAGE,
+    params=lambda index, size: {"PageNo": index + 1, "PageSize": size},
+    size=DEFAULT_PAGE_SIZE,
+    max_size=1000,
+    stated_size=_stated_size,
+    check=_page_number,
+)
+"""CleverFox paging, as the docs give it: ``PageNo`` from 1 and ``PageSize`` (at most 1000), no total and no
+next link, so a listing ends on a page shorter than asked (confirmed by an empty page after it); each page
+states its ``page_no`` and ``page_size``, which must be the ones asked for."""
 
 
-def _only_records(op: ListOp[tuple[Any, Any]]) -> ListOp[Any]:
-    return mapped(op, lambda pair: pair[0])
+def _id(field: str) -> dict[str, Param]:
+    return {"id": Param(record_id, field=field)}
+
+
+def _mapping(value: object, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise Refused("the payload must be a mapping of CleverFox attributes")
+    return value
+
+
+def _token(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > TOKEN_LENGTH:
+        raise Refused(f"Token must be a string of 1 to {TOKEN_LENGTH} characters", field="Token")
+    return value
+
+
+def _as_given(value: object, field: str) -> object:
+    return value
+
+
+WRITE_ARGS: dict[str, Param | Check] = {"payload": Param(_mapping, required=True), "token": _as_given}
+"""A write's arguments: the attributes, and the Token (checked with the payload's own in ``_body``)."""
 
 
 def _conflict(exc: ConflictError, message: str) -> ConflictError:
@@ -157,204 +152,204 @@ def _snake(name: str) -> str:
 
 
 class Listing(Generic[R]):
-    """A CleverFox resource that can only be listed."""
+    """A CleverFox resource that can only be listed: ``GET /<resource>``, paged."""
 
     def __init__(self, spec: ResourceSpec, record: type[R]) -> None:
         self.spec = spec
         self.record = record
         self._id_attr = _snake(spec.id_field)
+        self._list = API.paged(f"GET {spec.path}", record, self._op("list"), pages=PAGES, id=self._id_attr)
 
     def _op(self, verb: str) -> str:
         return f"{self.spec.name}.{verb}"
 
-    def list_pairs(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[tuple[R, Any]]:
-        return list_pairs(self.spec.path, self.record, self._id_attr, self._op("list"), page_size)
+    def list_pairs(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[tuple[R, Raw]]:
+        """``list``, each record beside its raw JSON."""
+        return self._list.pairs(page_size=page_size)
 
     def list(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[R]:
         """``GET /<resource>?PageNo=&PageSize=``: every record, page by page (newest first)."""
-        return _only_records(self.list_pairs(page_size=page_size))
+        return self._list(page_size=page_size)
 
 
 class Resource(Listing[R]):
     """A read-only CleverFox resource: ``list()`` and ``get(id)``."""
 
+    def __init__(self, spec: ResourceSpec, record: type[R]) -> None:
+        super().__init__(spec, record)
+        self._get = API.one(f"GET {spec.path}/{{id}}", record, self._op("get"), path=_id(spec.id_field))
+        self._create = API.one(
+            f"POST {spec.path}",
+            record,
+            self._op("create"),
+            args=WRITE_ARGS,
+            body=lambda args: self._body(args, "POST", "create"),
+            idempotent=True,
+            rescue=self._rescue("create"),
+        )
+        self._update = API.one(
+            f"PUT {spec.path}/{{id}}",
+            record,
+            self._op("update"),
+            path=_id(spec.id_field),
+            args=WRITE_ARGS,
+            body=lambda args: self._body(args, "PUT", "update"),
+            idempotent=True,
+            rescue=self._rescue("update"),
+        )
+
     def get_call(self, record_id_value: int | str) -> Call:
-        key = record_id(record_id_value, self._op("get"), self.spec.id_field)
-        return Call(method="GET", path=f"{self.spec.path}/{key}", operation=self._op("get"))
+        """The request ``get`` sends."""
+        return self._get.call(id=record_id_value)
 
-    def get_pair(self, record_id_value: int | str) -> Op[tuple[R, Any]]:
-        call = self.get_call(record_id_value)
-
-        def steps() -> Steps:
-            reply = yield call
-            return pairs(reply, self.record, many=False)
-
-        return Op(call.operation, steps)
+    def get_pair(self, record_id_value: int | str) -> Op[tuple[R, Raw]]:
+        """``get``, the record beside its raw JSON."""
+        return self._get.pair(id=record_id_value)
 
     def get(self, record_id_value: int | str) -> Op[R]:
         """``GET /<resource>/{id}``: one record; ``NotFoundError`` for an unknown id."""
-        call = self.get_call(record_id_value)
-
-        def steps() -> Steps:
-            reply = yield call
-            return pairs(reply, self.record, many=False)[0]
-
-        return Op(call.operation, steps)
+        return self._get(id=record_id_value)
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _body(self, payload: Mapping[str, Any], token: str | None, method: str, verb: str) -> dict[str, Any]:
-        if not isinstance(payload, Mapping):
-            raise _invalid(self._op(verb), "payload", "the payload must be a mapping of CleverFox attributes")
-        body = dict(payload)
-        chosen = token or body.get("Token") or str(uuid.uuid4())
-        if not isinstance(chosen, str) or not chosen or len(chosen) > TOKEN_LENGTH:
-            raise _invalid(self._op(verb), "Token", f"Token must be a string of 1 to {TOKEN_LENGTH} characters")
-        body["Token"] = chosen
+    def _body(self, args: Mapping[str, Any], method: str, verb: str) -> dict[str, Any]:
+        """The payload with its duplicate-prevention Token (the caller's, the payload's or a new GUID: one per
+        op, so each retry and each run of the op carries the same one), held to the attribute table."""
+        body = dict(args["payload"])
+        body["Token"] = _token(args["token"] or body.get("Token") or str(uuid.uuid4()), "Token")
         problems = payload_problems(self.spec, body, method=method)
         if problems:
             listed = "; ".join(message for _, message in problems)
-            raise _invalid(self._op(verb), problems[0][0], f"invalid {self.spec.name} {verb}: {listed}")
+            raise Refused(f"invalid {self.spec.name} {verb}: {listed}", field=problems[0][0])
         return body
 
-    def _find_external(self, external_id: str) -> Generator[Call, Reply, tuple[R, Any] | None]:
+    def _lookup_external(self, external_id: str) -> Generator[Call, Reply, tuple[R, Raw] | None]:
         """The record with this ExternalId, by paging the listing (newest first) only as far as needed."""
         return (yield from find(self.list_pairs(), lambda pair: getattr(pair[0], "external_id", None) == external_id))
 
-    def _write(self, call: Call, body: Mapping[str, Any], verb: str, existing: int | None) -> Op[R]:
-        def steps() -> Steps:
-            try:
-                reply = yield call
-            except ConflictError as exc:
-                if exc.attempts <= 1:
-                    raise _conflict(
-                        exc,
-                        f"CleverFox refused a duplicate: a request with Token {body['Token']!r} "
-                        "was applied in the last 60 minutes",
-                    ) from exc
-                # The retry (same Token) was refused as a duplicate: the first attempt was applied.
-                if existing is not None:
-                    return (yield from self._fetch(existing))
-                external = body.get("ExternalId")
-                if external and self.spec.external_id:
-                    found = yield from self._lookup_external(external)
-                    if found is not None:
-                        return found[0]
+    def _settle(self, existing: int | None, body: Mapping[str, Any]) -> Generator[Call, Reply, R | None]:
+        """The record a write changed (by its id) or made (by the ExternalId it was given), read back."""
+        if existing is not None:
+            return (yield from self._get(id=existing))
+        external = body.get("ExternalId")
+        if external and self.spec.external_id:
+            found = yield from self._lookup_external(external)
+            if found is not None:
+                return found[0]
+        return None
+
+    def _rescue(self, verb: str) -> Any:
+        def rescue(exc: BackupBridgeError, request: Request) -> Op[R] | None:
+            if not isinstance(exc, ConflictError):
+                return None
+            body = request.call.json
+            if exc.attempts <= 1:
                 raise _conflict(
                     exc,
-                    f"the first {verb} attempt was applied (CleverFox answered 409 to the retry with the same Token), "
-                    "but the new record cannot be fetched without an ExternalId",
+                    f"CleverFox refused a duplicate: a request with Token {body['Token']!r} "
+                    "was applied in the last 60 minutes",
                 ) from exc
-            record, _ = pairs(reply, self.record, many=False)
+
+            # The retry (same Token) was refused as a duplicate: the first attempt was applied.
+            def steps() -> Generator[Call, Reply, R]:
+                found = yield from self._settle(request.args.get("id"), body)
+                if found is None:
+                    raise _conflict(
+                        exc,
+                        f"the first {verb} attempt was applied (CleverFox answered 409 to the retry with the same "
+                        "Token), but the new record cannot be fetched without an ExternalId",
+                    ) from exc
+                return found
+
+            return Op(request.call.operation, steps)
+
+        return rescue
+
+    def _write(self, request: Request, write: Op[R]) -> Op[R]:
+        def steps() -> Generator[Call, Reply, R]:
+            record = yield from write
             if getattr(record, self._id_attr, None) is None:
                 # The docs' create example answers only the writable fields: fetch the whole record.
-                if existing is not None:
-                    return (yield from self._fetch(existing))
-                external = body.get("ExternalId")
-                if external and self.spec.external_id:
-                    found = yield from self._lookup_external(external)
-                    if found is not None:
-                        return found[0]
+                found = yield from self._settle(request.args.get("id"), request.call.json)
+                if found is not None:
+                    return found
             return record
 
-        return Op(call.operation, steps)
-
-    def _fetch(self, key: int) -> Generator[Call, Reply, R]:
-        reply = yield self.get_call(key)
-        return pairs(reply, self.record, many=False)[0]  # type: ignore[no-any-return]
-
-    def _lookup_external(self, external_id: str) -> Generator[Call, Reply, tuple[R, Any] | None]:
-        return (yield from self._find_external(external_id))
+        return Op(write.operation, steps)
 
 
 class Updatable(Resource[R]):
     def update(self, record_id_value: int | str, changes: Mapping[str, Any], *, token: str | None = None) -> Op[R]:
         """``PUT /<resource>/{id}``: change writable attributes; returns the updated record."""
-        key = record_id(record_id_value, self._op("update"), self.spec.id_field)
-        body = self._body(changes, token, "PUT", "update")
-        call = Call(
-            method="PUT", path=f"{self.spec.path}/{key}", json=body, operation=self._op("update"), idempotent=True
-        )
-        return self._write(call, body, "update", key)
+        request = self._update.request(id=record_id_value, payload=changes, token=token)
+        return self._write(request, self._update.of(request))
 
 
 class Writable(Updatable[R]):
     def create(self, payload: Mapping[str, Any], *, token: str | None = None) -> Op[R]:
         """``POST /<resource>``: create a record; required attributes are checked before sending."""
-        body = self._body(payload, token, "POST", "create")
-        call = Call(method="POST", path=self.spec.path, json=body, operation=self._op("create"), idempotent=True)
-        return self._write(call, body, "create", None)
+        request = self._create.request(payload=payload, token=token)
+        return self._write(request, self._create.of(request))
+
+
+def _gone_on_retry(exc: BackupBridgeError, request: Request) -> Op[None] | None:
+    """A 404 to a retried DELETE: the first attempt deleted it."""
+    return returning(None) if isinstance(exc, NotFoundError) and exc.attempts > 1 else None
+
+
+DEVICE_ID = _id("DeviceId")
+LOOKUP = API.one(
+    "GET /devices/lookup",
+    DeviceRecord,
+    "devices.lookup",
+    query={"external_id": Param(text(max_length=100), wire="ExternalId", required=True)},
+)
+DELETE = API.none("DELETE /devices/{id}", "devices.delete", path=DEVICE_ID, idempotent=True, rescue=_gone_on_retry)
+DEVICE_JOBS = API.paged("GET /devices/{id}/jobs", JobRecord, "devices.jobs", pages=PAGES, id="job_id", path=DEVICE_ID)
+DEVICE_LOGS = API.paged("GET /devices/{id}/logs", LogRecord, "devices.logs", pages=PAGES, id="log_id", path=DEVICE_ID)
+EXECUTE_GET_NEXT_JOB = API.none("POST /devices/{id}/ExecuteGetNextJob", "devices.execute_get_next_job", path=DEVICE_ID)
 
 
 class Devices(Writable[DeviceRecord]):
     """Devices, plus their lookup by ExternalId, jobs, logs, deletion and ``ExecuteGetNextJob``."""
 
     def lookup_call(self, external_id: str) -> Call:
-        op = self._op("lookup")
-        if not isinstance(external_id, str) or not external_id or len(external_id) > 100:
-            raise _invalid(op, "ExternalId", "ExternalId must be a string of 1 to 100 characters")
-        return Call(method="GET", path=f"{self.spec.path}/lookup", params={"ExternalId": external_id}, operation=op)
+        """The request ``lookup`` sends."""
+        return LOOKUP.call(external_id=external_id)
 
     def lookup(self, external_id: str) -> Op[DeviceRecord]:
         """``GET /devices/lookup?ExternalId=``: the device the partner tagged with ``external_id``."""
-        call = self.lookup_call(external_id)
+        return LOOKUP(external_id=external_id)
 
-        def steps() -> Steps:
-            reply = yield call
-            return pairs(reply, DeviceRecord, many=False)[0]
-
-        return Op(call.operation, steps)
-
-    def _lookup_external(self, external_id: str) -> Generator[Call, Reply, tuple[DeviceRecord, Any] | None]:
+    def _lookup_external(self, external_id: str) -> Generator[Call, Reply, tuple[DeviceRecord, Raw] | None]:
         try:
-            reply = yield self.lookup_call(external_id)
+            return (yield from LOOKUP.pair(external_id=external_id))
         except NotFoundError:
             return None
-        return pairs(reply, DeviceRecord, many=False)  # type: ignore[no-any-return]
 
     def delete(self, device_id: int | str) -> Op[None]:
         """``DELETE /devices/{id}``. Retried like a read; a 404 on a retry means the first attempt worked."""
-        key = record_id(device_id, self._op("delete"), "DeviceId")
-        call = Call(method="DELETE", path=f"{self.spec.path}/{key}", operation=self._op("delete"), idempotent=True)
+        return DELETE(id=device_id)
 
-        def steps() -> Steps:
-            try:
-                yield call
-            except NotFoundError as exc:
-                if exc.attempts <= 1:
-                    raise
-            return None
-
-        return Op(call.operation, steps)
-
-    def jobs_pairs(self, device_id: int | str, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[tuple[JobRecord, Any]]:
-        key = record_id(device_id, self._op("jobs"), "DeviceId")
-        return list_pairs(f"{self.spec.path}/{key}/jobs", JobRecord, "job_id", self._op("jobs"), page_size)
+    def jobs_pairs(self, device_id: int | str, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[tuple[JobRecord, Raw]]:
+        """``jobs``, each record beside its raw JSON."""
+        return DEVICE_JOBS.pairs(id=device_id, page_size=page_size)
 
     def jobs(self, device_id: int | str, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[JobRecord]:
         """``GET /devices/{id}/jobs``: the device's jobs (backup schedules), newest first."""
-        return _only_records(self.jobs_pairs(device_id, page_size=page_size))
+        return DEVICE_JOBS(id=device_id, page_size=page_size)
 
-    def logs_pairs(self, device_id: int | str, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[tuple[LogRecord, Any]]:
-        key = record_id(device_id, self._op("logs"), "DeviceId")
-        return list_pairs(f"{self.spec.path}/{key}/logs", LogRecord, "log_id", self._op("logs"), page_size)
+    def logs_pairs(self, device_id: int | str, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[tuple[LogRecord, Raw]]:
+        """``logs``, each record beside its raw JSON."""
+        return DEVICE_LOGS.pairs(id=device_id, page_size=page_size)
 
     def logs(self, device_id: int | str, *, page_size: int = DEFAULT_PAGE_SIZE) -> ListOp[LogRecord]:
         """``GET /devices/{id}/logs``: the device's run history, newest first."""
-        return _only_records(self.logs_pairs(device_id, page_size=page_size))
+        return DEVICE_LOGS(id=device_id, page_size=page_size)
 
     def execute_get_next_job(self, device_id: int | str) -> Op[None]:
         """``POST /devices/{id}/ExecuteGetNextJob``: tell the device to check for its next job now."""
-        key = record_id(device_id, self._op("execute_get_next_job"), "DeviceId")
-        call = Call(
-            method="POST", path=f"{self.spec.path}/{key}/ExecuteGetNextJob", operation=self._op("execute_get_next_job")
-        )
-
-        def steps() -> Steps:
-            yield call
-            return None
-
-        return Op(call.operation, steps)
+        return EXECUTE_GET_NEXT_JOB(id=device_id)
 
 
 class CleverFoxAPI:

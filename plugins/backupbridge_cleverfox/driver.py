@@ -1,4 +1,4 @@
-"""The neutral operations for CleverFox, built on the client's resources."""
+"""The neutral operations for CleverFox, composed from the client's resources (declared endpoints)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from backupbridge import (
     PlanSpec,
     UnsupportedOperationError,
 )
-from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, first_of, invalid_for, mapped
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, first_of, invalid_for, mapped, then
 
 from . import mapping
-from .client import VENDOR, CleverFoxAPI, pairs, record_id
-from .records import BackupTypeRecord, DeviceRecord, JobRecord, SubscriptionRecord
+from .client import API, VENDOR, CleverFoxAPI, record_id
+from .records import BackupTypeRecord, DeviceRecord, SubscriptionRecord
 
 Steps = Generator[Call, Reply, Any]
 ListSteps = Generator["Call | Batch[Any]", "Reply | None", None]
@@ -66,22 +66,13 @@ class CleverFoxDriver(Driver):
     def _job(self, record: Any, raw: Any) -> Job:
         return mapping.job(record, raw, account=self.account, fallback_tz=self._tz)
 
-    def _single(self, operation: str, call: Call, typ: Any, convert: Callable[[Any, Any], Any]) -> Op[Any]:
-        def steps() -> Steps:
-            reply = yield call
-            return convert(*pairs(reply, typ, many=False))
-
-        return Op(operation, steps)
-
     # -- companies ---------------------------------------------------------------------------
 
     def list_companies(self) -> ListOp[Company]:
         return _mapped(self.api.companies.list_pairs(), self._company, "list_companies")
 
     def get_company(self, company_id: str) -> Op[Company]:
-        from .records import CompanyRecord
-
-        return self._single("get_company", self.api.companies.get_call(company_id), CompanyRecord, self._company)
+        return then(self.api.companies.get_pair(company_id), lambda pair: self._company(*pair), "get_company")
 
     def create_company(self, name: str, parent_id: str | None = None) -> Op[Company]:
         if parent_id is not None:
@@ -102,7 +93,7 @@ class CleverFoxDriver(Driver):
                     "ExternalId": _external_id(),
                 }
             )
-            created = yield from op.steps
+            created = yield from op
             return mapping.company(created, {}, account=self.account)
 
         return Op("create_company", steps)
@@ -113,8 +104,10 @@ class CleverFoxDriver(Driver):
         """``listing`` once the company is known to exist: an unknown company is a ``NotFoundError`` (the
         vendor's 404), as on vendors that filter server-side, never a silently empty listing."""
 
+        company = self.api.companies.get(company_id)
+
         def steps() -> ListSteps:
-            yield self.api.companies.get_call(company_id)
+            yield from company
             yield from listing.steps
 
         return ListOp(listing.operation, steps)
@@ -122,7 +115,7 @@ class CleverFoxDriver(Driver):
     def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
         if company_id is None:
             return _mapped(self.api.devices.list_pairs(), self._device, "list_devices")
-        wanted = record_id(company_id, "list_devices", "company_id")
+        wanted = API.argument("list_devices", "company_id", company_id, record_id)
 
         def convert(record: DeviceRecord, raw: Any) -> Device | None:
             # The API documents no company filter: it is applied here.
@@ -131,12 +124,12 @@ class CleverFoxDriver(Driver):
         return self._in_company(wanted, _mapped(self.api.devices.list_pairs(), convert, "list_devices"))
 
     def get_device(self, device_id: str) -> Op[Device]:
-        return self._single("get_device", self.api.devices.get_call(device_id), DeviceRecord, self._device)
+        return then(self.api.devices.get_pair(device_id), lambda pair: self._device(*pair), "get_device")
 
     def create_device(self, spec: DeviceSpec) -> Op[Device]:
         if not isinstance(spec, DeviceSpec):
             raise _invalid("create_device", "spec", "spec must be a DeviceSpec")
-        company_id = record_id(spec.company_id, "create_device", "company_id")
+        company_id = API.argument("create_device", "company_id", spec.company_id, record_id, required=True)
         unknown = sorted(set(spec.options) - set(mapping.DEVICE_OPTIONS))
         if unknown:
             raise _invalid("create_device", "options", f"unknown CleverFox device options {unknown}")
@@ -150,7 +143,7 @@ class CleverFoxDriver(Driver):
             if chosen is None:
                 chosen = yield from self._subscription_of(company_id)
             payload = mapping.device_payload(spec, int(chosen), external)
-            created = yield from self.api.devices.create(payload).steps
+            created = yield from self.api.devices.create(payload)
             if created.device_id is None:
                 raise NotFoundError(
                     f"CleverFox created the device but its id could not be read back (ExternalId {external!r})",
@@ -174,18 +167,14 @@ class CleverFoxDriver(Driver):
     def set_notifications(self, device_id: str, notification: Notification) -> Op[None]:
         op = self.api.devices.update(device_id, mapping.notification_payload(notification))
 
-        def steps() -> Steps:
-            yield from op.steps
-            return None
-
-        return Op("set_notifications", steps)
+        return then(op, lambda _: None, "set_notifications")
 
     # -- plans (CleverFox jobs) --------------------------------------------------------------
 
     def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
         if company_id is None:
             return _mapped(self.api.jobs.list_pairs(), self._plan, "list_plans")
-        wanted = record_id(company_id, "list_plans", "company_id")
+        wanted = API.argument("list_plans", "company_id", company_id, record_id)
 
         def steps() -> ListSteps:
             # Jobs carry their device, not its company: walk the company's devices instead.
@@ -197,7 +186,7 @@ class CleverFoxDriver(Driver):
         return self._in_company(wanted, ListOp("list_plans", steps))
 
     def get_plan(self, plan_id: str) -> Op[Plan]:
-        return self._single("get_plan", self.api.jobs.get_call(plan_id), JobRecord, self._plan)
+        return then(self.api.jobs.get_pair(plan_id), lambda pair: self._plan(*pair), "get_plan")
 
     def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> Op[PlanCreation]:
         op = "create_plan"
@@ -205,13 +194,14 @@ class CleverFoxDriver(Driver):
             raise _invalid(op, "spec", "spec must be a PlanSpec")
         if len(spec.device_ids) != 1:
             raise _invalid(op, "device_ids", "a CleverFox job belongs to exactly one device: give one device id")
-        device_id = record_id(spec.device_ids[0], op, "device_ids")
+        device_id = API.argument(op, "device_ids", spec.device_ids[0], record_id, required=True)
         # Check everything that can be checked before any request.
         mapping.job_payload(spec, device_id, dt.UTC, self.context.clock())
 
+        device_op = self.api.devices.get(device_id)
+
         def steps() -> Steps:
-            reply = yield self.api.devices.get_call(device_id)
-            device, _ = pairs(reply, DeviceRecord, many=False)
+            device = yield from device_op
             if spec.company_id is not None and str(device.company_id) != str(spec.company_id):
                 raise _invalid(op, "company_id", f"device {device_id} belongs to company {device.company_id}")
             tz = mapping.windows_zone(device.time_zone_id) or self._tz
@@ -231,7 +221,7 @@ class CleverFoxDriver(Driver):
                 return PlanCreation(
                     vendor=VENDOR, account=self.account, plan_id=None, dry_run=True, applied_to=(str(device_id),)
                 )
-            job = yield from self.api.jobs.create(body).steps
+            job = yield from self.api.jobs.create(body)
             for index, folder in enumerate(spec.items):
                 item = {
                     "JobId": job.job_id,
@@ -240,9 +230,8 @@ class CleverFoxDriver(Driver):
                     "BaseFolder": folder,
                     "IncludeSubFolders": bool(spec.options.get("include_sub_folders", True)),
                 }
-                yield from self.api.job_items.create(item).steps
-            reply = yield self.api.jobs.get_call(job.job_id)
-            created = self._plan(*pairs(reply, JobRecord, many=False))
+                yield from self.api.job_items.create(item)
+            created = self._plan(*(yield from self.api.jobs.get_pair(job.job_id)))
             return PlanCreation(
                 vendor=VENDOR,
                 account=self.account,
@@ -258,13 +247,13 @@ class CleverFoxDriver(Driver):
         """``PUT /jobs/{id}`` with the spec's schedule, retention and name; the job stays on its device and
         keeps its folders (changing those is refused: its job items would change in further requests)."""
         op = "update_plan"
-        job = record_id(plan_id, op, "plan_id")
+        job = API.argument(op, "plan_id", plan_id, record_id, required=True)
         if not isinstance(spec, PlanSpec):
             raise _invalid(op, "spec", "spec must be a PlanSpec")
+        fetch = self.api.jobs.get_pair(job)
 
         def steps() -> Steps:
-            reply = yield self.api.jobs.get_call(job)
-            current = self._plan(*pairs(reply, JobRecord, many=False))
+            current = self._plan(*(yield from fetch))
             if spec.device_ids and tuple(spec.device_ids) != current.device_ids:
                 raise _invalid(
                     op, "device_ids", f"a CleverFox job stays on its device ({', '.join(current.device_ids)})"
@@ -272,8 +261,7 @@ class CleverFoxDriver(Driver):
             if spec.items and set(spec.items) != set(current.items):
                 raise UnsupportedOperationError(VENDOR, op, "changing a job's folders (its job items) is not built")
             device_id = int(current.device_ids[0])
-            reply = yield self.api.devices.get_call(device_id)
-            device, _ = pairs(reply, DeviceRecord, many=False)
+            device = yield from self.api.devices.get(device_id)
             tz = mapping.windows_zone(device.time_zone_id) or self._tz
             zone = getattr(tz, "key", None)
             if spec.schedule.timezone is not None and not _same_zone(spec.schedule.timezone, zone):
@@ -283,21 +271,14 @@ class CleverFoxDriver(Driver):
             checked = attrs.evolve(spec, items=spec.items or current.items)
             body = mapping.job_payload(checked, device_id, tz, self.context.clock())
             body.pop("DeviceId", None)  # read-only after creation
-            yield from self.api.jobs.update(job, body).steps
-            reply = yield self.api.jobs.get_call(job)
-            return self._plan(*pairs(reply, JobRecord, many=False))
+            yield from self.api.jobs.update(job, body)
+            return self._plan(*(yield from fetch))
 
         return Op(op, steps)
 
     def _set_inactive(self, plan_id: str, inactive: bool, operation: str) -> Op[None]:
-        job = record_id(plan_id, operation, "plan_id")
-        update = self.api.jobs.update(job, {"IsInactive": inactive})
-
-        def steps() -> Steps:
-            yield from update.steps
-            return None
-
-        return Op(operation, steps)
+        job = API.argument(operation, "plan_id", plan_id, record_id, required=True)
+        return then(self.api.jobs.update(job, {"IsInactive": inactive}), lambda _: None, operation)
 
     def disable_plan(self, plan_id: str) -> Op[None]:
         """``PUT /jobs/{id}`` with ``IsInactive: true``: the job stops; it, its logs and backups stay."""
