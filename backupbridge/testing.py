@@ -27,6 +27,7 @@ from .connection import AsyncConnection, Connection
 from .errors import NotFoundError, UnsupportedOperationError
 from .http import ListOp
 from .models import (
+    BackupTarget,
     Capability,
     Company,
     Device,
@@ -157,18 +158,51 @@ COMPANY_FILTERS: list[tuple[Capability, Callable[[Any, str | None], Any]]] = [
 ]
 
 
+PLAN_KINDS: tuple[tuple[BackupTarget, tuple[str, ...]], ...] = (
+    (BackupTarget.FILES, ("/data",)),
+    (BackupTarget.VM, ()),
+)
+"""The plan kinds the create_plan check asks a dry run for, in turn: a file plan, then a VM plan."""
+
+
+def _refusal_names_the_write(conn: Connection, exc: UnsupportedOperationError) -> None:
+    assert exc.vendor == conn.vendor_name, f"the refusal names vendor {exc.vendor!r}, not {conn.vendor_name!r}"
+    assert exc.operation == "create_plan", f"the refusal names operation {exc.operation!r}, not 'create_plan'"
+
+
 def _create_plan_dry_run(conn: Connection) -> None:
-    device = next(d for d in conn.list_devices() if d.status.value in ("online", "offline"))
-    spec = PlanSpec(
-        name="contract",
-        company_id=device.company_id,
-        device_ids=(device.id,),
-        items=("/data",),
-        schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(23)),
+    """A dry run of a file plan on a device; a vendor that declares create_plan but cannot make that kind of
+    plan may refuse it (``UnsupportedOperationError`` naming the vendor and ``create_plan``), and then a VM
+    plan is asked for, on each device in turn, until one is accepted. Any other outcome fails, and so does a
+    vendor that refuses every kind on every device. Without the capability the first refusal propagates."""
+    devices = [d for d in conn.list_devices() if d.status.value in ("online", "offline")]
+    assert devices, f"{conn.vendor_name}: no online or offline device to plan for"
+    refusals: list[str] = []
+    for what, items in PLAN_KINDS:
+        for device in devices:
+            spec = PlanSpec(
+                name="contract",
+                company_id=device.company_id,
+                device_ids=(device.id,),
+                what=what,
+                items=items,
+                schedule=Schedule(frequency=Frequency.DAILY, time=dt.time(23)),
+            )
+            try:
+                result = conn.create_plan(spec, dry_run=True)
+            except UnsupportedOperationError as exc:
+                if Capability.CREATE_PLAN not in conn.capabilities:
+                    raise
+                _refusal_names_the_write(conn, exc)
+                refusals.append(f"{what.value} on {device.id}: {exc.message}")
+                continue
+            assert Capability.CREATE_PLAN in conn.capabilities, "create_plan works but is not declared"
+            assert result.dry_run and result.plan is None
+            assert device.id in result.applied_to + result.not_applied_to
+            return
+    raise AssertionError(
+        f"{conn.vendor_name} declares create_plan but refused every plan kind tried: " + "; ".join(refusals[:4])
     )
-    result = conn.create_plan(spec, dry_run=True)
-    assert result.dry_run and result.plan is None
-    assert device.id in result.applied_to + result.not_applied_to
 
 
 def _create_device(conn: Connection) -> None:

@@ -17,7 +17,7 @@ import attrs
 
 from ..connection import Connection
 from ..errors import BackupBridgeError, NotFoundError
-from ..models import Company, Device, DeviceSpec, Notification, NotifyWhen, Plan, PlanSpec
+from ..models import Capability, Company, Device, DeviceSpec, Notification, NotifyWhen, Plan, PlanSpec
 from ..terminal import one_line
 from .enrollment import PER_DEVICE_PLANS, company_enrollment, recognise
 from .journal import Journal
@@ -279,6 +279,9 @@ class _Run:
                     "or another plan of that name; remove or rename it on the target, then run 'migrate apply' again",
                     step=step,
                 )
+            if existing is not None and existing.schedule is None:
+                self._complete_plan(step, existing, spec)
+                return
             if existing is not None:
                 if self.result.dry:
                     self.result.dry_run[step] = f"use the existing plan {existing.name!r} ({existing.id})"
@@ -306,6 +309,32 @@ class _Run:
             "done",
             target_id=created.plan_id,
             detail={"name": spec.name, "how": "created", "devices": list(created.applied_to)},
+        )
+        self.result.written.append(step)
+
+    def _complete_plan(self, step: str, existing: Plan, spec: PlanSpec) -> None:
+        """A plan of ours on the target without its schedule: a creation cut short between its writes
+        (vProtect's composite: the policy made, its schedule and rule not, and the undo did not land either).
+        ``update_plan`` gives it the schedule where the target can; elsewhere the run stops at this step."""
+        if Capability.UPDATE_PLAN not in self.target.capabilities:
+            raise MigrationError(
+                f"step {step}: the target already has a plan {spec.name!r} ({existing.id}) without a schedule, and "
+                f"{self.target.vendor_name} cannot update plans: remove it on the target, then run 'migrate apply' "
+                "again",
+                step=step,
+            )
+        if self.result.dry:
+            self.result.dry_run[step] = (
+                f"complete the existing plan {existing.name!r} ({existing.id}): give it its schedule"
+            )
+            return
+        self.record(step, "started", target_id=existing.id, detail={"name": spec.name, "company_id": spec.company_id})
+        updated = self.target.update_plan(existing.id, spec)
+        self.record(
+            step,
+            "done",
+            target_id=updated.id,
+            detail={"name": spec.name, "how": "completed", "devices": list(updated.device_ids)},
         )
         self.result.written.append(step)
 

@@ -31,6 +31,8 @@ CAPABILITIES = frozenset(
         Capability.LIST_JOBS,
         Capability.JOB_HISTORY,
         Capability.FIND_COMPANY,
+        Capability.CREATE_PLAN,
+        Capability.UPDATE_PLAN,
         Capability.ENABLE_PLAN,
         Capability.DISABLE_PLAN,
         Capability.DELETE_PLAN,
@@ -61,8 +63,11 @@ vendor = Vendor(
         "list_jobs": "backups (the history) plus queued and running export tasks",
         "set_notifications": "notifications are configured on the server, not through this API",
         "find_company": "a walk of the projects",
-        "create_plan": "vm-backup policies only (what=VM), so not declared: schedule, then policy (its machines), "
-        "then rule, undone in reverse if a step fails; file plans and machines already in a policy are refused",
+        "create_plan": "VM plans only (vm-backup policies, what=VM): schedule, then policy (its machines), then "
+        "rule, undone in reverse if a step fails; other plan kinds, items, retention, notifications and machines "
+        "already in a policy are refused; dry_run checks locally (the API has no dry run)",
+        "update_plan": "VM plans only: PUT the policy (name, machines, options) and its own schedule; a schedule "
+        "shared with other policies, retention and notifications are refused; the time is kept as a UTC hour",
         "disable_plan": "the policy set inactive (PUT with active false); its backups stay",
         "enable_plan": "the policy set active again",
         "delete_plan": "DELETE /policies/{kind}/{guid}: the policy goes, its backups stay until their retention",

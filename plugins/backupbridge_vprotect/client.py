@@ -295,6 +295,11 @@ _op = exchange
 one = _DECODER.one
 
 
+def one_pair(call: Call, typ: Any) -> Op[tuple[Any, Any]]:
+    """The op of one request whose reply is one ``typ`` record, with the raw JSON it came from."""
+    return exchange(call, lambda reply: _DECODER.pair(typ, reply))
+
+
 def as_json(call: Call) -> Op[Any]:
     return _op(call, lambda reply: reply.json() if reply.content.strip() else None)
 
@@ -542,6 +547,14 @@ class Policies:
             PolicyRecord,
         )
 
+    def get_pair(self, policy_guid: str, kind: str = "vm-backup") -> Op[tuple[PolicyRecord, Any]]:
+        """``GET /policies/{kind}/{guid}``: the record and its raw JSON (a ``PUT`` sends it back whole)."""
+        key = guid(policy_guid, "policies.get")
+        return one_pair(
+            Call(method="GET", path=f"/policies/{self._kind(kind, 'policies.get')}/{key}", operation="policies.get"),
+            PolicyRecord,
+        )
+
     def create(self, payload: Mapping[str, Any], kind: str = "vm-backup") -> Op[PolicyRecord]:
         """``POST /policies/{kind}`` (name required)."""
         if not isinstance(payload, Mapping) or not payload.get("name"):
@@ -631,6 +644,11 @@ class Schedules:
         key = guid(schedule_guid, "schedules.get")
         return one(Call(method="GET", path=f"/schedules/{key}", operation="schedules.get"), ScheduleRecord)
 
+    def get_pair(self, schedule_guid: str) -> Op[tuple[ScheduleRecord, Any]]:
+        """``GET /schedules/{guid}``: the record and its raw JSON (a ``PUT`` sends it back whole)."""
+        key = guid(schedule_guid, "schedules.get")
+        return one_pair(Call(method="GET", path=f"/schedules/{key}", operation="schedules.get"), ScheduleRecord)
+
     def create(self, payload: Mapping[str, Any]) -> Op[ScheduleRecord]:
         """``POST /schedules`` (name and executionType required)."""
         if not isinstance(payload, Mapping) or not payload.get("name") or not payload.get("executionType"):
@@ -683,6 +701,13 @@ class VirtualMachines:
         """``GET /virtual-machines/{guid}``."""
         key = guid(vm_guid, "virtual_machines.get")
         return one(
+            Call(method="GET", path=f"/virtual-machines/{key}", operation="virtual_machines.get"), VirtualMachineRecord
+        )
+
+    def get_pair(self, vm_guid: str) -> Op[tuple[VirtualMachineRecord, Any]]:
+        """``GET /virtual-machines/{guid}``: the record and its raw JSON."""
+        key = guid(vm_guid, "virtual_machines.get")
+        return one_pair(
             Call(method="GET", path=f"/virtual-machines/{key}", operation="virtual_machines.get"), VirtualMachineRecord
         )
 

@@ -7,7 +7,6 @@ from collections.abc import Generator
 from typing import Any
 
 from backupbridge import (
-    BackupBridgeError,
     Company,
     Device,
     Driver,
@@ -18,11 +17,10 @@ from backupbridge import (
     Plan,
     PlanCreation,
     PlanSpec,
-    UnsupportedOperationError,
 )
-from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, invalid_for, mapped, with_reply
+from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, invalid_for, mapped, then
 
-from . import mapping
+from . import mapping, plans
 from .client import POLICY_KINDS, TASK_TYPES, VENDOR, VProtectAPI, guid, millis
 from .records import PolicyRecord, Ref, ScheduleRecord, TaskRecord, VirtualMachineRecord
 
@@ -115,15 +113,16 @@ class VProtectDriver(Driver):
         return ListOp("list_devices", steps)
 
     def get_device(self, device_id: str) -> Op[Device]:
-        fetch = self.api.virtual_machines.get(device_id)
+        return then(self.api.virtual_machines.get_pair(device_id), self._device, "get_device")
 
-        def steps() -> Steps:
-            record, reply = yield from with_reply(fetch)
-            return mapping.device(record, reply.json(), account=self.account)
-
-        return Op("get_device", steps)
+    def _device(self, pair: tuple[VirtualMachineRecord, Any]) -> Device:
+        return mapping.device(*pair, account=self.account)
 
     # -- plans (policies) --------------------------------------------------------------------
+
+    def vms(self) -> Generator[Call, Reply, list[tuple[VirtualMachineRecord, Any]]]:
+        """Every virtual machine with its raw JSON, from inside an op: ``vms = yield from driver.vms()``."""
+        return (yield from self._vms())
 
     def _plan(
         self, policy: PolicyRecord, raw: Any, kind: str, vms: list[tuple[VirtualMachineRecord, Any]]
@@ -137,6 +136,12 @@ class VProtectDriver(Driver):
             vm.guid for vm, _ in vms if vm.vmBackupPolicy is not None and vm.vmBackupPolicy.guid == policy.guid
         )
         return mapping.plan(policy, raw, account=self.account, kind=kind, device_ids=devices, schedules=schedules)
+
+    def read_plan(self, policy_guid: str, kind: str) -> Generator[Call, Reply, Plan]:
+        """The plan of the policy ``policy_guid`` of ``kind``, read afresh (after a write), from inside an op."""
+        policy, raw = yield from self.api.policies.get_pair(policy_guid, kind)
+        vms = yield from self._vms()
+        return (yield from self._plan(policy, raw, kind, vms))
 
     def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
         wanted = None if company_id is None else guid(company_id, "list_plans", "company_id")
@@ -160,15 +165,8 @@ class VProtectDriver(Driver):
 
         def steps() -> Steps:
             vms = yield from self._vms()
-            for kind in POLICY_KINDS:
-                try:
-                    policy, reply = yield from with_reply(self.api.policies.get(wanted, kind))
-                except NotFoundError:
-                    continue
-                return (yield from self._plan(policy, reply.json(), kind, vms))
-            raise NotFoundError(
-                f"{VENDOR} has no policy {wanted}", status_code=404, vendor=VENDOR, operation="get_plan", field="guid"
-            )
+            kind, policy, raw = yield from plans.find_policy(self, wanted, "get_plan")
+            return (yield from self._plan(policy, raw, kind, vms))
 
         return Op("get_plan", steps)
 
@@ -176,116 +174,24 @@ class VProtectDriver(Driver):
         """The composite vProtect needs: ``POST /schedules``, then ``POST /policies/vm-backup`` (its machines
         assigned), then ``POST /rules/vm-backup`` joining them. A step that fails undoes the earlier ones in
         reverse; ``dry_run`` checks everything and sends no write (the API has no dry run)."""
-        operation = "create_plan"
-        if not isinstance(spec, PlanSpec):
-            raise _invalid(operation, "spec", "spec must be a PlanSpec")
-        unknown = sorted(set(spec.options) - {"priority", "backup_destination"})
-        if unknown:
-            raise _invalid(operation, "options", f"unknown vProtect plan options {unknown}")
-        for device in spec.device_ids:
-            guid(device, operation, "device_ids")
-        today = self.context.clock().date()
-        schedule_body = mapping.schedule_request(spec, self.context.timezone, today)
-        policy_body = mapping.policy_request(spec)
+        return plans.create(self, spec, dry_run)
 
-        def steps() -> Steps:
-            vms = yield from self._vms()
-            known = {vm.guid for vm, _ in vms}
-            missing = [d for d in spec.device_ids if d not in known]
-            if missing:
-                raise NotFoundError(
-                    f"{VENDOR} has no virtual machine {missing[0]}",
-                    status_code=404,
-                    vendor=VENDOR,
-                    operation=operation,
-                    field="device_ids",
-                )
-            taken = [vm for vm, _ in vms if vm.guid in spec.device_ids and vm.vmBackupPolicy is not None]
-            if taken:
-                # A machine is in one policy: moving it would not be undone if a later step failed.
-                raise UnsupportedOperationError(
-                    VENDOR,
-                    operation,
-                    f"virtual machine {taken[0].guid} is already in policy {taken[0].vmBackupPolicy.guid}: "  # type: ignore[union-attr]
-                    "move it in the console, or create the policy without it",
-                )
-            if dry_run:
-                return PlanCreation(
-                    vendor=VENDOR, account=self.account, plan_id=None, dry_run=True, applied_to=spec.device_ids
-                )
-            undo: list[Op[None]] = []
-            try:
-                created_schedule = yield from self.api.schedules.create(schedule_body).steps
-                undo.append(self.api.schedules.delete(created_schedule.guid))
-                policy = yield from self.api.policies.create(policy_body).steps
-                undo.append(self.api.policies.delete(policy.guid))
-                yield from self.api.rules.create(f"{spec.name} rule", policy.guid, [created_schedule.guid]).steps
-            except BackupBridgeError:
-                for step in reversed(undo):
-                    yield from step.steps
-                raise
-            policy_now, reply = yield from with_reply(self.api.policies.get(policy.guid))
-            vms = yield from self._vms()
-            plan = yield from self._plan(policy_now, reply.json(), "vm-backup", vms)
-            return PlanCreation(
-                vendor=VENDOR,
-                account=self.account,
-                plan_id=plan.id,
-                dry_run=False,
-                plan=plan,
-                applied_to=plan.device_ids,
-                not_applied_to=tuple(d for d in spec.device_ids if d not in plan.device_ids),
-            )
-
-        return Op(operation, steps)
-
-    def _set_active(self, plan_id: str, active: bool, operation: str) -> Op[None]:
-        wanted = guid(plan_id, operation, "plan_id")
-
-        def steps() -> Steps:
-            for kind in POLICY_KINDS:
-                try:
-                    _, reply = yield from with_reply(self.api.policies.get(wanted, kind))
-                except NotFoundError:
-                    continue
-                # PUT sends the policy whole, as read, with only ``active`` changed.
-                body = {**reply.json(), "active": active}
-                yield from self.api.policies.update(wanted, body, kind).steps
-                return None
-            raise NotFoundError(
-                f"{VENDOR} has no policy {wanted}", status_code=404, vendor=VENDOR, operation=operation, field="guid"
-            )
-
-        return Op(operation, steps)
+    def update_plan(self, plan_id: str, spec: PlanSpec) -> Op[Plan]:
+        """``PUT`` the vm-backup policy (name, machines, options) and its own schedule where they differ from
+        ``spec`` (plans.py says what is refused)."""
+        return plans.update(self, plan_id, spec)
 
     def delete_plan(self, plan_id: str) -> Op[None]:
         """``DELETE /policies/{kind}/{guid}``: the policy goes; backups made under it stay until their retention."""
-        wanted = guid(plan_id, "delete_plan", "plan_id")
-
-        def steps() -> Steps:
-            for kind in POLICY_KINDS:
-                try:
-                    yield from self.api.policies.get(wanted, kind).steps
-                except NotFoundError:
-                    continue
-                yield from self.api.policies.delete(wanted, kind).steps
-                return None
-            raise NotFoundError(
-                f"{VENDOR} has no policy {wanted}",
-                status_code=404,
-                vendor=VENDOR,
-                operation="delete_plan",
-                field="guid",
-            )
-
-        return Op("delete_plan", steps)
+        return plans.delete(self, plan_id)
 
     def disable_plan(self, plan_id: str) -> Op[None]:
         """``PUT /policies/{kind}/{guid}`` with ``active: false``: the policy stops; its backups stay."""
-        return self._set_active(plan_id, False, "disable_plan")
+        return plans.set_active(self, plan_id, False, "disable_plan")
 
     def enable_plan(self, plan_id: str) -> Op[None]:
-        return self._set_active(plan_id, True, "enable_plan")
+        """``PUT /policies/{kind}/{guid}`` with ``active: true``."""
+        return plans.set_active(self, plan_id, True, "enable_plan")
 
     # -- runs (backups and live tasks) -------------------------------------------------------
 

@@ -493,7 +493,21 @@ class VProtectSimulator(SimulatorBase):
             body = self._body(request)
             if not isinstance(body, dict):
                 raise Fault(400, "Expected a policy")
+            keys: list[str] = []
+            if "vms" in body:  # the machines the policy holds now: every one known, or nothing changes
+                listed = body["vms"]
+                if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+                    raise Fault(400, 'Expected "vms": [{"guid": ...}]')
+                keys = [item.get("guid") for item in listed]
+                unknown = [k for k in keys if not isinstance(k, str) or k not in self.vms]
+                if unknown:
+                    raise Fault(404, f"Cannot find virtual machine with guid {unknown[0]}")
+                for vm in self.vms.values():
+                    if vm.get("vmBackupPolicy") and vm["vmBackupPolicy"]["guid"] == row["guid"]:
+                        vm["vmBackupPolicy"] = None
             row.update({k: v for k, v in body.items() if k != "guid"})
+            for key in keys:
+                self.vms[key]["vmBackupPolicy"] = ref(row)
             return json_response(200, row)
 
         return handler
@@ -531,6 +545,10 @@ class VProtectSimulator(SimulatorBase):
         }
         policy["rules"].append({"guid": key, "name": body["name"]})
         policy["ruleCount"] = len(policy["rules"])
+        for item in body.get("schedules") or []:  # each schedule names the rules and policies using it
+            schedule = self.schedules[item["guid"]]
+            schedule.setdefault("rules", []).append({"guid": key, "name": body["name"]})
+            schedule.setdefault("policies", []).append(ref(policy))
         return json_response(201, self.rules[key])
 
     def _create_schedule(self, request: SimRequest) -> httpx.Response:
