@@ -1,10 +1,14 @@
-"""The neutral operations for Managed Backup, built on the client's groups."""
+"""The neutral operations for Managed Backup, built on the client's groups.
+
+Every operation composes the client's ops through the SDK's public combinators (``yield from op``,
+``collect``); raw JSON comes from the endpoints' ``(record, raw)`` pairs, never from a reply read by hand.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Generator
-from typing import Any
+from typing import TypeVar
 
 from backupbridge import (
     Company,
@@ -15,15 +19,21 @@ from backupbridge import (
     JobStatus,
     NotFoundError,
     Plan,
+    PlanCreation,
+    PlanSpec,
     UnsupportedOperationError,
 )
-from backupbridge.plugin import Batch, Call, ListOp, Op, Reply, collect, invalid_for, with_reply
+from backupbridge.plugin import Batch, Call, ListOp, Op, Raw, Reply, collect, invalid_for
 
 from . import mapping
 from .client import VENDOR, ManagedBackupAPI, guid, hid
 from .records import CompanyRecord, ComputerRecord
 
-Steps = Generator[Call, Reply, Any]
+T = TypeVar("T")
+Steps = Generator[Call, Reply, T]
+"""The steps of an op returning ``T``."""
+Listing = Generator[Call | Batch[T], Reply | None, None]
+"""The steps of a listing of ``T``."""
 
 
 _invalid = invalid_for(VENDOR)
@@ -40,13 +50,13 @@ class ManagedBackupDriver(Driver):
     def _tz(self) -> dt.tzinfo:
         return self.context.timezone
 
-    def _companies(self) -> Generator[Call, Reply, list[tuple[CompanyRecord, Any]]]:
+    def _companies(self) -> Steps[list[tuple[CompanyRecord, Raw]]]:
         return (yield from collect(self.api.companies.list_pairs()))
 
-    def _company_ids(self) -> Generator[Call, Reply, dict[str, str]]:
+    def _company_ids(self) -> Steps[dict[str, str]]:
         return {record.name: record.id for record, _ in (yield from self._companies()) if record.name}
 
-    def _company_ids_with(self, wanted: str | None, operation: str) -> Generator[Call, Reply, dict[str, str]]:
+    def _company_ids_with(self, wanted: str | None, operation: str) -> Steps[dict[str, str]]:
         """``_company_ids``, and a ``NotFoundError`` when a company filter names no company of the account."""
         company_ids = yield from self._company_ids()
         if wanted is not None and wanted not in company_ids.values():
@@ -59,27 +69,27 @@ class ManagedBackupDriver(Driver):
             )
         return company_ids
 
-    def _computer_pairs(self) -> Generator[Call, Reply, list[tuple[ComputerRecord, Any]]]:
+    def _computer_pairs(self) -> Steps[list[tuple[ComputerRecord, Raw]]]:
         return (yield from collect(self.api.computers.list_pairs()))
 
-    def _computers(self) -> Generator[Call, Reply, list[ComputerRecord]]:
+    def _computers(self) -> Steps[list[ComputerRecord]]:
         return [record for record, _ in (yield from self._computer_pairs())]
 
     # -- companies ---------------------------------------------------------------------------
 
     def list_companies(self) -> ListOp[Company]:
-        def steps() -> Any:
+        def steps() -> Listing[Company]:
             pairs = yield from self._companies()
             yield Batch([mapping.company(r, raw, account=self.account) for r, raw in pairs])
 
         return ListOp("list_companies", steps)
 
     def get_company(self, company_id: str) -> Op[Company]:
-        fetch = self.api.companies.get(company_id)
+        fetch = self.api.companies.get_pair(company_id)
 
-        def steps() -> Steps:
-            record, reply = yield from with_reply(fetch)
-            return mapping.company(record, reply.json(), account=self.account)
+        def steps() -> Steps[Company]:
+            record, raw = yield from fetch
+            return mapping.company(record, raw, account=self.account)
 
         return Op("get_company", steps)
 
@@ -88,8 +98,8 @@ class ManagedBackupDriver(Driver):
             raise _invalid("create_company", "parent_id", "Managed Backup companies have no parent company")
         create = self.api.companies.create({"Name": name})
 
-        def steps() -> Steps:
-            answer = yield from create.steps
+        def steps() -> Steps[Company]:
+            answer = yield from create
             for record, raw in (yield from self._companies()):
                 if record.id == answer or (not isinstance(answer, str) and record.name == name):
                     return mapping.company(record, raw, account=self.account)
@@ -107,7 +117,7 @@ class ManagedBackupDriver(Driver):
     def list_devices(self, company_id: str | None = None) -> ListOp[Device]:
         wanted = None if company_id is None else guid(company_id, "list_devices", "company_id")
 
-        def steps() -> Any:
+        def steps() -> Listing[Device]:
             # Computers carry their company's *name*: resolve it to the company id first.
             company_ids = yield from self._company_ids_with(wanted, "list_devices")
             devices = [
@@ -119,19 +129,18 @@ class ManagedBackupDriver(Driver):
         return ListOp("list_devices", steps)
 
     def get_device(self, device_id: str) -> Op[Device]:
-        fetch = self.api.computers.get(device_id)
+        fetch = self.api.computers.get_pair(device_id)
 
-        def steps() -> Steps:
-            record, reply = yield from with_reply(fetch)
-            data = reply.json()
+        def steps() -> Steps[Device]:
+            record, raw = yield from fetch
             company_ids = yield from self._company_ids()
-            return mapping.device(record, data, account=self.account, tz=self._tz, company_ids=company_ids)
+            return mapping.device(record, raw, account=self.account, tz=self._tz, company_ids=company_ids)
 
         return Op("get_device", steps)
 
     # -- plans -------------------------------------------------------------------------------
 
-    def _plans_of(self, computer: ComputerRecord, company_ids: dict[str, str]) -> Generator[Call, Reply, list[Plan]]:
+    def _plans_of(self, computer: ComputerRecord, company_ids: dict[str, str]) -> Steps[list[Plan]]:
         key = computer.computer_hid.strip("{}")
         pairs = yield from collect(self.api.computers.plans_pairs(key))
         company = company_ids.get(computer.company_name or "")
@@ -143,7 +152,7 @@ class ManagedBackupDriver(Driver):
     def list_plans(self, company_id: str | None = None) -> ListOp[Plan]:
         wanted = None if company_id is None else guid(company_id, "list_plans", "company_id")
 
-        def steps() -> Any:
+        def steps() -> Listing[Plan]:
             company_ids = yield from self._company_ids_with(wanted, "list_plans")
             for computer in (yield from self._computers()):
                 if wanted is not None and company_ids.get(computer.company_name or "") != wanted:
@@ -157,7 +166,7 @@ class ManagedBackupDriver(Driver):
     def get_plan(self, plan_id: str) -> Op[Plan]:
         wanted = guid(plan_id, "get_plan", "plan_id")
 
-        def steps() -> Steps:
+        def steps() -> Steps[Plan]:
             # No endpoint reads a plan without its computer: look through the computers' plans.
             company_ids = yield from self._company_ids()
             for computer in (yield from self._computers()):
@@ -174,7 +183,7 @@ class ManagedBackupDriver(Driver):
 
         return Op("get_plan", steps)
 
-    def create_plan(self, spec: Any, dry_run: bool = False) -> Op[Any]:
+    def create_plan(self, spec: PlanSpec, dry_run: bool = False) -> Op[PlanCreation]:
         raise UnsupportedOperationError(
             VENDOR,
             "create_plan",
@@ -196,7 +205,7 @@ class ManagedBackupDriver(Driver):
             raise _invalid("list_jobs", "status", "status must be a JobStatus")
         wanted = None if device_id is None else hid(device_id, "list_jobs")
 
-        def steps() -> Any:
+        def steps() -> Listing[Job]:
             company_ids = yield from self._company_ids()
             computers = yield from self._computers()
             device_ids = {

@@ -279,3 +279,69 @@ def test_the_simulator_refuses_a_start_mode_that_is_not_a_whole_number(sim: Mana
     )
     assert sim.handle(request).status_code == 400
     assert sim.started == []
+
+
+# -- the declared endpoints (backupbridge.plugin.Service): values, shapes, segments ---------------------------
+
+
+def test_every_kind_of_endpoint_op_runs_twice_with_the_same_result(sim: ManagedBackupSimulator) -> None:
+    """Ops are values: a declared listing, a by-path listing, a composed listing (the 406 mapping of
+    ``destinations.for_user``), a hand-read reply (``users.get``) and an answer give everything again."""
+    import backupbridge_managedbackup
+    from backupbridge.sandbox import connect_sandbox
+
+    with connect_sandbox("managedbackup", simulator=sim) as conn:
+        api = backupbridge_managedbackup.api(conn)
+        user = next(iter(sim.users.values()))
+        ops: list[Any] = [
+            api.users.list(),
+            api.computers.list(count=3),
+            api.destinations.for_user(user["Email"]),
+            api.monitoring.list_pairs(),
+            api.users.computers(user["ID"]),
+        ]
+        for listing in ops:
+            first_run, second_run = list(conn.iterate(listing)), list(conn.iterate(listing))
+            assert first_run == second_run and first_run
+        for op in (api.users.get(user["ID"]), api.computers.statistics(first(sim.computers))):
+            assert conn.run(op) == conn.run(op)
+
+
+def test_a_listing_answered_with_null_is_a_decoding_error_never_an_empty_listing(sim: ManagedBackupSimulator) -> None:
+    """Was: ``null`` read as an empty list, so a Monitoring answer of ``null`` said "no runs"."""
+    import httpx
+
+    import backupbridge
+    from backupbridge.http import RetryPolicy
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/Monitoring", "/Packages")):
+            return httpx.Response(200, content=b"null", headers={"content-type": "application/json"})
+        return sim.handle(request)
+
+    conn = backupbridge.connect(
+        "managedbackup", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=1), **sim.credentials
+    )
+    for listing in (lambda: conn.vendor.monitoring.list(), lambda: conn.vendor.packages.list(), conn.list_jobs):
+        with pytest.raises(DecodingError, match="JSON array"):
+            list(listing())
+
+
+@pytest.mark.parametrize("value", ["x/../../Users", "a?b=1", "a#b", "%2e%2e"])
+def test_a_path_value_stays_in_its_segment(sim: ManagedBackupSimulator, value: str) -> None:
+    import httpx
+
+    import backupbridge
+
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return sim.handle(request)
+
+    conn = backupbridge.connect("managedbackup", transport=httpx.MockTransport(handler), **sim.credentials)
+    with pytest.raises(NotFoundError):
+        conn.vendor.computers.get(value)
+    sent = seen[-1]
+    assert sent.raw_path.count(b"/") == 3 and not sent.query and not sent.fragment  # /api/Computers/<one segment>
+    assert sent.path == "/api/Computers/" + value  # decoded again, the value is whole

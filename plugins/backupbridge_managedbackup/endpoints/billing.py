@@ -1,0 +1,46 @@
+"""Billing and Builds: ``conn.vendor.billing``, ``conn.vendor.builds``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from backupbridge.plugin import ListOp, Op, Raw
+
+from .common import API, answer, raw_rows, sends
+
+BILLING = API.none("GET /Billing", "billing.get")
+# Reads sent as PUT (their filters travel in the body): safe to repeat.
+QUERY = API.none("PUT /Billing", "billing.query", idempotent=True, **sends("Date"))
+DETAILS = API.none("PUT /Billing/Details", "billing.details", idempotent=True, **sends("UserID", "Date"))
+
+BUILDS = API.many("GET /Builds", dict, "builds.list")
+REQUEST_CUSTOM = API.none("POST /Builds/RequestCustomBuilds", "builds.request_custom", **sends("Editions"))
+AVAILABLE_VERSIONS = API.none("GET /Builds/AvailableVersions", "builds.available_versions")
+
+
+class Billing:
+    def get(self) -> Op[object]:
+        """``GET api/Billing``: this month's billing."""
+        return answer(BILLING)
+
+    def query(self, payload: Mapping[str, object]) -> Op[object]:
+        """``PUT api/Billing``: billing for dates and companies (a read, sent as PUT)."""
+        return answer(QUERY, payload=payload)
+
+    def details(self, payload: Mapping[str, object]) -> Op[object]:
+        """``PUT api/Billing/Details``: per-computer backup and restore bytes for a user and month."""
+        return answer(DETAILS, payload=payload)
+
+
+class Builds:
+    def list(self) -> ListOp[Raw]:
+        """``GET api/Builds``."""
+        return raw_rows(BUILDS.pairs())
+
+    def request_custom(self, payload: Mapping[str, object]) -> Op[object]:
+        """``POST api/Builds/RequestCustomBuilds`` (Editions required)."""
+        return answer(REQUEST_CUSTOM, payload=payload)
+
+    def available_versions(self) -> Op[object]:
+        """``GET api/Builds/AvailableVersions``."""
+        return answer(AVAILABLE_VERSIONS)
