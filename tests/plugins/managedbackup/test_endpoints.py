@@ -288,6 +288,7 @@ def test_every_kind_of_endpoint_op_runs_twice_with_the_same_result(sim: ManagedB
     """Ops are values: a declared listing, a by-path listing, a composed listing (the 406 mapping of
     ``destinations.for_user``), a hand-read reply (``users.get``) and an answer give everything again."""
     import backupbridge_managedbackup
+    from backupbridge.plugin import Op
     from backupbridge.sandbox import connect_sandbox
 
     with connect_sandbox("managedbackup", simulator=sim) as conn:
@@ -303,7 +304,8 @@ def test_every_kind_of_endpoint_op_runs_twice_with_the_same_result(sim: ManagedB
         for listing in ops:
             first_run, second_run = list(conn.iterate(listing)), list(conn.iterate(listing))
             assert first_run == second_run and first_run
-        for op in (api.users.get(user["ID"]), api.computers.statistics(first(sim.computers))):
+        ones: list[Op[Any]] = [api.users.get(user["ID"]), api.computers.statistics(first(sim.computers))]
+        for op in ones:
             assert conn.run(op) == conn.run(op)
 
 
