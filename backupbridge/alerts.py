@@ -9,6 +9,10 @@ run, a higher severity), so the ticket gets a note, and a re-run with nothing ne
 that changes kind (FAILED -> MISSED) recovers and opens anew. An account that was not judged this pass (a
 listing failed) keeps its alerts exactly as they were.
 
+The state lives in one of two backends behind one protocol (``AlertBackend``, opened by ``open_alert_state``):
+the JSON state file (``AlertState``) or the history store (``backupbridge.store.alerts.StoreAlertState``, which
+imports the JSON file once and then leaves it alone).
+
 Delivery goes through an outbox in the state file: each event is queued for every receiving plugin, the
 state is saved, then each plugin is called on its own; an event a plugin raised on stays queued for that
 plugin and is delivered again next pass (at least once: ``alert.key`` is the idempotency key). The state file
@@ -37,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import attrs
 import pluggy
@@ -50,6 +54,7 @@ from .models import Device, Job, JobStatus, OSFamily
 
 if TYPE_CHECKING:
     from .bridge import Snapshot
+    from .store import Store
 
 try:
     import fcntl
@@ -60,6 +65,7 @@ __all__ = [
     "NDJSON_SINK_NAME",
     "SEVERITY",
     "Alert",
+    "AlertBackend",
     "AlertState",
     "AlertStateError",
     "Changes",
@@ -76,6 +82,7 @@ __all__ = [
     "device_kind",
     "has_news",
     "hook_receivers",
+    "open_alert_state",
     "reconcile",
     "reconcile_events",
     "severity_for",
@@ -814,6 +821,74 @@ class AlertState:
         )
 
 
+class AlertBackend(Protocol):
+    """Where the open problems and the outbox of deliveries live between passes: ``AlertState`` (a JSON file)
+    or ``backupbridge.store.alerts.StoreAlertState`` (the history store). ``reconcile_events`` reads and
+    updates ``open``; ``backupbridge.sinks.deliver_alerts`` queues, saves and delivers through the rest."""
+
+    @property
+    def open(self) -> dict[str, Alert]:
+        """The open problems by key; ``reconcile_events`` updates it in place, ``save`` keeps it."""
+
+    @property
+    def outbox(self) -> list[Delivery]:
+        """The events still owed, oldest first, each with the names it is still owed to."""
+
+    def enqueue(
+        self,
+        opened: Iterable[Alert],
+        recovered: Iterable[Alert],
+        receivers: Iterable[Receiver],
+        *,
+        sinks: Iterable[str] = (),
+        updated: Iterable[Alert] = (),
+    ) -> int:
+        """Queue this pass's events for every receiver and sink; how many were queued."""
+
+    def save(self) -> None:
+        """Keep the open problems and the queued events (and give back what this run holds but did not
+        deliver)."""
+
+    def deliver(self, receivers: Iterable[Receiver], *, sinks: Container[str] = ()) -> DeliveryOutcome:
+        """Call each plugin receiver for each event it is owed (see ``AlertState.deliver``)."""
+
+    def owed(self, name: str) -> list[Delivery]:
+        """The events still owed to ``name``, oldest first (the sinks' ``Outbox``)."""
+
+    def mark_delivered(self, entry: Delivery, name: str) -> None:
+        """``name`` has ``entry``: it is owed no more."""
+
+    def mark_failed(self, entry: Delivery, name: str, retry: SinkRetry) -> None:
+        """``name`` failed ``entry``; keep it, with ``retry`` recorded."""
+
+
+@contextlib.contextmanager
+def open_alert_state(
+    state_file: Path | None = None, *, store: Store | None = None, timeout: float = 120.0
+) -> Iterator[AlertBackend]:
+    """The alert state of a pass, held for the block: the JSON file, or the store when one is given.
+
+    Without ``store``: ``AlertState.locked(state_file)`` (the file, locked across load, delivery and save).
+    With ``store``: the store's open problems and outbox (``StoreAlertState.locked``); ``state_file``, if it
+    exists and was never imported into this store, is imported first (in the same transaction), and is left
+    alone from then on.
+
+    Raises:
+        AlertStateError: the state file cannot be read, locked, or is not an alert state (nothing imported).
+        StoreError: the store cannot be used now (locked, unreachable); nothing was written.
+    """
+    if store is None:
+        if state_file is None:
+            raise ValueError("open_alert_state needs a state file or a store")
+        with AlertState.locked(state_file, timeout=timeout) as state:
+            yield state
+        return
+    from .store.alerts import StoreAlertState
+
+    with StoreAlertState.locked(store, import_file=state_file, timeout=timeout) as stored:
+        yield stored
+
+
 def _fsync_directory(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -859,7 +934,7 @@ def has_news(previous: Alert, alert: Alert) -> bool:
 
 
 def reconcile(
-    state: AlertState,
+    state: AlertBackend,
     current: Iterable[Alert],
     *,
     scope: Iterable[tuple[str, str]] | None = None,
@@ -873,7 +948,7 @@ def reconcile(
 
 
 def reconcile_events(
-    state: AlertState,
+    state: AlertBackend,
     current: Iterable[Alert],
     *,
     scope: Iterable[tuple[str, str]] | None = None,

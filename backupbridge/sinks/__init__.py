@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from ..alerts import Alert, AlertState, DeliveryOutcome, NdjsonAlertSink, Receiver
+from ..alerts import Alert, AlertBackend, DeliveryOutcome, NdjsonAlertSink, Receiver
 from .base import (
     SINK_PREFIX,
     DigestSink,
@@ -58,7 +58,7 @@ class AlertsOutcome:
 
 
 def deliver_alerts(
-    state: AlertState,
+    state: AlertBackend,
     opened: Iterable[Alert],
     recovered: Iterable[Alert],
     receivers: Sequence[Receiver],
@@ -68,7 +68,9 @@ def deliver_alerts(
 ) -> AlertsOutcome:
     """Queue this pass's events (``updated``: the open problems with news, ``alerts.reconcile_events``) for
     every plugin and sink, save, deliver, save (the outbox first: a run killed mid-delivery delivers the rest
-    next time)."""
+    next time). ``state`` is either backend (``alerts.open_alert_state``): the JSON file or the store, whose
+    first ``save`` commits the pass's reconciliation and whose deliveries are claimed, so two collectors never
+    deliver one event twice."""
     names = [sink.name for sink in sinks]
     state.enqueue(opened, recovered, receivers, sinks=names, updated=updated)
     state.save()

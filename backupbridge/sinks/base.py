@@ -59,7 +59,7 @@ class SinkError(BackupBridgeError):
 
 
 class Outbox(Protocol):
-    """Where the events owed to sinks wait: ``AlertState`` today, the history store later."""
+    """Where the events owed to sinks wait: ``AlertState`` (the JSON file) or ``StoreAlertState`` (the store)."""
 
     def owed(self, name: str) -> list[Delivery]:
         """The events still owed to ``name``, oldest first."""

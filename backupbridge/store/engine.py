@@ -117,6 +117,11 @@ class Store:
             with conn.begin():
                 yield conn
 
+    def errors(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """Database errors inside the block leave it as ``StoreError`` with one clear line (as in ``write``),
+        for work on a connection held open across calls (``store.alerts``)."""
+        return self._errors(what)
+
     @contextlib.contextmanager
     def _errors(self, what: str) -> Iterator[None]:
         try:
@@ -240,6 +245,8 @@ def _describe(exc: sa.exc.DBAPIError, store: Store, what: str) -> str:
             f"the store {store.url} is locked by another writer (waited {store.busy_timeout:g}s); "
             f"nothing of this {what} was written, try again"
         )
+    if code == "55P03":  # lock_timeout: another run holds the lock (the alert lock on PostgreSQL)
+        return f"the store {store.url} is locked by another run; nothing of this {what} was written, try again"
     if "disk is full" in lowered or "disk full" in lowered or code == "53100":
         return f"the disk holding the store {store.url} is full; nothing of this {what} was written"
     if "unable to open database file" in lowered:
