@@ -158,20 +158,29 @@ def record_structurer(
             sets.append((i, None))
             continue
         namespace[f"k{i}"] = keys[a.name]
-        lines.append(f"        v{i} = get(k{i}, MISSING)")
         default = a.default
-        if default is attrs.NOTHING:
-            lines.append(f"        if v{i} is MISSING:\n            return FALLBACK")
-            missing = None
-        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            namespace[f"factory{i}"] = default.factory
-            missing = f"factory{i}()"
-        else:
-            namespace[f"default{i}"] = default
-            missing = f"default{i}"
         kind = _kind(a.type)
         hook = hook_for(a.type) if kind is None else None
         iso = getattr(hook, "fast_iso", None)
+        none_is_none = kind == "any" or (kind or "").endswith("?") or iso is not None
+        if kind is None and iso is None and _optional_record(a.type) is not None:
+            none_is_none = True
+        if default is None and none_is_none:
+            # An absent key and an explicit null give the same ``None``: no sentinel needed.
+            lines.append(f"        v{i} = get(k{i})")
+            missing = ""
+        elif default is attrs.NOTHING:
+            lines.append(f"        v{i} = get(k{i}, MISSING)")
+            lines.append(f"        if v{i} is MISSING:\n            return FALLBACK")
+            missing = None
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            lines.append(f"        v{i} = get(k{i}, MISSING)")
+            namespace[f"factory{i}"] = default.factory
+            missing = f"factory{i}()"
+        else:
+            lines.append(f"        v{i} = get(k{i}, MISSING)")
+            namespace[f"default{i}"] = default
+            missing = f"default{i}"
         if iso is not None:
             # An optional timestamp: an ISO string whose year is in range is what the hook would return.
             namespace.update({f"hook{i}": hook, f"type{i}": a.type, "fromiso": dt.datetime.fromisoformat})
@@ -207,9 +216,9 @@ def record_structurer(
             if base == "int":
                 test = f"({test} or not -INT_MAX <= v{i} <= INT_MAX)"
             if kind.endswith("?"):
-                test = f"v{i} is not None and {test}"
+                test = f"{test} and v{i} is not None"  # the usual value (not None) decided by one test
             check = f"if {test}:\n                return FALLBACK"
-        if missing is None:
+        if missing is None or missing == "":
             lines.append(f"        {check.replace(chr(10) + '    ', chr(10))}")
         else:
             lines.append(
@@ -220,9 +229,16 @@ def record_structurer(
             lines.append(f"        v{i} = conv{i}(v{i})")
         sets.append((i, f"v{i}"))
     lines.append("    except Exception:\n        return FALLBACK")
+    if extra is not None:
+        # Unknown keys are rare: a subset test allocates nothing, the difference is taken only when one is there.
+        lines.append("    if known_superset(o):")
+        lines.append(f"        kept = extra_factory{next(i for i, a in enumerate(fields) if a.name == extra)}()")
+        lines.append("    else:")
+        lines.append("        kept = {k: o[k] for k in o.keys() - known}")
+        namespace["known_superset"] = known.issuperset
     lines.append("    r = new(cls)")
     for i, value in sets:
-        lines.append(f"    set{i}(r, {value if value is not None else f'extra_factory{i}()'})")
+        lines.append(f"    set{i}(r, {value if value is not None else 'kept'})")
     for j, (name, _, check_fn) in enumerate(checks):
         namespace[f"check{j}"] = check_fn
         index = next(i for i, a in enumerate(fields) if a.name == name)
@@ -230,11 +246,6 @@ def record_structurer(
         lines.append(
             f"        try:\n            check{j}(v{index})\n        except Exception:\n            return FALLBACK"
         )
-    if extra is not None:
-        index = next(i for i, a in enumerate(fields) if a.name == extra)
-        lines.append("    unknown = o.keys() - known")
-        lines.append("    if unknown:")
-        lines.append(f"        set{index}(r, {{k: o[k] for k in unknown}})")
     lines.append("    return r")
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<fast structure {cls.__qualname__}>", "exec"), namespace)
