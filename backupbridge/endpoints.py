@@ -182,6 +182,8 @@ class Pages:
         stated_size: the page size one page says it used, when it says so (checked, never trusted).
         check: more checks of one page (its stated page number...), raising ``reply.decoding_error``.
         total_name: where the total is stated (``X-Total-Count``), for error messages.
+        items: the key a page holds its records under (``"data"`` for ``{"data": [...], "total": 9}``),
+            ``None`` for a bare array; the service's envelope when omitted.
     """
 
     end: End
@@ -192,6 +194,7 @@ class Pages:
     stated_size: Callable[[Reply, object], int | None] | None = None
     check: Callable[[Reply, Call, object], None] | None = None
     total_name: str = "total"
+    items: str | None | types.EllipsisType = ...
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.size <= self.max_size:
@@ -343,8 +346,11 @@ class Endpoint(Generic[T]):
 
     # -- reading replies -------------------------------------------------------------------------------
 
+    def _envelope(self) -> str | None:
+        return self.service.envelope
+
     def _unwrap(self, reply: Reply, data: object, *, many: bool) -> object:
-        key = self.service.envelope
+        key = self._envelope()
         where = "" if key is None else f' under "{key}"'
         if key is not None:
             if not isinstance(data, Mapping) or key not in data:
@@ -460,6 +466,10 @@ class Paged(Endpoint[T]):
 
     pages: Pages = attrs.field(kw_only=True)
     id: Callable[[Any], Hashable | None] | None = attrs.field(default=None, kw_only=True)
+
+    def _envelope(self) -> str | None:
+        items = self.pages.items
+        return self.service.envelope if isinstance(items, types.EllipsisType) else items
 
     def _page_size(self, size: object) -> int:
         if size is None:

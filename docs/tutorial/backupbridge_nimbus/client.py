@@ -1,43 +1,34 @@
-"""Nimbus Vault's API as records and ops: the vendor client (``conn.vendor``), written once, sans-I/O.
+"""Nimbus Vault's API as records and declared endpoints: the vendor client (``conn.vendor``), sans-I/O.
 
-The (made-up) vendor documents: ``Authorization: Bearer <key>``; lists page with ``page`` (from 1) and
-``per_page`` and state the ``total``; errors are ``{"error": {"code", "message", "field"}}``.
+The (made-up) vendor documents: single objects as bare JSON; lists paged with ``page`` (from 1) and
+``per_page`` (at most 100), as ``{"data": [...], "total": N}``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import attrs
-import httpx
 
-from backupbridge import ErrorDetail, NotFoundError, ValidationError
 from backupbridge.plugin import (
-    BearerAuth,
-    Call,
-    Decoder,
     End,
     ListOp,
     Op,
-    Page,
-    Paging,
-    Reply,
+    Pages,
+    Raw,
+    Refused,
+    Service,
     Str,
-    VendorError,
-    by_attr,
     extra_field,
-    invalid_for,
     make_converter,
-    paginate,
     used,
 )
 
-VENDOR = "nimbus"
-BASE_URL = "https://api.nimbusvault.example/v2"
-PER_PAGE = 100
-_invalid = invalid_for(VENDOR)
+from .auth import BASE_URL as BASE_URL
+from .auth import VENDOR as VENDOR
+from .auth import decode_error as decode_error
+from .auth import make_auth as make_auth
 
 
 # -- records: the vendor's JSON, typed (unknown keys kept in ``extra``) -----------------------------------
@@ -80,76 +71,60 @@ class RunRecord:
     extra: dict[str, Any] = extra_field()
 
 
-DECODER = Decoder(make_converter(), VENDOR)
+# -- endpoints: each declared once (method, path, arguments and their checks, record, shape) -------------
+API = Service(VENDOR, make_converter())
 
 
-# -- auth and errors --------------------------------------------------------------------------------------
-def make_auth(credentials: Mapping[str, Any], base_url: str) -> httpx.Auth:
-    return BearerAuth(credentials["api_key"])
+def _total(reply: object, body: object) -> int | None:
+    total = body.get("total") if isinstance(body, dict) else None
+    return total if isinstance(total, int) else None
 
 
-def decode_error(reply: Reply) -> VendorError | None:
-    body = reply.json().get("error") if isinstance(reply.json(), dict) else None
-    if not isinstance(body, dict):
-        return None
-    code, field = body.get("code"), body.get("field")
-    detail = ErrorDetail(type=code, field=field, message=body.get("message"))
-    cls = {"not_found": NotFoundError, "invalid": ValidationError}.get(str(code))
-    return VendorError(vendor_code=code, message=body.get("message"), errors=(detail,), error_class=cls)
+PAGES = Pages(
+    end=End.TOTAL,
+    params=lambda index, size: {"page": index + 1, "per_page": size},
+    size=100,
+    max_size=100,
+    total=_total,
+    items="data",
+)
 
 
-def key(value: object, operation: str, field: str) -> str:
-    """An id as the API takes it in a path: ``tn_``/``ag_`` and letters or digits."""
+def nimbus_id(value: object, field: str) -> str:
+    """An id as the API takes it: ``tn_``/``ag_`` and letters or digits."""
     if isinstance(value, str) and value.replace("_", "").isalnum():
         return value
-    raise _invalid(operation, field, f"{field} must be a Nimbus id; got {value!r}")
+    raise Refused(f"{field} must be a Nimbus id; got {value!r}")
 
 
-# -- endpoints ----------------------------------------------------------------------------------------------
-def _listing(path: str, typ: Any, operation: str, **params: str) -> ListOp[tuple[Any, Any]]:
-    """Every page of a list, as ``(record, raw)`` pairs, held to the documented total."""
-
-    def page_call(index: int) -> Call:
-        return Call(
-            method="GET", path=path, operation=operation, params={**params, "page": index + 1, "per_page": PER_PAGE}
-        )
-
-    def parse(reply: Reply, call: Call) -> Page[tuple[Any, Any]]:
-        body = reply.json()
-        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise reply.decoding_error('expected {"data": [...], "total": N}')
-        records = DECODER.reply(list[typ], reply, body["data"])
-        total = body.get("total")
-        return Page(
-            items=list(zip(records, body["data"], strict=True)), total=total if isinstance(total, int) else None
-        )
-
-    paging = Paging(end=End.TOTAL, page_size=PER_PAGE, page_call=page_call, id_of=by_attr("id"))
-    return paginate(page_call(0), parse, paging)
+TENANTS = API.paged("GET /tenants", TenantRecord, "tenants.list", pages=PAGES, id="id")
+TENANT = API.one("GET /tenants/{tenant_id}", TenantRecord, "tenants.get", path={"tenant_id": nimbus_id})
+AGENTS = API.paged("GET /agents", AgentRecord, "agents.list", pages=PAGES, id="id", query={"tenant": nimbus_id})
+AGENT = API.one("GET /agents/{agent_id}", AgentRecord, "agents.get", path={"agent_id": nimbus_id})
+RUNS = API.paged(
+    "GET /agents/{agent_id}/runs", RunRecord, "agents.runs", pages=PAGES, id="id", path={"agent_id": nimbus_id}
+)
 
 
 class NimbusAPI:
-    """Every documented endpoint, named as the vendor names it."""
+    """Every documented endpoint, named as the vendor names it (listings with each record's raw JSON)."""
 
-    def tenants(self) -> ListOp[tuple[TenantRecord, Any]]:
+    def tenants(self) -> ListOp[tuple[TenantRecord, Raw]]:
         """``GET /tenants``."""
-        return _listing("/tenants", TenantRecord, "tenants.list")
+        return TENANTS.pairs()
 
     def tenant(self, tenant_id: str) -> Op[TenantRecord]:
         """``GET /tenants/{id}``."""
-        path = f"/tenants/{key(tenant_id, 'tenants.get', 'tenant_id')}"
-        return DECODER.one(Call(method="GET", path=path, operation="tenants.get"), TenantRecord)
+        return TENANT(tenant_id=tenant_id)
 
-    def agents(self, tenant: str | None = None) -> ListOp[tuple[AgentRecord, Any]]:
+    def agents(self, tenant: str | None = None) -> ListOp[tuple[AgentRecord, Raw]]:
         """``GET /agents?tenant=``: a tenant that does not exist is the vendor's 404."""
-        scope = {} if tenant is None else {"tenant": key(tenant, "agents.list", "tenant")}
-        return _listing("/agents", AgentRecord, "agents.list", **scope)
+        return AGENTS.pairs(tenant=tenant)
 
     def agent(self, agent_id: str) -> Op[AgentRecord]:
         """``GET /agents/{id}``."""
-        path = f"/agents/{key(agent_id, 'agents.get', 'agent_id')}"
-        return DECODER.one(Call(method="GET", path=path, operation="agents.get"), AgentRecord)
+        return AGENT(agent_id=agent_id)
 
-    def runs(self, agent_id: str) -> ListOp[tuple[RunRecord, Any]]:
+    def runs(self, agent_id: str) -> ListOp[tuple[RunRecord, Raw]]:
         """``GET /agents/{id}/runs``: the agent's run history, newest first."""
-        return _listing(f"/agents/{key(agent_id, 'agents.runs', 'agent_id')}/runs", RunRecord, "agents.runs")
+        return RUNS.pairs(agent_id=agent_id)
