@@ -4,16 +4,17 @@ two reply readings the declarations do not cover (an answer of no documented sha
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
+from typing import Any, Literal, TypedDict, TypeVar, overload
 
 from backupbridge.plugin import (
     INT_MAX,
     Call,
     Decoder,
     End,
-    Endpoint,
     ListOp,
+    NoContent,
     Op,
     Page,
     Paging,
@@ -32,6 +33,7 @@ from backupbridge.plugin import (
 from ..auth import VENDOR
 from ..records import converter
 
+T = TypeVar("T")
 _invalid = invalid_for(VENDOR)
 decode_reply = Decoder(converter, VENDOR).reply  # a reply (or its parsed JSON) as a record type
 API = Service(VENDOR, converter)
@@ -126,14 +128,21 @@ def attributes(
     return check
 
 
-def sends(*required: str, guids: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+class Sends(TypedDict):
+    """The ``args`` and ``body`` of a declaration whose JSON body is the caller's ``payload``."""
+
+    args: Mapping[str, Param]
+    body: Callable[[Mapping[str, object]], object]
+
+
+def sends(*required: str, guids: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> Sends:
     """The declaration of a body that is the caller's ``payload`` (see ``attributes``): splat it into
     ``API.one``/``API.none`` as ``**sends("Name")``."""
     check = attributes(*required, guids=guids, secrets=secrets)
     return {"args": {"payload": Param(check, required=True)}, "body": _payload}
 
 
-def _payload(args: Mapping[str, Any]) -> object:
+def _payload(args: Mapping[str, object]) -> object:
     return args["payload"]
 
 
@@ -164,7 +173,7 @@ def _parsed(reply: Reply) -> object:
     return reply.json() if reply.content.strip() else None
 
 
-def answer(endpoint: Endpoint[Any], /, **given: object) -> Op[object]:
+def answer(endpoint: NoContent, /, **given: object) -> Op[object]:
     """The op of a declared endpoint whose reply the docs give no shape for (a new id, a result code, usage
     figures): its parsed JSON, ``None`` for an empty body. Arguments are checked by the declaration."""
     return exchange(endpoint.call(**given), _parsed)
@@ -174,7 +183,7 @@ def _raw(pair: tuple[object, Raw]) -> Raw:
     return pair[1]
 
 
-def raw_rows(listing: ListOp[tuple[Any, Raw]]) -> ListOp[Raw]:
+def raw_rows(listing: ListOp[tuple[T, Raw]]) -> ListOp[Raw]:
     """A declared listing's rows as the raw JSON objects (rows whose fields the docs do not give)."""
     return mapped(listing, _raw)
 
@@ -182,16 +191,45 @@ def raw_rows(listing: ListOp[tuple[Any, Raw]]) -> ListOp[Raw]:
 # -- path paging -------------------------------------------------------------------------------------------------
 
 
+IdOf = Callable[[Any], Hashable | None]
+
+
+@overload
 def by_path(
     path: str,
     operation: str,
     list_key: str | None,
-    typ: Any,
+    typ: type[T],
+    count: int,
+    *,
+    with_raw: Literal[False] = False,
+    id_of: IdOf | None = None,
+) -> ListOp[T]: ...
+
+
+@overload
+def by_path(
+    path: str,
+    operation: str,
+    list_key: str | None,
+    typ: type[T],
+    count: int,
+    *,
+    with_raw: Literal[True],
+    id_of: IdOf | None = None,
+) -> ListOp[tuple[T, Raw]]: ...
+
+
+def by_path(
+    path: str,
+    operation: str,
+    list_key: str | None,
+    typ: type[T],
     count: int,
     *,
     with_raw: bool = False,
-    id_of: Callable[[Any], Hashable | None] | None = None,
-) -> ListOp[Any]:
+    id_of: IdOf | None = None,
+) -> ListOp[T] | ListOp[tuple[T, Raw]]:
     """Path paging as the docs give it: ``{path}/{offset}/{count}`` from offset 0, in an envelope whose
     ``Count`` is the listing's total; the listing ends once ``Count`` records arrived (``paginate`` holds every
     page to that, and to the ``count`` asked for). No other vendor pages by path, so this is built on
@@ -216,7 +254,7 @@ def by_path(
             raise reply.decoding_error("the page carries no integer Count")
         if not isinstance(items, list):
             raise reply.decoding_error(f"expected a list under {list_key!r}")
-        records = decode_reply(list[typ], reply, items)
+        records = decode_reply(types.GenericAlias(list, (typ,)), reply, items)
         return Page(items=list(zip(records, items, strict=True)) if with_raw else records, total=total)
 
     paging: Paging[Any] = Paging(end=End.TOTAL, page_size=count, page_call=call_at, id_of=id_of, total_name="Count")

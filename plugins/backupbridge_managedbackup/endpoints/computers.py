@@ -68,16 +68,10 @@ MONITORING_OF = API.many(
 class Computers:
     def list(self, *, count: int = COMPUTER_PAGE) -> ListOp[ComputerRecord]:
         """``GET api/Computers/{offset}/{count}``, every page, checked against ``Count``."""
-        listing: ListOp[ComputerRecord] = by_path(
-            "/Computers", "computers.list", "Computers", ComputerRecord, count, id_of=_HID
-        )
-        return listing
+        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count, id_of=_HID)
 
     def list_pairs(self, *, count: int = COMPUTER_PAGE) -> ListOp[tuple[ComputerRecord, Raw]]:
-        listing: ListOp[tuple[ComputerRecord, Raw]] = by_path(
-            "/Computers", "computers.list", "Computers", ComputerRecord, count, with_raw=True, id_of=_HID
-        )
-        return listing
+        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count, with_raw=True, id_of=_HID)
 
     def get(self, computer_hid: str) -> Op[ComputerRecord]:
         """``GET api/Computers/{hid}``."""
@@ -134,17 +128,13 @@ class Computers:
     def history(self, computer_hid: str, *, count: int = COMPUTER_PAGE) -> ListOp[Raw]:
         """``GET api/Computers/{hid}/Plans/history/{offset}/{count}``: the computer's run history."""
         key = hid(computer_hid, "computers.history")
-        listing: ListOp[Raw] = by_path(
-            f"/Computers/{key}/Plans/history", "computers.history", None, dict, count, id_of=_RUN
-        )
-        return listing
+        history = f"/Computers/{key}/Plans/history"
+        return raw_rows(by_path(history, "computers.history", None, dict, count, with_raw=True, id_of=_RUN))
 
     def all_history(self, *, count: int = COMPUTER_PAGE) -> ListOp[Raw]:
         """``GET api/Computers/Plans/history/{offset}/{count}``: run history of every computer."""
-        listing: ListOp[Raw] = by_path(
-            "/Computers/Plans/history", "computers.all_history", None, dict, count, id_of=_RUN
-        )
-        return listing
+        history = "/Computers/Plans/history"
+        return raw_rows(by_path(history, "computers.all_history", None, dict, count, with_raw=True, id_of=_RUN))
 
     def statistics(self, computer_hid: str) -> Op[object]:
         """``GET api/Computers/{hid}/Statistics``."""

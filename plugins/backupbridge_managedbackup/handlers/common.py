@@ -59,7 +59,7 @@ def whole(text: str) -> int | None:
     return None
 
 
-def ok(payload: Any, status: int = 200) -> httpx.Response:
+def ok(payload: object, status: int = 200) -> httpx.Response:
     return json_response(status, payload)
 
 

@@ -59,9 +59,9 @@ class ComputerHandlers(SimState):
 
     # -- monitoring --------------------------------------------------------------------------
 
-    def monitoring_rows(self, user_id: str | None = None, online_only: bool = False) -> list[dict[str, Any]]:
+    def monitoring_rows(self, user_id: str | None = None, online_only: bool = False) -> list[dict[str, object]]:
         """The Monitoring rows: the latest run of each plan, of one user's online computers when asked."""
-        rows = []
+        rows: list[dict[str, object]] = []
         for hid, computer in self.computers.items():
             if user_id is not None and computer["UserID"] != user_id:
                 continue
