@@ -332,3 +332,15 @@ def test_argument_checks_one_value_outside_an_endpoint() -> None:
 def test_the_request_json_is_what_was_declared() -> None:
     call = CREATE.call(name="n", size=3)
     assert json.loads(json.dumps(call.json)) == {"name": "n", "size": 3}
+
+
+def test_pages_name_where_a_page_holds_its_records() -> None:
+    """Single objects bare, pages as ``{"data": [...], "total": N}`` (the tutorial's vendor): ``Pages.items``."""
+    pages = attrs.evolve(PAGES, items="data")
+    listing = API.paged("GET /things", ThingRecord, "things.paged", pages=pages, id="id")
+    bare = ENVELOPED.paged("GET /things", ThingRecord, "things.bare", pages=attrs.evolve(PAGES, items=None), id="id")
+    server = _paged_server([{"id": "t0"}], 1)
+    with server.session() as session:
+        assert [r.id for r in session.iterate(listing())] == ["t0"]
+        with pytest.raises(DecodingError, match="expected a JSON array"):
+            list(session.iterate(bare()))
