@@ -12,7 +12,7 @@ means the first attempt was applied.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Generic, TypeVar
 
 from backupbridge import BackupBridgeError, ConflictError, NotFoundError
@@ -238,7 +238,7 @@ class Resource(Listing[R]):
                 return found[0]
         return None
 
-    def _rescue(self, verb: str) -> Any:
+    def _rescue(self, verb: str) -> Callable[[BackupBridgeError, Request], Op[R] | None]:
         def rescue(exc: BackupBridgeError, request: Request) -> Op[R] | None:
             if not isinstance(exc, ConflictError):
                 return None
@@ -279,14 +279,14 @@ class Resource(Listing[R]):
 
 
 class Updatable(Resource[R]):
-    def update(self, record_id_value: int | str, changes: Mapping[str, Any], *, token: str | None = None) -> Op[R]:
+    def update(self, record_id_value: int | str, changes: Mapping[str, object], *, token: str | None = None) -> Op[R]:
         """``PUT /<resource>/{id}``: change writable attributes; returns the updated record."""
         request = self._update.request(id=record_id_value, payload=changes, token=token)
         return self._write(request, self._update.of(request))
 
 
 class Writable(Updatable[R]):
-    def create(self, payload: Mapping[str, Any], *, token: str | None = None) -> Op[R]:
+    def create(self, payload: Mapping[str, object], *, token: str | None = None) -> Op[R]:
         """``POST /<resource>``: create a record; required attributes are checked before sending."""
         request = self._create.request(payload=payload, token=token)
         return self._write(request, self._create.of(request))

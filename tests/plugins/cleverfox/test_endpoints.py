@@ -179,3 +179,37 @@ def test_create_and_update_every_writable_resource(
 def test_partner_update(run: Runner, sim: CleverFoxSimulator) -> None:
     updated = run(lambda c: c.vendor.partners.update(1, {"Name": "Renamed Partner"}))
     assert updated.name == "Renamed Partner" and sim.tables["partners"][1]["Name"] == "Renamed Partner"
+
+
+def test_client_ops_are_values_run_twice_alike(sim: CleverFoxSimulator) -> None:
+    """The declared endpoints' ops hold the checked request, not a generator: a second run sends it again."""
+    from backupbridge.sandbox import connect_sandbox
+    from backupbridge_cleverfox.client import CleverFoxAPI
+
+    api = CleverFoxAPI()
+    listing = api.devices.list(page_size=3)
+    with connect_sandbox("cleverfox", simulator=sim) as conn:
+        once = [d.device_id or 0 for d in conn.iterate(listing)]
+        again = [d.device_id or 0 for d in conn.iterate(listing)]
+        fetch = api.devices.get(once[0])
+        first, second = conn.run(fetch), conn.run(fetch)
+    assert sorted(once) == sorted(sim.tables["devices"]) and again == once
+    assert first == second and first.device_id == once[0]
+
+
+@pytest.mark.parametrize("hostile", ["../companies/1", "1/jobs", "0", "-3", True, "1.0"])
+def test_a_device_id_that_is_not_a_positive_id_never_reaches_a_path(hostile: Any) -> None:
+    from backupbridge import ValidationError
+    from backupbridge_cleverfox.client import CleverFoxAPI
+
+    api = CleverFoxAPI()
+    builds: list[Callable[[Any], object]] = [
+        api.devices.get,
+        api.devices.delete,
+        api.devices.jobs,
+        api.devices.execute_get_next_job,
+    ]
+    for build in builds:
+        with pytest.raises(ValidationError) as info:
+            build(hostile)
+        assert info.value.field == "DeviceId"

@@ -210,3 +210,18 @@ def test_invalid_query_values_are_the_vendors_400(sim: IDrive360Simulator) -> No
     response = sim.handle(request)
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "build_type"
     assert isinstance(InvalidRequestError, type)
+
+
+def test_client_ops_are_values_run_twice_alike(sim: IDrive360Simulator) -> None:
+    """The declared endpoints' ops hold the checked request, not a generator: a second run sends it again."""
+    from backupbridge.sandbox import connect_sandbox
+    from backupbridge_idrive360.client import IDrive360API
+
+    api = IDrive360API()
+    listing, summary = api.device_summary(), api.company_summary()
+    with connect_sandbox("idrive360", simulator=sim) as conn:
+        once = [d.device_id for d in conn.iterate(listing)]
+        again = [d.device_id for d in conn.iterate(listing)]
+        first, second = conn.run(summary), conn.run(summary)
+    assert once and again == once
+    assert first == second and first.company_id == str(sim.root.company_id)
