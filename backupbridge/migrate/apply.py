@@ -192,7 +192,8 @@ class _Run:
             self.result.dry_run[step] = f"register {device['hostname']!r} once its company exists"
             return
         try:
-            existing = recognise(device["hostname"], device["os"], self.target.list_devices(company_id))
+            listed = self.target.list_devices(company_id, activity=False)  # names and ids: no job listing
+            existing = recognise(device["hostname"], device["os"], listed)
             if existing is not None:
                 self.device_ids[device["source_id"]] = existing.id
                 if self.result.dry:

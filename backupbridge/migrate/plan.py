@@ -145,7 +145,7 @@ def build_plan(
     out_plans: list[dict[str, Any]] = []
     for company in chosen:
         match, how = _match(company, targets, mapping)
-        devices = list(source.list_devices(company.id))
+        devices = list(source.list_devices(company.id, activity=False))  # names and systems: no job listing
         plans = list(source.list_plans(company.id))
         oses = {d.os.value for d in devices}
         out_companies.append(
