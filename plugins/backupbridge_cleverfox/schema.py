@@ -276,7 +276,7 @@ def _type_ok(kind: str, value: Any) -> bool:
     return True
 
 
-def payload_problems(spec: ResourceSpec, payload: Any, *, method: str) -> list[tuple[str, str]]:
+def payload_problems(spec: ResourceSpec, payload: object, *, method: str) -> list[tuple[str, str]]:
     """Every way ``payload`` breaks ``spec`` for a POST or a PUT, as ``(field, message)`` pairs."""
     if not isinstance(payload, Mapping):
         return [("body", "the body must be a JSON object")]

@@ -41,7 +41,7 @@ def _company_number(value: object) -> None:
         raise ValueError(f"a company id must be a number, got {value!r:.30}")
 
 
-def id_list(value: Any) -> tuple[str, ...]:
+def id_list(value: object) -> tuple[str, ...]:
     """Device ids as the API sends them: a comma-separated string, a list, or nothing."""
     if value is None:
         return ()

@@ -97,7 +97,7 @@ def _time(problems: list[Problem], field: str, value: Any, *, required: bool) ->
         problems.append((field, f"{field} must be a time of day as HH:MM:SS; got {value!r}"))
 
 
-def email_problems(field: str, value: Any) -> list[Problem]:
+def email_problems(field: str, value: object) -> list[Problem]:
     items = _strings(value)
     if items is None:
         return [(field, f"{field} must be a list of email addresses")]
@@ -145,7 +145,7 @@ def _scheduler_problems(problems: list[Problem], scheduler: Mapping[str, Any]) -
     _one_of(problems, "send_email_notification", scheduler.get("send_email_notification"), NOTIFY_TYPES, required=False)
 
 
-def plan_problems(payload: Any) -> list[Problem]:
+def plan_problems(payload: object) -> list[Problem]:
     """Every way ``payload`` (the JSON body of ``POST /backup_plan``) breaks the docs' rules."""
     if not isinstance(payload, Mapping):
         return [("body", "the request body must be a JSON object")]
