@@ -334,6 +334,9 @@ class Bridge:
         return self._listing("list_companies", lambda c: c.list_companies())
 
     def list_devices(self) -> BridgeResult[Device]:
+        """Every account's devices, each filled from its runs where the vendor's device records lack its last
+        backup (``Connection.list_devices``: one job listing per such account). A failed job listing is that
+        account's ``list_devices`` failure, never devices that look as if they had no backup."""
         return self._listing("list_devices", lambda c: c.list_devices())
 
     def list_plans(self) -> BridgeResult[Plan]:
@@ -598,6 +601,7 @@ class AsyncBridge:
         return await self._listing("list_companies", lambda c: c.list_companies())
 
     async def list_devices(self) -> BridgeResult[Device]:
+        """As ``Bridge.list_devices``: filled from one job listing per account that needs it."""
         return await self._listing("list_devices", lambda c: c.list_devices())
 
     async def list_plans(self) -> BridgeResult[Plan]:

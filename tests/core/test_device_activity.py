@@ -226,3 +226,23 @@ def test_cleverfox_last_contact_is_the_agents_last_api_check() -> None:
         assert device.last_seen_at == at
         if device.status is not DeviceStatus.INACTIVE:
             assert device.vendor_status == f"LastApiCheckAt {at.isoformat()}"
+
+
+def test_async_bridge_fills_devices_as_the_sync_one_does() -> None:
+    from backupbridge.bridge import AsyncBridge
+
+    with Bridge.sandbox(list(FILLED_FROM_JOBS), size=10) as bridge:
+        sync_snapshot = bridge.snapshot()
+        sync_listing = bridge.list_devices()
+
+    def facts(devices: list[Device]) -> set[tuple[Any, ...]]:
+        return {(d.vendor, d.id, d.last_backup_at, d.last_backup_status, d.vendor_backup_status) for d in devices}
+
+    async def main() -> tuple[list[Device], list[Device]]:
+        abridge = AsyncBridge.sandbox(list(FILLED_FROM_JOBS), size=10)
+        return (await abridge.snapshot()).devices, (await abridge.list_devices()).records
+
+    snapshot_devices, listed = asyncio.run(main())
+    assert facts(snapshot_devices) == facts(sync_snapshot.devices) == facts(sync_listing.records)
+    assert facts(listed) == facts(sync_listing.records)
+    assert sum(d.last_backup_at is not None for d in listed) >= len(listed) // 2
