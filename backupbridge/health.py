@@ -17,18 +17,30 @@ without plans (IDrive 360 shows only each device's last run) is judged on its ru
 A failed listing is never read as health: for an account whose device, plan or run listing failed (the
 ``incomplete`` argument, ``Snapshot.incomplete``), every plan and device is UNKNOWN with a reason naming the
 failed listing, and ``Assessment.incomplete`` says which accounts those are.
+
+With the store's history (``assess(..., history=RunHistory)``, read by ``store.history.health_history``) the
+engine sees what a vendor showing only each device's or plan's last run has forgotten: the runs stored by
+earlier collects join the vendor's (a day with two runs rolls up over both, a success older than the
+vendor's last run still counts as the last success, a plan the vendor shows no run for is not "never run"),
+and each verdict carries its figures over the window: the scheduled days without any result (only days the
+account's run listing answered after the run was due and before the next one: a failed listing is never
+"no result"), the consecutive failed runs across stored runs and since when, and the days in the current
+health. Without a history the engine is exactly as before and those figures are empty.
 """
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import enum
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
+from .activity import known_success_for_plan
 from .models import Device, DeviceStatus, Frequency, Job, JobStatus, Plan, Schedule, Weekday
 
 __all__ = [
@@ -38,6 +50,8 @@ __all__ = [
     "HealthPolicy",
     "PlanHealth",
     "Rollup",
+    "RunHistory",
+    "StoredRun",
     "Verdict",
     "assess",
     "expected_runs",
@@ -105,7 +119,20 @@ class HealthPolicy:
 
 @attrs.frozen(kw_only=True)
 class PlanHealth:
-    """One plan on one device (``device_id`` None when the plan names no device)."""
+    """One plan on one device (``device_id`` None when the plan names no device).
+
+    The last four are figures over the window, given only when the engine had the store's history
+    (``assess(..., history=...)``; otherwise ``()`` / None):
+
+    Attributes:
+        missed_days: the scheduled days (in the account's zone) on which no run arrived although the account's
+            run listing answered after the run was due (and before the next scheduled run), oldest first.
+        consecutive_failures: failed, cancelled or missed runs counted back from the newest until a good one
+            (runs still going are passed over), across the vendor's and the stored runs.
+        failing_since: when the oldest of those failed.
+        days_in_status: days this health has held, today included (from the daily verdicts stored; days judged
+            ``unknown`` do not break it), at most the window.
+    """
 
     vendor: str
     account: str
@@ -119,10 +146,19 @@ class PlanHealth:
     last_status: JobStatus | None = None
     last_success_at: dt.datetime | None = None
     expected_at: dt.datetime | None = None
+    missed_days: tuple[dt.date, ...] = ()
+    consecutive_failures: int | None = None
+    failing_since: dt.datetime | None = None
+    days_in_status: int | None = None
 
 
 @attrs.frozen(kw_only=True)
 class DeviceHealth:
+    """One device: the worst of its plans, or judged on its own runs when it has none.
+
+    The window figures (``missed_days`` ... ``days_in_status``) are as on ``PlanHealth``; a device with plans
+    has its plans' missed days together and its worst plan's failure streak."""
+
     vendor: str
     account: str
     company_id: str | None
@@ -132,6 +168,10 @@ class DeviceHealth:
     reason: str
     last_success_at: dt.datetime | None
     plans: tuple[PlanHealth, ...] = ()
+    missed_days: tuple[dt.date, ...] = ()
+    consecutive_failures: int | None = None
+    failing_since: dt.datetime | None = None
+    days_in_status: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +195,44 @@ class Assessment:
 def not_judged_reason(operations: Iterable[str]) -> str:
     """The reason an unjudged plan or device carries: ``not judged: list_jobs failed``."""
     return f"not judged: {', '.join(operations)} failed"
+
+
+@attrs.frozen(kw_only=True)
+class StoredRun:
+    """A run the store remembers, and when a collect first saw it (the time of a run the vendor gave none)."""
+
+    job: Job
+    first_seen: dt.datetime
+
+
+EntityKey = tuple[str, str, str, str]
+"""``(vendor, account, kind, id)`` with kind ``"device"`` or ``"plan"``."""
+
+
+@attrs.frozen(kw_only=True)
+class RunHistory:
+    """What a store remembers of some accounts, for ``assess`` (``store.history.health_history`` reads it).
+
+    Attributes:
+        runs: stored runs of the window (and of ``max_age`` before it), the vendor's own runs of this pass
+            may be among them (they are told apart and counted once).
+        observed: ``(vendor, account)`` -> the moments its run listing answered, oldest first (a failed
+            listing is not among them: no absence is ever read from it).
+        last_success: ``(vendor, account, plan_id or "", device_id or "")`` -> the newest good run stored for
+            that plan on that device, of any age (``""``: a run linked to no plan or no device).
+        first_seen: ``(vendor, account, kind, id)`` -> when a collect first saw the device or plan (no day
+            before it is judged missed).
+        verdicts: ``(vendor, account, kind, id, device_id or "")`` -> ``(day, health)`` of the days before,
+            oldest first (``kind`` "device" with ``device_id`` "" for a device's own verdict).
+    """
+
+    runs: tuple[StoredRun, ...] = ()
+    observed: Mapping[tuple[str, str], tuple[dt.datetime, ...]] = attrs.field(factory=dict, hash=False)
+    last_success: Mapping[tuple[str, str, str, str], dt.datetime] = attrs.field(factory=dict, hash=False)
+    first_seen: Mapping[EntityKey, dt.datetime] = attrs.field(factory=dict, hash=False)
+    verdicts: Mapping[tuple[str, str, str, str, str], tuple[tuple[dt.date, Health], ...]] = attrs.field(
+        factory=dict, hash=False
+    )
 
 
 _WEEKDAY_INDEX = {day: index for index, day in enumerate(Weekday)}  # Monday = 0, as date.weekday()
@@ -287,11 +365,12 @@ def _judge(
     known_success: dt.datetime | None,
     offline: bool,
     disabled: bool,
+    when: Callable[[Job], dt.datetime | None] = _when,
 ) -> Verdict:
     successes = {JobStatus.SUCCESS, JobStatus.WARNING} if policy.treat_warning_as_success else {JobStatus.SUCCESS}
-    timed = sorted((r for r in runs if _when(r) is not None), key=lambda r: _when(r))  # type: ignore[arg-type, return-value]
+    timed = sorted((r for r in runs if when(r) is not None), key=lambda r: when(r))  # type: ignore[arg-type, return-value]
     last = timed[-1] if timed else (runs[-1] if runs else None)
-    success_times = [t for r in runs if r.status in successes and (t := _when(r)) is not None]
+    success_times = [t for r in runs if r.status in successes and (t := when(r)) is not None]
     if known_success is not None:
         success_times.append(known_success)
     last_success = max(success_times, default=None)
@@ -299,13 +378,13 @@ def _judge(
     found: list[tuple[Health, str]] = []
 
     finished = [r for r in timed if r.status in _DONE]
-    untimed_done = [r for r in runs if _when(r) is None and r.status in _DONE]
+    untimed_done = [r for r in runs if when(r) is None and r.status in _DONE]
     if finished or untimed_done:
         if finished:
-            latest_day = finished[-1].finished_at or finished[-1].started_at
+            latest_day = when(finished[-1])
             assert latest_day is not None
             day = latest_day.astimezone(tz).date()
-            same_day = [r for r in finished if (_when(r) or latest_day).astimezone(tz).date() == day]
+            same_day = [r for r in finished if (when(r) or latest_day).astimezone(tz).date() == day]
         else:
             same_day = untimed_done[-1:]
         status = rollup_day(same_day, policy.rollup)
@@ -321,7 +400,7 @@ def _judge(
     if due and runs:  # with no run at all, NEVER_RUN says more than MISSED
         latest = due[-1]
         window_start = latest - dt.timedelta(minutes=30)
-        arrived = any((t := _when(r)) is not None and t >= window_start for r in runs) or any(
+        arrived = any((t := when(r)) is not None and t >= window_start for r in runs) or any(
             r.status in (JobStatus.RUNNING, JobStatus.QUEUED) for r in runs
         )
         if not arrived and not (
@@ -329,7 +408,7 @@ def _judge(
         ):
             found.append((Health.MISSED, f"no run since the one expected at {latest.strftime('%Y-%m-%d %H:%M')} UTC"))
     if last_success is None:
-        first = min((t for r in runs if (t := _when(r)) is not None), default=None)
+        first = min((t for r in runs if (t := when(r)) is not None), default=None)
         if first is not None and now - first > policy.max_age + tolerance:
             found.append((Health.OVERDUE, f"no successful run in {span(now - first)} of runs"))
         elif not runs and (due or not expected):
@@ -351,6 +430,78 @@ def _judge(
     )
 
 
+_GOOD = (JobStatus.SUCCESS, JobStatus.WARNING)
+_FAILED = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.MISSED)
+_EARLY = dt.timedelta(minutes=30)  # a run may start this much before its scheduled moment
+
+
+def _run_identity(job: Job) -> tuple[object, ...]:
+    """What tells one run from another across the vendor's listing and the store: its id and start (a
+    vendor showing only the last run reuses the id), or, for a run without a time, what it says."""
+    when = job.started_at or job.finished_at
+    if when is not None:
+        return (job.vendor, job.account, job.id, when)
+    return (job.vendor, job.account, job.id, None, job.status, job.error)
+
+
+def _missed_days(
+    expected: Sequence[dt.datetime],
+    runs: Sequence[Job],
+    *,
+    grace: dt.timedelta,
+    now: dt.datetime,
+    observed: Sequence[dt.datetime],
+    since: dt.datetime | None,
+    tz: dt.tzinfo,
+    when: Callable[[Job], dt.datetime | None],
+) -> tuple[dt.date, ...]:
+    """The days of the scheduled runs in ``expected`` that are due and had no run, judged only when the run
+    listing answered after the run was due and before the next scheduled one (a vendor showing only the last
+    run has not overwritten it yet), and only from when the backup was first seen (``since``)."""
+    if since is None or not observed:
+        return ()
+    times = sorted(t for r in runs if (t := when(r)) is not None)
+    days: set[dt.date] = set()
+    for index, slot in enumerate(expected):
+        if slot + grace > now or slot < since:
+            continue
+        following = expected[index + 1] if index + 1 < len(expected) else None
+        first = bisect.bisect_left(times, slot - _EARLY)
+        if first < len(times) and (following is None or times[first] < following - _EARLY):
+            continue  # a run arrived for it
+        look = bisect.bisect_left(observed, slot + grace)
+        if look < len(observed) and (following is None or observed[look] < following):
+            days.add(slot.astimezone(tz).date())
+    return tuple(sorted(days))
+
+
+def _streak(runs: Sequence[Job], when: Callable[[Job], dt.datetime | None]) -> tuple[int, dt.datetime | None]:
+    """Failed runs counted back from the newest until a good one (runs still going are passed over)."""
+    ordered = sorted((r for r in runs if when(r) is not None), key=lambda r: when(r))  # type: ignore[arg-type, return-value]
+    count, since = 0, None
+    for job in reversed(ordered):
+        if job.status in _GOOD:
+            break
+        if job.status in _FAILED:
+            count, since = count + 1, when(job)
+    return count, since
+
+
+def _days_in_status(past: Sequence[tuple[dt.date, Health]], health: Health, today: dt.date, limit: int) -> int | None:
+    """Days ``health`` has held up to ``today``, counted on the stored daily verdicts (unknown days and days
+    without a verdict do not break it), at most ``limit``."""
+    if health is Health.UNKNOWN:
+        return None
+    start = today
+    for day, verdict in reversed(past):
+        if day >= today or verdict is Health.UNKNOWN:
+            continue
+        if verdict is not health:
+            break
+        start = day
+    return min((today - start).days + 1, limit)
+
+
 def assess(
     devices: Iterable[Device],
     plans: Iterable[Plan],
@@ -360,6 +511,7 @@ def assess(
     policy: HealthPolicy | None = None,
     timezones: Mapping[tuple[str, str], dt.tzinfo] | None = None,
     incomplete: Mapping[tuple[str, str], Iterable[str]] | None = None,
+    history: RunHistory | None = None,
 ) -> Assessment:
     """Judge every plan (on each of its devices) and every device.
 
@@ -368,24 +520,82 @@ def assess(
         timezones: the zone of each ``(vendor, account)`` for schedules without one (default UTC).
         incomplete: ``(vendor, account)`` -> the listings that failed for it (``Snapshot.incomplete``). Those
             accounts are not judged: their plans and devices are UNKNOWN, "not judged: list_jobs failed".
+        history: what the store remembers of these accounts (``store.history.health_history``): the runs the
+            vendor no longer shows join its own, and each verdict gets its figures over the window (missed
+            days, failure streak, days in status). ``None``: judged on the vendor's listings alone.
     """
     policy = policy or HealthPolicy()
     unjudged = {key: tuple(operations) for key, operations in (incomplete or {}).items()}
     device_list = list(devices)
-    by_device: dict[tuple[str, str, str], list[Job]] = {}
-    by_plan: dict[tuple[str, str, str], list[Job]] = {}
-    for job in sorted(jobs, key=lambda j: _when(j) or dt.datetime.min.replace(tzinfo=dt.UTC)):
-        if job.device_id is not None:
-            by_device.setdefault((job.vendor, job.account, job.device_id), []).append(job)
-        if job.plan_id is not None:
-            by_plan.setdefault((job.vendor, job.account, job.plan_id), []).append(job)
-    devices_by_key = {(d.vendor, d.account, d.id): d for d in device_list}
 
     def clock(vendor: str, account: str) -> dt.datetime:
         return now if isinstance(now, dt.datetime) else now.get((vendor, account), dt.datetime.now(dt.UTC))
 
     def zone(vendor: str, account: str) -> dt.tzinfo:
         return (timezones or {}).get((vendor, account), dt.UTC)
+
+    job_list = list(jobs)
+    when: Callable[[Job], dt.datetime | None] = _when
+    if history is not None:
+        # A run without a time is placed when it was seen: the vendor's now, a stored one when first seen.
+        placed: dict[int, dt.datetime] = {id(j): clock(j.vendor, j.account) for j in job_list if _when(j) is None}
+        known = {_run_identity(j) for j in job_list}
+        for stored in history.runs:
+            identity = _run_identity(stored.job)
+            if identity in known:
+                continue
+            known.add(identity)
+            job_list.append(stored.job)
+            if _when(stored.job) is None:
+                placed[id(stored.job)] = stored.first_seen
+
+        def when(job: Job) -> dt.datetime | None:
+            return _when(job) or placed.get(id(job))
+
+    by_device: dict[tuple[str, str, str], list[Job]] = {}
+    by_plan: dict[tuple[str, str, str], list[Job]] = {}
+    for job in sorted(job_list, key=lambda j: when(j) or dt.datetime.min.replace(tzinfo=dt.UTC)):
+        if job.device_id is not None:
+            by_device.setdefault((job.vendor, job.account, job.device_id), []).append(job)
+        if job.plan_id is not None:
+            by_plan.setdefault((job.vendor, job.account, job.plan_id), []).append(job)
+    devices_by_key = {(d.vendor, d.account, d.id): d for d in device_list}
+    window_days = max(1, policy.window.days)
+    stored_success = _StoredSuccess(history)
+
+    def figures(
+        runs: Sequence[Job],
+        key: tuple[str, str, str, str, str],
+        health: Health,
+        *,
+        expected: Sequence[dt.datetime] = (),
+        grace: dt.timedelta = dt.timedelta(0),
+        since: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """The window figures of one verdict (none without a history)."""
+        if history is None:
+            return {}
+        vendor, account = key[0], key[1]
+        at, tz = clock(vendor, account), zone(vendor, account)
+        observed = sorted((*history.observed.get((vendor, account), ()), at))
+        failures, failing_since = _streak(runs, when)
+        return {
+            "missed_days": _missed_days(
+                expected, runs, grace=grace, now=at, observed=observed, since=since, tz=tz, when=when
+            ),
+            "consecutive_failures": failures,
+            "failing_since": failing_since,
+            "days_in_status": _days_in_status(
+                history.verdicts.get(key, ()), health, at.astimezone(tz).date(), window_days
+            ),
+        }
+
+    def first_seen(vendor: str, account: str, *entities: tuple[str, str | None]) -> dt.datetime | None:
+        """When the store first saw all of ``(kind, id)`` (None: one of them never)."""
+        if history is None:
+            return None
+        moments = [history.first_seen.get((vendor, account, kind, entity)) for kind, entity in entities if entity]
+        return None if not moments or None in moments else max(m for m in moments if m is not None)
 
     plan_results: list[PlanHealth] = []
     planned_devices: set[tuple[str, str, str]] = set()
@@ -416,9 +626,16 @@ def assess(
                 continue
             plan_runs = by_plan.get((plan.vendor, plan.account, plan.id), [])
             runs = [r for r in plan_runs if device_id is None or r.device_id == device_id]
+            linked = True
             if device_id is not None and not plan_runs:
                 # Vendors that do not link runs to plans (a device's last run): judge by the device's runs.
                 runs = [r for r in by_device.get(key, []) if r.plan_id is None]  # type: ignore[arg-type]
+                linked = False
+            # The device's last backup counts for this plan unless it is another plan's run (backupbridge.activity).
+            known_success = known_success_for_plan(device, plan.id, by_device.get(key, []) if key else [])
+            if history is not None:
+                remembered = stored_success.plan(plan.vendor, plan.account, plan.id if linked else None, device_id)
+                known_success = max((t for t in (known_success, remembered) if t is not None), default=None)
             verdict = _judge(
                 runs,
                 expected=expected,
@@ -426,9 +643,10 @@ def assess(
                 policy=policy,
                 grace=grace,
                 tz=tz,
-                known_success=device.last_backup_at if device is not None else None,
+                known_success=known_success,
                 offline=device is not None and device.status is DeviceStatus.OFFLINE,
                 disabled=not plan.enabled or (schedule is not None and not schedule.enabled),
+                when=when,
             )
             plan_results.append(
                 PlanHealth(
@@ -444,6 +662,14 @@ def assess(
                     last_status=verdict.last_status,
                     last_success_at=verdict.last_success_at,
                     expected_at=verdict.expected_at,
+                    **figures(
+                        runs,
+                        (plan.vendor, plan.account, "plan", plan.id, device_id or ""),
+                        verdict.health,
+                        expected=expected,
+                        grace=grace,
+                        since=first_seen(plan.vendor, plan.account, ("plan", plan.id), ("device", device_id)),
+                    ),
                 )
             )
 
@@ -455,6 +681,7 @@ def assess(
         key = (device.vendor, device.account, device.id)
         mine = tuple(plans_of_device.get(key, ()))
         failed = unjudged.get((device.vendor, device.account))
+        extra: dict[str, Any] = {}
         if failed is not None:
             health, reason, success = Health.UNKNOWN, not_judged_reason(failed), None
         elif mine:
@@ -464,11 +691,25 @@ def assess(
             health = worst.health
             reason = f"{worst.plan_name}: {worst.reason}" if worst.health is not Health.OK else "ok"
             success = min(successes) if successes else None
+            if history is not None:
+                streaky = max(mine, key=lambda p: p.consecutive_failures or 0)
+                extra = {
+                    "missed_days": tuple(sorted({day for p in mine for day in p.missed_days})),
+                    "consecutive_failures": streaky.consecutive_failures,
+                    "failing_since": streaky.failing_since,
+                    "days_in_status": figures((), (device.vendor, device.account, "device", device.id, ""), health)[
+                        "days_in_status"
+                    ],
+                }
         else:
             runs = by_device.get(key, [])
             if device.status in (DeviceStatus.ARCHIVED, DeviceStatus.INACTIVE) and not runs:
                 health, reason, success = Health.UNKNOWN, f"device {device.status.value}", None
             else:
+                known_success = device.last_backup_at
+                if history is not None:
+                    remembered = stored_success.device(device.vendor, device.account, device.id)
+                    known_success = max((t for t in (known_success, remembered) if t is not None), default=None)
                 verdict = _judge(
                     runs,
                     expected=[],
@@ -476,14 +717,16 @@ def assess(
                     policy=policy,
                     grace=policy.grace,
                     tz=zone(device.vendor, device.account),
-                    known_success=device.last_backup_at,
+                    known_success=known_success,
                     offline=device.status is DeviceStatus.OFFLINE,
                     disabled=False,
+                    when=when,
                 )
                 health, reason, success = verdict.health, verdict.reason, verdict.last_success_at
                 no_plan = key not in planned_devices
                 if health is Health.NEVER_RUN and device.last_backup_at is None and not runs and no_plan:
                     reason = "no plan and no run seen"
+            extra = figures(runs, (device.vendor, device.account, "device", device.id, ""), health)
         device_results.append(
             DeviceHealth(
                 vendor=device.vendor,
@@ -495,6 +738,31 @@ def assess(
                 reason=reason,
                 last_success_at=success,
                 plans=mine,
+                **extra,
             )
         )
     return Assessment(plans=tuple(plan_results), devices=tuple(device_results), incomplete=unjudged)
+
+
+class _StoredSuccess:
+    """The newest good run the store remembers for a plan on a device, a plan, or a device."""
+
+    def __init__(self, history: RunHistory | None) -> None:
+        self.pairs = dict(history.last_success) if history is not None else {}
+        self.plans: dict[tuple[str, str, str], dt.datetime] = {}
+        self.devices: dict[tuple[str, str, str], dt.datetime] = {}
+        for (vendor, account, plan_id, device_id), moment in self.pairs.items():
+            for table, entity in ((self.plans, plan_id), (self.devices, device_id)):
+                if entity:
+                    slot = (vendor, account, entity)
+                    table[slot] = max(moment, table.get(slot, moment))
+
+    def plan(self, vendor: str, account: str, plan_id: str | None, device_id: str | None) -> dt.datetime | None:
+        if plan_id is None:  # runs linked to the device only
+            return self.pairs.get((vendor, account, "", device_id or ""))
+        if device_id is None:
+            return self.plans.get((vendor, account, plan_id))
+        return self.pairs.get((vendor, account, plan_id, device_id))
+
+    def device(self, vendor: str, account: str, device_id: str) -> dt.datetime | None:
+        return self.devices.get((vendor, account, device_id))

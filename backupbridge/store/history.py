@@ -16,6 +16,11 @@ do not count).
 
 Everything is read in one consistent transaction, as of the scope's last collect (its accounts' own clocks),
 so history in a sandbox with a simulated clock reads as naturally as in production.
+
+Two readers serve a report: ``health_history`` gives the health engine what the store remembers of some
+accounts (``assess(..., history=...)``: runs the vendor forgot, when each run listing answered, the last good
+run of every backup, the daily verdicts), and ``report_history`` the 30-day strip of every device and the
+compliance of every company for the HTML report (``Report.history``).
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from ..bridge import Snapshot
 from ..errors import BackupBridgeError, ValidationError
-from ..health import Health, Rollup, rollup_day
-from ..models import Job, JobStatus
+from ..health import Health, HealthPolicy, Rollup, RunHistory, StoredRun, rollup_day
+from ..models import Job, JobKind, JobStatus
 from . import schema
 from .engine import Store
 
@@ -42,8 +48,12 @@ __all__ = [
     "EntityHistory",
     "History",
     "HistoryNotFoundError",
+    "ReportHistory",
     "Scope",
+    "extend_snapshot",
+    "health_history",
     "history",
+    "report_history",
 ]
 
 
@@ -547,3 +557,297 @@ def _compliance(
             )
         )
     return results
+
+
+# --- What a report reads: the engine's history, the devices' strips and the companies' compliance ----------
+
+
+def _good_statuses(treat_warning_as_success: bool) -> tuple[str, ...]:
+    return (JobStatus.SUCCESS.value, *((JobStatus.WARNING.value,) if treat_warning_as_success else ()))
+
+
+def _stored_job(row: Any) -> Job:
+    def enum(kind: type[JobStatus] | type[JobKind], value: str) -> Any:
+        try:
+            return kind(value)
+        except ValueError:
+            return kind.UNKNOWN
+
+    return Job(
+        vendor=row.vendor,
+        account=row.account,
+        id=row.job_id,
+        device_id=row.device_id,
+        plan_id=row.plan_id,
+        company_id=row.company_id,
+        status=enum(JobStatus, row.status),
+        vendor_status=row.vendor_status,
+        kind=enum(JobKind, row.kind),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        size_bytes=row.size_bytes,
+        files=row.files,
+        error=row.error,
+    )
+
+
+def health_history(
+    store: Store,
+    accounts: Iterable[tuple[str, str]],
+    *,
+    now: dt.datetime | Mapping[tuple[str, str], dt.datetime],
+    policy: HealthPolicy | None = None,
+) -> RunHistory:
+    """What the store remembers of ``accounts``, for ``assess(..., history=...)``.
+
+    Read in one transaction: the stored runs of the policy's window (at least ``max_age`` plus the offline
+    tolerance, and a day more), the moments each account's run listing answered in it, the daily verdicts
+    of its days, when each device and plan was first seen, and, for a backup with no good run in the window,
+    its newest good run of any age.
+
+    Args:
+        accounts: ``(vendor, account)`` pairs (the snapshot's: ``snapshot.clocks`` and its failed accounts).
+        now: the current time, or one per account (``snapshot.clocks``): the window ends there.
+        policy: the engine's policy (its window, ``max_age``, and whether a warning counts as a success).
+
+    Raises:
+        StoreError: the store could not be read.
+    """
+    policy = policy or HealthPolicy()
+    wanted = sorted(set(accounts))
+    if not wanted:
+        return RunHistory()
+    day = dt.timedelta(days=1)
+    lookback = max(policy.window, policy.max_age + policy.offline_tolerance) + day
+
+    def clock(key: tuple[str, str]) -> dt.datetime:
+        return now if isinstance(now, dt.datetime) else now.get(key, dt.datetime.now(dt.UTC))
+
+    since = {key: clock(key) - lookback for key in wanted}
+    earliest = min(since.values())
+    good = _good_statuses(policy.treat_warning_as_success)
+    jobs, ra, rl, verdicts = schema.jobs, schema.run_accounts, schema.run_listings, schema.verdicts
+    runs: list[StoredRun] = []
+    observed: dict[tuple[str, str], list[dt.datetime]] = {}
+    last_success: dict[tuple[str, str, str, str], dt.datetime] = {}
+    first_seen: dict[tuple[str, str, str, str], dt.datetime] = {}
+    past: dict[tuple[str, str, str, str, str], list[tuple[dt.date, Health]]] = {}
+    window_days = max(1, policy.window.days)
+    when = sa.func.coalesce(jobs.c.finished_at, jobs.c.started_at, jobs.c.first_seen, type_=schema.UTCDateTime())
+    with store.read() as conn:
+        # One range over the day index for every account (a day of slack either side for the zones).
+        rows = conn.execute(
+            sa.select(jobs, when.label("at")).where(jobs.c.day >= (earliest - day).date()).order_by(when)
+        )
+        good_in_window: set[tuple[str, str, str, str]] = set()
+        for row in rows:
+            key = (row.vendor, row.account)
+            if key not in since or row.at < since[key]:
+                continue
+            runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen))
+            if row.status in good:
+                good_in_window.add((row.vendor, row.account, row.plan_id or "", row.device_id or ""))
+        for vendor, account in wanted:
+            start = since[(vendor, account)]
+            answered = conn.execute(
+                sa.select(ra.c.observed_at)
+                .join(
+                    rl,
+                    sa.and_(rl.c.run_id == ra.c.run_id, rl.c.vendor == ra.c.vendor, rl.c.account == ra.c.account),
+                )
+                .where(
+                    ra.c.vendor == vendor,
+                    ra.c.account == account,
+                    ra.c.day >= (start - day).date(),
+                    rl.c.operation == "list_jobs",
+                    rl.c.ok.is_(True),
+                )
+                .order_by(ra.c.observed_at)
+            ).scalars()
+            observed[(vendor, account)] = [moment for moment in answered if moment >= start]
+            entities: dict[str, list[str]] = {"device": [], "plan": []}
+            for kind, table in (("device", schema.devices), ("plan", schema.plans)):
+                for entity_id, seen in conn.execute(
+                    sa.select(table.c.id, table.c.first_seen).where(
+                        table.c.vendor == vendor, table.c.account == account
+                    )
+                ):
+                    first_seen[(vendor, account, kind, entity_id)] = seen
+                    entities[kind].append(entity_id)
+            today = clock((vendor, account)).date()
+            for kind, entity_id, device_id, verdict_day, health in conn.execute(
+                sa.select(
+                    verdicts.c.kind, verdicts.c.entity_id, verdicts.c.device_id, verdicts.c.day, verdicts.c.health
+                )
+                .where(
+                    verdicts.c.vendor == vendor,
+                    verdicts.c.account == account,
+                    verdicts.c.day >= today - dt.timedelta(days=window_days + 1),
+                )
+                .order_by(verdicts.c.day)
+            ):
+                past.setdefault((vendor, account, kind, entity_id, device_id), []).append((verdict_day, Health(health)))
+            # The newest good run of a backup with none in the window (the vendor may have forgotten it).
+            covered_devices = {d for v, a, _, d in good_in_window if (v, a) == (vendor, account) and d}
+            covered_plans = {p for v, a, p, _ in good_in_window if (v, a) == (vendor, account) and p}
+            for column, ids in (
+                (jobs.c.device_id, [i for i in entities["device"] if i not in covered_devices]),
+                (jobs.c.plan_id, [i for i in entities["plan"] if i not in covered_plans]),
+            ):
+                for chunk in _chunks(sorted(ids)):
+                    for plan_id, device_id, moment in conn.execute(
+                        sa.select(jobs.c.plan_id, jobs.c.device_id, sa.func.max(when, type_=schema.UTCDateTime()))
+                        .where(
+                            jobs.c.vendor == vendor,
+                            jobs.c.account == account,
+                            column.in_(chunk),
+                            jobs.c.status.in_(good),
+                        )
+                        .group_by(jobs.c.plan_id, jobs.c.device_id)
+                    ):
+                        slot = (vendor, account, plan_id or "", device_id or "")
+                        last_success[slot] = max(moment, last_success.get(slot, moment))
+    return RunHistory(
+        runs=tuple(runs),
+        observed={key: tuple(moments) for key, moments in observed.items()},
+        last_success=last_success,
+        first_seen=first_seen,
+        verdicts={key: tuple(days) for key, days in past.items()},
+    )
+
+
+def extend_snapshot(snapshot: Snapshot, history: RunHistory) -> Snapshot:
+    """``snapshot`` with the stored runs the vendor no longer shows added to its jobs (each run once), so the
+    report's problem rows and the alerts count failure streaks across them. Record the original snapshot,
+    not this one."""
+    from ..health import _run_identity
+
+    known = {_run_identity(job) for job in snapshot.jobs}
+    accounts = set(snapshot.clocks) - set(snapshot.incomplete)
+    extra = []
+    for stored in history.runs:
+        identity = _run_identity(stored.job)
+        if identity not in known and (stored.job.vendor, stored.job.account) in accounts:
+            known.add(identity)
+            extra.append(stored.job)
+    return attrs.evolve(snapshot, jobs=[*extra, *snapshot.jobs])
+
+
+@attrs.frozen(kw_only=True)
+class ReportHistory:
+    """The HTML report's history: each device's daily strip and each company's compliance.
+
+    Attributes:
+        days: the strip's length.
+        devices: ``(vendor, account, device_id)`` -> the device's days, ending on its account's last collect.
+        compliance: ``(vendor, account, company_id)`` -> the share of device-days and plan-days judged OK.
+    """
+
+    days: int
+    devices: Mapping[tuple[str, str, str], EntityHistory] = attrs.field(factory=dict, hash=False)
+    compliance: Mapping[tuple[str, str, str | None], CompanyCompliance] = attrs.field(factory=dict, hash=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.devices or self.compliance)
+
+
+def report_history(
+    store: Store,
+    accounts: Iterable[tuple[str, str]],
+    *,
+    days: int = 30,
+    rollup: Rollup = Rollup.WORST,
+    treat_warning_as_success: bool = False,
+    devices: Iterable[tuple[str, str, str]] | None = None,
+) -> ReportHistory:
+    """Every device's last ``days`` days and every company's compliance over them, for ``accounts``.
+
+    Each account's window ends on the day of its own last collect (its clock, its zone).
+
+    Args:
+        devices: only these ``(vendor, account, device_id)`` (the snapshot's devices); default: every device
+            of the accounts the store saw in the window.
+
+    Raises:
+        ValidationError: ``days`` is not between 1 and 3660.
+        StoreError: the store could not be read.
+    """
+    if days < 1 or days > 3660:
+        raise ValidationError("days must be between 1 and 3660", field="days")
+    wanted = sorted(set(accounts))
+    only = set(devices) if devices is not None else None
+    good = set(_good_statuses(treat_warning_as_success))
+    strips: dict[tuple[str, str, str], EntityHistory] = {}
+    compliance: dict[tuple[str, str, str | None], CompanyCompliance] = {}
+    with store.read() as conn:
+        zones = _zones(conn, wanted)
+        collected = _last_collected(conn, wanted)
+        for key in wanted:
+            if key not in collected:
+                continue  # never recorded: nothing to show
+            zone = zones[key]
+            end = collected[key].astimezone(zone).date()
+            start = end - dt.timedelta(days=days - 1)
+            table = schema.devices
+            entities = [
+                _Entity(Scope.DEVICE, *row)
+                for row in conn.execute(
+                    sa.select(
+                        table.c.vendor,
+                        table.c.account,
+                        table.c.id,
+                        table.c.name,
+                        table.c.company_id,
+                        table.c.first_seen,
+                        table.c.last_seen,
+                    )
+                    .where(table.c.vendor == key[0], table.c.account == key[1])
+                    .order_by(table.c.name, table.c.id)
+                )
+                if (only is None and row.last_seen.astimezone(zone).date() >= start)
+                or (only is not None and (row.vendor, row.account, row.id) in only)
+            ]
+            for found in _account_history(conn, key, entities, zone, start, end, rollup, good):
+                strips[(found.vendor, found.account, found.id)] = found
+            compliance.update(_account_compliance(conn, key, start, end))
+    return ReportHistory(days=days, devices=strips, compliance=compliance)
+
+
+def _account_compliance(
+    conn: sa.Connection, account: tuple[str, str], start: dt.date, end: dt.date
+) -> dict[tuple[str, str, str | None], CompanyCompliance]:
+    """Every company's compliance in one account, in one grouped query (``_compliance`` asks per company)."""
+    vendor, name = account
+    verdicts, companies = schema.verdicts, schema.companies
+    counts: dict[str | None, dict[tuple[str, bool], int]] = {}
+    for company_id, row_kind, health, number in conn.execute(
+        sa.select(verdicts.c.company_id, verdicts.c.kind, verdicts.c.health, sa.func.count())
+        .where(
+            verdicts.c.vendor == vendor,
+            verdicts.c.account == name,
+            verdicts.c.health != Health.UNKNOWN.value,
+            verdicts.c.day.between(start, end),
+        )
+        .group_by(verdicts.c.company_id, verdicts.c.kind, verdicts.c.health)
+    ):
+        slot = counts.setdefault(company_id, {})
+        flag = (row_kind, health == Health.OK.value)
+        slot[flag] = slot.get(flag, 0) + number
+    titles = dict(
+        conn.execute(
+            sa.select(companies.c.id, companies.c.name).where(companies.c.vendor == vendor, companies.c.account == name)
+        ).tuples()
+    )
+    found = {}
+    for company_id, slot in counts.items():
+        found[(vendor, name, company_id)] = CompanyCompliance(
+            vendor=vendor,
+            account=name,
+            company_id=company_id,
+            company=(titles.get(company_id) if company_id is not None else None) or company_id or "(no company)",
+            device_days=slot.get(("device", True), 0) + slot.get(("device", False), 0),
+            device_days_ok=slot.get(("device", True), 0),
+            plan_days=slot.get(("plan", True), 0) + slot.get(("plan", False), 0),
+            plan_days_ok=slot.get(("plan", True), 0),
+        )
+    return found

@@ -203,7 +203,8 @@ def record_snapshot(
         snapshot: what ``Bridge.snapshot()`` returned.
         run_started: when the pass began (aware).
         run_finished: when it ended (default: now).
-        assessment: the health engine's verdicts for this snapshot (default: ``assess`` with ``policy``).
+        assessment: the health engine's verdicts for this snapshot (default: ``assess`` with ``policy`` and the
+            store's history of these accounts, read before anything of this run is written).
         accounts: ``(vendor, account)`` pairs the run covered (an account that neither answered nor failed
             would otherwise go unrecorded); the snapshot's own accounts are always included.
         source: what made the run (``collect``, ``report``).
@@ -214,7 +215,11 @@ def record_snapshot(
     """
     if run_started.tzinfo is None:
         raise ValidationError("run_started must be aware", field="run_started")
+    accounts = list(accounts)
     if assessment is None:
+        from .history import health_history
+
+        covered = {*accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
         assessment = assess(
             snapshot.devices,
             snapshot.plans,
@@ -223,6 +228,7 @@ def record_snapshot(
             policy=policy,
             timezones=snapshot.timezones,
             incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
+            history=health_history(store, covered, now=snapshot.clocks, policy=policy),  # what the vendor forgot
         )
     with store.write("run") as conn:
         result = conn.execute(sa.insert(schema.runs).values(started_at=run_started, source=source))
