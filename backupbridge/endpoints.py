@@ -194,7 +194,7 @@ class Pages:
     stated_size: Callable[[Reply, object], int | None] | None = None
     check: Callable[[Reply, Call, object], None] | None = None
     total_name: str = "total"
-    items: str | None | types.EllipsisType = ...
+    items: str | types.EllipsisType | None = ...
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.size <= self.max_size:
@@ -466,6 +466,11 @@ class Paged(Endpoint[T]):
 
     pages: Pages = attrs.field(kw_only=True)
     id: Callable[[Any], Hashable | None] | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if "page_size" in self._argument_names():
+            raise ValueError(f"{self.operation}: page_size is the paged endpoint's own argument")
 
     def _envelope(self) -> str | None:
         items = self.pages.items

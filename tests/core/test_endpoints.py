@@ -180,6 +180,10 @@ def test_a_template_and_its_path_arguments_must_agree() -> None:
         API.one("GET /things/{thing_id}", ThingRecord, "x", path={"other": text()})
     with pytest.raises(ValueError, match="METHOD /path"):
         API.one("things", ThingRecord, "x")
+    with pytest.raises(ValueError, match="declared twice"):
+        API.many("GET /things/{a}", ThingRecord, "x", path={"a": text()}, query={"a": text()})
+    with pytest.raises(ValueError, match="page_size"):
+        API.paged("GET /things", ThingRecord, "x", pages=PAGES, query={"page_size": integer()})
 
 
 # -- reply shapes ------------------------------------------------------------------------------------------
