@@ -6,17 +6,18 @@ Registered through the entry-point group ``backupbridge`` exactly as a third-par
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
 
 if TYPE_CHECKING:
     from backupbridge import AsyncConnection, Connection
+
+    from .simulator import CleverFoxSimulator
 from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import BASE_URL, VENDOR, CleverFoxAPI, decode_error, make_auth
 from .driver import CleverFoxDriver
-from .simulator import CleverFoxSimulator
 
 __all__ = ["VENDOR", "CleverFoxAPI", "CleverFoxDriver", "CleverFoxSimulator", "api", "vendor"]
 
@@ -43,7 +44,17 @@ CAPABILITIES = frozenset(
 
 
 def _simulator(options: SimulatorOptions) -> Simulator:
+    from .simulator import CleverFoxSimulator  # imported when a simulator is made: never for real accounts
+
     return CleverFoxSimulator(options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CleverFoxSimulator":  # the simulator class, imported on first use
+        from .simulator import CleverFoxSimulator
+
+        return CleverFoxSimulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 vendor = Vendor(

@@ -7,15 +7,26 @@ Registered through the entry-point group ``backupbridge`` exactly as a third-par
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from backupbridge import hookimpl
 from backupbridge.plugin import SinkType
 
 from .client import VENDOR, ConnectWiseAPI
-from .simulator import ConnectWiseSimulator
 from .sink import ConnectWiseSink, marker, sink_type
 
+if TYPE_CHECKING:
+    from .simulator import ConnectWiseSimulator
+
 __all__ = ["VENDOR", "ConnectWiseAPI", "ConnectWiseSimulator", "ConnectWiseSink", "marker", "sink_type"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ConnectWiseSimulator":  # the simulator class, imported on first use (never for a real sink)
+        from .simulator import ConnectWiseSimulator
+
+        return ConnectWiseSimulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl

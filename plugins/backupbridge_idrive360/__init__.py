@@ -6,18 +6,19 @@ Registered through the entry-point group ``backupbridge`` exactly as a third-par
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
 
 if TYPE_CHECKING:
     from backupbridge import AsyncConnection, Connection
+
+    from .simulator import IDrive360Simulator
 from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import BASE_URL, VENDOR, IDrive360API, decode_error, make_auth
 from .driver import IDrive360Driver
 from .records import ConfigurationId
-from .simulator import IDrive360Simulator
 
 __all__ = ["VENDOR", "ConfigurationId", "IDrive360API", "IDrive360Driver", "IDrive360Simulator", "api", "vendor"]
 
@@ -39,7 +40,17 @@ CAPABILITIES = frozenset(
 
 
 def _simulator(options: SimulatorOptions) -> Simulator:
+    from .simulator import IDrive360Simulator  # imported when a simulator is made: never for real accounts
+
     return IDrive360Simulator(options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "IDrive360Simulator":  # the simulator class, imported on first use
+        from .simulator import IDrive360Simulator
+
+        return IDrive360Simulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 vendor = Vendor(

@@ -6,17 +6,18 @@ Registered through the entry-point group ``backupbridge`` exactly as a third-par
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
 
 if TYPE_CHECKING:
     from backupbridge import AsyncConnection, Connection
+
+    from .simulator import ManagedBackupSimulator
 from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import BASE_URL, VENDOR, ManagedBackupAPI, decode_error, make_auth
 from .driver import ManagedBackupDriver
-from .simulator import ManagedBackupSimulator
 
 __all__ = ["VENDOR", "ManagedBackupAPI", "ManagedBackupDriver", "ManagedBackupSimulator", "api", "vendor"]
 
@@ -36,7 +37,17 @@ CAPABILITIES = frozenset(
 
 
 def _simulator(options: SimulatorOptions) -> Simulator:
+    from .simulator import ManagedBackupSimulator  # imported when a simulator is made: never for real accounts
+
     return ManagedBackupSimulator(options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ManagedBackupSimulator":  # the simulator class, imported on first use
+        from .simulator import ManagedBackupSimulator
+
+        return ManagedBackupSimulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 vendor = Vendor(

@@ -6,17 +6,18 @@ Registered through the entry-point group ``backupbridge`` exactly as a third-par
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backupbridge import Capability, CredentialField, Vendor, hookimpl
 
 if TYPE_CHECKING:
     from backupbridge import AsyncConnection, Connection
+
+    from .simulator import VProtectSimulator
 from backupbridge.plugin import Simulator, SimulatorOptions
 
 from .client import VENDOR, BackupFilters, VProtectAPI, decode_error, make_auth
 from .driver import VProtectDriver
-from .simulator import VProtectSimulator
 
 __all__ = ["VENDOR", "BackupFilters", "VProtectAPI", "VProtectDriver", "VProtectSimulator", "api", "vendor"]
 
@@ -41,7 +42,17 @@ CAPABILITIES = frozenset(
 
 
 def _simulator(options: SimulatorOptions) -> Simulator:
+    from .simulator import VProtectSimulator  # imported when a simulator is made: never for real accounts
+
     return VProtectSimulator(options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "VProtectSimulator":  # the simulator class, imported on first use
+        from .simulator import VProtectSimulator
+
+        return VProtectSimulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 vendor = Vendor(
