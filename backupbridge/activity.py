@@ -50,64 +50,66 @@ def _finished(job: Job) -> dt.datetime | None:
     return job.finished_at or job.started_at
 
 
-def _newer(candidate: Job, current: Job | None) -> bool:
-    """Whether ``candidate`` is newer than ``current``; on a tie the one listed first stays."""
-    if current is None:
-        return True
-    mine, theirs = _started(candidate), _started(current)
-    if mine is None:
-        return False
-    return theirs is None or mine > theirs
-
-
 @attrs.frozen(kw_only=True)
 class DeviceActivity:
-    """The runs of one device that say something about it.
+    """What one device's runs say about it (the values only: no run, and none of its raw payload, is kept).
 
     Attributes:
-        last_run: the newest run that is not merely queued (``None``: no such run listed).
-        last_success: the successful run that finished last (or started last, without a finish); ``None``:
-            no successful run with a time is listed.
+        last_run_at: when the newest run that is not merely queued started (or finished, without a start);
+            ``None`` with ``last_status`` set when that run has no time at all.
+        last_status: that run's status (``None``: no such run listed).
+        last_vendor_status: the vendor's own word for it.
+        company_id: that run's company.
+        last_backup_at: the latest moment a successful run finished (or started, without a finish);
+            ``None``: no successful run with a time is listed.
     """
 
-    last_run: Job | None = None
-    last_success: Job | None = None
-
-    @property
-    def last_backup_at(self) -> dt.datetime | None:
-        """When the newest successful run finished (or started, without a finish)."""
-        return _finished(self.last_success) if self.last_success is not None else None
+    last_run_at: dt.datetime | None = None
+    last_status: JobStatus | None = None
+    last_vendor_status: str | None = None
+    company_id: str | None = None
+    last_backup_at: dt.datetime | None = None
 
 
 class _Tally:
-    """The newest run and the newest success of each device, one run at a time."""
+    """The newest run and the latest success of each device, one run at a time."""
 
     def __init__(self) -> None:
-        self.runs: dict[DeviceKey, Job] = {}
-        self.successes: dict[DeviceKey, Job] = {}
+        self.found: dict[DeviceKey, DeviceActivity] = {}
 
     def add(self, job: Job) -> None:
         if job.device_id is None:
             return
         key = (job.vendor, job.account, job.device_id)
-        if job.status is not JobStatus.QUEUED and _newer(job, self.runs.get(key)):
-            self.runs[key] = job
-        if job.status is JobStatus.SUCCESS and _finished(job) is not None:
-            current = self.successes.get(key)
-            if current is None or _finished(job) > _finished(current):  # type: ignore[operator]
-                self.successes[key] = job
+        current = self.found.get(key)
+        seen = current or DeviceActivity()
+        changes: dict[str, Any] = {}
+        if job.status is not JobStatus.QUEUED:
+            when = _started(job)
+            # Newer: the first run seen, or a timed one after the current (a timeless one never is); a tie keeps
+            # the one listed first.
+            if seen.last_status is None or (when is not None and (seen.last_run_at is None or when > seen.last_run_at)):
+                changes.update(
+                    last_run_at=when,
+                    last_status=job.status,
+                    last_vendor_status=job.vendor_status,
+                    company_id=job.company_id,
+                )
+        if job.status is JobStatus.SUCCESS:
+            done = _finished(job)
+            if done is not None and (seen.last_backup_at is None or done > seen.last_backup_at):
+                changes["last_backup_at"] = done
+        if changes:
+            self.found[key] = attrs.evolve(seen, **changes)
 
     def result(self) -> dict[DeviceKey, DeviceActivity]:
-        return {
-            key: DeviceActivity(last_run=self.runs.get(key), last_success=self.successes.get(key))
-            for key in self.runs.keys() | self.successes.keys()
-        }
+        return self.found
 
 
 def summarize(jobs: Iterable[Job]) -> dict[DeviceKey, DeviceActivity]:
     """``(vendor, account, device_id)`` -> what its runs say; runs without a device are left out.
 
-    One pass, holding one run or two per device (never the whole listing)."""
+    One pass, holding a few values per device (never the listing, nor any run's payload)."""
     tally = _Tally()
     for job in jobs:
         tally.add(job)
@@ -129,14 +131,13 @@ def apply_activity(device: Device, activity: DeviceActivity | None) -> Device:
     changes: dict[str, Any] = {}
     if device.last_backup_at is None and activity.last_backup_at is not None:
         changes["last_backup_at"] = activity.last_backup_at
-    last = activity.last_run
-    if last is not None:
+    if activity.last_status is not None:
         if device.last_backup_status is JobStatus.UNKNOWN and device.vendor_backup_status is None:
-            if last.status is not JobStatus.UNKNOWN or last.vendor_status is not None:
-                changes["last_backup_status"] = last.status
-                changes["vendor_backup_status"] = last.vendor_status
-        if device.company_id is None and last.company_id is not None:
-            changes["company_id"] = last.company_id
+            if activity.last_status is not JobStatus.UNKNOWN or activity.last_vendor_status is not None:
+                changes["last_backup_status"] = activity.last_status
+                changes["vendor_backup_status"] = activity.last_vendor_status
+        if device.company_id is None and activity.company_id is not None:
+            changes["company_id"] = activity.company_id
     return attrs.evolve(device, **changes) if changes else device
 
 
