@@ -24,7 +24,8 @@ class PruneResult:
 
 def prune(store: Store, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> PruneResult:
     """Delete runs, jobs and verdicts of the days before the day of ``now - older_than``, and devices,
-    plans, companies and names not seen since. One transaction: a prune that fails deletes nothing.
+    plans, companies and names not seen since, and alert deliveries acknowledged before it. One transaction:
+    a prune that fails deletes nothing.
 
     Raises:
         ValidationError: ``older_than`` is shorter than a day.
@@ -55,6 +56,11 @@ def prune(store: Store, older_than: dt.timedelta, *, now: dt.datetime | None = N
             (schema.devices, schema.devices.c.last_seen < cutoff),
             (schema.plans, schema.plans.c.last_seen < cutoff),
             (schema.companies, schema.companies.c.last_seen < cutoff),
+            # Acknowledged alert deliveries (pending ones and open problems are kept, however old).
+            (
+                schema.alert_outbox,
+                (schema.alert_outbox.c.state == "delivered") & (schema.alert_outbox.c.delivered_at < cutoff),
+            ),
         ):
             deleted[table.name] = conn.execute(sa.delete(table).where(condition)).rowcount
     return PruneResult(kept_from=first_day, deleted=deleted)

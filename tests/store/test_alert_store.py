@@ -115,9 +115,10 @@ def one_pass(
     at: dt.datetime = NOW,
     import_file: Path | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    timeout: float = 120.0,
 ) -> AlertsOutcome:
     """What a collect does with its alerts: reconcile (under the store's alert lock), then deliver."""
-    options: dict[str, Any] = {"import_file": import_file}
+    options: dict[str, Any] = {"import_file": import_file, "timeout": timeout}
     if clock is not None:
         options["clock"] = clock
     with StoreAlertState.locked(store, **options) as state:

@@ -258,3 +258,31 @@ def test_a_pass_on_the_store_backend_with_reconcile_and_deliver(store: Store) ->
         outcome = deliver_alerts(state, changes.opened, changes.recovered, [], [sink], updated=changes.updated)
     assert outcome.sinks.delivered == 1 and [e for e, _, _ in sink.got] == ["problem"]
     assert json.loads(rows(store, tables.alert_open)[0].alert)["severity"] == "low"
+
+
+def test_prune_deletes_acknowledged_deliveries_only(store: Store) -> None:
+    from backupbridge.store import prune
+
+    one_pass(store, failing(2), [Recorder()])  # delivered now
+    one_pass(store, failing(3), [Recorder(fail=lambda entry: True)])  # p002 stays pending
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=500)
+    result = prune(store, dt.timedelta(days=400), now=later)
+    assert result.deleted["alert_outbox"] == 2
+    assert [(r.state, r.alert_key) for r in rows(store, tables.alert_outbox)] == [("pending", "v|a|c1|d1|p002|failed")]
+    assert len(rows(store, tables.alert_open)) == 3  # open problems are never pruned
+
+
+def test_a_reconciliation_waiting_too_long_for_another_is_one_line_and_writes_nothing(
+    store: Store, store_url: str
+) -> None:
+    from backupbridge.store import StoreError
+
+    with StoreAlertState.locked(store) as holder, open_store(store_url, busy_timeout=0.2) as other:
+        reconcile_events(holder, alerts_from(assessment(failing(1)), NOW), scope=[("v", "a")])
+        with pytest.raises(StoreError) as caught:
+            one_pass(other, failing(2), [Recorder()], timeout=0.2)
+        holder.save()
+    message = str(caught.value)
+    assert "is locked by another" in message and "nothing of this alert state was written" in message
+    assert "\n" not in message
+    assert [r.key for r in rows(store, tables.alert_open)] == ["v|a|c1|d1|p000|failed"]  # the holder's only
