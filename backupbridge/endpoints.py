@@ -36,10 +36,11 @@ value; it never sees ``None`` (a missing argument is left out of the request, or
 
 from __future__ import annotations
 
+import re
 import string
 import types
 import urllib.parse
-from collections.abc import Callable, Generator, Hashable, Mapping
+from collections.abc import Callable, Generator, Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -52,6 +53,7 @@ from .http import Batch, Call, End, ListOp, Op, Page, Paging, Reply, by_attr, co
 __all__ = [
     "Check",
     "Endpoint",
+    "Json",
     "Many",
     "NoContent",
     "One",
@@ -79,6 +81,7 @@ Check = Callable[[Any, str], object]
 """``check(value, field)``: the value as it goes on the wire, or ``Refused`` (never called with ``None``)."""
 
 _WireArgs = Mapping[str, "Param | Check"]
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class Refused(Exception):
@@ -149,11 +152,13 @@ def choice(*allowed: str, upper: bool = False) -> Check:
 
 
 def integer(*, minimum: int | None = None, maximum: int | None = None, digits: bool = False) -> Check:
-    """An ``int`` (never a ``bool``) within the bounds; ``digits`` also takes a string of ASCII digits."""
+    """An ``int`` (never a ``bool``) within the bounds; ``digits`` also takes a string of 1 to 19 ASCII digits
+    (no sign, no blanks, no other digits: ``"٣"`` and ``" 5"`` are refused, and so is a number too long to be
+    an id)."""
 
     def check(value: object, field: str) -> int:
-        if digits and isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-            value = int(value.strip())
+        if digits and isinstance(value, str) and _DIGITS.fullmatch(value):
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise Refused(f"{field} must be an integer; got {value!r}")
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
@@ -174,27 +179,32 @@ class Pages:
 
     Attributes:
         end: the documented end condition (``End.TOTAL``, ``End.SHORT_PAGE``...).
-        params: the query parameters of the page at ``index`` (0 for the first) in pages of ``size``.
         size: the page size asked for unless the caller passes ``page_size``.
         max_size: the largest ``page_size`` a caller may ask for (``ValidationError`` beyond it).
+        params: the query parameters of the page at ``index`` (0 for the first) in pages of ``size``.
+        path: path segments the page at ``index`` appends to the endpoint's path, for a vendor that pages by
+            path (``lambda index, size: (index * size, size)`` for ``/Computers/{offset}/{count}``); each is
+            encoded like a path argument.
         total: the listing's total as one page states it (``None`` when it does not), from the reply and
             its parsed JSON; required for ``End.TOTAL``.
         stated_size: the page size one page says it used, when it says so (checked, never trusted).
         check: more checks of one page (its stated page number...), raising ``reply.decoding_error``.
         total_name: where the total is stated (``X-Total-Count``), for error messages.
         items: the key a page holds its records under (``"data"`` for ``{"data": [...], "total": 9}``),
-            ``None`` for a bare array; the service's envelope when omitted.
+            ``None`` for a bare array, or a function finding the records' array in a page (the reply and
+            its parsed JSON); the service's envelope when omitted.
     """
 
     end: End
-    params: Callable[[int, int], Mapping[str, str | int]]
     size: int
     max_size: int
+    params: Callable[[int, int], Mapping[str, str | int]] | None = None
+    path: Callable[[int, int], Sequence[str | int]] | None = None
     total: Callable[[Reply, object], int | None] | None = None
     stated_size: Callable[[Reply, object], int | None] | None = None
     check: Callable[[Reply, Call, object], None] | None = None
     total_name: str = "total"
-    items: str | types.EllipsisType | None = ...
+    items: str | Callable[[Reply, object], object] | types.EllipsisType | None = ...
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.size <= self.max_size:
@@ -203,6 +213,8 @@ class Pages:
             raise ValueError("Pages: End.TOTAL paging needs total")
         if self.end not in (End.TOTAL, End.SHORT_PAGE):
             raise ValueError("Pages: a paged endpoint ends on End.TOTAL or End.SHORT_PAGE")
+        if self.params is None and self.path is None:
+            raise ValueError("Pages: say how a page is asked for (params, path or both)")
 
 
 # -- requests and endpoints --------------------------------------------------------------------------------------
@@ -218,6 +230,18 @@ class Request:
 
 _SAFE_PATH = frozenset(string.ascii_letters + string.digits + "-_.~")
 _FIELDS = string.Formatter()
+
+
+def _encode_segment(value: object, field: str) -> str:
+    """``value`` as one path segment: a str or an int, percent-encoded whole; ``.``, ``..``, empty and
+    unprintable values are refused (they would name another path, or none)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise Refused(f"{field} must be a string or an integer for the path")
+    piece = str(value)
+    if piece in ("", ".", "..") or not piece.isprintable():
+        raise Refused(f"{field} {piece!r} cannot be a path segment")
+    # Everything but the unreserved characters is percent-encoded: '/', '?', '#' and '%' stay in the segment.
+    return "".join(c if c in _SAFE_PATH else urllib.parse.quote(c, safe="") for c in piece)
 
 
 def _placeholders(template: str) -> list[str]:
@@ -289,13 +313,10 @@ class Endpoint(Generic[T]):
 
     def _segment(self, name: str, value: object) -> str:
         field = self.path[name].field or self.path[name].wire or name
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self._refused(f"{field} must be a string or an integer for the path", field)
-        piece = str(value)
-        if piece in ("", ".", "..") or not piece.isprintable():
-            raise self._refused(f"{field} {piece!r} cannot be a path segment", field)
-        # Everything but the unreserved characters is percent-encoded: '/', '?', '#' and '%' stay in the segment.
-        return "".join(c if c in _SAFE_PATH else urllib.parse.quote(c, safe="") for c in piece)
+        try:
+            return _encode_segment(value, field)
+        except Refused as refused:
+            raise self._refused(refused.message, field) from None
 
     def request(self, /, **given: object) -> Request:
         """Check ``given`` (keyword arguments by declared name) and describe the request; nothing is sent."""
@@ -377,9 +398,13 @@ class Endpoint(Generic[T]):
         assert isinstance(raw, Mapping)
         return self._decode(reply, self.record, raw), raw
 
+    def _listed(self, reply: Reply, data: object) -> object:
+        return self._unwrap(reply, data, many=True)
+
     def _records(self, reply: Reply, data: object) -> list[tuple[T, Raw]]:
-        rows = self._unwrap(reply, data, many=True)
-        assert isinstance(rows, list)
+        rows = self._listed(reply, data)
+        if not isinstance(rows, list):
+            raise reply.decoding_error("expected a list of records")
         for index, row in enumerate(rows):
             if not isinstance(row, Mapping):
                 raise reply.decoding_error(f"record {index} is not a JSON object")
@@ -436,17 +461,35 @@ class NoContent(Endpoint[None]):
 
 
 @attrs.frozen(eq=False)
+class Json(Endpoint[object]):
+    """An endpoint whose reply has no documented shape (a new id as a bare string, a usage report):
+    ``endpoint(**args)`` is an ``Op[object]``, the parsed JSON (``None`` for an empty body)."""
+
+    def __call__(self, /, **given: object) -> Op[object]:
+        """The op that sends the checked request and returns its reply's JSON as parsed."""
+        return self._exchange(self.request(**given), lambda reply: reply.json() if reply.content.strip() else None)
+
+
+@attrs.frozen(eq=False)
 class Many(Endpoint[T]):
     """An endpoint whose one reply is the whole listing (a JSON array): ``endpoint(**args)`` is a
     ``ListOp[T]``; an id arriving twice raises ``DecodingError``."""
 
     id: Callable[[Any], Hashable | None] | None = None
+    null_is_empty: bool = False
+    listing_rescue: Callable[[BackupBridgeError, Request], None] | None = None
+
+    def _listed(self, reply: Reply, data: object) -> object:
+        if data is None and self.null_is_empty and self.service.envelope is None:
+            return []
+        return self._unwrap(reply, data, many=True)
 
     def pairs(self, /, **given: object) -> ListOp[tuple[T, Raw]]:
         """The listing as ``(record, raw JSON)`` pairs."""
-        call = self.request(**given).call
-        return paginate(call, lambda reply, _: Page(items=self._records(reply, reply.json())),
-                        Paging(end=End.WHOLE, id_of=self.id))  # fmt: skip
+        request = self.request(**given)
+        listing = paginate(request.call, lambda reply, _: Page(items=self._records(reply, reply.json())),
+                           Paging(end=End.WHOLE, id_of=self.id))  # fmt: skip
+        return _guarded(listing, request, self.listing_rescue)
 
     def __call__(self, /, **given: object) -> ListOp[T]:
         """The listing's records."""
@@ -466,6 +509,7 @@ class Paged(Endpoint[T]):
 
     pages: Pages = attrs.field(kw_only=True)
     id: Callable[[Any], Hashable | None] | None = attrs.field(default=None, kw_only=True)
+    listing_rescue: Callable[[BackupBridgeError, Request], None] | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -474,7 +518,15 @@ class Paged(Endpoint[T]):
 
     def _envelope(self) -> str | None:
         items = self.pages.items
-        return self.service.envelope if isinstance(items, types.EllipsisType) else items
+        if isinstance(items, types.EllipsisType):
+            return self.service.envelope
+        return items if isinstance(items, str) or items is None else None
+
+    def _listed(self, reply: Reply, data: object) -> object:
+        items = self.pages.items
+        if callable(items):
+            return items(reply, data)
+        return self._unwrap(reply, data, many=True)
 
     def _page_size(self, size: object) -> int:
         if size is None:
@@ -485,12 +537,17 @@ class Paged(Endpoint[T]):
 
     def pairs(self, /, *, page_size: int | None = None, **given: object) -> ListOp[tuple[T, Raw]]:
         """Every page of the listing as ``(record, raw JSON)`` pairs; ``page_size`` defaults to the vendor's."""
-        base = self.request(**given).call
+        request = self.request(**given)
+        base = request.call
         size = self._page_size(page_size)
         pages = self.pages
 
         def page_call(index: int) -> Call:
-            return attrs.evolve(base, params={**base.params, **pages.params(index, size)})
+            path = base.path
+            if pages.path is not None:
+                path += "".join("/" + _encode_segment(piece, "page") for piece in pages.path(index, size))
+            params = base.params if pages.params is None else {**base.params, **pages.params(index, size)}
+            return attrs.evolve(base, path=path, params=params)
 
         def parse(reply: Reply, call: Call) -> Page[tuple[T, Raw]]:
             data = reply.json()
@@ -504,11 +561,41 @@ class Paged(Endpoint[T]):
             )
 
         paging = Paging(end=pages.end, page_size=size, page_call=page_call, id_of=self.id, total_name=pages.total_name)
-        return paginate(page_call(0), parse, paging)
+        return _guarded(paginate(page_call(0), parse, paging), request, self.listing_rescue)
 
     def __call__(self, /, *, page_size: int | None = None, **given: object) -> ListOp[T]:
         """Every record of the listing, page by page."""
         return _records_of(self.pairs(page_size=page_size, **given))
+
+
+def _guarded(
+    listing: ListOp[V], request: Request, rescue: Callable[[BackupBridgeError, Request], None] | None
+) -> ListOp[V]:
+    """``listing`` whose failed requests pass through ``rescue`` first (it may raise another error; a listing
+    is never stood in for: it returns everything or raises)."""
+    if rescue is None:
+        return listing
+
+    def steps() -> Generator[Call | Batch[V], Reply | None, None]:
+        inner = listing.steps
+        try:
+            message = next(inner)
+            while True:
+                if isinstance(message, Batch):
+                    received = yield message
+                else:
+                    try:
+                        received = yield message
+                    except BackupBridgeError as exc:
+                        rescue(exc, request)
+                        raise
+                message = inner.send(received)
+        except StopIteration:
+            return
+        finally:
+            inner.close()
+
+    return ListOp(listing.operation, steps)
 
 
 def _first(pair: tuple[T, Raw]) -> T:
@@ -516,18 +603,28 @@ def _first(pair: tuple[T, Raw]) -> T:
 
 
 def _records_of(listing: ListOp[tuple[T, Raw]]) -> ListOp[T]:
+    """The records of a listing of pairs; an error the session throws in is passed on to the listing (whose
+    ``rescue`` may read it), as ``yield from`` would."""
+
     def steps() -> Generator[Call | Batch[T], Reply | None, None]:
         inner = listing.steps
-        message = next(inner)
-        while True:
-            if isinstance(message, Batch):
-                received = yield Batch(list(map(_first, message.items)))
-            else:
-                received = yield message
-            try:
+        try:
+            message = next(inner)
+            while True:
+                if isinstance(message, Batch):
+                    received = yield Batch(list(map(_first, message.items)))
+                    message = inner.send(received)
+                    continue
+                try:
+                    received = yield message
+                except Exception as exc:
+                    message = inner.throw(exc)
+                    continue
                 message = inner.send(received)
-            except StopIteration:
-                return
+        except StopIteration:
+            return
+        finally:
+            inner.close()
 
     return ListOp(listing.operation, steps)
 
@@ -644,15 +741,23 @@ class Service:
         query: _WireArgs | None = None,
         validate: Callable[[Mapping[str, Any]], None] | None = None,
         headers: Mapping[str, str] | None = None,
+        rescue: Callable[[BackupBridgeError, Request], None] | None = None,
+        null_is_empty: bool = False,
     ) -> Many[T]:
         """A listing answered whole in one reply (a JSON array of ``record``); ``id`` is the record attribute
-        (or an ``id_of`` function of a ``(record, raw)`` pair) that may not repeat."""
+        (or an ``id_of`` function of a ``(record, raw)`` pair) that may not repeat.
+
+        ``rescue(exc, request)`` sees an error the request failed with and may raise another one instead (a
+        listing is never stood in for). ``null_is_empty`` reads a ``null`` body as no records, for a vendor
+        that documents it so (never with an envelope)."""
         return Many(
             **self._common(route, operation, path, query, None, None),
             record=record,
             validate=validate,
             headers=headers or {},
             id=_id_of(id),
+            null_is_empty=null_is_empty,
+            listing_rescue=rescue,
         )
 
     def paged(
@@ -667,8 +772,9 @@ class Service:
         query: _WireArgs | None = None,
         validate: Callable[[Mapping[str, Any]], None] | None = None,
         headers: Mapping[str, str] | None = None,
+        rescue: Callable[[BackupBridgeError, Request], None] | None = None,
     ) -> Paged[T]:
-        """A listing the vendor pages as ``pages`` says; ``id`` as for ``many``."""
+        """A listing the vendor pages as ``pages`` says; ``id`` and ``rescue`` as for ``many``."""
         return Paged(
             **self._common(route, operation, path, query, None, None),
             record=record,
@@ -676,6 +782,32 @@ class Service:
             headers=headers or {},
             pages=pages,
             id=_id_of(id),
+            listing_rescue=rescue,
+        )
+
+    def json(
+        self,
+        route: str,
+        operation: str,
+        *,
+        path: _WireArgs | None = None,
+        query: _WireArgs | None = None,
+        body: _WireArgs | Callable[[Mapping[str, Any]], object] | None = None,
+        args: _WireArgs | None = None,
+        validate: Callable[[Mapping[str, Any]], None] | None = None,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        rescue: Callable[[BackupBridgeError, Request], Op[Any] | None] | None = None,
+    ) -> Json:
+        """An endpoint whose reply is JSON of no documented shape, returned as parsed (arguments as for
+        ``one``); prefer ``one`` wherever the docs give the reply a shape."""
+        return Json(
+            **self._common(route, operation, path, query, body, args),
+            record=None,
+            validate=validate,
+            idempotent=idempotent,
+            headers=headers or {},
+            rescue=rescue,
         )
 
     def none(

@@ -5,7 +5,7 @@ A plugin imports from exactly two modules, ``backupbridge`` (the neutral model, 
 What is here:
 
 - endpoints, declared: ``Service`` (a vendor's API: name, converter, envelope) and its ``one``/``many``/
-  ``paged``/``none`` declarations, which yield typed ``Op[T]``/``ListOp[T]`` factories; ``Param``, the
+  ``paged``/``none``/``json`` declarations, which yield typed ``Op[T]``/``ListOp[T]`` factories; ``Param``, the
   checks ``text``/``flag``/``choice``/``integer`` and ``Refused``; ``Pages`` (a vendor's paging, from which
   each listing's ``Paging`` is built); ``Raw``, ``Request``, ``returning`` (see ``backupbridge.endpoints``);
 - the sans-I/O HTTP layer: ``Call``, ``Reply``, ``Op``, ``ListOp``, ``Batch``, ``Page``, ``Paging``,
@@ -63,6 +63,7 @@ from .convert import (
 from .endpoints import (
     Check,
     Endpoint,
+    Json,
     Many,
     NoContent,
     One,
@@ -147,6 +148,7 @@ __all__ = [
     "Faults",
     "Float",
     "Int",
+    "Json",
     "ListOp",
     "LoginAuth",
     "Many",

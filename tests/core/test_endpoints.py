@@ -348,3 +348,80 @@ def test_pages_name_where_a_page_holds_its_records() -> None:
         assert [r.id for r in session.iterate(listing())] == ["t0"]
         with pytest.raises(DecodingError, match="expected a JSON array"):
             list(session.iterate(bare()))
+
+
+# -- odd shapes: path paging, records found in a page, listing rescue, untyped JSON, null lists ---------------
+
+
+def test_a_vendor_paging_by_path_gets_each_page_by_its_segments() -> None:
+    """MSP360-style ``GET /computers/{offset}/{count}``, a page ``{"Count": N, "Computers": [...]}``."""
+    pages = Pages(
+        end=End.TOTAL,
+        size=2,
+        max_size=10,
+        path=lambda index, size: (index * size, size),
+        total=lambda reply, data: data.get("Count") if isinstance(data, dict) else None,
+        items=lambda reply, data: data.get("Computers") if isinstance(data, dict) else None,
+        total_name="Count",
+    )
+    listing = API.paged("GET /computers", ThingRecord, "computers.list", pages=pages, id="id")
+    rows = [{"id": f"c{i}"} for i in range(3)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        offset, count = (int(part) for part in request.url.path.split("/")[-2:])
+        return _json({"Count": 3, "Computers": rows[offset : offset + count]})
+
+    server = Server(answer)
+    with server.session() as session:
+        assert [r.id for r in session.iterate(listing())] == ["c0", "c1", "c2"]
+    assert [r.url.path for r in server.requests] == ["/v1/computers/0/2", "/v1/computers/2/2"]
+    broken = Server(lambda request: _json({"Count": 3, "Computers": {"c0": {}}}))
+    with broken.session() as session, pytest.raises(DecodingError, match="expected a list of records"):
+        list(session.iterate(listing()))
+    with pytest.raises(ValueError, match="params, path or both"):
+        Pages(end=End.SHORT_PAGE, size=1, max_size=1)
+
+
+def test_a_listing_rescue_may_raise_another_error_but_never_stands_in() -> None:
+    def unknown_login(exc: Exception, request: Request) -> None:
+        if getattr(exc, "status_code", None) == 406:
+            raise NotFoundError("no such login", status_code=406, vendor="acme") from exc
+
+    listing = API.many("GET /logins/{email}", ThingRecord, "logins.get", path={"email": text()}, rescue=unknown_login)
+    refused = Server(lambda request: _json({"message": "not acceptable"}, 406))
+    with refused.session() as session, pytest.raises(NotFoundError, match="no such login"):
+        list(session.iterate(listing(email="a@b.example")))
+    busy = Server(lambda request: _json({"message": "busy"}, 409))
+    with busy.session() as session, pytest.raises(ConflictError):
+        list(session.iterate(listing(email="a@b.example")))
+    fine = Server(lambda request: _json([{"id": "t1"}]))
+    with fine.session() as session:
+        assert [r.id for r in session.iterate(listing(email="a@b.example"))] == ["t1"]
+
+
+@pytest.mark.parametrize(("content", "expected"), [(b'"new-id-7"', "new-id-7"), (b"42", 42), (b"", None)])
+def test_a_json_endpoint_returns_the_reply_as_parsed(content: bytes, expected: object) -> None:
+    endpoint = API.json("POST /things", "things.create_bare", body={"name": Param(text(), required=True)})
+    server = Server(lambda request: httpx.Response(200, content=content))
+    with server.session() as session:
+        assert session.run(endpoint(name="n")) == expected
+    with pytest.raises(ValidationError):
+        endpoint(name=None)
+
+
+def test_null_is_an_empty_listing_only_where_declared() -> None:
+    lenient = API.many("GET /things", ThingRecord, "things.list", id="id", null_is_empty=True)
+    server = Server(lambda request: _json(None))
+    with server.session() as session:
+        assert list(session.iterate(lenient())) == []
+        with pytest.raises(DecodingError, match="expected a JSON array"):
+            list(session.iterate(LIST()))
+
+
+@pytest.mark.parametrize("hostile", ["9" * 5000, " 5", "5 ", "٣", "+5", "-5", "", "1e3", "9" * 20])
+def test_a_digit_string_that_is_not_plain_ascii_digits_is_refused(hostile: str) -> None:
+    """Was: 5000 digits raised a bare ValueError from int() (Python's digit limit); ' 5' passed via strip()."""
+    with pytest.raises(ValidationError) as caught:
+        API.argument("op", "n", hostile, integer(digits=True))
+    assert caught.value.field == "n"
+    assert API.argument("op", "n", "0042", integer(digits=True)) == 42
