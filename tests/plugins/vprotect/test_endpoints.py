@@ -10,10 +10,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
-from backupbridge import NotFoundError
-from backupbridge_vprotect import VProtectSimulator
+import backupbridge
+from backupbridge import DecodingError, NotFoundError, ValidationError
+from backupbridge.sandbox import SimulatorTransport, json_response
+from backupbridge_vprotect import BackupFilters, VProtectSimulator
 from backupbridge_vprotect.records import EnumValue
 
 from ..conftest import Runner
@@ -290,3 +293,83 @@ def test_machines_hypervisors_tasks(run: Runner, sim: VProtectSimulator) -> None
 
 def test_session_check(run: Runner) -> None:
     assert run(lambda c: c.vendor.session.check()) is True
+
+
+# -- the declared endpoints: one style, hostile inputs and replies -----------------------------------------------
+
+
+def _served(sim: VProtectSimulator, tamper: Callable[[httpx.Request, httpx.Response], httpx.Response]) -> Any:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return tamper(request, sim.handle(request))
+
+    seen: list[httpx.Request] = []
+    conn = backupbridge.connect("vprotect", transport=SimulatorTransport(handle), clock=sim.now, **sim.credentials)
+    return conn, seen
+
+
+def test_one_page_holding_more_records_than_asked_for_is_a_decoding_error(sim: VProtectSimulator) -> None:
+    """Asked for one page of 5, a server answering 9 (it ignores ``size``) must not pass as that page."""
+
+    def oversize(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith("/backups"):
+            rows = sorted(sim.backups.values(), key=lambda r: r["guid"])[:9]
+            return json_response(200, rows, {"X-Total-Count": str(len(sim.backups))})
+        return response
+
+    conn, _ = _served(sim, oversize)
+    with pytest.raises(DecodingError, match="more records than the 5 asked for") as info:
+        list(conn.vendor.backups.list(page=0, size=5))
+    assert info.value.endpoint == "GET /backups"
+    assert len(list(conn.vendor.backups.list(page=0, size=9))) == 9  # the same page, asked for whole
+
+
+@pytest.mark.parametrize("key", ["x?status=FAILED", "x#frag", "x%2F..%2Fpolicies", "..", " . "])
+def test_a_guid_stays_in_its_path_segment(sim: VProtectSimulator, key: str) -> None:
+    conn, seen = _served(sim, lambda request, response: response)
+    try:
+        conn.vendor.backups.get(key)
+    except NotFoundError:
+        pass
+    except ValidationError as refused:  # "..", ".": no segment of their own
+        assert refused.field == "guid" and not [r for r in seen if "/backups" in r.url.path]
+        return
+    (sent,) = [r for r in seen if "/backups" in r.url.path]
+    assert sent.url.query == b"" and sent.url.raw_path.count(b"/") == 3  # /api/backups/<one segment>
+
+
+def test_a_policy_kind_outside_the_four_is_refused_before_any_request(sim: VProtectSimulator) -> None:
+    conn, seen = _served(sim, lambda request, response: response)
+    calls: list[Callable[[], Any]] = [
+        lambda: conn.vendor.policies.get("g", kind="../schedules"),
+        lambda: conn.vendor.policies.delete("g", kind="vm-backup/../x"),
+        lambda: conn.vendor.policies.list("db-backup"),
+    ]
+    for call in calls:
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == "kind"
+    assert seen == []
+
+
+def test_endpoint_ops_are_values(sim: VProtectSimulator) -> None:
+    conn, _ = _served(sim, lambda request, response: response)
+    listing = conn.api.backups.list(size=40)
+    first = [b.guid for b in conn.iterate(listing)]
+    assert first and [b.guid for b in conn.iterate(listing)] == first
+    op = conn.api.backups.get(first[0])
+    assert conn.run(op) == conn.run(op)
+
+
+def test_backup_filters_give_the_wire_query_and_refuse_bad_values() -> None:
+    filters = BackupFilters(status=("failed", "QUEUED"), since=1000, until=2000, name_like="web", direction="DESC")
+    assert filters.params("backups.list") == {
+        "status": ["FAILED", "QUEUED"],
+        "from": 1000,
+        "to": 2000,
+        "nameLike": "web",
+        "direction": "desc",
+    }
+    with pytest.raises(ValidationError) as info:
+        BackupFilters(since=3000, until=2000).params("backups.list")
+    assert (info.value.field, info.value.operation) == ("from", "backups.list")
