@@ -14,7 +14,7 @@ import datetime as dt
 import html
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -23,6 +23,9 @@ from .bridge import AccountFailure, Snapshot
 from .exporters import compact_table, record_to_dict, table_console
 from .health import Assessment, Health
 from .terminal import csv_cell, one_line, printable
+
+if TYPE_CHECKING:
+    from .store.history import ReportHistory
 
 __all__ = ["RENDERERS", "AccountStatus", "CompanySummary", "ProblemRow", "Report", "build_report", "render_csv"]
 
@@ -149,6 +152,7 @@ class Report:
     problems: tuple[ProblemRow, ...]
     failures: tuple[AccountFailure, ...]
     accounts: tuple[AccountStatus, ...] = ()
+    history: ReportHistory | None = None  # from the store: the HTML strip and compliance (store.history)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -641,6 +645,8 @@ def html_contrast_pairs() -> list[tuple[str, str, str]]:
     for health, colour in _COLOURS.items():
         pairs.append((f"{health.value} label", colour, HTML_BACKGROUND))
         pairs.append((f"{health.value} label on a header", colour, HTML_HEADER_BACKGROUND))
+    for status, colour in _DAY_COLOURS.items():
+        pairs.append((f"{status} day of the history strip", colour, HTML_BACKGROUND))
     return pairs
 
 
@@ -673,7 +679,130 @@ def _html(text: str) -> str:
 
 
 def _label(name: str) -> str:
-    return name.replace("_", " ")
+    return name.replace("_", " ").replace("-", " ")
+
+
+# A day of the history strip (store.history.DayStatus) in the colour of the health it stands for; an unknown
+# day (no collect, or a failed listing) is a thin grey line, so it never reads as a result.
+_DAY_COLOURS = {
+    "success": _COLOURS[Health.OK],
+    "warning": _COLOURS[Health.WARNING],
+    "failure": _COLOURS[Health.FAILED],
+    "no-result": _COLOURS[Health.MISSED],
+    "unknown": _COLOURS[Health.UNKNOWN],
+}
+_STRIP_HEIGHT = 10
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
+def _strip(device: str, entity: Any) -> str:
+    """One device's days (``store.history.EntityHistory``) as inline SVG: one bar per run of equal days,
+    each with a ``<title>``, day marks from the page's one shared pattern, and the whole as text in
+    ``aria-label`` (counts per status, the current status and how long it has held)."""
+    days = entity.days
+    width = len(days)
+    parts, start = [], 0
+    for index in range(1, width + 1):
+        if index < width and days[index].status == days[start].status:
+            continue
+        status = days[start].status.value
+        span = index - start
+        first, last = days[start].day.isoformat(), days[index - 1].day.isoformat()
+        when = first if span == 1 else f"{first} to {last}"
+        y, h = (_STRIP_HEIGHT * 0.4, _STRIP_HEIGHT * 0.2) if status == "unknown" else (0, _STRIP_HEIGHT)
+        parts.append(
+            f'<rect x="{start}" y="{y:g}" width="{span}" height="{h:g}" class="d-{status}">'
+            f"<title>{when}: {_label(status)}</title></rect>"
+        )
+        start = index
+    counts: dict[str, int] = {}
+    for day in days:
+        counts[day.status.value] = counts.get(day.status.value, 0) + 1
+    said = ", ".join(f"{number} {_label(status)}" for status, number in counts.items())
+    now = f"{_label(entity.status.value)} for {_days(entity.days_in_status)}" if entity.days_in_status else ""
+    label = _html(
+        f"{device}, {days[0].day.isoformat()} to {days[-1].day.isoformat()}: {said}" + (f"; now {now}" if now else "")
+    )
+    return (
+        f'<svg class="strip" role="img" aria-label="{label}" viewBox="0 0 {width} {_STRIP_HEIGHT}" '
+        f'preserveAspectRatio="none" data-days="{width}" '
+        + " ".join(f'data-{status}="{number}"' for status, number in counts.items())
+        + f'>{"".join(parts)}<use href="#strip-days-{width}"/></svg>'
+    )
+
+
+def _strip_marks(lengths: Iterable[int]) -> str:
+    """The white day marks every strip of a length shares (one ``<use>`` each, not thirty lines a device)."""
+    paths = "".join(
+        f'<path id="strip-days-{n}" d="{"".join(f"M{d} 0V{_STRIP_HEIGHT}" for d in range(1, n))}" '
+        f'stroke="{HTML_BACKGROUND}" stroke-width=".12"/>'
+        for n in sorted(set(lengths))
+    )
+    return f'<svg class="marks" aria-hidden="true" focusable="false"><defs>{paths}</defs></svg>' if paths else ""
+
+
+def _percent(value: float | None) -> str:
+    """A share as a whole percentage, never rounded up to 100% (one bad day in 300 is 99%, not 100%)."""
+    if value is None:
+        return ""
+    return "100%" if value >= 1 else f"{min(99, round(value * 100))}%"
+
+
+def _compliance_cell(report: Report, c: CompanySummary) -> str:
+    """The company's compliance over the history's days: the share of device-days judged OK."""
+    assert report.history is not None
+    found = report.history.compliance.get((c.vendor, c.account, c.company_id))
+    if found is None or not found.device_days:
+        return '<td class="num zero" data-field="compliance" data-label="compliance">no days judged</td>'
+    return (
+        f'<td class="num" data-field="compliance" data-label="compliance" data-device-days="{found.device_days}" '
+        f'data-device-days-ok="{found.device_days_ok}">{_percent(found.device_compliance)}'
+        f'<span class="muted"> of {found.device_days} device-days</span></td>'
+    )
+
+
+def _history_rows(report: Report) -> tuple[list[str], list[int]]:
+    """The history table's rows (one per device of the report's companies, by company and name) and the
+    strips' lengths."""
+    history = report.history
+    if not history:
+        return [], []
+    esc = _html
+    companies = {(c.vendor, c.account, c.company_id): c.company for c in report.companies}
+    chosen = sorted(
+        (
+            (companies[(e.vendor, e.account, e.company_id)], e)
+            for e in history.devices.values()
+            if (e.vendor, e.account, e.company_id) in companies and e.days
+        ),
+        key=lambda item: (item[0], item[1].name, item[1].vendor, item[1].account, item[1].id),
+    )
+    rows, lengths = [], []
+    for company, e in chosen:
+        lengths.append(len(e.days))
+        since = e.days_since_success
+        last_good = "never" if since is None else "today" if since == 0 else f"{_days(since)} ago"
+        now = f'<span class="{_DAY_CLASS[e.status.value]}">{_label(e.status.value)}</span>' + (
+            f", {_days(e.days_in_status)}" if e.days_in_status else ""
+        )
+        rows.append(
+            f'<tr tabindex="0" data-device="{esc(e.id)}" data-vendor="{esc(e.vendor)}" data-account="{esc(e.account)}">'
+            f'<th scope="row">{esc(e.name)}</th><td data-label="company">{esc(company)}</td>'
+            f'<td data-label="account">{esc(e.vendor)} / {esc(e.account)}</td>'
+            f'<td class="strip" data-label="last {len(e.days)} days">{_strip(e.name, e)}</td>'
+            f'<td data-label="now">{now}</td>'
+            f'<td class="num" data-field="success-rate" data-label="success rate">'
+            f"{_percent(e.success_rate) or 'no result yet'}</td>"
+            f'<td data-label="last success">{last_good}</td></tr>'
+        )
+    return rows, lengths
+
+
+# The class of a day status's text (the health whose colour it has).
+_DAY_CLASS = {"success": "ok", "warning": "warning", "failure": "failed", "no-result": "missed", "unknown": "unknown"}
 
 
 # Below this width the tables become one card per row (each cell labelled), so nothing is wider than a phone.
@@ -705,6 +834,10 @@ tbody th{{font-weight:600}}
 td.when{{min-width:6.5rem}}
 td.bar{{width:14%;min-width:6rem}}
 svg.chart{{display:block;width:100%;max-width:420px;height:1.3rem}}
+svg.strip{{display:block;width:100%;max-width:420px;height:1.1rem}}
+svg.marks{{position:absolute;width:0;height:0;overflow:hidden}}
+td.strip{{width:24%;min-width:8rem}}
+{"".join(f".d-{status}{{fill:{colour}}}" for status, colour in _DAY_COLOURS.items())}
 td.reason{{min-width:14rem}}
 @media screen and (min-width:1400px){{td.when{{white-space:nowrap}}}}
 .zero{{color:{HTML_MUTED}}}
@@ -719,7 +852,8 @@ td.reason{{min-width:14rem}}
   td[data-label]::before{{content:attr(data-label) ": ";color:{HTML_MUTED}}}
   td.num{{display:inline-block;width:auto;margin-right:.9rem;text-align:left}}
   td.num[data-label]::before{{content:attr(data-label) " "}}
-  svg.chart{{max-width:none}}
+  svg.chart,svg.strip{{max-width:none}}
+  td.strip{{min-width:0;width:100%}}
 }}
 @media print{{
   @page{{size:landscape;margin:1cm}}
@@ -728,6 +862,7 @@ td.reason{{min-width:14rem}}
   a{{color:inherit;text-decoration:none}}
   tr{{break-inside:avoid}} thead{{display:table-header-group}}
   td.bar{{display:none}} th.bar{{display:none}}
+  td.strip{{min-width:0}}
   td.when{{min-width:0}} td.reason{{min-width:0}}
   *{{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 }}
@@ -756,6 +891,10 @@ def render_html(report: Report, stream: TextIO) -> None:
     customers = report.customer_totals()
     # The customer column (and the per-customer table) only where a customer is mapped.
     mapped = bool(customers)
+    # The history (from the store) only when there is one: a compliance column and the 30-day strips.
+    history_rows, strip_lengths = _history_rows(report)
+    with_history = bool(report.history)
+    days = report.history.days if report.history else 0
     rows = []
     for c in report.companies:
         counts = "".join(
@@ -774,7 +913,9 @@ def render_html(report: Report, stream: TextIO) -> None:
             f'<td class="bar">{_chart(c)}</td>'
             f'<td class="when" data-label="last success">{esc(_when(c.last_success_at)) or "never"}</td>'
             f'<td class="when" data-label="oldest last success">'
-            f"{esc(_when(c.oldest_last_success_at)) or 'never'}</td></tr>"
+            f"{esc(_when(c.oldest_last_success_at)) or 'never'}</td>"
+            + (_compliance_cell(report, c) if with_history else "")
+            + "</tr>"
         )
     problem_rows = [
         f'<tr class="problem" tabindex="0" data-health="{p.health.value}"'
@@ -817,6 +958,8 @@ def render_html(report: Report, stream: TextIO) -> None:
         ("companies-heading", f"Companies ({len(report.companies)})"),
         ("problems-heading", f"Problems ({len(report.problems)})"),
     ]
+    if history_rows:
+        sections.append(("history-heading", f"History ({days} days)"))
     if unjudged:
         sections.append(("not-judged-heading", "Accounts not judged"))
     if failures:
@@ -832,6 +975,26 @@ def render_html(report: Report, stream: TextIO) -> None:
         f'{head_counts}<th scope="col">companies</th></tr></thead><tbody>\n{customer_rows}\n</tbody></table>\n'
         "</section>\n"
         if mapped
+        else ""
+    )
+    compliance_head = f'<th scope="col" class="num">compliance, {days} days</th>' if with_history else ""
+    day_legend = "".join(
+        f'<span class="key"><i aria-hidden="true" style="background:{colour}"></i>{_label(status)}</span>'
+        for status, colour in _DAY_COLOURS.items()
+    )
+    history_section = (
+        '<section aria-labelledby="history-heading">\n'
+        f'<h2 id="history-heading" tabindex="-1">History ({days} days)</h2>\n'
+        f'<p class="legend" aria-label="Colours of the history strip">{day_legend}</p>\n'
+        f"{_strip_marks(strip_lengths)}"
+        f"<table id=\"history\"><caption>Each device's last {days} days from the store, oldest first: the day's "
+        "runs rolled up (no result: the runs were listed and there was none; unknown: not collected, or the "
+        "listing failed)\n"
+        '</caption><thead><tr><th scope="col">device</th><th scope="col">company</th><th scope="col">account</th>\n'
+        f'<th scope="col" class="strip">last {days} days</th><th scope="col">now</th>'
+        '<th scope="col" class="num">success rate</th><th scope="col">last success</th></tr></thead><tbody>\n'
+        f"{''.join(history_rows)}\n</tbody></table>\n</section>\n"
+        if history_rows
         else ""
     )
     stream.write(f"""<!DOCTYPE html>
@@ -852,7 +1015,7 @@ def render_html(report: Report, stream: TextIO) -> None:
 </caption><thead><tr><th scope="col">company</th>{customer_head}<th scope="col">account</th>
 <th scope="col" class="num">devices</th>
 {head_counts}<th scope="col" class="bar">devices by health</th><th scope="col">last success</th>
-<th scope="col">oldest last success</th></tr></thead><tbody>
+<th scope="col">oldest last success</th>{compliance_head}</tr></thead><tbody>
 {"".join(rows)}
 </tbody></table>
 </section>
@@ -865,7 +1028,7 @@ def render_html(report: Report, stream: TextIO) -> None:
 {"".join(problem_rows)}
 </tbody></table>
 </section>
-{_html_section("not-judged", "Accounts not judged", unjudged)}
+{history_section}{_html_section("not-judged", "Accounts not judged", unjudged)}
 {_html_section("failures", "Accounts that failed", failures)}
 </main></div>
 </body></html>

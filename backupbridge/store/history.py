@@ -833,11 +833,12 @@ def _account_compliance(
         slot = counts.setdefault(company_id, {})
         flag = (row_kind, health == Health.OK.value)
         slot[flag] = slot.get(flag, 0) + number
-    titles = dict(
-        conn.execute(
+    titles = {
+        row.id: row.name
+        for row in conn.execute(
             sa.select(companies.c.id, companies.c.name).where(companies.c.vendor == vendor, companies.c.account == name)
-        ).tuples()
-    )
+        )
+    }
     found = {}
     for company_id, slot in counts.items():
         found[(vendor, name, company_id)] = CompanyCompliance(
