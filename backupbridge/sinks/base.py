@@ -169,8 +169,9 @@ def deliver_to_sinks(
                 due.append(entry)
         if not due:
             continue
+        due_ids = {id(e) for e in due}  # by identity: comparing deliveries field by field is quadratic
         if isinstance(sink, DigestSink):
-            blocked = {e.alert.key for e in owed if e not in due}
+            blocked = {e.alert.key for e in owed if id(e) not in due_ids}
             batch = [e for e in due if e.alert.key not in blocked]
             waiting += len(due) - len(batch)
             if not batch:
@@ -186,7 +187,7 @@ def deliver_to_sinks(
                     outbox.mark_delivered(entry, sink.name)
                 delivered += len(batch)
             continue
-        held = {e.alert.key for e in owed if e not in due}
+        held = {e.alert.key for e in owed if id(e) not in due_ids}
         for index, entry in enumerate(due):
             if entry.alert.key in held:  # an earlier event of this alert failed or waits: keep the order
                 waiting += 1

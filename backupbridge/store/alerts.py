@@ -69,6 +69,14 @@ _PENDING, _DELIVERED = "pending", "delivered"
 _CHUNK = 500  # ids per IN (...): SQLite's bound-parameter limit is far above, statements stay small
 
 
+# Built once: an acknowledgement per delivery should cost its round trip, not a statement's construction.
+_ACKNOWLEDGE = (
+    sa.update(schema.alert_outbox)
+    .where(schema.alert_outbox.c.id == sa.bindparam("row_id"), schema.alert_outbox.c.state == _PENDING)
+    .values(state=_DELIVERED, delivered_at=sa.bindparam("at"), claimed_by=None, claimed_until=None)
+)
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -115,6 +123,7 @@ class StoreAlertState:
         self._conn: sa.Connection | None = None
         self._rows: dict[int, tuple[Delivery, int]] = {}
         self._claims_until: dt.datetime | None = None
+        self._deliveries: sa.Connection | None = None
 
     def __repr__(self) -> str:
         return f"StoreAlertState({self.store.url!r}, {len(self.open)} open)"
@@ -191,10 +200,35 @@ class StoreAlertState:
             self._release()
         except StoreError as exc:  # the claims run out after the lease; the error that ended the run matters
             log.warning("alert claims not given back (they run out after %s): %s", self.lease, exc)
+        finally:
+            self._close_deliveries()
 
     def _end(self) -> None:
-        self._commit()  # without a save: the import, if any, and nothing else was written
-        self._release()
+        try:
+            self._commit()  # without a save: the import, if any, and nothing else was written
+            self._release()
+        finally:
+            self._close_deliveries()
+
+    @contextlib.contextmanager
+    def _delivery(self, what: str) -> Iterator[sa.Connection]:
+        """One short write transaction of the delivery phase (a claim, an acknowledgement), on a connection
+        kept for the run: each is committed on its own, without a checkout per delivery."""
+        with self.store.errors(what):
+            if self._deliveries is None:
+                self._deliveries = self.store.engine.connect()
+            try:
+                with self._deliveries.begin():
+                    yield self._deliveries
+            except BaseException:
+                self._close_deliveries()  # a failed connection is not used again
+                raise
+
+    def _close_deliveries(self) -> None:
+        conn, self._deliveries = self._deliveries, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     # -- AlertBackend -----------------------------------------------------------------------------------------
 
@@ -287,9 +321,10 @@ class StoreAlertState:
                 changed,
             )
         now = self.clock()
-        rows = [
-            _outbox_row(entry, name, now, attempts=0, retry=None) for entry in self._queued for name in entry.pending
-        ]
+        rows: list[dict[str, Any]] = []
+        for entry in self._queued:
+            text = _dumps(entry.alert)  # once per event, however many recipients
+            rows.extend(_outbox_row(entry, name, now, attempts=0, retry=None, text=text) for name in entry.pending)
         _insert_deliveries(conn, rows)
 
     def deliver(self, receivers: Iterable[Receiver], *, sinks: Container[str] = ()) -> DeliveryOutcome:
@@ -346,7 +381,7 @@ class StoreAlertState:
         self._no_reconciliation("owed")
         outbox = schema.alert_outbox
         now = self.clock()
-        with self.store.write("alert delivery claim") as conn:
+        with self._delivery("alert delivery claim") as conn:
             _lock(conn, _claim_lock(name), None)
             rows = conn.execute(
                 sa.select(outbox).where(outbox.c.recipient == name, outbox.c.state == _PENDING).order_by(outbox.c.id)
@@ -390,14 +425,9 @@ class StoreAlertState:
     def mark_delivered(self, entry: Delivery, name: str) -> None:
         """``name`` acknowledged ``entry``: the row is delivered (kept; never sent again), in its own transaction."""
         row_id = self._row(entry)
-        outbox = schema.alert_outbox
         now = self.clock()
-        with self.store.write("alert delivery") as conn:
-            conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id == row_id, outbox.c.state == _PENDING)
-                .values(state=_DELIVERED, delivered_at=now, claimed_by=None, claimed_until=None)
-            )
+        with self._delivery("alert delivery") as conn:
+            conn.execute(_ACKNOWLEDGE, {"row_id": row_id, "at": now})
             self._renew(conn, now)
         if name in entry.pending:
             entry.pending.remove(name)
@@ -409,7 +439,7 @@ class StoreAlertState:
         the others when the run ends)."""
         row_id = self._row(entry)
         outbox = schema.alert_outbox
-        with self.store.write("alert delivery") as conn:
+        with self._delivery("alert delivery") as conn:
             conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id == row_id, outbox.c.state == _PENDING)
@@ -448,7 +478,7 @@ class StoreAlertState:
         if self._claims_until is None:
             return
         outbox = schema.alert_outbox
-        with self.store.write("alert delivery release") as conn:
+        with self._delivery("alert delivery release") as conn:
             conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.claimed_by == self.owner, outbox.c.state == _PENDING)
@@ -520,14 +550,20 @@ def _open_row(alert: Alert) -> dict[str, Any]:
 
 
 def _outbox_row(
-    entry: Delivery, name: str, now: dt.datetime, *, attempts: int, retry: SinkRetry | None
+    entry: Delivery,
+    name: str,
+    now: dt.datetime,
+    *,
+    attempts: int,
+    retry: SinkRetry | None,
+    text: str | None = None,
 ) -> dict[str, Any]:
     return {
         "recipient": name,
         "event_key": entry.idempotency_key,
         "event": entry.event,
         "alert_key": entry.alert.key,
-        "alert": _dumps(entry.alert),
+        "alert": text if text is not None else _dumps(entry.alert),
         "queued_at": now,
         "state": _PENDING,
         "attempts": retry.attempts if retry is not None else attempts,
@@ -546,13 +582,15 @@ def _insert_deliveries(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     table = schema.alert_outbox
-    statement = (
-        _insert(conn, table).on_conflict_do_nothing(index_elements=["recipient", "event_key"]).returning(table.c.id)
-    )
-    added = 0
-    for row in rows:  # one by one: the ids keep the queue's order, and what a conflict skipped is not counted
-        added += len(conn.execute(statement, row).all())
-    return added
+    before = _count(conn, table)
+    # Executed in order (the ids keep the queue's order); the transaction holds the alert lock, so no other
+    # run inserts meanwhile and the difference is what this call added.
+    conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=["recipient", "event_key"]), rows)
+    return _count(conn, table) - before
+
+
+def _count(conn: sa.Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
 def _load_open(conn: sa.Connection, store: Store) -> dict[str, Alert]:
@@ -587,10 +625,10 @@ def _import(conn: sa.Connection, path: Path, now: dt.datetime, timeout: float) -
     table = schema.alert_open
     opened = [_open_row(alert) for alert in legacy.open.values()]
     open_added = 0
-    if opened:
-        statement = _insert(conn, table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
-        for row in opened:  # an alert the store already has open stays as the store has it
-            open_added += len(conn.execute(statement, row).all())
+    if opened:  # an alert the store already has open stays as the store has it
+        before = _count(conn, table)
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=["key"]), opened)
+        open_added = _count(conn, table) - before
     rows = [
         _outbox_row(entry, name, now, attempts=entry.attempts, retry=entry.retries.get(name))
         for entry in legacy.outbox
