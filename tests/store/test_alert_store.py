@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +28,7 @@ from backupbridge.alerts import (
     reconcile_events,
 )
 from backupbridge.health import Assessment, Health, PlanHealth
-from backupbridge.sinks import AlertsOutcome, EventSink, Sink, WebhookSink, deliver_alerts
+from backupbridge.sinks import AlertsOutcome, DigestSink, EventSink, Sink, SinkError, WebhookSink, deliver_alerts
 from backupbridge.store import Store, open_store
 from backupbridge.store import schema as tables
 from backupbridge.store.alerts import DEFAULT_LEASE, StoreAlertState
@@ -142,8 +142,6 @@ class Recorder(EventSink):
 
     def send_event(self, entry: Delivery) -> None:
         if self.fail(entry):
-            from backupbridge.sinks import SinkError
-
             raise SinkError("receiver down")
         self.got.append((entry.event, entry.alert.key, entry.idempotency_key))
 
@@ -436,3 +434,37 @@ def test_a_long_delivery_renews_its_claims(store: Store) -> None:
         assert held.claimed_until == moment[0] + DEFAULT_LEASE
         with pytest.raises(ValueError, match="not claimed by this run"):
             state.mark_delivered(Delivery(event="problem", alert=second.alert, pending=[SINK]), SINK)
+
+
+class Digest(DigestSink):
+    def __init__(self, down: bool = False) -> None:
+        super().__init__("mail")
+        self.down = down
+        self.digests: list[tuple[list[str], int]] = []
+
+    def send_digest(self, entries: Sequence[Delivery], open_alerts: Mapping[str, Alert]) -> None:
+        if self.down:
+            raise SinkError("SMTP 451")
+        self.digests.append(([f"{e.event} {e.alert.key}" for e in entries], len(open_alerts)))
+
+
+def test_a_digest_sink_gets_one_digest_per_run_and_a_failed_one_whole_next_run(store: Store) -> None:
+    mail = Digest(down=True)
+    assert len(one_pass(store, failing(3), [mail]).sinks.failures) == 3
+    assert {r.attempts for r in rows(store, tables.alert_outbox)} == {1}
+    mail.down = False
+    assert one_pass(store, failing(2), [mail]).sinks.delivered == 4  # the 3 problems and p002's recovery
+    assert mail.digests == [
+        ([f"problem v|a|c1|d1|p00{i}|failed" for i in range(3)] + ["recovered v|a|c1|d1|p002|failed"], 2)
+    ]
+
+
+def test_an_alert_row_the_store_cannot_read_is_one_line(store: Store) -> None:
+    from backupbridge.alerts import AlertStateError
+
+    one_pass(store, failing(1))
+    with store.write() as conn:
+        conn.execute(sa.update(tables.alert_open).values(alert='{"vendor": 7}'))
+    with pytest.raises(AlertStateError, match=r"the store .* holds an alert it cannot read: KeyError") as caught:
+        one_pass(store, failing(1))
+    assert "\n" not in str(caught.value)
