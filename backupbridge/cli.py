@@ -2,45 +2,60 @@
 
 Credentials come from the config file or the environment, never from arguments. Errors print one
 line and exit non-zero; a traceback is never shown (``-v`` logs requests, redacted, to stderr).
+
+Starting is cheap: this module imports click and the standard library only, and the commands that live in
+other modules (``collect``, ``history``, ``store``, ``customers``, ``migrate``) are loaded when they are run
+(``_LAZY_COMMANDS``), so ``backupbridge --help`` imports neither httpx nor SQLAlchemy. Each command imports what
+it uses when it runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import functools
-import logging
+import importlib
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
 import click
 
-from . import plugins
-from .bridge import DEFAULT_ACCOUNT_TIMEOUT, Snapshot
-from .config import AccountConfig, default_config_path, load_accounts
-from .connection import Connection, connect
-from .errors import BackupBridgeError, ConfigurationError, PluginError, UnknownVendorError, UnsupportedOperationError
-from .exporters import job_view, write_capability_table, write_plugin_list
-from .health import Rollup
-from .models import Capability, JobStatus
-from .terminal import json_text, one_line
+from .terminal import one_line
 
-log = logging.getLogger("backupbridge.cli")
+if TYPE_CHECKING:
+    from .bridge import Bridge
+    from .config import AccountConfig
+    from .connection import Connection
+    from .health import HealthPolicy
+    from .store import Store
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+
+# The choices and defaults the options show, without importing the modules that define them (``--help`` stays
+# cheap); tests/cli/test_pipeline_cli.py checks each against its source.
+ROLLUPS = ("worst", "last", "best", "warning-if-mixed")  # health.Rollup
+JOB_STATUSES = ("success", "warning", "failed", "running", "queued", "missed", "cancelled", "unknown")  # JobStatus
+DEFAULT_ACCOUNT_TIMEOUT = 300.0  # bridge.DEFAULT_ACCOUNT_TIMEOUT
+
+
+def connect(vendor: str, **options: Any) -> Connection:
+    """``backupbridge.connect``, imported when an account is opened."""
+    from .connection import connect as connect_vendor
+
+    return connect_vendor(vendor, **options)
 
 
 def _sources(ctx: click.Context) -> Iterator[tuple[str, Callable[[], Connection]]]:
     """``(vendor/account, open)`` for each account the command covers; opening is left to the caller, so
     one account that cannot be opened (a missing secret) fails alone."""
+    from . import plugins
+
     opts = ctx.obj
     vendor = opts["vendor"]
     if opts["sandbox"]:
@@ -62,7 +77,7 @@ def _sources(ctx: click.Context) -> Iterator[tuple[str, Callable[[], Connection]
         yield f"{chosen_account.vendor}/{chosen_account.name}", functools.partial(_open_account, chosen_account)
 
 
-def _sandbox_accounts(vendors: list[str], wanted: tuple[str, ...], tenants: int = 1) -> list[tuple[str, str]]:
+def _sandbox_accounts(vendors: list[str], wanted: Sequence[str], tenants: int = 1) -> list[tuple[str, str]]:
     """``(vendor, account)`` of the sandbox tenants, only those named by ``--account`` if it is given.
 
     The sandbox's accounts are named ``sandbox-VENDOR`` (``sandbox-VENDOR-N`` with several tenants); a name
@@ -86,15 +101,20 @@ def _sandbox_accounts(vendors: list[str], wanted: tuple[str, ...], tenants: int 
 
 
 def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _configured(
-    config: Path | None, wanted: tuple[str, ...], vendors: list[str], *, sandbox_hint: bool = True
+    config: Path | None, wanted: Sequence[str], vendors: list[str], *, sandbox_hint: bool = True
 ) -> list[AccountConfig]:
     """The configured accounts ``--account``/``--vendor`` select; an ``--account`` that names none is a usage
     error naming it (with a did-you-mean)."""
+    from .config import default_config_path, load_accounts
+    from .errors import ConfigurationError
+
     if config is None and sandbox_hint and not default_config_path().exists():
         raise ConfigurationError(
             f"no configuration file at {default_config_path()} (pass --config FILE, set BACKUPBRIDGE_CONFIG, "
@@ -120,8 +140,9 @@ def _open_account(account: AccountConfig) -> Connection:
 def _emit(ctx: click.Context, records: Callable[[Connection], Iterator[Any]]) -> None:
     """Every account's records through the chosen exporter. An account that fails is one line on stderr
     (its records so far are kept), the others still run, and the exit code says something failed."""
-    fmt = ctx.obj["format"]
-    exporter = plugins.get_exporter(fmt)
+    from .errors import BackupBridgeError
+
+    exporter = _exporter(ctx.obj["format"], listing=True)
     failed: list[str] = []
 
     def all_records() -> Iterator[Any]:
@@ -138,12 +159,15 @@ def _emit(ctx: click.Context, records: Callable[[Connection], Iterator[Any]]) ->
         raise click.exceptions.Exit(EXIT_ERROR)
 
 
-_DURATION = re.compile(r"^(\d+)([hdm])$")
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 # Durations reach back at most a century: further than any vendor keeps runs, and within datetime's range.
 _MAX_DURATION = dt.timedelta(days=36500)
 
 
 def _company_names(conn: Connection) -> dict[str, str]:
+    from .errors import UnsupportedOperationError
+
     try:
         return {c.id: c.name for c in conn.list_companies()}
     except UnsupportedOperationError:  # a vendor without companies: the table shows ids
@@ -155,7 +179,7 @@ def _since(value: str | None) -> dt.datetime | dt.timedelta | None:
     if value is None:
         return None
     if _DURATION.match(value):
-        return _duration(value, "--since")
+        return duration(value, "--since")
     try:
         parsed = dt.datetime.fromisoformat(value)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
@@ -163,15 +187,130 @@ def _since(value: str | None) -> dt.datetime | dt.timedelta | None:
         raise click.BadParameter("use an ISO date/time or a duration like 24h, 7d", param_hint="--since") from None
 
 
-def _duration(value: str, option: str) -> dt.timedelta:
-    match = _DURATION.match(value)
+def duration(value: str, option: str) -> dt.timedelta:
+    """A duration option (``30m``, ``2h``, ``7d``, ``4w``, at most a century); else a usage error naming it."""
+    match = _DURATION.match(value.strip())
     if not match:
-        raise click.BadParameter("use a duration like 30m, 2h or 7d", param_hint=option)
-    amount, unit = int(match.group(1)), match.group(2)
-    minutes = amount * {"m": 1, "h": 60, "d": 1440}[unit]
+        raise click.BadParameter("use a duration like 30m, 2h, 7d or 4w", param_hint=option)
+    minutes = int(match.group(1)) * _MINUTES[match.group(2)]
     if minutes > _MAX_DURATION.total_seconds() // 60:
         raise click.BadParameter("at most 36500d (a century)", param_hint=option)
     return dt.timedelta(minutes=minutes)
+
+
+_duration = duration  # the name the listing commands have used
+
+
+def _options(*options: Callable[[Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+def sandbox_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--sandbox --seed --size --tenants --vendor --account``, shared by ``report`` and ``collect``.
+
+    ``what`` completes the ``--sandbox`` help: "Report on", "Collect from"."""
+    return _options(
+        click.option(
+            "--sandbox", is_flag=True, help=f"{what} the built-in simulators (seeded tenants of every vendor)."
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Sandbox data seed."),
+        click.option(
+            "--size", type=click.IntRange(0, 100_000), default=40, show_default=True, help="Sandbox devices per tenant."
+        ),
+        click.option(
+            "--tenants", type=click.IntRange(1, 50), default=1, show_default=True, help="Sandbox tenants per vendor."
+        ),
+        click.option("--vendor", multiple=True, help="Only these vendors (repeatable)."),
+        click.option(
+            "--account",
+            multiple=True,
+            help="Only these accounts (repeatable); with --sandbox the tenants' names, sandbox-VENDOR[-N].",
+        ),
+    )
+
+
+health_options = _options(
+    click.option("--window", default="7d", show_default=True, help="How far back to look."),
+    click.option("--grace", default="2h", show_default=True, help="How late a run may be before it is missed."),
+    click.option("--max-age", default="48h", show_default=True, help="No success for longer than this is OVERDUE."),
+    click.option(
+        "--offline-tolerance", default="0h", show_default=True, help="Extra age allowed to devices known to be offline."
+    ),
+    click.option("--treat-warning-as-success", is_flag=True, help="Runs with warnings count as successes."),
+    click.option(
+        "--rollup",
+        type=click.Choice(ROLLUPS),
+        default="worst",
+        show_default=True,
+        help="How several runs on one day combine.",
+    ),
+)
+"""The health policy's options, shared by ``report`` and ``collect`` (``health_policy`` reads them)."""
+
+
+def health_policy(opts: dict[str, Any]) -> HealthPolicy:
+    """The ``HealthPolicy`` of ``health_options``' values (a malformed duration is a usage error naming it)."""
+    from .health import HealthPolicy, Rollup
+
+    return HealthPolicy(
+        window=duration(opts["window"], "--window"),
+        grace=duration(opts["grace"], "--grace"),
+        max_age=duration(opts["max_age"], "--max-age"),
+        offline_tolerance=duration(opts["offline_tolerance"], "--offline-tolerance"),
+        treat_warning_as_success=opts["treat_warning_as_success"],
+        rollup=Rollup(opts["rollup"]),
+    )
+
+
+def chosen_vendors(names: Iterable[str]) -> list[str]:
+    """``--vendor`` values, lower-cased; an unknown one is a usage error."""
+    vendors = [name.lower() for name in names]
+    for vendor in vendors:
+        _vendor(vendor, "--vendor")
+    return vendors
+
+
+def accounts_bridge(
+    opts: dict[str, Any],
+    vendors: list[str],
+    *,
+    shard: tuple[int, int] | None = None,
+    account_timeout: float | None = DEFAULT_ACCOUNT_TIMEOUT,
+) -> Bridge:
+    """The Bridge over the accounts ``sandbox_options`` chose (the sandbox's tenants, or the config's accounts),
+    only those of ``shard`` (K, N) when given."""
+    from .bridge import Bridge
+
+    def mine(account: str) -> bool:
+        if shard is None:
+            return True
+        from .store.record import in_shard
+
+        return in_shard(account, *shard)
+
+    if opts["sandbox"]:
+        from . import plugins
+        from .sandbox import connect_sandbox, sandbox_tenants
+
+        names = vendors or [v.name for v in plugins.list_vendors() if v.simulator is not None]
+        chosen = set(_sandbox_accounts(names, opts["account"], opts["tenants"]))
+        # Every tenant is seeded as Bridge.sandbox would seed it; only the chosen ones (of the shard) are read.
+        tenants = sandbox_tenants(names, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"])
+        return Bridge(
+            [
+                connect_sandbox(vendor, simulator=sim, account=account)
+                for vendor, account, sim in tenants
+                if (vendor, account) in chosen and mine(account)
+            ],
+            account_timeout=account_timeout,
+        )
+    accounts = _configured(opts["config"], opts["account"], vendors)
+    return Bridge(accounts=[a for a in accounts if mine(a.name)], account_timeout=account_timeout)
 
 
 def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -214,7 +353,7 @@ def _store(ctx: click.Context, **kwargs: Any) -> None:
         size=kwargs["size"],
         format=kwargs["fmt"],
     )
-    _exporter(kwargs["fmt"])  # an unknown format fails before any request
+    _exporter(kwargs["fmt"], listing=True)  # an unknown format fails before any request
     if kwargs["vendor"]:
         _vendor(kwargs["vendor"], "--vendor")
 
@@ -222,22 +361,37 @@ def _store(ctx: click.Context, **kwargs: Any) -> None:
 def _use_config(config: Path | None) -> None:
     """``--config`` also names the ``[plugins]`` trust rules: taken before any plugin is loaded (and without
     it, the default file's: an embedding program's earlier ``--config`` does not stick)."""
+    from . import plugins
+
     plugins.use_config(config)
 
 
-def _exporter(name: str) -> Any:
-    """The exporter of ``--format``; an unknown one is a usage error (rc 2) listing the known ones."""
+def _exporter(name: str, *, listing: bool = False, report: bool = False) -> Any:
+    """The exporter of ``--format``; an unknown one (or one that cannot write what the command writes: records
+    for a listing) is a usage error (rc 2) listing the known ones."""
+    from . import plugins
+    from .errors import PluginError
+
+    def fits(exporter: Any) -> bool:
+        return (not listing or exporter.write is not None) and (not report or exporter.writes_reports)
+
     try:
-        return plugins.get_exporter(name)
+        found = plugins.get_exporter(name)
     except PluginError:
-        known = [e.name for e in plugins.list_exporters()]
+        found = None
+    if found is None or not fits(found):
+        known = [e.name for e in plugins.list_exporters() if fits(e)]
         raise click.BadParameter(
             f"unknown output format {name!r}{_did_you_mean(name, known)}; known: {', '.join(known)}",
             param_hint="--format",
         ) from None
+    return found
 
 
 def _vendor(name: str, option: str) -> None:
+    from . import plugins
+    from .errors import UnknownVendorError
+
     try:
         plugins.get_vendor(name.lower())
     except UnknownVendorError as exc:
@@ -248,7 +402,59 @@ class _PipeClosed(Exception):
     """The reader of stdout went away. Not an ``OSError``: click would turn that into ``sys.exit(1)``."""
 
 
+# Commands of other modules, loaded when run: name -> ("module:attribute", the first paragraph of its help, as
+# `backupbridge --help` lists it). tests/cli/test_pipeline_cli.py checks each text against the command's own.
+_LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "collect": (
+        "backupbridge.store.commands:collect",
+        "Read every account once and record the run in the store (for cron, systemd timers, CronJobs).",
+    ),
+    "history": (
+        "backupbridge.store.commands:history_command",
+        "The daily history of a device, plan, company or account: S success, W warning, F failure, . no result, "
+        "- unknown (not collected, or the listing failed).",
+    ),
+    "store": ("backupbridge.store.commands:store_group", "The history store: its schema, its size, its retention."),
+    "customers": (
+        "backupbridge.customers_cli:customers_group",
+        "Each customer's companies across vendor accounts, with the mapping's status.",
+    ),
+    "migrate": (
+        "backupbridge.migrate.commands:migrate_group",
+        "Move companies and backup plans from one vendor account to another, in checked stages.",
+    ),
+}
+
+
 class _Group(click.Group):
+    """The root group: commands of other modules are imported when run (``--help`` lists them from
+    ``_LAZY_COMMANDS``), and a closed stdout is told apart from other ``OSError``s."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _LAZY_COMMANDS:
+            module, _, attribute = _LAZY_COMMANDS[cmd_name][0].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists them, without importing the lazy commands for their one line of help."""
+        names = self.list_commands(ctx)
+        rows = []
+        limit = formatter.width - 6 - max(map(len, names))
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                rows.append((name, click.Command(name, help=_LAZY_COMMANDS[name][1]).get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -262,6 +468,8 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """backupbridge: your backup vendors' companies, devices, plans and runs, in one model."""
+    import logging
+
     ctx.ensure_object(dict)
     level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
@@ -274,6 +482,11 @@ def cli(ctx: click.Context, verbose: int) -> None:
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file ([plugins]).")
 def vendors(fmt: str, config: Path | None) -> None:
     """Registered vendors and their capability table."""
+    from . import plugins
+    from .exporters import write_capability_table
+    from .models import Capability
+    from .terminal import json_text
+
     _use_config(config)
     if fmt == "json":
         import json
@@ -297,6 +510,9 @@ def vendors(fmt: str, config: Path | None) -> None:
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file ([plugins]).")
 def plugins_command(config: Path | None) -> None:
     """Loaded plugins, their distributions, and plugins that failed to load or were left out."""
+    from . import plugins
+    from .exporters import write_plugin_list
+
     _use_config(config)
     write_plugin_list(plugins.list_plugins(), plugins.plugin_failures(), sys.stdout, plugins.skipped_plugins())
 
@@ -334,7 +550,7 @@ def plans(ctx: click.Context, /, company: str | None, **kwargs: Any) -> None:
 @_source_options
 @click.option("--company", help="Only runs of this company's devices (its id).")
 @click.option("--device", help="Only this device's runs.")
-@click.option("--status", type=click.Choice([s.value for s in JobStatus]), help="Only runs with this status.")
+@click.option("--status", type=click.Choice(JOB_STATUSES), help="Only runs with this status.")
 @click.option(
     "--since",
     help="Only runs since an ISO date/time, or a duration (30m, 24h, 7d) back from the account's clock.",
@@ -353,6 +569,9 @@ def jobs(
 
     The table names each run's device and company; JSON, NDJSON and CSV carry the runs as the model has
     them (ids). Names cost one device and one company listing per account, never one request per run."""
+    from .exporters import job_view
+    from .models import JobStatus
+
     _store(ctx, **kwargs)
     wanted = JobStatus(status) if status else None
     after = _since(since)
@@ -372,44 +591,32 @@ def jobs(
 
 
 @cli.command()
-@click.option("--sandbox", is_flag=True, help="Report on the built-in simulators (seeded tenants of every vendor).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sandbox data seed.")
-@click.option(
-    "--size", type=click.IntRange(0, 100_000), default=40, show_default=True, help="Sandbox devices per tenant."
-)
-@click.option("--tenants", type=click.IntRange(1, 50), default=1, show_default=True, help="Sandbox tenants per vendor.")
-@click.option("--vendor", multiple=True, help="Only these vendors (repeatable).")
-@click.option(
-    "--account",
-    multiple=True,
-    help="Only these accounts (repeatable); with --sandbox the tenants' names, sandbox-VENDOR[-N].",
-)
+@sandbox_options("Report on")
 @click.option("--company", multiple=True, help="Only these companies, by id or name (repeatable).")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file.")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv", "ndjson", "html"]),
     default="table",
     show_default=True,
-    help="Output format (csv-raw is --format csv --csv-raw).",
+    help="Output format: table, json, csv, csv-raw, ndjson, html (or one a plugin's exporter adds).",
 )
 @click.option(
     "--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here instead of stdout."
 )
-@click.option("--window", default="7d", show_default=True, help="How far back to look.")
-@click.option("--grace", default="2h", show_default=True, help="How late a run may be before it is missed.")
-@click.option("--max-age", default="48h", show_default=True, help="No success for longer than this is OVERDUE.")
+@health_options
 @click.option(
-    "--offline-tolerance", default="0h", show_default=True, help="Extra age allowed to devices known to be offline."
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="Record into (or with --from-store read) this store: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+    "(default: $BACKUPBRIDGE_STORE, [store] url in the config file, else a file in the data directory).",
 )
-@click.option("--treat-warning-as-success", is_flag=True, help="Runs with warnings count as successes.")
+@click.option("--no-store", is_flag=True, help="Do not record this run into the store.")
 @click.option(
-    "--rollup",
-    type=click.Choice([r.value for r in Rollup]),
-    default="worst",
-    show_default=True,
-    help="How several runs on one day combine.",
+    "--from-store",
+    is_flag=True,
+    help="Report from the store's last run of each account (what collect recorded): no vendor request.",
 )
 @click.option("--state-file", type=click.Path(path_type=Path, dir_okay=False), help="Where open alerts are remembered.")
 @click.option(
@@ -438,23 +645,16 @@ def jobs(
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def report(**opts: Any) -> None:
-    """Across every account: a summary per company and every plan or device that is not OK."""
-    from .bridge import Bridge
-    from .health import HealthPolicy, assess
-    from .report import RENDERERS, build_report, failures_by_account, render_csv
+    """Across every account: a summary per company and every plan or device that is not OK.
 
-    policy = HealthPolicy(
-        window=_duration(opts["window"], "--window"),
-        grace=_duration(opts["grace"], "--grace"),
-        max_age=_duration(opts["max_age"], "--max-age"),
-        offline_tolerance=_duration(opts["offline_tolerance"], "--offline-tolerance"),
-        treat_warning_as_success=opts["treat_warning_as_success"],
-        rollup=Rollup(opts["rollup"]),
-    )
+    Each run is recorded into the store unless --no-store (docs/report.md); --from-store reports from what
+    the store holds instead of asking the vendors."""
+    from .errors import BackupBridgeError
+    from .pipeline import AlertOptions, UnknownCompanyError, run_report
+
+    policy = health_policy(opts)
     _use_config(opts["config"])
-    vendors = [v.lower() for v in opts["vendor"]]
-    for vendor in vendors:
-        _vendor(vendor, "--vendor")
+    vendors = chosen_vendors(opts["vendor"])
     # Bad paths fail before any request (and a missing directory is never created behind the user's back).
     for option, name in (("state_file", "--state-file"), ("output", "--output"), ("alerts_ndjson", "--alerts-ndjson")):
         if opts[option] is not None and not opts[option].parent.is_dir():
@@ -465,189 +665,77 @@ def report(**opts: Any) -> None:
         )
     if opts["csv_raw"] and opts["fmt"] != "csv":
         raise click.BadParameter("only with --format csv", param_hint="--csv-raw")
-    if opts["sandbox"]:
-        from .sandbox import connect_sandbox, sandbox_tenants
-
-        names = vendors or [v.name for v in plugins.list_vendors() if v.simulator is not None]
-        chosen = set(_sandbox_accounts(names, opts["account"], opts["tenants"]))
-        tenants = sandbox_tenants(names, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"])
-        bridge = Bridge(
-            [
-                connect_sandbox(vendor, simulator=sim, account=account)
-                for vendor, account, sim in tenants
-                if (vendor, account) in chosen
-            ],
-            account_timeout=opts["account_timeout"],
+    exporter = _exporter("csv-raw" if opts["csv_raw"] else opts["fmt"], report=True)
+    if opts["no_store"] and (opts["from_store"] or opts["store_url"]):
+        raise click.BadParameter("not with --from-store or --store", param_hint="--no-store")
+    store = None if opts["no_store"] else store_opener(opts["store_url"], opts["config"], sandbox=opts["sandbox"])
+    alerts = (
+        None
+        if opts["no_alerts"]
+        else AlertOptions(
+            state_file=opts["state_file"],
+            ndjson=opts["alerts_ndjson"],
+            sandbox=opts["sandbox"],
+            deliver_to_plugins=opts["sandbox_alerts"],
         )
-    else:
-        accounts = _configured(opts["config"], opts["account"], vendors)
-        bridge = Bridge(accounts=accounts, account_timeout=opts["account_timeout"])
-    with bridge, _progress(len(bridge.accounts), quiet=opts["quiet"]) as progress:
-        bridge.progress = progress
-        snapshot = bridge.snapshot(since=None)
-    if opts["company"]:
-        snapshot = _only_companies(snapshot, opts["company"])
-    assessment = assess(
-        snapshot.devices,
-        snapshot.plans,
-        snapshot.jobs,
-        now=snapshot.clocks,
-        policy=policy,
-        timezones=snapshot.timezones,
-        incomplete=snapshot.incomplete,
     )
-    generated = max(snapshot.clocks.values()) if opts["sandbox"] and snapshot.clocks else None
-    result = build_report(snapshot, assessment, generated_at=generated, customers=_customer_lookup(opts))
-    render = functools.partial(render_csv, raw=True) if opts["csv_raw"] else RENDERERS[opts["fmt"]]
-    # The report first: whatever happens to the alerts after (a broken plugin, a corrupt state file), it is out.
-    if opts["output"]:
-        try:
-            with opts["output"].open("w", encoding="utf-8") as handle:
-                render(result, handle)
-        except OSError as exc:
-            raise BackupBridgeError(f"cannot write the report to {opts['output']}: {exc.strerror or exc}") from exc
-        click.echo(f"wrote {one_line(str(opts['output']))}", err=True)
-    else:
-        render(result, sys.stdout)
-        sys.stdout.flush()
-    # One line per account on stderr (the output above may be going to a file): its operations, first error.
-    unjudged = {(a.vendor, a.account) for a in result.accounts if not a.judged}
-    for (vendor, account), failures in failures_by_account(result.failures).items():
-        operations = ", ".join(f.operation for f in failures)
-        verdict = "; health unknown this run, alerts left as they were" if (vendor, account) in unjudged else ""
-        click.echo(
-            f"error: account {one_line(vendor)}/{one_line(account)} failed ({operations}): "
-            f"{one_line(failures[0].message)}{verdict}",
-            err=True,
-        )
-    alerts_ok = True
-    if not opts["no_alerts"]:
-        try:
-            alerts_ok = _alerts(assessment, snapshot, opts, generated)
-        except BackupBridgeError as exc:  # the state file: one line naming it; the report is already out
-            click.echo(f"error: {one_line(str(exc))}", err=True)
-            alerts_ok = False
-    if result.failures or not alerts_ok:
+    stack = contextlib.ExitStack()
+
+    def emit(result: Any) -> None:
+        stack.close()  # the progress bar is gone before the report is printed
+        # The report first: whatever happens to the store or the alerts after, it is out.
+        if opts["output"]:
+            try:
+                with opts["output"].open("w", encoding="utf-8") as handle:
+                    exporter.write_report(result, handle)
+            except OSError as exc:
+                raise BackupBridgeError(f"cannot write the report to {opts['output']}: {exc.strerror or exc}") from exc
+            click.echo(f"wrote {one_line(str(opts['output']))}", err=True)
+        else:
+            exporter.write_report(result, sys.stdout)
+            sys.stdout.flush()
+
+    common: dict[str, Any] = {
+        "companies": opts["company"],
+        "store": store,
+        "alerts": alerts,
+        "config": opts["config"],
+        "generated_at": "clocks" if opts["sandbox"] else None,
+        "emit": emit,
+    }
+    try:
+        if opts["from_store"]:
+            outcome = run_report(None, policy, from_store=True, vendors=vendors, accounts=opts["account"], **common)
+        else:
+            with accounts_bridge(opts, vendors, account_timeout=opts["account_timeout"]) as bridge:
+                bridge.progress = stack.enter_context(_progress(len(bridge.accounts), quiet=opts["quiet"]))
+                outcome = run_report(bridge, policy, **common)
+    except UnknownCompanyError as exc:
+        raise click.BadParameter(exc.message, param_hint="--company") from None
+    finally:
+        stack.close()
+    for line in outcome.messages:
+        click.echo(line, err=True)
+    if not outcome.ok:
         raise click.exceptions.Exit(EXIT_ERROR)
 
 
-def _only_companies(snapshot: Snapshot, wanted: tuple[str, ...]) -> Snapshot:
-    """The snapshot cut to the companies named by id or name (case-insensitive), their devices, plans and
-    runs. A name that matches no company of an account that answered is a usage error; the failures stay."""
-    folded = {w.casefold() for w in wanted}
-    keep = {(c.vendor, c.account, c.id) for c in snapshot.companies if c.id in wanted or c.name.casefold() in folded}
-    if not keep and not snapshot.failures:
-        names = sorted({c.name for c in snapshot.companies})
-        raise click.BadParameter(
-            f"no company {wanted[0]!r}{_did_you_mean(wanted[0], names)} in the accounts read", param_hint="--company"
-        )
-    devices = [d for d in snapshot.devices if (d.vendor, d.account, d.company_id) in keep]
-    device_ids = {(d.vendor, d.account, d.id) for d in devices}
-    plans = [p for p in snapshot.plans if (p.vendor, p.account, p.company_id) in keep]
-    plan_ids = {(p.vendor, p.account, p.id) for p in plans}
-    runs = [
-        j
-        for j in snapshot.jobs
-        if (j.vendor, j.account, j.device_id) in device_ids or (j.vendor, j.account, j.plan_id) in plan_ids
-    ]
-    return attrs.evolve(
-        snapshot,
-        companies=[c for c in snapshot.companies if (c.vendor, c.account, c.id) in keep],
-        devices=devices,
-        plans=plans,
-        jobs=runs,
-    )
+def store_opener(store_url: str | None, config: Path | None, *, sandbox: bool) -> Callable[[], Store]:
+    """A function opening the store ``--store``/``$BACKUPBRIDGE_STORE``/``[store]``/the default names (the
+    sandbox's own file with ``--sandbox``). What can be checked without reaching it is checked now, before any
+    request: a ``--store`` that does not parse is a usage error, a malformed ``[store]`` table one line."""
+    from .store import load_store_config, open_configured_store, parse_url
+    from .store.errors import StoreURLError
 
-
-def _alerts(assessment: Any, snapshot: Any, opts: dict[str, Any], generated: dt.datetime | None) -> bool:
-    """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued)."""
-    from .alerts import (
-        NDJSON_SINK_NAME,
-        AlertState,
-        NdjsonAlertSink,
-        alerts_from,
-        console_templates,
-        hook_receivers,
-        reconcile_events,
-    )
-    from .config import default_state_dir
-    from .customers import customers_for_run
-    from .sinks import deliver_alerts, load_sinks, sink_report_lines
-
-    # Configured sinks are read first: a sink table in error stops the alerts before anything is reconciled.
-    sinks = [] if opts["sandbox"] and not opts["sandbox_alerts"] else load_sinks(opts["config"])
-    customers = customers_for_run(opts["config"])
-    for line in customers.errors:
-        click.echo(f"error: customers: {one_line(line)}", err=True)
-
-    now = generated or dt.datetime.now(dt.UTC)
-    state_file = opts["state_file"]
-    if state_file is None:
-        state_file = default_state_dir() / ("sandbox-alerts.json" if opts["sandbox"] else "alerts.json")
+    settings = load_store_config(config, url=store_url)
+    if settings.url is not None:
         try:
-            state_file.parent.mkdir(parents=True, exist_ok=True)  # the default directory only
-        except OSError as exc:
-            raise BackupBridgeError(f"cannot create the state directory {state_file.parent}: {exc.strerror}") from exc
-    pm = plugins.get_plugin_manager()
-    try:
-        sink_file = opts["alerts_ndjson"].open("a", encoding="utf-8") if opts["alerts_ndjson"] else None
-    except OSError as exc:
-        raise BackupBridgeError(f"cannot open --alerts-ndjson {opts['alerts_ndjson']}: {exc.strerror or exc}") from exc
-    sink = NdjsonAlertSink(sink_file) if sink_file else None
-    try:
-        if sink is not None:
-            pm.register(sink, name=NDJSON_SINK_NAME)
-        # Simulated problems never reach a real PSA unless asked for: a sandbox run feeds the built-in sink only.
-        only = {NDJSON_SINK_NAME} if opts["sandbox"] and not opts["sandbox_alerts"] else None
-        receivers = hook_receivers(pm, only=only)
-        with AlertState.locked(state_file) as state:
-            changes = reconcile_events(
-                state,
-                alerts_from(
-                    assessment, now, snapshot=snapshot, customers=customers.lookup, console_urls=console_templates()
-                ),
-                scope=snapshot.clocks.keys(),
-                incomplete=assessment.incomplete.keys(),
-                # --company: the other companies were not looked at, so their alerts are no news either way.
-                companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if opts["company"] else None,
-            )
-            opened, recovered = changes.opened, changes.recovered
-            # The outbox is saved first; updated: open problems with news (a new failed run, an escalation).
-            delivered = deliver_alerts(state, opened, recovered, receivers, sinks, updated=changes.updated)
-            outcome = delivered.plugins
-    finally:
-        if sink is not None:
-            pm.unregister(sink)
-        if sink_file is not None:
-            sink_file.close()
-    log.info(
-        "alerts: %d opened, %d recovered, %d updated, %d open, %d deliveries, %d still queued",
-        len(opened),
-        len(recovered),
-        len(changes.updated),
-        len(state.open),
-        outcome.delivered,
-        outcome.pending,
-    )
-    if outcome.absent:
-        waiting = sum(name in outcome.absent for entry in state.outbox for name in entry.pending)
-        click.echo(
-            f"note: {waiting} alert events stay queued for plugins not loaded in this run: "
-            f"{', '.join(one_line(name) for name in outcome.absent)}",
-            err=True,
-        )
-    for line in sink_report_lines(delivered.sinks):
-        click.echo(one_line(line), err=True)
-    if outcome.failures:
-        first = outcome.failures[0]
-        click.echo(
-            f"error: alerts: {len(outcome.failures)} of {len(outcome.failures) + outcome.delivered} deliveries failed "
-            f"and stay queued for the next run (first: plugin {one_line(first.plugin)}, backup_{first.event} "
-            f"{one_line(first.key)}: {one_line(first.error)})",
-            err=True,
-        )
-        return False
-    return not delivered.sinks.failures and not customers.errors
+            parse_url(settings.url)
+        except StoreURLError as exc:
+            if store_url:
+                raise click.BadParameter(exc.message, param_hint="--store") from None
+            raise StoreURLError(f"{exc.message} (from {settings.source})") from None
+    return functools.partial(open_configured_store, store_url, config=config, sandbox=sandbox)
 
 
 @contextlib.contextmanager
@@ -681,6 +769,8 @@ def _account_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _chosen_accounts(config: Path | None, account: tuple[str, ...], vendor: str | None) -> list[AccountConfig]:
+    from .config import load_accounts
+
     _use_config(config)
     if vendor:
         _vendor(vendor, "--vendor")
@@ -708,6 +798,8 @@ def accounts(ctx: click.Context, config: Path | None, account: tuple[str, ...], 
 def accounts_check(ctx: click.Context, config: Path | None, account: tuple[str, ...], vendor: str | None) -> None:
     """Try each account (a first listing) and print one line per account: ok, or the typed error."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from .errors import BackupBridgeError
 
     def check(account: AccountConfig) -> str:
         try:
@@ -742,6 +834,7 @@ def accounts_check(ctx: click.Context, config: Path | None, account: tuple[str, 
 )
 def simulate(vendor: str, port: int, host: str, seed: int, size: int, clock: str) -> None:
     """Serve one vendor's simulator on loopback, for tests written in other languages (Ctrl-C stops it)."""
+    from .errors import BackupBridgeError
     from .sandbox import SimulatorOptions, make_simulator
     from .sandbox.server import serve
 
@@ -798,7 +891,8 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     finally:
         # A --config names the plugin rules for that command only, not for the program embedding main().
-        plugins.use_config(None)
+        if "backupbridge.plugins" in sys.modules:  # nothing to reset when no plugin was loaded (--help)
+            sys.modules["backupbridge.plugins"].use_config(None)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -821,9 +915,6 @@ def _main(argv: list[str] | None) -> int:
     except click.ClickException as exc:
         click.echo(f"error: {one_line(exc.format_message())} (see --help)", err=True)
         return EXIT_USAGE
-    except BackupBridgeError as exc:
-        click.echo(f"error: {one_line(str(exc))}", err=True)
-        return EXIT_ERROR
     except (BrokenPipeError, _PipeClosed):
         # The reader went away (`report | head`): no message, and the status a shell gives such a command.
         _silence_stdout()
@@ -834,7 +925,12 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as exc:  # only plugin code raises it here (click does not, outside standalone mode)
         click.echo(f"internal error: a plugin called exit({one_line(str(exc.code))})", err=True)
         return EXIT_BUG
-    except BaseException as exc:  # the last line of defence: one line, never a traceback
+    except BaseException as exc:  # ours: one line; anything else is the last line of defence, never a traceback
+        from .errors import BackupBridgeError
+
+        if isinstance(exc, BackupBridgeError):
+            click.echo(f"error: {one_line(str(exc))}", err=True)
+            return EXIT_ERROR
         from .redaction import redact
 
         click.echo(f"internal error: {type(exc).__name__}: {one_line(redact(str(exc)))}", err=True)
@@ -842,37 +938,10 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
-
-
 def run() -> None:
     """The console script: ``sys.exit(main())``."""
     sys.exit(main())
 
 
-# The history store's commands (backupbridge/store/commands.py): collect, history, store upgrade|prune|info.
-from .store.commands import collect, history_command, store_group  # noqa: E402
-
-cli.add_command(collect)
-cli.add_command(history_command)
-cli.add_command(store_group)
-
-
-# Customers across vendor accounts (backupbridge/customers_cli.py): customers, customers suggest.
-from .customers_cli import customers_group  # noqa: E402
-
-
-def _customer_lookup(opts: dict[str, Any]) -> Any:
-    from .customers import customers_for_run
-
-    return customers_for_run(opts["config"]).lookup
-
-
-cli.add_command(customers_group)
-
-
-# Migration between accounts (backupbridge/migrate/commands.py): migrate plan|apply|status|cutover.
-from .migrate.commands import migrate_group  # noqa: E402
-
-cli.add_command(migrate_group)
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

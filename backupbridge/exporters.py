@@ -1,5 +1,11 @@
 """Built-in output formats, registered through the same ``register_exporters`` hook a plugin uses.
 
+One concept for listings and the report: an ``Exporter`` writes records (``companies``, ``devices``, ``plans``,
+``jobs``) with ``write`` and the report with ``write_report``. A plugin's exporter that only writes records
+also writes the report: its problem rows (``ProblemRow`` records, as ``--format csv`` has them) go through
+``write``; give it ``report=`` to write the whole report its own way. An exporter with ``write=None`` (the
+built-in ``html``) writes reports only, and listings refuse it.
+
 Vendor text is untrusted (``backupbridge.terminal``): table cells are printed without escape sequences or
 control characters, CSV cells are neutralised against formulas (``csv-raw`` writes them as they are), and
 JSON is byte-exact data with the characters that act on a terminal written as ``\\uXXXX``.
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
 
     from .models import Device, Job
     from .plugins import PluginFailure, PluginInfo, PluginSkip
+    from .report import Report
     from .vendors import Vendor
 
 __all__ = [
@@ -46,11 +53,35 @@ __all__ = [
 
 @attrs.frozen
 class Exporter:
-    """An output format: ``write(records, stream)`` writes neutral records to a text stream."""
+    """An output format, for listings and for the report.
+
+    Attributes:
+        name: the ``--format`` value.
+        write: ``write(records, stream)`` writes neutral records to a text stream; None for a format that
+            writes reports only.
+        description: one line for people.
+        report: ``report(report, stream)`` writes a ``backupbridge.report.Report``; None: its problem rows
+            go through ``write`` (see ``write_report``).
+    """
 
     name: str
-    write: Callable[[Iterable[Any], TextIO], None]
+    write: Callable[[Iterable[Any], TextIO], None] | None
     description: str = ""
+    report: Callable[[Report, TextIO], None] | None = None
+
+    @property
+    def writes_reports(self) -> bool:
+        """Whether ``report --format NAME`` can use it (a ``report`` writer, or a ``write`` for its rows)."""
+        return self.report is not None or self.write is not None
+
+    def write_report(self, report: Report, stream: TextIO) -> None:
+        """Write ``report``: with ``report``, as that writes it; else its problem rows through ``write``."""
+        if self.report is not None:
+            self.report(report, stream)
+        elif self.write is not None:
+            self.write(report.problems, stream)
+        else:
+            raise ValueError(f"the output format {self.name!r} writes neither records nor reports")
 
 
 def _plain(value: Any) -> Any:
@@ -503,12 +534,36 @@ def _is_datetime_column(kept: list[tuple[Any, dict[str, str]]], column: str) -> 
     return any(isinstance(getattr(record, column, None), dt.datetime) for record, _ in kept)
 
 
+def _report_writer(name: str, **options: Any) -> Callable[[Report, TextIO], None]:
+    """``backupbridge.report``'s renderer ``name``, imported when a report is written (report imports this
+    module)."""
+
+    def write(report: Report, stream: TextIO) -> None:
+        from . import report as reports
+
+        getattr(reports, name)(report, stream, **options)
+
+    write.__name__ = write.__qualname__ = name
+    return write
+
+
 BUILTIN_EXPORTERS = (
-    Exporter("table", write_table, "a table for people (the default on a terminal)"),
-    Exporter("json", write_json, "a JSON array of records"),
-    Exporter("ndjson", write_ndjson, "one JSON record per line, streamed"),
-    Exporter("csv", write_csv, "CSV with a header row; lists joined with ';'; formulas neutralised with '"),
-    Exporter("csv-raw", write_csv_raw, "CSV as the vendor sent it (cells that open as formulas are not guarded)"),
+    Exporter("table", write_table, "a table for people (the default on a terminal)", _report_writer("render_table")),
+    Exporter("json", write_json, "a JSON array of records", _report_writer("render_json")),
+    Exporter("ndjson", write_ndjson, "one JSON record per line, streamed", _report_writer("render_ndjson")),
+    Exporter(
+        "csv",
+        write_csv,
+        "CSV with a header row; lists joined with ';'; formulas neutralised with '",
+        _report_writer("render_csv"),
+    ),
+    Exporter(
+        "csv-raw",
+        write_csv_raw,
+        "CSV as the vendor sent it (cells that open as formulas are not guarded)",
+        _report_writer("render_csv", raw=True),
+    ),
+    Exporter("html", None, "the report as one self-contained HTML file (reports only)", _report_writer("render_html")),
 )
 
 

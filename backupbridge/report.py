@@ -25,9 +25,21 @@ from .health import Assessment, Health
 from .terminal import csv_cell, one_line, printable
 
 if TYPE_CHECKING:
+    from .bridge import Bridge
+    from .health import HealthPolicy
+    from .pipeline import ReportRun
     from .store.history import ReportHistory
 
-__all__ = ["RENDERERS", "AccountStatus", "CompanySummary", "ProblemRow", "Report", "build_report", "render_csv"]
+__all__ = [
+    "RENDERERS",
+    "AccountStatus",
+    "CompanySummary",
+    "ProblemRow",
+    "Report",
+    "build_report",
+    "render_csv",
+    "run",
+]
 
 HEALTHS = tuple(Health)
 NO_COMPANY = "(no company)"
@@ -286,6 +298,24 @@ def build_report(
         failures=tuple(snapshot.failures),
         accounts=_account_statuses(snapshot.failures, assessment),
     )
+
+
+def run(bridge: Bridge | None, policy: HealthPolicy | None = None, **options: Any) -> ReportRun:
+    """The whole report pass from a Bridge and a policy: snapshot, health, this report, the store, the alerts.
+
+    ``backupbridge.pipeline.run_report`` with the same arguments (its doc lists them); what
+    ``backupbridge report`` runs::
+
+        from backupbridge.bridge import Bridge
+        from backupbridge.report import run
+
+        with Bridge.sandbox(seed=7) as bridge:
+            outcome = run(bridge, store=None, alerts=None)
+        print(outcome.report.totals)
+    """
+    from .pipeline import run_report
+
+    return run_report(bridge, policy, **options)
 
 
 def _account_statuses(failures: Iterable[AccountFailure], assessment: Assessment) -> tuple[AccountStatus, ...]:

@@ -33,6 +33,16 @@ def _secrets_of_one_test() -> Iterator[None]:
             redaction._rebuild()
 
 
+@pytest.fixture(autouse=True)
+def _own_data_and_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test's default store and alert state are its own, never the user's: ``report`` records into the store
+    in the platform data directory, and keeps alerts in the state directory (platformdirs reads both here)."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.delenv("BACKUPBRIDGE_STORE", raising=False)
+
+
 @pytest.fixture
 def no_requests() -> httpx.MockTransport:
     """A transport that fails the test if any request reaches it."""

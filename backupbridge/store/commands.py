@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,15 +15,17 @@ from typing import Any, TextIO
 
 import click
 
+from ..cli import ROLLUPS, accounts_bridge, chosen_vendors, health_options, health_policy, sandbox_options
+from ..cli import duration as _duration
 from ..errors import ValidationError
-from ..health import HealthPolicy, Rollup
+from ..health import Rollup
 from ..terminal import one_line
 from .config import open_configured_store
 from .engine import Store
 from .errors import StoreURLError
 from .history import DayStatus, History, Scope, history
 from .maintenance import prune, store_info
-from .record import in_shard, parse_shard, record_snapshot
+from .record import parse_shard, record_snapshot
 
 __all__ = ["collect", "history_command", "store_group"]
 
@@ -36,15 +37,6 @@ _SYMBOL = {
     DayStatus.NO_RESULT: ".",
     DayStatus.UNKNOWN: "-",
 }
-_DURATION = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def _duration(value: str, option: str) -> dt.timedelta:
-    match = _DURATION.match(value.strip())
-    if not match:
-        raise click.BadParameter("use a duration like 30m, 2h, 7d or 4w", param_hint=option)
-    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def _store_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,61 +69,21 @@ def _open(
 
 
 @click.command()
-@click.option("--sandbox", is_flag=True, help="Collect from the built-in simulators (into the sandbox store).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sandbox data seed.")
-@click.option(
-    "--size", type=click.IntRange(0, 100_000), default=40, show_default=True, help="Sandbox devices per tenant."
-)
-@click.option("--tenants", type=click.IntRange(1, 50), default=1, show_default=True, help="Sandbox tenants per vendor.")
-@click.option("--vendor", multiple=True, help="Only these vendors (repeatable).")
-@click.option("--account", multiple=True, help="Only these configured accounts (repeatable).")
+@sandbox_options("Collect from")
 @click.option("--shard", metavar="K/N", help="Only the accounts of shard K of N (by a hash of the account name).")
 @_store_options
-@click.option("--window", default="7d", show_default=True, help="How far back the verdicts look.")
-@click.option("--grace", default="2h", show_default=True, help="How late a run may be before it is missed.")
-@click.option("--max-age", default="48h", show_default=True, help="No success for longer than this is OVERDUE.")
-@click.option("--treat-warning-as-success", is_flag=True, help="Runs with warnings count as successes.")
-@click.option(
-    "--rollup",
-    type=click.Choice([r.value for r in Rollup]),
-    default="worst",
-    show_default=True,
-    help="How several runs on one day combine.",
-)
+@health_options
 def collect(**opts: Any) -> None:
     """Read every account once and record the run in the store (for cron, systemd timers, CronJobs)."""
-    from ..bridge import Bridge
-    from ..plugins import get_vendor
-
-    policy = HealthPolicy(
-        window=_duration(opts["window"], "--window"),
-        grace=_duration(opts["grace"], "--grace"),
-        max_age=_duration(opts["max_age"], "--max-age"),
-        treat_warning_as_success=opts["treat_warning_as_success"],
-        rollup=Rollup(opts["rollup"]),
-    )
+    policy = health_policy(opts)
     try:
         shard = parse_shard(opts["shard"]) if opts["shard"] else None
     except ValidationError as exc:
         raise click.BadParameter(exc.message, param_hint="--shard") from None
-    vendors = [v.lower() for v in opts["vendor"]]
-    for vendor in vendors:
-        get_vendor(vendor)
+    vendors = chosen_vendors(opts["vendor"])
     store = _open(opts["store_url"], opts["config"], sandbox=opts["sandbox"])
     with store:
-        if opts["sandbox"]:
-            bridge = _sandbox_bridge(vendors, opts, shard)
-        else:
-            from ..config import load_accounts
-
-            accounts = [
-                a
-                for a in load_accounts(opts["config"])
-                if (not opts["account"] or a.name in opts["account"]) and (not vendors or a.vendor in vendors)
-            ]
-            if not accounts:
-                raise click.UsageError("no account in the configuration matches --account/--vendor")
-            bridge = Bridge(accounts=[a for a in accounts if shard is None or in_shard(a.name, *shard)])
+        bridge = accounts_bridge(opts, vendors, shard=shard)
         started = dt.datetime.now(dt.UTC)
         with bridge:
             snapshot = bridge.snapshot()
@@ -149,32 +101,12 @@ def collect(**opts: Any) -> None:
         messages.setdefault((failure.vendor, failure.account), failure.message)
     for (vendor, account), operations in by_account.items():
         click.echo(
-            f"error: account {vendor}/{account} failed ({', '.join(operations)}): {messages[(vendor, account)]}",
+            f"error: account {one_line(vendor)}/{one_line(account)} failed ({', '.join(operations)}): "
+            f"{one_line(messages[(vendor, account)])}",
             err=True,
         )
     if run.failures:
         raise click.exceptions.Exit(EXIT_ERROR)
-
-
-def _sandbox_bridge(vendors: list[str], opts: dict[str, Any], shard: tuple[int, int] | None) -> Any:
-    from ..bridge import Bridge
-    from ..sandbox import connect_sandbox, sandbox_tenants
-
-    if shard is None:
-        return Bridge.sandbox(
-            vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
-        )
-    # The tenants Bridge.sandbox makes (each seeded as it would be there), only those of the shard.
-    tenants = sandbox_tenants(
-        vendors or None, accounts_per_vendor=opts["tenants"], seed=opts["seed"], size=opts["size"]
-    )
-    return Bridge(
-        [
-            connect_sandbox(vendor, simulator=sim, account=account)
-            for vendor, account, sim in tenants
-            if in_shard(account, *shard)
-        ]
-    )
 
 
 @click.command("history")
@@ -188,7 +120,7 @@ def _sandbox_bridge(vendors: list[str], opts: dict[str, Any], shard: tuple[int, 
 @click.option("--sandbox", is_flag=True, help="Read the sandbox store (what 'collect --sandbox' wrote).")
 @click.option(
     "--rollup",
-    type=click.Choice([r.value for r in Rollup]),
+    type=click.Choice(ROLLUPS),
     default="worst",
     show_default=True,
     help="How several runs on one day combine.",

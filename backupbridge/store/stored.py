@@ -1,0 +1,450 @@
+"""The store's last run of each account, as a ``Snapshot`` and the ``Assessment`` recorded with it.
+
+``report --from-store`` reports from this: no vendor request. What it holds, per account (its latest run in
+the ``run_accounts`` table, whichever collector wrote it: one ``collect --shard K/N`` per machine fills one
+store, and one report covers it all):
+
+- the failures of that run (each failed listing with its typed error's class and message);
+- the companies, devices and plans of that account's latest listing that answered (``last_seen`` at or after
+  it), with what the store keeps of them (names, company, OS, status, enabled; not schedules);
+- the runs of the last ``policy.window`` before that run, as recorded;
+- the verdicts recorded for the account's latest judged day: health and reason exactly as the collector
+  judged them (its policy), so the report shows what was seen then. An account whose latest run failed one
+  of the listings health is built from is not judged, as in a live report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..bridge import AccountFailure, Snapshot
+from ..errors import BackupBridgeError
+from ..health import Assessment, DeviceHealth, Health, HealthPolicy, PlanHealth, not_judged_reason
+from ..models import (
+    Company,
+    CompanyStatus,
+    Device,
+    DeviceStatus,
+    Job,
+    JobKind,
+    JobStatus,
+    OSFamily,
+    Plan,
+)
+from . import schema
+from .engine import Store
+
+__all__ = ["RecordedError", "stored_snapshot"]
+
+
+class RecordedError(BackupBridgeError):
+    """A failure as the store recorded it: the original error's class name (``error_class``) and message.
+
+    ``type(error).__name__`` is the original class's name (``AuthenticationError``...), so a report from the
+    store names the error as the live report did."""
+
+    error_class = "BackupBridgeError"
+
+
+@functools.cache
+def _error_type(name: str) -> type[RecordedError]:
+    cleaned = name if name.isidentifier() else "BackupBridgeError"
+    return type(cleaned, (RecordedError,), {"error_class": cleaned, "__module__": __name__})
+
+
+def _recorded_error(name: str | None, message: str | None) -> RecordedError:
+    return _error_type(name or "BackupBridgeError")(message or "failed (no message recorded)")
+
+
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return dt.UTC
+
+
+def _enum(kind: Any, value: str | None, default: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return default
+
+
+_LISTING_OF = {"list_companies": "companies", "list_devices": "devices", "list_plans": "plans"}
+
+
+def stored_snapshot(
+    store: Store,
+    *,
+    policy: HealthPolicy | None = None,
+    vendors: Iterable[str] = (),
+    accounts: Iterable[str] = (),
+) -> tuple[Snapshot, Assessment]:
+    """Every account's latest recorded run, as the report reads it (see the module doc); only the accounts of
+    ``vendors`` and named in ``accounts`` when those are given.
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    policy = policy or HealthPolicy()
+    with store.read() as conn:
+        wanted_vendors, wanted_accounts = set(vendors), set(accounts)
+        latest = {
+            key: row
+            for key, row in _latest_runs(conn).items()
+            if (not wanted_vendors or key[0] in wanted_vendors) and (not wanted_accounts or key[1] in wanted_accounts)
+        }
+        snapshot = Snapshot()
+        devices_out: list[DeviceHealth] = []
+        plans_out: list[PlanHealth] = []
+        incomplete: dict[tuple[str, str], tuple[str, ...]] = {}
+        for (vendor, account), row in sorted(latest.items()):
+            part = _account(conn, vendor, account, row, policy)
+            snapshot.companies.extend(part["companies"])
+            snapshot.devices.extend(part["devices"])
+            snapshot.plans.extend(part["plans"])
+            snapshot.jobs.extend(part["jobs"])
+            snapshot.failures.extend(part["failures"])
+            if part["answered"]:
+                snapshot.clocks[(vendor, account)] = row.observed_at
+                snapshot.timezones[(vendor, account)] = _zone(row.timezone)
+            devices_out.extend(part["device_health"])
+            plans_out.extend(part["plan_health"])
+        incomplete = snapshot.incomplete
+    return snapshot, Assessment(plans=tuple(plans_out), devices=tuple(devices_out), incomplete=incomplete)
+
+
+def _latest_runs(conn: sa.Connection) -> dict[tuple[str, str], Any]:
+    ra = schema.run_accounts
+    last = (
+        sa.select(ra.c.vendor, ra.c.account, sa.func.max(ra.c.run_id).label("run_id"))
+        .group_by(ra.c.vendor, ra.c.account)
+        .subquery()
+    )
+    query = sa.select(ra).join(
+        last, sa.and_(ra.c.vendor == last.c.vendor, ra.c.account == last.c.account, ra.c.run_id == last.c.run_id)
+    )
+    return {(row.vendor, row.account): row for row in conn.execute(query)}
+
+
+def _listed_since(conn: sa.Connection, vendor: str, account: str) -> dict[str, dt.datetime]:
+    """operation -> when that account's latest answered listing of it was observed."""
+    rl, ra = schema.run_listings, schema.run_accounts
+    query = (
+        sa.select(rl.c.operation, sa.func.max(ra.c.observed_at))
+        .join(ra, sa.and_(ra.c.run_id == rl.c.run_id, ra.c.vendor == rl.c.vendor, ra.c.account == rl.c.account))
+        .where(rl.c.vendor == vendor, rl.c.account == account, rl.c.ok.is_(True))
+        .group_by(rl.c.operation)
+    )
+    found: dict[str, dt.datetime] = {}
+    for operation, when in conn.execute(query):
+        if when is not None:
+            found[operation] = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return found
+
+
+def _account(conn: sa.Connection, vendor: str, account: str, run: Any, policy: HealthPolicy) -> dict[str, Any]:
+    rl = schema.run_listings
+    listings = list(
+        conn.execute(sa.select(rl).where(rl.c.run_id == run.run_id, rl.c.vendor == vendor, rl.c.account == account))
+    )
+    failures = [
+        AccountFailure(
+            vendor=vendor,
+            account=account,
+            operation=listing.operation,
+            error=_recorded_error(listing.error_class, listing.error_message),
+        )
+        for listing in sorted(listings, key=lambda item: item.operation)
+        if not listing.ok
+    ]
+    answered = any(listing.ok for listing in listings) or (run.ok and not listings)
+    if not run.ok and not failures:  # the account failed as a whole (no listing answered)
+        failures.append(
+            AccountFailure(
+                vendor=vendor,
+                account=account,
+                operation="snapshot",
+                error=_recorded_error(run.error_class, run.error_message),
+            )
+        )
+        answered = False
+    since = _listed_since(conn, vendor, account)
+    entities: dict[str, list[Any]] = {}
+    for operation, table_name in _LISTING_OF.items():
+        table = schema.metadata.tables[table_name]
+        seen = since.get(operation)
+        rows = (
+            []
+            if seen is None
+            else list(
+                conn.execute(
+                    sa.select(table)
+                    .where(table.c.vendor == vendor, table.c.account == account, table.c.last_seen >= seen)
+                    .order_by(table.c.id)
+                )
+            )
+        )
+        entities[table_name] = rows
+    jobs = _jobs(conn, vendor, account, run.observed_at, policy.window)
+    verdicts = _verdicts(conn, vendor, account, run.day)
+    plan_devices: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        if verdict.kind == "plan" and verdict.device_id:
+            plan_devices.setdefault(verdict.entity_id, []).append(verdict.device_id)
+    good = _good(policy)
+    successes = {**_stored_successes(conn, vendor, account, good), **_last_success(jobs, good)}
+    companies = [
+        Company(
+            vendor=vendor,
+            account=account,
+            id=row.id,
+            name=row.name,
+            parent_id=row.parent_id,
+            status=_enum(CompanyStatus, row.status, CompanyStatus.UNKNOWN),
+        )
+        for row in entities["companies"]
+    ]
+    devices = [
+        Device(
+            vendor=vendor,
+            account=account,
+            id=row.id,
+            name=row.name,
+            company_id=row.company_id,
+            os=_enum(OSFamily, row.os, OSFamily.UNKNOWN),
+            status=_enum(DeviceStatus, row.status, DeviceStatus.UNKNOWN),
+            last_backup_at=successes.get((row.id, None)),
+        )
+        for row in entities["devices"]
+    ]
+    plans = [
+        Plan(
+            vendor=vendor,
+            account=account,
+            id=row.id,
+            name=row.name,
+            company_id=row.company_id,
+            device_ids=tuple(sorted(set(plan_devices.get(row.id, ())))),
+            enabled=bool(row.enabled),
+        )
+        for row in entities["plans"]
+    ]
+    judged = answered and not any(
+        f.operation in ("snapshot", "list_devices", "list_plans", "list_jobs") for f in failures
+    )
+    device_health, plan_health = _health(
+        vendor, account, devices, plans, jobs, verdicts, judged, [f.operation for f in failures], successes
+    )
+    return {
+        "companies": companies,
+        "devices": devices,
+        "plans": plans,
+        "jobs": jobs,
+        "failures": failures,
+        "answered": answered,
+        "device_health": device_health,
+        "plan_health": plan_health,
+    }
+
+
+def _jobs(conn: sa.Connection, vendor: str, account: str, observed: dt.datetime, window: dt.timedelta) -> list[Job]:
+    jobs = schema.jobs
+    start = (observed - window - dt.timedelta(days=1)).date()
+    rows = conn.execute(
+        sa.select(jobs)
+        .where(jobs.c.vendor == vendor, jobs.c.account == account, jobs.c.day >= start)
+        .order_by(jobs.c.day, jobs.c.job_key)
+    )
+    return [
+        Job(
+            vendor=vendor,
+            account=account,
+            id=row.job_id,
+            device_id=row.device_id,
+            plan_id=row.plan_id,
+            company_id=row.company_id,
+            status=_enum(JobStatus, row.status, JobStatus.UNKNOWN),
+            vendor_status=row.vendor_status,
+            kind=_enum(JobKind, row.kind, JobKind.UNKNOWN),
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            size_bytes=row.size_bytes,
+            files=row.files,
+            error=row.error,
+        )
+        for row in rows
+    ]
+
+
+def _verdicts(conn: sa.Connection, vendor: str, account: str, day: dt.date) -> list[Any]:
+    """The verdicts of the account's latest judged day, up to ``day``."""
+    verdicts = schema.verdicts
+    judged_day = conn.execute(
+        sa.select(sa.func.max(verdicts.c.day)).where(
+            verdicts.c.vendor == vendor, verdicts.c.account == account, verdicts.c.day <= day
+        )
+    ).scalar()
+    if judged_day is None:
+        return []
+    return list(
+        conn.execute(
+            sa.select(verdicts)
+            .where(verdicts.c.vendor == vendor, verdicts.c.account == account, verdicts.c.day == judged_day)
+            .order_by(verdicts.c.kind, verdicts.c.entity_id, verdicts.c.device_id)
+        )
+    )
+
+
+def _when(job: Job) -> dt.datetime | None:
+    return job.finished_at or job.started_at
+
+
+def _good(policy: HealthPolicy) -> tuple[JobStatus, ...]:
+    return (JobStatus.SUCCESS, JobStatus.WARNING) if policy.treat_warning_as_success else (JobStatus.SUCCESS,)
+
+
+def _last_success(jobs: Iterable[Job], good: tuple[JobStatus, ...]) -> dict[tuple[str | None, str | None], dt.datetime]:
+    """(device, plan) and (device, None) -> the latest successful run's time."""
+    found: dict[tuple[str | None, str | None], dt.datetime] = {}
+    for job in jobs:
+        when = _when(job)
+        if when is None or job.status not in good:
+            continue
+        for key in ((job.device_id, job.plan_id), (job.device_id, None)):
+            if key not in found or found[key] < when:
+                found[key] = when
+    return found
+
+
+def _stored_successes(
+    conn: sa.Connection, vendor: str, account: str, good: tuple[JobStatus, ...]
+) -> dict[tuple[str | None, str | None], dt.datetime]:
+    """(device, plan) and (device, None) -> the latest successful run the store holds, however old."""
+    jobs = schema.jobs
+    when = sa.func.max(sa.func.coalesce(jobs.c.finished_at, jobs.c.started_at))
+    found: dict[tuple[str | None, str | None], dt.datetime] = {}
+    query = (
+        sa.select(jobs.c.device_id, jobs.c.plan_id, when)
+        .where(
+            jobs.c.vendor == vendor,
+            jobs.c.account == account,
+            jobs.c.status.in_([status.value for status in good]),
+        )
+        .group_by(jobs.c.device_id, jobs.c.plan_id)
+    )
+    for device_id, plan_id, latest in conn.execute(query):
+        if latest is None:
+            continue
+        if isinstance(latest, str):  # SQLite hands an aggregate back as text
+            latest = dt.datetime.fromisoformat(latest)
+        latest = latest if latest.tzinfo else latest.replace(tzinfo=dt.UTC)
+        found[(device_id, plan_id)] = latest
+        if (device_id, None) not in found or found[(device_id, None)] < latest:
+            found[(device_id, None)] = latest
+    return found
+
+
+def _last_run(jobs: Iterable[Job]) -> dict[tuple[str | None, str | None], Job]:
+    found: dict[tuple[str | None, str | None], Job] = {}
+    for job in jobs:
+        when = _when(job)
+        if when is None:
+            continue
+        key = (job.device_id, job.plan_id)
+        current = found.get(key)
+        if current is None or (_when(current) or when) < when:
+            found[key] = job
+    return found
+
+
+def _health(
+    vendor: str,
+    account: str,
+    devices: list[Device],
+    plans: list[Plan],
+    jobs: list[Job],
+    verdicts: list[Any],
+    judged: bool,
+    failed: list[str],
+    successes: Mapping[tuple[str | None, str | None], dt.datetime],
+) -> tuple[list[DeviceHealth], list[PlanHealth]]:
+    last_runs = _last_run(jobs)
+    names: Mapping[str, Plan] = {p.id: p for p in plans}
+    if not judged:
+        reason = not_judged_reason(op for op in failed if op != "list_companies")
+        plan_health = [
+            PlanHealth(
+                vendor=vendor,
+                account=account,
+                company_id=p.company_id,
+                device_id=device_id,
+                plan_id=p.id,
+                plan_name=p.name,
+                health=Health.UNKNOWN,
+                reason=reason,
+            )
+            for p in plans
+            for device_id in (p.device_ids or (None,))
+        ]
+        device_health = [
+            DeviceHealth(
+                vendor=vendor,
+                account=account,
+                company_id=d.company_id,
+                device_id=d.id,
+                device_name=d.name,
+                health=Health.UNKNOWN,
+                reason=reason,
+                last_success_at=d.last_backup_at,
+                plans=tuple(ph for ph in plan_health if ph.device_id == d.id),
+            )
+            for d in devices
+        ]
+        return device_health, plan_health
+    plan_health = []
+    for verdict in verdicts:
+        if verdict.kind != "plan" or verdict.entity_id not in names:
+            continue
+        plan = names[verdict.entity_id]
+        device_id = verdict.device_id or None
+        last = last_runs.get((device_id, plan.id))
+        plan_health.append(
+            PlanHealth(
+                vendor=vendor,
+                account=account,
+                company_id=verdict.company_id,
+                device_id=device_id,
+                plan_id=plan.id,
+                plan_name=plan.name,
+                health=_enum(Health, verdict.health, Health.UNKNOWN),
+                reason=verdict.reason,
+                last_run_at=_when(last) if last else None,
+                last_status=last.status if last else None,
+                last_success_at=successes.get((device_id, plan.id)),
+            )
+        )
+    by_device = {v.entity_id: v for v in verdicts if v.kind == "device"}
+    device_health = []
+    for device in devices:
+        verdict = by_device.get(device.id)
+        device_health.append(
+            DeviceHealth(
+                vendor=vendor,
+                account=account,
+                company_id=device.company_id,
+                device_id=device.id,
+                device_name=device.name,
+                health=_enum(Health, verdict.health, Health.UNKNOWN) if verdict else Health.UNKNOWN,
+                reason=verdict.reason if verdict else "no verdict recorded",
+                last_success_at=device.last_backup_at,
+                plans=tuple(ph for ph in plan_health if ph.device_id == device.id),
+            )
+        )
+    return device_health, plan_health

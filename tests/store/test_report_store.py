@@ -1,0 +1,161 @@
+"""``report`` records into the store and reports from it (issue 14), on SQLite and PostgreSQL.
+
+The from-store reports run under a guard that fails the test on any request: no vendor is asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from backupbridge.bridge import Bridge
+from backupbridge.cli import main
+from backupbridge.health import HealthPolicy
+from backupbridge.pipeline import run_report
+from backupbridge.sandbox import SimulatorTransport, sandbox_tenants
+from backupbridge.store import Store
+from backupbridge.store import schema as tables
+
+
+@pytest.fixture(autouse=True)
+def _no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKUPBRIDGE_CONFIG", str(tmp_path / "absent.toml"))
+
+
+@pytest.fixture
+def no_vendor_request(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every transport a connection could use fails the test when a request reaches it."""
+
+    def refuse(self: Any, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
+        pytest.fail(f"a vendor request was sent: {request.method} {request.url}")
+
+    async def refuse_async(self: Any, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
+        pytest.fail(f"a vendor request was sent: {request.method} {request.url}")
+
+    monkeypatch.setattr(SimulatorTransport, "handle_request", refuse)
+    monkeypatch.setattr(SimulatorTransport, "handle_async_request", refuse_async)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", refuse_async)
+    yield
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def problem_keys(document: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((p["key"], p["health"]) for p in document["problems"])
+
+
+def test_report_records_its_run(store: Store, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "report", "--sandbox", "--size", "6", "--format", "json", "--store", store_url)
+    assert code in (0, 1), err
+    assert json.loads(out)["companies"]
+    with store.read() as conn:
+        sources = conn.execute(sa.select(tables.runs.c.source)).scalars().all()
+        accounts = conn.execute(sa.select(tables.run_accounts.c.account)).scalars().all()
+        jobs = conn.execute(sa.select(sa.func.count()).select_from(tables.jobs)).scalar()
+    assert sources == ["report"]
+    assert sorted(accounts) == [f"sandbox-{v}" for v in ("cleverfox", "idrive360", "managedbackup", "vprotect")]
+    assert jobs
+
+
+def test_report_no_store_records_nothing(store: Store, store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "report", "--sandbox", "--size", "4", "--format", "json", "--no-store")
+    assert code in (0, 1), err
+    with store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.runs)).scalar() == 0
+
+
+def test_the_library_call_records_with_the_same_verdicts(store: Store) -> None:
+    with Bridge.sandbox(["cleverfox"], seed=2, size=6) as bridge:
+        result = run_report(bridge, HealthPolicy(), store=store, alerts=None)
+    assert result.recorded is not None and result.store_ok
+    with store.read() as conn:
+        recorded = {
+            (row.entity_id, row.health)
+            for row in conn.execute(sa.select(tables.verdicts).where(tables.verdicts.c.kind == "device"))
+        }
+    assert recorded == {(d.device_id, d.health.value) for d in result.assessment.devices}
+
+
+@pytest.mark.usefixtures("store")
+def test_from_store_reports_the_last_run_without_a_request(
+    store_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    args = ("report", "--sandbox", "--size", "6", "--format", "json", "--no-alerts", "--store", store_url)
+    code, live, err = cli(capsys, *args)
+    assert code in (0, 1), err
+    request.getfixturevalue("no_vendor_request")
+    code, stored, err = cli(capsys, *args, "--from-store")
+    assert code in (0, 1), err
+    live_doc, stored_doc = json.loads(live), json.loads(stored)
+    # The health the collector judged: the same totals, companies and problems as the live report.
+    assert stored_doc["totals"] == live_doc["totals"]
+    assert [(c["account"], c["company"], c["devices"]) for c in stored_doc["companies"]] == [
+        (c["account"], c["company"], c["devices"]) for c in live_doc["companies"]
+    ]
+    assert problem_keys(stored_doc) == problem_keys(live_doc)
+
+
+@pytest.mark.usefixtures("store", "no_vendor_request")
+def test_from_store_of_an_empty_store_is_an_empty_report(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "report", "--from-store", "--no-alerts", "--format", "json", "--store", store_url)
+    assert code == 0, err
+    assert json.loads(out)["companies"] == []
+
+
+def test_three_sharded_collectors_then_one_report_from_the_store(
+    store: Store, store_url: str, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    """Issue 14's case: ``collect --shard K/3`` three times into one store, then one ``report --from-store``."""
+    for k in (1, 2, 3):
+        code, _, err = cli(
+            capsys, "collect", "--sandbox", "--tenants", "3", "--size", "3", "--shard", f"{k}/3", "--store", store_url
+        )
+        assert code == 0, err
+    request.getfixturevalue("no_vendor_request")
+    code, out, err = cli(
+        capsys, "report", "--from-store", "--no-alerts", "--format", "json", "--store", store_url, "--window", "7d"
+    )
+    assert code in (0, 1), err
+    document = json.loads(out)
+    expected = sorted({(vendor, account) for vendor, account, _ in sandbox_tenants(accounts_per_vendor=3, size=0)})
+    assert sorted({(c["vendor"], c["account"]) for c in document["companies"]}) == expected
+    assert sum(document["totals"].values()) == 3 * len(expected)  # every device of every account, once
+    with store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.runs)).scalar() == 3
+
+
+def test_from_store_keeps_a_failed_account_failed(
+    store: Store, store_url: str, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    from backupbridge.errors import AuthenticationError
+    from backupbridge.store import record_snapshot
+
+    from .conftest import NOW
+    from .snapshots import job, snapshot
+
+    record_snapshot(store, snapshot(NOW, jobs=[job("j1", NOW)]), NOW)
+    later = NOW + dt.timedelta(hours=1)
+    record_snapshot(
+        store, snapshot(later, failures=[("list_jobs", AuthenticationError("key revoked", status_code=401))]), later
+    )
+    request.getfixturevalue("no_vendor_request")
+    code, out, err = cli(capsys, "report", "--from-store", "--no-alerts", "--format", "json", "--store", store_url)
+    assert code == 1
+    document = json.loads(out)
+    assert [(f["operation"], f["error"], f["message"]) for f in document["failures"]] == [
+        ("list_jobs", "AuthenticationError", "key revoked")
+    ]
+    assert document["accounts"][0]["judged"] is False and document["problems"] == []
+    assert document["totals"]["unknown"] == 1
+    assert err.startswith("error: account testvendor/main failed (list_jobs): key revoked")
