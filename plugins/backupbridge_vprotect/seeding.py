@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .simulator import _ms, _name, enum, ref
+from .handlers.common import _ms, _name, enum, ref
 
 if TYPE_CHECKING:
     from .simulator import VProtectSimulator

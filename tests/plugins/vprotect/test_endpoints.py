@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -373,3 +374,22 @@ def test_backup_filters_give_the_wire_query_and_refuse_bad_values() -> None:
     with pytest.raises(ValidationError) as info:
         BackupFilters(since=3000, until=2000).params("backups.list")
     assert (info.value.field, info.value.operation) == ("from", "backups.list")
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661", "1e3", "-1"])
+def test_the_simulator_answers_a_non_ascii_count_with_a_400(sim: VProtectSimulator, value: str) -> None:
+    """Was: ``page=²`` passed ``str.isdigit`` and crashed the handler with a bare ValueError."""
+    login = sim.handle(
+        httpx.Request("POST", f"{sim.base_url}/session/login", json=dict(list(sim.credentials.items())[:2]))
+    )
+    cookie = login.headers["set-cookie"].split(";")[0]
+    answer = sim.handle(httpx.Request("GET", f"{sim.base_url}/backups?page={value}", headers={"Cookie": cookie}))
+    assert answer.status_code == 400 and "page" in answer.json()["message"]
+
+
+def test_every_module_of_the_plugin_is_under_500_lines() -> None:
+    import backupbridge_vprotect
+
+    root = Path(backupbridge_vprotect.__file__).parent
+    sizes = {p.relative_to(root).as_posix(): len(p.read_text().splitlines()) for p in root.rglob("*.py")}
+    assert "handlers/backups.py" in sizes and all(n < 500 for n in sizes.values()), sizes
