@@ -173,6 +173,8 @@ class ScheduleRecord:
     daysOfWeek: tuple[EnumValue, ...] | None = used()
     months: tuple[EnumValue, ...] | None = used()
     dayOfWeekOccurrences: tuple[EnumValue, ...] | None = used()
+    # Read by update_plan to tell whether the schedule is shared; lenient on purpose: an odd shape reads as
+    # "not said", and the change is refused rather than reaching another policy.
     rules: tuple[Ref, ...] | None = None
     policies: tuple[Ref, ...] | None = None
     tenantId: Str = None

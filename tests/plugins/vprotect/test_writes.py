@@ -382,3 +382,22 @@ def test_migrate_apply_completes_a_composite_cut_short_on_its_next_run(tmp_path:
     again = apply_plan(data, conn, journal)
     assert again.written == [] and "plan:p1" in again.skipped and rec.writes() == []
     store.close()
+
+
+@pytest.mark.parametrize("shape", ["missing", "odd"])
+def test_a_schedule_that_does_not_say_who_uses_it_is_not_changed(shape: str) -> None:
+    """Without its rules/policies back-references (absent, or in a shape no doc shows) the schedule may be
+    shared: the change is refused, never sent."""
+    conn, rec = _setup()
+    plan_id, _ = _own_plan(conn, rec)
+    key = conn.get_plan(plan_id).raw["scheduleGuids"][0]
+    for field in ("rules", "policies"):
+        if shape == "missing":
+            del rec.sim.schedules[key][field]
+        else:
+            rec.sim.schedules[key][field] = "all of them"
+    rec.sent.clear()
+    with pytest.raises(UnsupportedOperationError, match="does not say which rules use it"):
+        conn.update_plan(plan_id, _weekly(schedule={"time": dt.time(3)}))
+    assert rec.writes() == []
+    assert conn.get_plan(plan_id).schedule is not None  # the record still reads
