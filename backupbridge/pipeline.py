@@ -207,6 +207,12 @@ def run_report(
             from .store.stored import stored_snapshot
 
             full, stored_assessment = stored_snapshot(held.store, policy=policy, vendors=vendors, accounts=accounts)
+            if full.clocks:
+                oldest, newest = min(full.clocks.values()), max(full.clocks.values())
+                messages.append(
+                    f"note: from the store: {len(full.clocks)} accounts, collected {_stamp(oldest)}"
+                    + (f" to {_stamp(newest)}" if newest != oldest else "")
+                )
         else:
             if bridge is None:
                 raise ValidationError("a report needs a bridge (or from_store=True)", field="bridge")
@@ -288,6 +294,10 @@ def run_report(
 
 
 T = TypeVar("T")
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
 class _StoreUse:

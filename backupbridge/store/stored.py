@@ -40,7 +40,11 @@ from ..models import (
 from . import schema
 from .engine import Store
 
-__all__ = ["RecordedError", "stored_snapshot"]
+__all__ = ["NothingStoredError", "RecordedError", "stored_snapshot"]
+
+
+class NothingStoredError(BackupBridgeError):
+    """The store holds no run of the accounts asked for: nothing to report from (never an empty "all is well")."""
 
 
 class RecordedError(BackupBridgeError):
@@ -90,6 +94,7 @@ def stored_snapshot(
     ``vendors`` and named in ``accounts`` when those are given.
 
     Raises:
+        NothingStoredError: the store holds no run (of those vendors and accounts).
         StoreError: the store cannot be read.
     """
     policy = policy or HealthPolicy()
@@ -100,6 +105,20 @@ def stored_snapshot(
             for key, row in _latest_runs(conn).items()
             if (not wanted_vendors or key[0] in wanted_vendors) and (not wanted_accounts or key[1] in wanted_accounts)
         }
+        if not latest:
+            chosen = ", ".join(
+                part
+                for part in (
+                    f"vendor {', '.join(sorted(wanted_vendors))}" if wanted_vendors else "",
+                    f"account {', '.join(sorted(wanted_accounts))}" if wanted_accounts else "",
+                )
+                if part
+            )
+            of = f" of {chosen}" if chosen else ""
+            raise NothingStoredError(
+                f"the store {store.url} holds no run{of} yet: run 'backupbridge collect' (or a report without "
+                "--from-store) first"
+            )
         snapshot = Snapshot()
         devices_out: list[DeviceHealth] = []
         plans_out: list[PlanHealth] = []

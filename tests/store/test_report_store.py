@@ -107,10 +107,15 @@ def test_from_store_reports_the_last_run_without_a_request(
 
 
 @pytest.mark.usefixtures("store", "no_vendor_request")
-def test_from_store_of_an_empty_store_is_an_empty_report(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_from_an_empty_store_is_an_error_not_an_empty_report(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing collected is never "no problems": one line, rc 1, no report."""
     code, out, err = cli(capsys, "report", "--from-store", "--no-alerts", "--format", "json", "--store", store_url)
-    assert code == 0, err
-    assert json.loads(out)["companies"] == []
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and "holds no run yet: run 'backupbridge collect'" in err
+    code, out, err = cli(capsys, "report", "--from-store", "--no-alerts", "--vendor", "cleverfox", "--store", store_url)
+    assert code == 1 and "holds no run of vendor cleverfox yet" in err
 
 
 def test_three_sharded_collectors_then_one_report_from_the_store(
@@ -158,4 +163,6 @@ def test_from_store_keeps_a_failed_account_failed(
     ]
     assert document["accounts"][0]["judged"] is False and document["problems"] == []
     assert document["totals"]["unknown"] == 1
-    assert err.startswith("error: account testvendor/main failed (list_jobs): key revoked")
+    note, line = err.splitlines()
+    assert note == "note: from the store: 1 accounts, collected 2026-11-02 10:00Z"
+    assert line.startswith("error: account testvendor/main failed (list_jobs): key revoked")
