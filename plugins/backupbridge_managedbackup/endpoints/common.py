@@ -1,32 +1,25 @@
-"""What the endpoint groups share: the service they are declared on, the argument checks, path paging, and the
-two reply readings the declarations do not cover (an answer of no documented shape, rows kept as raw JSON)."""
+"""What the endpoint groups share: the service they are declared on, the argument checks, path paging
+(``Computers/{offset}/{count}``) and rows kept as raw JSON."""
 
 from __future__ import annotations
 
 import re
-import types
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Literal, TypedDict, TypeVar, overload
 
 from backupbridge.plugin import (
     INT_MAX,
-    Call,
     Decoder,
     End,
     ListOp,
-    NoContent,
-    Op,
-    Page,
-    Paging,
+    Pages,
     Param,
     Raw,
     Refused,
     Reply,
     Service,
-    exchange,
     invalid_for,
     mapped,
-    paginate,
     register_secret,
 )
 
@@ -166,17 +159,7 @@ def body_of(payload: object, operation: str, required: tuple[str, ...] = ()) -> 
     return checked
 
 
-# -- replies the declarations do not read --------------------------------------------------------------------------
-
-
-def _parsed(reply: Reply) -> object:
-    return reply.json() if reply.content.strip() else None
-
-
-def answer(endpoint: NoContent, /, **given: object) -> Op[object]:
-    """The op of a declared endpoint whose reply the docs give no shape for (a new id, a result code, usage
-    figures): its parsed JSON, ``None`` for an empty body. Arguments are checked by the declaration."""
-    return exchange(endpoint.call(**given), _parsed)
+# -- rows kept as raw JSON ------------------------------------------------------------------------------------------
 
 
 def _raw(pair: tuple[object, Raw]) -> Raw:
@@ -189,6 +172,46 @@ def raw_rows(listing: ListOp[tuple[T, Raw]]) -> ListOp[Raw]:
 
 
 # -- path paging -------------------------------------------------------------------------------------------------
+
+
+def _count(reply: Reply, data: object) -> int:
+    total = data.get("Count") if isinstance(data, Mapping) else None
+    if not isinstance(total, int) or isinstance(total, bool):
+        raise reply.decoding_error("the page carries no integer Count")
+    return total
+
+
+def path_pages(list_key: str | None) -> Pages:
+    """Path paging as the docs give it: ``{path}/{offset}/{count}`` from offset 0, each page an object whose
+    ``Count`` is the listing's total and whose records are under ``list_key`` (``None``: the first list in
+    it, as for the history, whose key the docs do not give); the listing ends once ``Count`` records
+    arrived (``paginate`` holds every page to that, and to the count asked for)."""
+
+    def items(reply: Reply, data: object) -> object:
+        if not isinstance(data, Mapping):
+            raise reply.decoding_error('expected a page object with "Count"')
+        key = list_key if list_key in data else next((k for k, v in data.items() if isinstance(v, list)), None)
+        rows = data.get(key) if key else []
+        if not isinstance(rows, list):
+            raise reply.decoding_error(f"expected a list under {list_key!r}")
+        return rows
+
+    return Pages(
+        end=End.TOTAL,
+        path=lambda index, size: (index * size, size),
+        items=items,
+        total=_count,
+        size=COMPUTER_PAGE,
+        max_size=1000,
+        total_name="Count",
+    )
+
+
+def page_size(count: object, operation: str) -> int:
+    """A listing's ``count`` argument: the page size asked for, 1 to 1000."""
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
+        raise _invalid(operation, "count", "count must be an integer from 1 to 1000")
+    return count
 
 
 IdOf = Callable[[Any], Hashable | None]
@@ -230,32 +253,8 @@ def by_path(
     with_raw: bool = False,
     id_of: IdOf | None = None,
 ) -> ListOp[T] | ListOp[tuple[T, Raw]]:
-    """Path paging as the docs give it: ``{path}/{offset}/{count}`` from offset 0, in an envelope whose
-    ``Count`` is the listing's total; the listing ends once ``Count`` records arrived (``paginate`` holds every
-    page to that, and to the ``count`` asked for). No other vendor pages by path, so this is built on
-    ``paginate`` rather than declared.
-
-    With ``with_raw`` the items are ``(record, raw JSON)`` pairs; ``id_of`` names the record id.
-    """
-    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
-        raise _invalid(operation, "count", "count must be an integer from 1 to 1000")
-
-    def call_at(index: int) -> Call:
-        return Call(method="GET", path=f"{path}/{index * count}/{count}", operation=operation)
-
-    def parse(reply: Reply, call: Call) -> Page[Any]:
-        data = reply.json()
-        if not isinstance(data, Mapping):
-            raise reply.decoding_error('expected a page object with "Count"')
-        total = data.get("Count")
-        key = list_key if list_key in data else next((k for k, v in data.items() if isinstance(v, list)), None)
-        items = data.get(key) if key else []
-        if not isinstance(total, int) or isinstance(total, bool):
-            raise reply.decoding_error("the page carries no integer Count")
-        if not isinstance(items, list):
-            raise reply.decoding_error(f"expected a list under {list_key!r}")
-        records = decode_reply(types.GenericAlias(list, (typ,)), reply, items)
-        return Page(items=list(zip(records, items, strict=True)) if with_raw else records, total=total)
-
-    paging: Paging[Any] = Paging(end=End.TOTAL, page_size=count, page_call=call_at, id_of=id_of, total_name="Count")
-    return paginate(call_at(0), parse, paging)
+    """A path-paged listing of ``path`` declared on the spot (``path_pages``), for a path of no declared
+    endpoint; with ``with_raw`` the items are ``(record, raw JSON)`` pairs, ``id_of`` names the record id."""
+    size = page_size(count, operation)
+    listing = API.paged(f"GET {path}", typ, operation, pages=path_pages(list_key), id=id_of)
+    return listing.pairs(page_size=size) if with_raw else listing(page_size=size)

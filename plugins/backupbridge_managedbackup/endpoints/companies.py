@@ -7,21 +7,21 @@ from collections.abc import Mapping
 from backupbridge.plugin import ListOp, Op, Param, Raw, flag
 
 from ..records import CompanyRecord, LicenseRecord, PackageRecord
-from .common import API, answer, is_guid, is_whole, sends
+from .common import API, is_guid, is_whole, sends
 
 _PACKAGE = {"package_id": is_whole}
 PACKAGES = API.many("GET /Packages", PackageRecord, "packages.list", id="id")
 GET_PACKAGE = API.one("GET /Packages/{package_id}", PackageRecord, "packages.get", path=_PACKAGE)
-CREATE_PACKAGE = API.none("POST /Packages", "packages.create", **sends("Name"))
-UPDATE_PACKAGE = API.none("PUT /Packages", "packages.update", **sends("ID"))
+CREATE_PACKAGE = API.json("POST /Packages", "packages.create", **sends("Name"))
+UPDATE_PACKAGE = API.json("PUT /Packages", "packages.update", **sends("ID"))
 DELETE_PACKAGE = API.none("DELETE /Packages/{package_id}", "packages.delete", path=_PACKAGE)
 
 _COMPANY = {"company_id": is_guid}
 COMPANIES = API.many("GET /Companies", CompanyRecord, "companies.list", id="id")
 GET_COMPANY = API.one("GET /Companies/{company_id}", CompanyRecord, "companies.get", path=_COMPANY)
 DELETE_COMPANY = API.none("DELETE /Companies/{company_id}", "companies.delete", path=_COMPANY)
-CREATE_COMPANY = API.none("POST /Companies", "companies.create", **sends("Name"))
-UPDATE_COMPANY = API.none("PUT /Companies", "companies.update", **sends("Id", guids=("Id",)))
+CREATE_COMPANY = API.json("POST /Companies", "companies.create", **sends("Name"))
+UPDATE_COMPANY = API.json("PUT /Companies", "companies.update", **sends("Id", guids=("Id",)))
 
 LICENSES = API.many(
     "GET /Licenses",
@@ -31,9 +31,9 @@ LICENSES = API.many(
     query={"is_available": Param(flag, wire="isAvailable", field="is_available")},
 )
 GET_LICENSE = API.one("GET /Licenses/{license_id}", LicenseRecord, "licenses.get", path={"license_id": is_guid})
-GRANT = API.none("POST /Licenses/Grant", "licenses.grant", **sends("LicenseID", "UserID"))
-RELEASE = API.none("POST /Licenses/Release", "licenses.release", **sends("LicenseID", "UserID"))
-REVOKE = API.none("POST /Licenses/Revoke", "licenses.revoke", **sends("LicenseID", "UserID"))
+GRANT = API.json("POST /Licenses/Grant", "licenses.grant", **sends("LicenseID", "UserID"))
+RELEASE = API.json("POST /Licenses/Release", "licenses.release", **sends("LicenseID", "UserID"))
+REVOKE = API.json("POST /Licenses/Revoke", "licenses.revoke", **sends("LicenseID", "UserID"))
 
 
 class Packages:
@@ -47,11 +47,11 @@ class Packages:
 
     def create(self, payload: Mapping[str, object]) -> Op[object]:
         """``POST api/Packages`` (Name required). Returns the API's answer (the new package's id)."""
-        return answer(CREATE_PACKAGE, payload=payload)
+        return CREATE_PACKAGE(payload=payload)
 
     def update(self, payload: Mapping[str, object]) -> Op[object]:
         """``PUT api/Packages`` (ID required)."""
-        return answer(UPDATE_PACKAGE, payload=payload)
+        return UPDATE_PACKAGE(payload=payload)
 
     def delete(self, package_id: int | str) -> Op[None]:
         """``DELETE api/Packages/{ID}``."""
@@ -81,11 +81,11 @@ class Companies:
 
     def create(self, payload: Mapping[str, object]) -> Op[object]:
         """``POST api/Companies`` (Name required): the new company's id."""
-        return answer(CREATE_COMPANY, payload=payload)
+        return CREATE_COMPANY(payload=payload)
 
     def update(self, payload: Mapping[str, object]) -> Op[object]:
         """``PUT api/Companies`` (Id required)."""
-        return answer(UPDATE_COMPANY, payload=payload)
+        return UPDATE_COMPANY(payload=payload)
 
 
 class Licenses:
@@ -99,12 +99,12 @@ class Licenses:
 
     def grant(self, payload: Mapping[str, object]) -> Op[object]:
         """``POST api/Licenses/Grant`` (LicenseID and UserID required)."""
-        return answer(GRANT, payload=payload)
+        return GRANT(payload=payload)
 
     def release(self, payload: Mapping[str, object]) -> Op[object]:
         """``POST api/Licenses/Release``."""
-        return answer(RELEASE, payload=payload)
+        return RELEASE(payload=payload)
 
     def revoke(self, payload: Mapping[str, object]) -> Op[object]:
         """``POST api/Licenses/Revoke``."""
-        return answer(REVOKE, payload=payload)
+        return REVOKE(payload=payload)

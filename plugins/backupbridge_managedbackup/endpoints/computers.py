@@ -12,7 +12,7 @@ from typing import Any
 from backupbridge.plugin import ListOp, Op, Param, Raw, by_attr, by_key, flag
 
 from ..records import ComputerPlanRecord, ComputerRecord, DiskRecord, MonitoringRecord
-from .common import API, COMPUTER_PAGE, answer, by_path, hid, is_guid, is_hid, is_whole, raw_rows, sends
+from .common import API, COMPUTER_PAGE, is_guid, is_hid, is_whole, page_size, path_pages, raw_rows, sends
 
 _HID = by_attr("computer_hid")
 _RUN = by_key("PlanId", "StartTime")  # a history row: one run of one plan
@@ -26,21 +26,22 @@ def _monitoring_id(item: Any) -> Hashable | None:
     return None if row.plan_id is None else (row.user_id, row.computer_name, row.plan_id)
 
 
+LIST = API.paged("GET /Computers", ComputerRecord, "computers.list", pages=path_pages("Computers"), id=_HID)
 GET = API.one("GET /Computers/{hid}", ComputerRecord, "computers.get", path=_ON)
 DISKS = API.many("GET /Computers/{hid}/Disks", DiskRecord, "computers.disks", path=_ON)
 PLANS = API.many("GET /Computers/{hid}/Plans", ComputerPlanRecord, "computers.plans", path=_ON, id="id")
-CREATE_PLAN = API.none("POST /Computers/{hid}/Plans", "computers.create_plan", path=_ON, **sends("Name"))
+CREATE_PLAN = API.json("POST /Computers/{hid}/Plans", "computers.create_plan", path=_ON, **sends("Name"))
 PLAN = API.one("GET /Computers/{hid}/Plans/{plan_id}", ComputerPlanRecord, "computers.plan", path=_PLAN)
-UPDATE_PLAN = API.none("PUT /Computers/{hid}/Plans/{plan_id}", "computers.update_plan", path=_PLAN, **sends())
+UPDATE_PLAN = API.json("PUT /Computers/{hid}/Plans/{plan_id}", "computers.update_plan", path=_PLAN, **sends())
 DELETE_PLAN = API.none("DELETE /Computers/{hid}/Plans/{plan_id}", "computers.delete_plan", path=_PLAN)
-PLAN_INFO = API.none("GET /Computers/{hid}/Plans/{plan_id}/info", "computers.plan_info", path=_PLAN)
-START_PLAN = API.none(
+PLAN_INFO = API.json("GET /Computers/{hid}/Plans/{plan_id}/info", "computers.plan_info", path=_PLAN)
+START_PLAN = API.json(
     "POST /Computers/{hid}/Plans/{plan_id}/start",
     "computers.start_plan",
     path=_PLAN,
     body={"mode": Param(is_whole, wire="Mode", required=True, field="mode")},
 )
-STOP_PLAN = API.none(
+STOP_PLAN = API.json(
     "POST /Computers/{hid}/Plans/{plan_id}/stop",
     "computers.stop_plan",
     path=_PLAN,
@@ -49,9 +50,13 @@ STOP_PLAN = API.none(
 PLAN_HISTORY = API.many(
     "GET /Computers/{hid}/Plans/{plan_id}/history", dict, "computers.plan_history", path=_PLAN, id=_RUN
 )
-STATISTICS = API.none("GET /Computers/{hid}/Statistics", "computers.statistics", path=_ON)
-USAGE = API.none("GET /Computers/{hid}/Usage", "computers.usage", path=_ON)
-AUTHORIZE = API.none(
+HISTORY = API.paged(
+    "GET /Computers/{hid}/Plans/history", dict, "computers.history", path=_ON, pages=path_pages(None), id=_RUN
+)
+ALL_HISTORY = API.paged("GET /Computers/Plans/history", dict, "computers.all_history", pages=path_pages(None), id=_RUN)
+STATISTICS = API.json("GET /Computers/{hid}/Statistics", "computers.statistics", path=_ON)
+USAGE = API.json("GET /Computers/{hid}/Usage", "computers.usage", path=_ON)
+AUTHORIZE = API.json(
     "POST /Computers/{hid}/authorization",
     "computers.authorize",
     path=_ON,
@@ -68,10 +73,10 @@ MONITORING_OF = API.many(
 class Computers:
     def list(self, *, count: int = COMPUTER_PAGE) -> ListOp[ComputerRecord]:
         """``GET api/Computers/{offset}/{count}``, every page, checked against ``Count``."""
-        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count, id_of=_HID)
+        return LIST(page_size=page_size(count, "computers.list"))
 
     def list_pairs(self, *, count: int = COMPUTER_PAGE) -> ListOp[tuple[ComputerRecord, Raw]]:
-        return by_path("/Computers", "computers.list", "Computers", ComputerRecord, count, with_raw=True, id_of=_HID)
+        return LIST.pairs(page_size=page_size(count, "computers.list"))
 
     def get(self, computer_hid: str) -> Op[ComputerRecord]:
         """``GET api/Computers/{hid}``."""
@@ -95,7 +100,7 @@ class Computers:
 
     def create_plan(self, computer_hid: str, payload: Mapping[str, object]) -> Op[object]:
         """``POST api/Computers/{hid}/Plans`` (Name required)."""
-        return answer(CREATE_PLAN, hid=computer_hid, payload=payload)
+        return CREATE_PLAN(hid=computer_hid, payload=payload)
 
     def plan(self, computer_hid: str, plan_id: str) -> Op[ComputerPlanRecord]:
         """``GET api/Computers/{hid}/Plans/{planId}``: the plan's details."""
@@ -103,7 +108,7 @@ class Computers:
 
     def update_plan(self, computer_hid: str, plan_id: str, payload: Mapping[str, object]) -> Op[object]:
         """``PUT api/Computers/{hid}/Plans/{planId}``."""
-        return answer(UPDATE_PLAN, hid=computer_hid, plan_id=plan_id, payload=payload)
+        return UPDATE_PLAN(hid=computer_hid, plan_id=plan_id, payload=payload)
 
     def delete_plan(self, computer_hid: str, plan_id: str) -> Op[None]:
         """``DELETE api/Computers/{hid}/Plans/{planId}``."""
@@ -111,15 +116,15 @@ class Computers:
 
     def plan_info(self, computer_hid: str, plan_id: str) -> Op[object]:
         """``GET api/Computers/{hid}/Plans/{planId}/info``."""
-        return answer(PLAN_INFO, hid=computer_hid, plan_id=plan_id)
+        return PLAN_INFO(hid=computer_hid, plan_id=plan_id)
 
     def start_plan(self, computer_hid: str, plan_id: str, *, mode: int = 0) -> Op[object]:
         """``POST api/Computers/{hid}/Plans/{planId}/start`` with ``{"Mode": mode}``. Never retried."""
-        return answer(START_PLAN, hid=computer_hid, plan_id=plan_id, mode=mode)
+        return START_PLAN(hid=computer_hid, plan_id=plan_id, mode=mode)
 
     def stop_plan(self, computer_hid: str, plan_id: str, *, force: bool = False) -> Op[object]:
         """``POST api/Computers/{hid}/Plans/{planId}/stop`` with ``{"Force": force}``."""
-        return answer(STOP_PLAN, hid=computer_hid, plan_id=plan_id, force=force)
+        return STOP_PLAN(hid=computer_hid, plan_id=plan_id, force=force)
 
     def plan_history(self, computer_hid: str, plan_id: str) -> ListOp[Raw]:
         """``GET api/Computers/{hid}/Plans/{planId}/history``: past runs of one plan (raw JSON rows)."""
@@ -127,26 +132,24 @@ class Computers:
 
     def history(self, computer_hid: str, *, count: int = COMPUTER_PAGE) -> ListOp[Raw]:
         """``GET api/Computers/{hid}/Plans/history/{offset}/{count}``: the computer's run history."""
-        key = hid(computer_hid, "computers.history")
-        history = f"/Computers/{key}/Plans/history"
-        return raw_rows(by_path(history, "computers.history", None, dict, count, with_raw=True, id_of=_RUN))
+        rows = HISTORY.pairs(hid=computer_hid, page_size=page_size(count, "computers.history"))
+        return raw_rows(rows)
 
     def all_history(self, *, count: int = COMPUTER_PAGE) -> ListOp[Raw]:
         """``GET api/Computers/Plans/history/{offset}/{count}``: run history of every computer."""
-        history = "/Computers/Plans/history"
-        return raw_rows(by_path(history, "computers.all_history", None, dict, count, with_raw=True, id_of=_RUN))
+        return raw_rows(ALL_HISTORY.pairs(page_size=page_size(count, "computers.all_history")))
 
     def statistics(self, computer_hid: str) -> Op[object]:
         """``GET api/Computers/{hid}/Statistics``."""
-        return answer(STATISTICS, hid=computer_hid)
+        return STATISTICS(hid=computer_hid)
 
     def usage(self, computer_hid: str) -> Op[object]:
         """``GET api/Computers/{hid}/Usage``."""
-        return answer(USAGE, hid=computer_hid)
+        return USAGE(hid=computer_hid)
 
     def authorize(self, computer_hid: str, user_id: str) -> Op[object]:
         """``POST api/Computers/{hid}/authorization`` with ``{"UserId": ...}``: ``{ResultCode, ErrorMessage}``."""
-        return answer(AUTHORIZE, hid=computer_hid, user_id=user_id)
+        return AUTHORIZE(hid=computer_hid, user_id=user_id)
 
     def deauthorize(self, computer_hid: str) -> Op[None]:
         """``DELETE api/Computers/{hid}/authorization``."""

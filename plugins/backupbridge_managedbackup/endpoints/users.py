@@ -9,13 +9,13 @@ from backupbridge.plugin import ListOp, Op, Param, Raw, Reply, exchange, redact
 
 from ..auth import VENDOR
 from ..records import AdministratorRecord, UserRecord
-from .common import _GUID, API, answer, consent, decode_reply, is_filled, is_guid, is_secret, raw_rows, sends
+from .common import _GUID, API, consent, decode_reply, is_filled, is_guid, is_secret, raw_rows, sends
 
 _USER = {"user_id": is_guid}
 _DATA_TOO = "pass delete_backup_data=True to mean that"
 
 LIST = API.many("GET /Users", UserRecord, "users.list", id="id")
-GET = API.none("GET /Users/{user_id}", "users.get", path=_USER)  # 200 with null for an unknown id: read below
+GET = API.json("GET /Users/{user_id}", "users.get", path=_USER)  # 200 with null for an unknown id: read below
 AUTHENTICATE = API.one(
     "PUT /Users/Authenticate",
     UserRecord,
@@ -25,8 +25,8 @@ AUTHENTICATE = API.one(
         "password": Param(is_secret, wire="Password", required=True, field="login"),
     },
 )
-UPDATE = API.none("PUT /Users", "users.update", **sends("ID", guids=("ID",)))
-CREATE = API.none("POST /Users", "users.create", **sends("Email", "Password", secrets=("Password",)))
+UPDATE = API.json("PUT /Users", "users.update", **sends("ID", guids=("ID",)))
+CREATE = API.json("POST /Users", "users.create", **sends("Email", "Password", secrets=("Password",)))
 DELETE_ACCOUNT = API.none("DELETE /Users/{user_id}/Account", "users.delete_account", path=_USER)
 DELETE = API.none(
     "DELETE /Users/{user_id}",
@@ -58,10 +58,10 @@ DELETE_COMPUTERS = API.none(
 _ADMIN = {"admin_id": is_guid}
 ADMINS = API.many("GET /Administrators", AdministratorRecord, "administrators.list", id="admin_id")
 GET_ADMIN = API.one("GET /Administrators/{admin_id}", AdministratorRecord, "administrators.get", path=_ADMIN)
-CREATE_ADMIN = API.none(
+CREATE_ADMIN = API.json(
     "POST /Administrators", "administrators.create", **sends("Email", "Password", secrets=("Password",))
 )
-UPDATE_ADMIN = API.none("PUT /Administrators", "administrators.update", **sends("AdminID"))
+UPDATE_ADMIN = API.json("PUT /Administrators", "administrators.update", **sends("AdminID"))
 DELETE_ADMIN = API.none("DELETE /Administrators/{admin_id}", "administrators.delete", path=_ADMIN)
 
 
@@ -94,7 +94,7 @@ class Users:
 
     def update(self, payload: Mapping[str, object]) -> Op[object]:
         """``PUT api/Users`` (ID required)."""
-        return answer(UPDATE, payload=payload)
+        return UPDATE(payload=payload)
 
     def create(self, payload: Mapping[str, object]) -> Op[str]:
         """``POST api/Users`` (Email and Password required): the new user's GUID.
@@ -155,11 +155,11 @@ class Administrators:
 
     def create(self, payload: Mapping[str, object]) -> Op[object]:
         """``POST api/Administrators`` (Email and Password required)."""
-        return answer(CREATE_ADMIN, payload=payload)
+        return CREATE_ADMIN(payload=payload)
 
     def update(self, payload: Mapping[str, object]) -> Op[object]:
         """``PUT api/Administrators`` (AdminID required)."""
-        return answer(UPDATE_ADMIN, payload=payload)
+        return UPDATE_ADMIN(payload=payload)
 
     def delete(self, admin_id: str) -> Op[None]:
         """``DELETE api/Administrators/{ID}``."""
