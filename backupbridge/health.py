@@ -214,8 +214,8 @@ class RunHistory:
     """What a store remembers of some accounts, for ``assess`` (``store.history.health_history`` reads it).
 
     Attributes:
-        runs: stored runs of the window (and of ``max_age`` before it), the vendor's own runs of this pass
-            may be among them (they are told apart and counted once).
+        runs: stored runs of the window (and of ``max_age`` before it) of vendors that show only each
+            backup's last run; the vendor's own runs of this pass may be among them (each is counted once).
         observed: ``(vendor, account)`` -> the moments its run listing answered, oldest first (a failed
             listing is not among them: no absence is ever read from it).
         last_success: ``(vendor, account, plan_id or "", device_id or "")`` -> the newest good run stored for

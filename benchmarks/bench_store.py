@@ -10,10 +10,18 @@ device) and prints:
     bytes/job         the store's size over its job rows (SQLite: the whole file; PostgreSQL: every table
                       and index of the schema), so everything a job row costs is counted
     history 30d       the median time of one company's 30-day history (``history(..., "company", ...)``)
+    report            the median time of the whole report from the store, after the last day: the engine's
+                      history of every account read (``health_history``), every device judged with it, the
+                      report built, every device's 30-day strip and every company's compliance read
+                      (``report_history``) and the HTML rendered; the parts are printed beside it. With
+                      ``report --from-store``'s reader present (``store.stored.stored_snapshot``) also that
+                      report (the snapshot and verdicts of each account's last run read from the store
+                      instead of a vendor's listing)
     growth            how each figure grows from the smallest size to the largest, measured in the same run
 
 Then the overhead of recording: a sandbox collect of the same accounts with and without recording into
-SQLite, alternated ``--rounds`` times, medians compared (the issue's bound is 20%).
+SQLite, alternated ``--rounds`` times, medians compared (the issue's bound is 20%). A recording collect
+reads the store's history and judges with it, as ``collect`` does; the other judges on the listings alone.
 
 A year of daily runs for 10,000 devices (3.65 million job rows) is ``--days 365``; the default of 30 days
 finishes in a few minutes. PostgreSQL comes from ``--postgres URL`` or ``$BACKUPBRIDGE_TEST_POSTGRES_URL``
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import os
 import statistics
 import tempfile
@@ -36,13 +45,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import attrs
 import sqlalchemy as sa
 
 from backupbridge.bridge import Bridge, Snapshot
-from backupbridge.health import Assessment, DeviceHealth, Health
+from backupbridge.health import Assessment, DeviceHealth, Health, HealthPolicy, assess
 from backupbridge.models import Company, Device, Job, JobStatus, Plan
+from backupbridge.report import build_report, render_html
 from backupbridge.store import Store, history, open_store, record_snapshot, store_info
 from backupbridge.store import schema as tables
+from backupbridge.store.history import health_history, report_history
 
 START = dt.datetime(2026, 1, 1, 22, 0, tzinfo=dt.UTC)
 VENDOR = "benchvendor"  # not a registered vendor: a history of runs, every listing
@@ -140,7 +152,13 @@ def measure(backend: str, devices: int, days: int, accounts: int, postgres: str 
         assert len(found.entities) == 26  # 25 devices and the plan
         with store.read() as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(tables.jobs)).scalar_one() == devices * days
+        live, _ = day_snapshot(devices, accounts, days - 1)
+        report = [whole_report(store, live) for _ in range(3)]
+        from_store = [r for r in (report_from_store(store) for _ in range(3)) if r is not None]
+    parts = {name: statistics.median(r[name] for r in report) for name in report[0]}
     return {
+        **{f"report_{name}": value for name, value in parts.items()},
+        "from_store": statistics.median(r["total"] for r in from_store) if from_store else float("nan"),
         "jobs": jobs,
         "insert_rate": jobs / sum(per_day),
         "record_day": statistics.median(per_day),
@@ -150,11 +168,51 @@ def measure(backend: str, devices: int, days: int, accounts: int, postgres: str 
     }
 
 
+def whole_report(store: Store, live: Snapshot) -> dict[str, float]:
+    """Seconds of each step of the report of ``live`` (the vendors' view) with the store's history."""
+    accounts = sorted(live.clocks)
+    policy = HealthPolicy()
+    steps: dict[str, float] = {}
+    began = time.perf_counter()
+    remembered = health_history(store, accounts, now=live.clocks, policy=policy)
+    steps["read_history"] = time.perf_counter() - began
+    mark = time.perf_counter()
+    assessment = assess(
+        live.devices, live.plans, live.jobs, now=live.clocks, policy=policy, timezones=live.timezones,
+        history=remembered,
+    )  # fmt: skip
+    built = build_report(live, assessment, generated_at=max(live.clocks.values()))
+    steps["judge_and_build"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    strips = report_history(store, accounts, days=30)
+    steps["read_strips"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    page = io.StringIO()
+    render_html(attrs.evolve(built, history=strips), page)
+    steps["render_html"] = time.perf_counter() - mark
+    steps["total"] = time.perf_counter() - began
+    assert len(strips.devices) == len(live.devices) and page.tell() > 0
+    return steps
+
+
+def report_from_store(store: Store) -> dict[str, float] | None:
+    """Seconds of ``report --from-store`` as a library call: the last run of every account read from the store,
+    the strips and compliance, the HTML rendered (None when this checkout has no from-store reader)."""
+    try:
+        from backupbridge.store.stored import stored_snapshot  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    began = time.perf_counter()
+    snap, assessment = stored_snapshot(store)
+    built = build_report(snap, assessment, generated_at=max(snap.clocks.values()))
+    strips = report_history(store, sorted(snap.clocks), days=30)
+    render_html(attrs.evolve(built, history=strips), io.StringIO())
+    return {"total": time.perf_counter() - began}
+
+
 def recording_overhead(rounds: int, size: int, tenants: int) -> tuple[float, float]:
     """Median seconds of a sandbox collect (snapshot + verdicts) without and with recording into SQLite,
     alternated on the same accounts after one warm-up run that inserts everything."""
-    from backupbridge.health import assess
-
     bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
     plain: list[float] = []
     recorded: list[float] = []
@@ -162,8 +220,11 @@ def recording_overhead(rounds: int, size: int, tenants: int) -> tuple[float, flo
         for round_ in range(-1, 2 * rounds):
             began = time.perf_counter()
             snap = bridge.snapshot()
-            verdicts = assess(snap.devices, snap.plans, snap.jobs, now=snap.clocks, timezones=snap.timezones)
             record = round_ < 0 or round_ % 2 == 1
+            remembered = health_history(store, snap.clocks, now=snap.clocks) if record else None
+            verdicts = assess(
+                snap.devices, snap.plans, snap.jobs, now=snap.clocks, timezones=snap.timezones, history=remembered
+            )
             if record:
                 record_snapshot(store, snap, dt.datetime.now(dt.UTC), assessment=verdicts)
             if round_ >= 0:
@@ -189,7 +250,7 @@ def main() -> None:
     print(f"{args.days} daily runs, {args.accounts} accounts, 25 devices a company")
     print(
         f"{'backend':<11}{'devices':>8}{'job rows':>10}{'jobs/s':>9}{'record/day':>12}{'last 5 days':>13}"
-        f"{'bytes/job':>11}{'history 30d':>13}"
+        f"{'bytes/job':>11}{'history 30d':>13}{'report':>9}{'from store':>12}"
     )
     for backend in backends:
         results = {}
@@ -199,6 +260,12 @@ def main() -> None:
             print(
                 f"{backend:<11}{devices:>8}{r['jobs']:>10.0f}{r['insert_rate']:>9.0f}{r['record_day']:>11.3f}s"
                 f"{r['record_late']:>12.3f}s{r['bytes_per_job']:>11.0f}{r['history_30d'] * 1000:>11.1f}ms"
+                f"{r['report_total']:>8.2f}s{r['from_store']:>11.2f}s"
+            )
+            print(
+                f"{'':<11}report parts: history read {r['report_read_history']:.2f}s, judge + build "
+                f"{r['report_judge_and_build']:.2f}s, strips + compliance read {r['report_read_strips']:.2f}s, "
+                f"HTML {r['report_render_html']:.2f}s"
             )
         if len(sizes) > 1:
             low, high = results[sizes[0]], results[sizes[-1]]
@@ -207,7 +274,8 @@ def main() -> None:
                 f"record/day x{high['record_day'] / low['record_day']:.1f}, "
                 f"jobs/s x{high['insert_rate'] / low['insert_rate']:.2f}, "
                 f"bytes/job x{high['bytes_per_job'] / low['bytes_per_job']:.2f}, "
-                f"history 30d x{high['history_30d'] / low['history_30d']:.2f}"
+                f"history 30d x{high['history_30d'] / low['history_30d']:.2f}, "
+                f"report x{high['report_total'] / low['report_total']:.1f}"
             )
     plain, recorded = recording_overhead(args.rounds, args.sandbox_size, args.tenants)
     print(

@@ -415,7 +415,7 @@ def _account_history(
                     verdicts.c.day.between(start, end),
                 )
             ):
-                verdict = Health(health)
+                verdict = _HEALTH_OF[health]
                 previous = day_verdicts.get((kind, entity_id, day))
                 # A plan judged on several devices: the day's verdict is its worst.
                 if previous is None or verdict.rank > previous.rank:
@@ -444,14 +444,20 @@ def _account_history(
     return results
 
 
+_RESULT_OF = {status.value: day for status, day in _RESULT.items()}
+_HEALTH_OF = {health.value: health for health in Health}  # a dict lookup: Health(value) costs more
+
+
 def _day_status(found: Sequence[tuple[dt.datetime, str, int]], rollup: Rollup) -> DayStatus | None:
+    finished = [item for item in found if item[1] in _RESULT_OF]
+    if not finished:
+        return None
+    if len(finished) == 1:  # one status that day (most days): it is the rollup whatever the rule
+        return _RESULT_OF[finished[0][1]]
     ordered = [
         Job(vendor="", account="", id="", status=JobStatus(status))
-        for _, status, _ in sorted(found, key=lambda item: item[0].replace(tzinfo=None))
-        if status in _DONE
+        for _, status, _ in sorted(finished, key=lambda item: item[0].replace(tzinfo=None))
     ]
-    if not ordered:
-        return None
     return _RESULT.get(rollup_day(ordered, rollup))
 
 
@@ -566,13 +572,11 @@ def _good_statuses(treat_warning_as_success: bool) -> tuple[str, ...]:
     return (JobStatus.SUCCESS.value, *((JobStatus.WARNING.value,) if treat_warning_as_success else ()))
 
 
-def _stored_job(row: Any) -> Job:
-    def enum(kind: type[JobStatus] | type[JobKind], value: str) -> Any:
-        try:
-            return kind(value)
-        except ValueError:
-            return kind.UNKNOWN
+_STATUS_OF = {status.value: status for status in JobStatus}
+_KIND_OF = {kind.value: kind for kind in JobKind}
 
+
+def _stored_job(row: Any) -> Job:
     return Job(
         vendor=row.vendor,
         account=row.account,
@@ -580,15 +584,28 @@ def _stored_job(row: Any) -> Job:
         device_id=row.device_id,
         plan_id=row.plan_id,
         company_id=row.company_id,
-        status=enum(JobStatus, row.status),
+        status=_STATUS_OF.get(row.status, JobStatus.UNKNOWN),
         vendor_status=row.vendor_status,
-        kind=enum(JobKind, row.kind),
+        kind=_KIND_OF.get(row.kind, JobKind.UNKNOWN),
         started_at=row.started_at,
         finished_at=row.finished_at,
         size_bytes=row.size_bytes,
         files=row.files,
         error=row.error,
     )
+
+
+def _lists_history(vendor: str) -> bool:
+    """Whether the vendor's run listing is a history of runs (a vendor no plugin registers: taken not to be,
+    so its stored runs are read; each run is counted once either way)."""
+    from ..errors import UnknownVendorError
+    from ..models import Capability
+    from ..plugins import get_vendor
+
+    try:
+        return Capability.JOB_HISTORY in get_vendor(vendor).capabilities
+    except UnknownVendorError:
+        return False
 
 
 def health_history(
@@ -601,9 +618,10 @@ def health_history(
     """What the store remembers of ``accounts``, for ``assess(..., history=...)``.
 
     Read in one transaction: the stored runs of the policy's window (at least ``max_age`` plus the offline
-    tolerance, and a day more), the moments each account's run listing answered in it, the daily verdicts
-    of its days, when each device and plan was first seen, and, for a backup with no good run in the window,
-    its newest good run of any age.
+    tolerance, and a day more) of vendors that show only each backup's last run (a vendor with a history of
+    runs lists them itself), the moments each account's run listing answered in it, the daily verdicts of
+    its days, when each device and plan was first seen, and the newest good run of every backup (of any
+    age: the window's, or the newest before it).
 
     Args:
         accounts: ``(vendor, account)`` pairs (the snapshot's: ``snapshot.clocks`` and its failed accounts).
@@ -634,19 +652,57 @@ def health_history(
     past: dict[tuple[str, str, str, str, str], list[tuple[dt.date, Health]]] = {}
     window_days = max(1, policy.window.days)
     when = sa.func.coalesce(jobs.c.finished_at, jobs.c.started_at, jobs.c.first_seen, type_=schema.UTCDateTime())
+    # A vendor with a history of runs lists the window's runs itself: only a vendor showing each backup's last
+    # run needs the stored ones (reading them all would cost a collect more than recording does).
+    last_run_vendors = sorted({vendor for vendor, _ in wanted if not _lists_history(vendor)})
+    first_day = (earliest - day).date()  # a day of slack for the accounts' zones
     with store.read() as conn:
-        # One range over the day index for every account (a day of slack either side for the zones).
-        rows = conn.execute(
-            sa.select(jobs, when.label("at")).where(jobs.c.day >= (earliest - day).date()).order_by(when)
-        )
-        good_in_window: set[tuple[str, str, str, str]] = set()
-        for row in rows:
-            key = (row.vendor, row.account)
-            if key not in since or row.at < since[key]:
-                continue
-            runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen))
-            if row.status in good:
-                good_in_window.add((row.vendor, row.account, row.plan_id or "", row.device_id or ""))
+        # Ranges over the day index for every account at once.
+        covered: dict[tuple[str, str], tuple[set[str], set[str]]] = {key: (set(), set()) for key in wanted}
+        for vendor, account, plan_id, device_id, moment in conn.execute(
+            sa.select(
+                jobs.c.vendor,
+                jobs.c.account,
+                jobs.c.plan_id,
+                jobs.c.device_id,
+                sa.func.max(when, type_=schema.UTCDateTime()),
+            )
+            .where(jobs.c.day >= first_day, jobs.c.status.in_(good))
+            .group_by(jobs.c.vendor, jobs.c.account, jobs.c.plan_id, jobs.c.device_id)
+        ):
+            if (vendor, account) in covered:
+                last_success[(vendor, account, plan_id or "", device_id or "")] = moment
+                plans_, devices_ = covered[(vendor, account)]
+                if plan_id:
+                    plans_.add(plan_id)
+                if device_id:
+                    devices_.add(device_id)
+        if last_run_vendors:
+            for row in conn.execute(
+                sa.select(
+                    jobs.c.vendor,
+                    jobs.c.account,
+                    jobs.c.job_id,
+                    jobs.c.device_id,
+                    jobs.c.plan_id,
+                    jobs.c.company_id,
+                    jobs.c.status,
+                    jobs.c.vendor_status,
+                    jobs.c.kind,
+                    jobs.c.started_at,
+                    jobs.c.finished_at,
+                    jobs.c.size_bytes,
+                    jobs.c.files,
+                    jobs.c.error,
+                    jobs.c.first_seen,
+                    when.label("at"),
+                )
+                .where(jobs.c.day >= first_day, jobs.c.vendor.in_(last_run_vendors))
+                .order_by(when)
+            ):
+                key = (row.vendor, row.account)
+                if key in since and row.at >= since[key]:
+                    runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen))
         for vendor, account in wanted:
             start = since[(vendor, account)]
             answered = conn.execute(
@@ -686,10 +742,11 @@ def health_history(
                 )
                 .order_by(verdicts.c.day)
             ):
-                past.setdefault((vendor, account, kind, entity_id, device_id), []).append((verdict_day, Health(health)))
+                past.setdefault((vendor, account, kind, entity_id, device_id), []).append(
+                    (verdict_day, _HEALTH_OF[health])
+                )
             # The newest good run of a backup with none in the window (the vendor may have forgotten it).
-            covered_devices = {d for v, a, _, d in good_in_window if (v, a) == (vendor, account) and d}
-            covered_plans = {p for v, a, p, _ in good_in_window if (v, a) == (vendor, account) and p}
+            covered_plans, covered_devices = covered[(vendor, account)]
             for column, ids in (
                 (jobs.c.device_id, [i for i in entities["device"] if i not in covered_devices]),
                 (jobs.c.plan_id, [i for i in entities["plan"] if i not in covered_plans]),
