@@ -211,20 +211,22 @@ def test_administrators(run: Runner, sim: ManagedBackupSimulator) -> None:
 
 
 def test_computer_page_that_does_not_add_up_raises(sim: ManagedBackupSimulator) -> None:
-    from backupbridge.sandbox import connect_sandbox
+    import re
 
-    conn = connect_sandbox("managedbackup", simulator=sim)
-    original = sim._computer_page
+    import httpx
 
-    def short(request: Any) -> Any:  # the server claims more computers than it hands out
-        response = original(request)
-        body = response.json()
-        body["Count"] += 5
-        from backupbridge.sandbox import json_response
+    import backupbridge
+    from backupbridge.sandbox import json_response
 
-        return json_response(200, body)
+    def short(request: httpx.Request) -> httpx.Response:  # the server claims more computers than it hands out
+        response = sim.handle(request)
+        if re.fullmatch(r"/api/Computers/\d+/\d+", request.url.path):
+            body = response.json()
+            body["Count"] += 5
+            return json_response(200, body)
+        return response
 
-    sim.router._routes = [(m, rx, short if h == original else h) for m, rx, h in sim.router._routes]
+    conn = backupbridge.connect("managedbackup", transport=httpx.MockTransport(short), **sim.credentials)
     with pytest.raises(DecodingError, match="incomplete"):
         list(conn.vendor.computers.list(count=5))
 
