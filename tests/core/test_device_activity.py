@@ -246,3 +246,24 @@ def test_async_bridge_fills_devices_as_the_sync_one_does() -> None:
     assert facts(snapshot_devices) == facts(sync_snapshot.devices) == facts(sync_listing.records)
     assert facts(listed) == facts(sync_listing.records)
     assert sum(d.last_backup_at is not None for d in listed) >= len(listed) // 2
+
+
+@pytest.mark.parametrize("vendor", FILLED_FROM_JOBS)
+def test_get_device_is_filled_as_the_listing_is(vendor: str) -> None:
+    rec = Recorder(vendor, size=12)
+    with rec.connect() as conn:
+        listed = [d for d in conn.list_devices() if d.last_backup_at is not None][:3]
+        assert listed
+        for device in listed:
+            assert conn.get_device(device.id) == device
+            assert conn.get_device(device.id, activity=False).last_backup_at is None
+
+
+@pytest.mark.parametrize("vendor", FILLED_FROM_JOBS)
+def test_get_device_fails_with_its_job_listing(vendor: str) -> None:
+    rec = Recorder(vendor, size=6)
+    with rec.connect() as conn:
+        device_id = next(iter(conn.list_devices(activity=False))).id
+    rec.fail = lambda r: r.url.path.endswith(("/logs", "/Monitoring", "/backups"))
+    with rec.connect() as conn, pytest.raises(ServerError):
+        conn.get_device(device_id)
