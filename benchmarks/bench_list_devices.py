@@ -4,7 +4,8 @@ For each vendor one seeded in-process simulator is listed once through backupbri
 it sends is recorded (login and pages alike); the baseline then sends exactly those requests with a plain
 ``httpx.Client`` over the same simulator transport and ``json.loads`` each answer, stopping at dicts. Our
 side goes on to typed records, aware datetimes and neutral ``Device`` values. The two alternate, round by
-round, and the medians are compared (the machine is shared: ratios, not seconds).
+round, and the medians are compared (the machine is shared: ratios, not seconds), of wall time and of CPU
+time (steadier under load: both sides run in this one thread).
 Run: python benchmarks/bench_list_devices.py [--vendors idrive360,cleverfox,...] [--devices N] [--rounds R]
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import time
 from typing import Any
@@ -58,11 +60,13 @@ def baseline(sim: Any, sent: list[tuple[str, str, list[tuple[str, str]], bytes]]
     return parsed
 
 
-def timed(fn: Any) -> float:
+def timed(fn: Any) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fn()``: everything runs in this one thread, so on a shared machine the CPU
+    time is the steadier figure (the wall time also holds the time spent waiting for a core)."""
     gc.collect()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -75,7 +79,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     print(f"rounds: {args.rounds}, alternating, medians; target <= {TARGET}x plain httpx + json")
-    print(f"{'vendor':<14} {'devices':>8} {'requests':>8} {'baseline':>9} {'ours':>9} {'ratio':>7}")
+    print(
+        f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall ratios suffer from it, CPU ones less)"
+    )
+    print(
+        f"{'vendor':<14} {'devices':>8} {'requests':>8} {'baseline':>9} {'ours':>9} {'ratio':>7}"
+        f" {'CPU base':>9} {'CPU ours':>9} {'ratio':>7}"
+    )
     for vendor in args.vendors.split(","):
         size = args.devices if vendor == "idrive360" else args.others
         started = time.perf_counter()
@@ -88,10 +98,11 @@ def main() -> None:
         for _ in range(args.rounds):
             base_times.append(timed(lambda: baseline(sim, sent)))  # noqa: B023 (called at once)
             our_times.append(timed(lambda: ours(vendor, sim)))  # noqa: B023
-        base, mine = statistics.median(base_times), statistics.median(our_times)
+        base, mine = (statistics.median(t[0] for t in times) for times in (base_times, our_times))
+        base_cpu, our_cpu = (statistics.median(t[1] for t in times) for times in (base_times, our_times))
         print(
             f"{vendor:<14} {count:>8} {len(sent):>8} {base:>8.3f}s {mine:>8.3f}s {mine / base:>6.2f}x"
-            f"  (seeded in {seeded:.1f} s)"
+            f" {base_cpu:>8.3f}s {our_cpu:>8.3f}s {our_cpu / base_cpu:>6.2f}x  (seeded in {seeded:.1f} s)"
         )
 
 
