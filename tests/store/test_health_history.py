@@ -303,3 +303,16 @@ def test_a_stored_run_the_vendor_still_shows_is_counted_once(store: Store, statu
     assert seen.consecutive_failures == (1 if status is JobStatus.FAILED else 0)
     extended = extend_snapshot(today, health_history(store, today.clocks, now=NOW))
     assert len(extended.jobs) == 1
+
+
+def test_the_store_page_health_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/store.md's "Health from the history" example: judged with the history, recorded, rendered."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "store.md"
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc.read_text("utf-8"), re.DOTALL) if "assess(" in b]
+    exec(compile(block, str(doc), "exec"), {})  # our own documentation
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and lines[-1] == "True 8"
+    assert all(re.search(r" \(datetime\.date\(2026, 11, \d+\)", line) for line in lines[:3])  # nights missed
