@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
-from .activity import with_activity
+from .activity import apply_activity, summarize, with_activity
 from .config import AccountConfig, load_accounts
 from .connection import AsyncConnection, Connection, connect, connect_async, tls_verify
 from .errors import BackupBridgeError, ConfigurationError, TransportError, ValidationError
@@ -337,7 +337,19 @@ class Bridge:
         """Every account's devices, each filled from its runs where the vendor's device records lack its last
         backup (``Connection.list_devices``: one job listing per such account). A failed job listing is that
         account's ``list_devices`` failure, never devices that look as if they had no backup."""
-        return self._listing("list_devices", lambda c: c.list_devices())
+        return self._listing("list_devices", self._devices)
+
+    def _devices(self, conn: Connection) -> Iterable[Device]:
+        if not conn._needs_jobs(True):
+            return conn.list_devices()
+        return self._filled_devices(conn, time.monotonic())
+
+    def _filled_devices(self, conn: Connection, started: float) -> Iterator[Device]:
+        """``conn.list_devices()``, its job listing read within the account's deadline too (a listing of runs
+        that never ends stops there, as any listing does)."""
+        found = summarize(self._within(conn.list_jobs(), started, conn, "list_devices"))
+        for device in conn.list_devices(activity=False):
+            yield apply_activity(device, found.get((device.vendor, device.account, device.id)))
 
     def list_plans(self) -> BridgeResult[Plan]:
         return self._listing("list_plans", lambda c: c.list_plans())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -267,3 +267,32 @@ def test_get_device_fails_with_its_job_listing(vendor: str) -> None:
     rec.fail = lambda r: r.url.path.endswith(("/logs", "/Monitoring", "/backups"))
     with rec.connect() as conn, pytest.raises(ServerError):
         conn.get_device(device_id)
+
+
+def test_a_job_listing_that_never_ends_stops_at_the_accounts_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile: a server inventing pages of runs. The Bridge gives the account up at its deadline, and the
+    thread stops reading soon after (the Bridge's clock is moved by the listing itself: no timing)."""
+    import itertools
+    import time
+
+    from backupbridge.bridge import DeadlineExceededError
+    from backupbridge.sandbox import connect_sandbox
+
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])  # what backupbridge.bridge reads
+    conn = connect_sandbox("cleverfox", size=5, account="endless")
+    template = next(iter(conn.list_jobs()))
+    served = itertools.count()
+
+    def endless(*args: Any, **kwargs: Any) -> Iterator[Job]:
+        for n in served:
+            if n > 10_000:
+                raise AssertionError("the run listing was still being read long after the deadline")
+            now[0] += 0.01
+            yield template
+
+    conn.list_jobs = endless  # type: ignore[method-assign]
+    result = Bridge([conn], account_timeout=5).list_devices()
+    (failure,) = result.failures
+    assert isinstance(failure.error, DeadlineExceededError) and result.records == []
+    assert next(served) < 1000
