@@ -364,6 +364,7 @@ def _account_history(
     end: dt.date,
     rollup: Rollup,
     good: set[str],
+    verdicts_too: bool = True,
 ) -> list[EntityHistory]:
     vendor, name = account
     jobs, listings, verdicts = schema.jobs, schema.run_listings, schema.verdicts
@@ -406,6 +407,8 @@ def _account_history(
                 last_result[key] = max(day, last_result.get(key, day))
                 if status in good:
                     last_good[key] = max(day, last_good.get(key, day))
+            if not verdicts_too:  # the report's strip shows the days, not the verdicts
+                continue
             for entity_id, day, health in conn.execute(
                 sa.select(verdicts.c.entity_id, verdicts.c.day, verdicts.c.health).where(
                     verdicts.c.vendor == vendor,
@@ -864,7 +867,7 @@ def report_history(
                 if (only is None and row.last_seen.astimezone(zone).date() >= start)
                 or (only is not None and (row.vendor, row.account, row.id) in only)
             ]
-            for found in _account_history(conn, key, entities, zone, start, end, rollup, good):
+            for found in _account_history(conn, key, entities, zone, start, end, rollup, good, verdicts_too=False):
                 strips[(found.vendor, found.account, found.id)] = found
             compliance.update(_account_compliance(conn, key, start, end))
     return ReportHistory(days=days, devices=strips, compliance=compliance)
