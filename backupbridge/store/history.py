@@ -698,13 +698,10 @@ def health_history(
                     jobs.c.files,
                     jobs.c.error,
                     jobs.c.first_seen,
-                    when.label("at"),
-                )
-                .where(jobs.c.day >= first_day, jobs.c.vendor.in_(last_run_vendors))
-                .order_by(when)
+                ).where(jobs.c.day >= first_day, jobs.c.vendor.in_(last_run_vendors))  # the engine orders them
             ):
                 key = (row.vendor, row.account)
-                if key in since and row.at >= since[key]:
+                if key in since and (row.finished_at or row.started_at or row.first_seen) >= since[key]:
                     runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen))
         for vendor, account in wanted:
             start = since[(vendor, account)]
