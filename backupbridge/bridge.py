@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
+from ._connection_base import ConnectionBase
 from .activity import apply_activity, summarize, with_activity
 from .config import AccountConfig, load_accounts
 from .connection import AsyncConnection, Connection, connect, connect_async, tls_verify
@@ -340,8 +341,8 @@ class Bridge:
         return self._listing("list_devices", self._devices)
 
     def _devices(self, conn: Connection) -> Iterable[Device]:
-        if not conn._needs_jobs(True):
-            return conn.list_devices()
+        if not isinstance(conn, ConnectionBase) or not conn._needs_jobs(True):
+            return conn.list_devices()  # a connection of another kind fills its devices itself
         return self._filled_devices(conn, time.monotonic())
 
     def _filled_devices(self, conn: Connection, started: float) -> Iterator[Device]:
@@ -421,7 +422,7 @@ def _source(conn: Any, name: str, since: dt.datetime | None) -> Any:
     if name == "list_jobs":
         return conn.list_jobs(since=since)
     if name == "list_devices":
-        return conn.list_devices(activity=False)
+        return conn.list_devices(activity=False) if isinstance(conn, ConnectionBase) else conn.list_devices()
     return getattr(conn, name)()
 
 
