@@ -40,6 +40,7 @@ from .health import Assessment, HealthPolicy, assess
 if TYPE_CHECKING:
     from .bridge import Bridge
     from .customers import CustomerMap
+    from .health import RunHistory
     from .report import Report
     from .store import RunRecord, Store
 
@@ -133,7 +134,7 @@ def only_companies(snapshot: Snapshot, wanted: Sequence[str]) -> Snapshot:
     )
 
 
-def _judge(snapshot: Snapshot, policy: HealthPolicy | None) -> Assessment:
+def _judge(snapshot: Snapshot, policy: HealthPolicy | None, history: RunHistory | None) -> Assessment:
     return assess(
         snapshot.devices,
         snapshot.plans,
@@ -142,6 +143,7 @@ def _judge(snapshot: Snapshot, policy: HealthPolicy | None) -> Assessment:
         policy=policy,
         timezones=snapshot.timezones,
         incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
+        history=history,  # the store's runs: MISSED and OVERDUE over the whole window, even when the vendor forgot
     )
 
 
@@ -201,6 +203,7 @@ def run_report(
         else:
             held.store = store
         started = dt.datetime.now(dt.UTC)
+        history = None
         if from_store:
             if held.store is None:
                 raise ValidationError("from_store needs a store", field="store")
@@ -218,11 +221,17 @@ def run_report(
                 raise ValidationError("a report needs a bridge (or from_store=True)", field="bridge")
             full = bridge.snapshot(since=None)
             stored_assessment = None
+            history = held.run("history not read; this run was not recorded", lambda: _history(held, full, policy))
         snapshot = only_companies(full, companies) if companies else full
         if stored_assessment is not None:
             assessment = _cut_assessment(stored_assessment, snapshot) if companies else stored_assessment
         else:
-            assessment = _judge(snapshot, policy)
+            assessment = _judge(snapshot, policy, history)
+        if history is not None:
+            from .store.history import extend_snapshot
+
+            # The stored runs the vendor no longer shows count in the failure streaks of rows and alerts.
+            snapshot = extend_snapshot(snapshot, history)
         when = (
             (max(snapshot.clocks.values()) if snapshot.clocks else None) if generated_at == "clocks" else generated_at
         )
@@ -254,6 +263,11 @@ def run_report(
                 )
 
             recorded = held.run("this run was not recorded", lambda: write(held.store) if held.store else None)
+        # After the recording, so today's run is in each device's strip (the HTML shows them).
+        strips = held.run(
+            "the report has no history strips", lambda: _with_strips(held.store, report, snapshot, policy)
+        )
+        report = strips or report
         if emit is not None:
             emit(report)
         alerts_ok = True
@@ -325,6 +339,33 @@ class _StoreUse:
             self.ok = False
             self.store = None
             return None
+
+
+def _history(held: _StoreUse, snapshot: Snapshot, policy: HealthPolicy) -> RunHistory | None:
+    """What the store remembers of the snapshot's accounts, for the health engine."""
+    if held.store is None:
+        return None
+    from .store.history import health_history
+
+    accounts = {*snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
+    return health_history(held.store, accounts, now=snapshot.clocks, policy=policy)
+
+
+def _with_strips(store: Store | None, report: Report, snapshot: Snapshot, policy: HealthPolicy) -> Report:
+    """The report with each device's 30-day strip and each company's compliance (the HTML shows them)."""
+    if store is None:
+        return report
+    from .store.history import report_history
+
+    strips = report_history(
+        store,
+        {*snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)},
+        days=30,
+        rollup=policy.rollup,
+        treat_warning_as_success=policy.treat_warning_as_success,
+        devices=[(d.vendor, d.account, d.id) for d in snapshot.devices],
+    )
+    return attrs.evolve(report, history=strips)
 
 
 def _cut_assessment(assessment: Assessment, snapshot: Snapshot) -> Assessment:

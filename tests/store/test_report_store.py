@@ -166,3 +166,82 @@ def test_from_store_keeps_a_failed_account_failed(
     note, line = err.splitlines()
     assert note == "note: from the store: 1 accounts, collected 2026-11-02 10:00Z"
     assert line.startswith("error: account testvendor/main failed (list_jobs): key revoked")
+
+
+class _Fixed:
+    """A Bridge that answers one hand-made snapshot (a vendor that forgets runs, on a clock the test sets)."""
+
+    def __init__(self, snap: Any) -> None:
+        self.snap = snap
+        self.accounts = list(snap.clocks)
+
+    def snapshot(self, *, since: Any = None) -> Any:
+        return self.snap
+
+
+def test_the_pipeline_judges_with_the_stored_history(store: Store) -> None:
+    """A failed run the vendor no longer shows is still the device's last run when the report has a store:
+    FAILED with its streak, not NEVER_RUN as a report without the store judges it."""
+    from typing import cast
+
+    from backupbridge.health import Health
+    from backupbridge.models import JobStatus
+
+    from .conftest import NOW
+    from .snapshots import job, snapshot
+
+    failed = snapshot(NOW, jobs=[job("j1", NOW - dt.timedelta(hours=2), status=JobStatus.FAILED)])
+    run_report(cast(Bridge, _Fixed(failed)), store=store, alerts=None)
+    forgotten = snapshot(NOW + dt.timedelta(hours=3), jobs=[])
+    with_store = run_report(cast(Bridge, _Fixed(forgotten)), store=store, alerts=None, record=False)
+    without = run_report(cast(Bridge, _Fixed(forgotten)), store=None, alerts=None)
+    (remembered,) = with_store.assessment.devices
+    assert (remembered.health, remembered.consecutive_failures) == (Health.FAILED, 1)
+    assert [d.health for d in without.assessment.devices] == [Health.NEVER_RUN]
+    # The problem row counts the stored run too (the snapshot is extended with it), and the HTML gets its strip.
+    assert [p.consecutive_failures for p in with_store.report.problems] == [1]
+    assert with_store.report.history is not None and without.report.history is None
+    strip = with_store.report.history.devices[("testvendor", "main", "d1")]
+    assert strip.days[-1].status.value == "failure"
+
+
+def test_report_html_has_the_strip_only_with_a_store(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("report", "--sandbox", "--vendor", "cleverfox", "--size", "4", "--format", "html", "--no-alerts")
+    code, with_store, err = cli(capsys, *args, "--store", store_url)
+    assert code in (0, 1), err
+    code, without, err = cli(capsys, *args, "--no-store")
+    assert code in (0, 1), err
+    assert with_store.count('<svg class="strip"') == 4  # one per device
+    assert '<svg class="strip"' not in without
+
+
+def test_a_real_run_keeps_its_alerts_in_the_store(store: Store) -> None:
+    """Without a state file a run with a store reconciles in the store: the hooks fire once over two runs, and
+    no JSON state file is written."""
+    from typing import cast
+
+    from backupbridge import plugins
+    from backupbridge.config import default_state_dir
+    from backupbridge.hookspecs import hookimpl
+    from backupbridge.models import JobStatus
+    from backupbridge.pipeline import AlertOptions
+
+    from .conftest import NOW
+    from .snapshots import job, snapshot
+
+    fired: list[str] = []
+
+    class Hooks:
+        @hookimpl
+        def backup_problem(self, alert: Any) -> None:
+            fired.append(alert.key)
+
+    failed = snapshot(NOW, jobs=[job("j1", NOW - dt.timedelta(hours=2), status=JobStatus.FAILED)])
+    with plugins.registered_plugin(Hooks(), "store-alert-hooks"):
+        first = run_report(cast(Bridge, _Fixed(failed)), store=store, alerts=AlertOptions())
+        second = run_report(cast(Bridge, _Fixed(failed)), store=store, alerts=AlertOptions())
+    assert first.alerts_ok and second.alerts_ok, (first.messages, second.messages)
+    assert fired == [first.report.problems[0].key]
+    with store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.alert_open)).scalar() == 1
+    assert not (default_state_dir() / "alerts.json").exists()
