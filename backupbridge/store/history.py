@@ -386,14 +386,14 @@ def _account_history(
     last_good: dict[tuple[Scope, str], dt.date] = {}
     day_verdicts: dict[tuple[Scope, str, dt.date], Health] = {}
     when = sa.func.coalesce(jobs.c.finished_at, jobs.c.started_at, jobs.c.first_seen, type_=schema.UTCDateTime())
+    # Only the "last" rollup needs to know which of a day's statuses came last; the others ignore the order.
+    latest_of: Any = sa.func.max(when, type_=schema.UTCDateTime()) if rollup is Rollup.LAST else sa.null()
     for kind, column in ((Scope.DEVICE, jobs.c.device_id), (Scope.PLAN, jobs.c.plan_id)):
         ids = sorted({e.id for e in entities if e.kind is kind})
         for chunk in _chunks(ids):
             scope = (jobs.c.vendor == vendor, jobs.c.account == name, column.in_(chunk))
             for entity_id, day, status, runs, latest in conn.execute(
-                sa.select(
-                    column, jobs.c.day, jobs.c.status, sa.func.count(), sa.func.max(when, type_=schema.UTCDateTime())
-                )
+                sa.select(column, jobs.c.day, jobs.c.status, sa.func.count(), latest_of)
                 .where(*scope, jobs.c.day.between(start, end))
                 .group_by(column, jobs.c.day, jobs.c.status)
             ):
