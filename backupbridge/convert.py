@@ -144,6 +144,12 @@ def _normalized(name: str) -> str:
 
 
 def _structure_vendor_int_enum(value: object, typ: type[VendorIntEnum]) -> VendorIntEnum:
+    if value.__class__ is int:
+        # The usual case, a known code: the member from the enum's own value table (what ``typ(value)`` looks up
+        # first, without the enum machinery's call); anything else goes the general way below.
+        member = typ._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
     if isinstance(value, bool):
         raise TypeError("expected an integer code, got a boolean")
     if isinstance(value, float | str):
@@ -255,10 +261,19 @@ def timedelta_of(amount: float, unit: str = "seconds") -> dt.timedelta:
         raise TypeError(f"expected a number of {unit}, got {type(amount).__name__}")
     if amount != amount or amount < 0:
         raise ValueError(f"not a duration: {amount!r:.30}")
-    limit = MAX_DURATION / dt.timedelta(**{unit: 1})
+    limit = _UNIT_LIMITS.get(unit)
+    if limit is None:
+        limit = MAX_DURATION / dt.timedelta(**{unit: 1})  # an unknown unit raises TypeError here, as always
+        _UNIT_LIMITS[unit] = limit
     if amount > limit:
         raise ValueError(f"duration out of range: {amount!r:.30} {unit}")
+    if unit == "seconds":
+        return dt.timedelta(seconds=amount)
     return dt.timedelta(**{unit: amount})
+
+
+_UNIT_LIMITS: dict[str, float] = {}
+"""``MAX_DURATION`` in each unit ``timedelta_of`` was asked for (a division and a timedelta a call before)."""
 
 
 def parse_duration(value: object, unit: str = "seconds") -> dt.timedelta | None:
