@@ -22,7 +22,6 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
-from ._connection_base import ConnectionBase
 from .activity import apply_activity, summarize, with_activity
 from .config import AccountConfig, load_accounts
 from .connection import AsyncConnection, Connection, connect, connect_async, tls_verify
@@ -341,7 +340,7 @@ class Bridge:
         return self._listing("list_devices", self._devices)
 
     def _devices(self, conn: Connection) -> Iterable[Device]:
-        if not isinstance(conn, ConnectionBase) or not conn._needs_jobs(True):
+        if not isinstance(conn, Connection) or not conn._needs_jobs(True):
             return conn.list_devices()  # a connection of another kind fills its devices itself
         return self._filled_devices(conn, time.monotonic())
 
@@ -422,7 +421,8 @@ def _source(conn: Any, name: str, since: dt.datetime | None) -> Any:
     if name == "list_jobs":
         return conn.list_jobs(since=since)
     if name == "list_devices":
-        return conn.list_devices(activity=False) if isinstance(conn, ConnectionBase) else conn.list_devices()
+        known = isinstance(conn, Connection | AsyncConnection)
+        return conn.list_devices(activity=False) if known else conn.list_devices()
     return getattr(conn, name)()
 
 
