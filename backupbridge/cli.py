@@ -198,9 +198,6 @@ def duration(value: str, option: str) -> dt.timedelta:
     return dt.timedelta(minutes=minutes)
 
 
-_duration = duration  # the name the listing commands have used
-
-
 def _options(*options: Callable[[Any], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def apply(func: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):

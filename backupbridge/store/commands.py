@@ -15,8 +15,7 @@ from typing import Any, TextIO
 
 import click
 
-from ..cli import ROLLUPS, accounts_bridge, chosen_vendors, health_options, health_policy, sandbox_options
-from ..cli import duration as _duration
+from ..cli import ROLLUPS, accounts_bridge, chosen_vendors, duration, health_options, health_policy, sandbox_options
 from ..errors import ValidationError
 from ..health import Rollup
 from ..terminal import one_line
@@ -360,7 +359,7 @@ def store_upgrade(store_url: str | None, config: Path | None, sandbox: bool) -> 
 @_store_options
 def store_prune(older_than: str, store_url: str | None, config: Path | None, sandbox: bool) -> None:
     """Delete runs, results and verdicts older than AGE, and backups not seen since."""
-    age = _duration(older_than, "--older-than")
+    age = duration(older_than, "--older-than")
     if age < dt.timedelta(days=1):
         raise click.BadParameter("keep at least one day", param_hint="--older-than")
     with _open(store_url, config, sandbox=sandbox) as store:
