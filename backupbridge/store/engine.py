@@ -12,15 +12,18 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from .errors import StoreError, StoreSchemaError, StoreURLError
+from .schema import SCHEMA_REVISION
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (and Mako behind it) is imported only to create, upgrade or judge a schema that is not the current
+# one: opening a current store reads alembic_version itself, so a report with a store does not pay for it.
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "MIGRATIONS", "Store", "head_revision", "open_store", "parse_url"]
 
@@ -62,13 +65,17 @@ def _shown(url: str) -> str:
 
 
 def head_revision() -> str:
-    """The schema revision this code reads and writes."""
+    """The schema revision this code reads and writes (the head of the migrations; ``schema.SCHEMA_REVISION``)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def _alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -134,7 +141,7 @@ class Store:
     def revision(self) -> str | None:
         """The store's schema revision (None for an empty database)."""
         with self.read() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return _current_revision(conn)
 
     def check_schema(self) -> None:
         """Raise ``StoreSchemaError`` unless the store's schema is the one this code needs."""
@@ -147,9 +154,11 @@ class Store:
         Raises:
             StoreSchemaError: the store is newer than this code, or not a backupbridge store.
         """
+        from alembic import command
+
         with self.write("upgrade") as conn:
             _lock_schema(conn)
-            found = MigrationContext.configure(conn).get_current_revision()
+            found = _current_revision(conn)
             head = head_revision()
             if found is None and _foreign_tables(conn):
                 raise _not_ours(self)
@@ -169,7 +178,22 @@ class Store:
         self.close()
 
 
+def _current_revision(conn: sa.Connection) -> str | None:
+    """What Alembic's ``get_current_revision`` answers, read without importing Alembic: the one row of
+    ``alembic_version`` (None when the table or its row is missing)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(found) > 1:  # branches: this code never makes them; let Alembic say what it makes of it
+        from alembic.runtime.migration import MigrationContext
+
+        return MigrationContext.configure(conn).get_current_revision()
+    return str(found[0]) if found else None
+
+
 def _known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+
     try:
         return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
     except Exception:  # alembic raises its own ResolutionError/CommandError for an unknown revision
@@ -186,7 +210,9 @@ def _foreign_tables(conn: sa.Connection) -> list[str]:
 
 
 def _check(conn: sa.Connection, store: Store) -> None:
-    found = MigrationContext.configure(conn).get_current_revision()
+    found = _current_revision(conn)
+    if found == SCHEMA_REVISION:  # the common case, without Alembic (a test holds it equal to the head)
+        return
     head = head_revision()
     if found == head:
         return

@@ -286,3 +286,21 @@ def test_a_reconciliation_waiting_too_long_for_another_is_one_line_and_writes_no
     assert "is locked by another" in message and "nothing of this alert state was written" in message
     assert "\n" not in message
     assert [r.key for r in rows(store, tables.alert_open)] == ["v|a|c1|d1|p000|failed"]  # the holder's only
+
+
+def test_opening_a_current_store_does_not_import_alembic(store: Store, store_url: str) -> None:
+    """Alembic (and Mako) only to create or upgrade a schema: a report opening a current store skips them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from backupbridge.store import open_store\n"
+        f"with open_store({store_url!r}) as store:\n"
+        "    store.check_schema()\n"
+        "    assert store.revision() == '0004'\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
