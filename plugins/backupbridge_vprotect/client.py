@@ -15,13 +15,14 @@ ends once that many records arrived, and raises ``DecodingError`` when the pages
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import attrs
 
-from backupbridge.plugin import Call, ListOp, Op, exchange, invalid_for
+from backupbridge.plugin import Call, ListOp, Op, Raw, exchange, invalid_for
 
 from . import endpoints as e
 from .auth import VENDOR as VENDOR
@@ -110,8 +111,73 @@ class BackupFilters:
 
 _FILTER_NAMES = frozenset(a.name for a in attrs.fields(BackupFilters))
 
+Millis = dt.datetime | int
+"""A time as vProtect's queries take it: an aware datetime, or epoch milliseconds."""
+Json = Any
+"""A reply the docs give no shape for, as parsed JSON."""
 
-def _filters(given: Mapping[str, Any], operation: str) -> Mapping[str, Any]:
+
+class BackupFilterArgs(TypedDict, total=False):
+    """``BackupFilters`` as keyword arguments (each optional; checked before any request)."""
+
+    backup_destination: str
+    backup_policy: str | Sequence[str]
+    backup_rule: str
+    cloud_service_provider: str
+    direction: str
+    fail_on_non_successful: bool
+    filter: str
+    since: Millis
+    hypervisor: str
+    hypervisor_manager: str
+    min_size: int
+    name_like: str
+    node: str
+    only_mountable: bool
+    order_by: str
+    page: int
+    parent_backup: str
+    project_uuid: str
+    protected_entity: str
+    protected_entity_type: str
+    root_backup: str
+    size: int
+    status: str | Sequence[str]
+    storage_provider: str
+    until: Millis
+    type: str
+    without_hidden: bool
+
+
+class PolicyListArgs(TypedDict, total=False):
+    """The parameters of ``GET /policies/{kind}`` beside the kind."""
+
+    direction: str
+    extended: bool
+    filter: str
+    name_like: str
+    order_by: str
+    page: int
+    project: str
+    project_uuid: str
+    size: int
+    virtual_machine: str
+
+
+class TaskFilterArgs(TypedDict, total=False):
+    """The filters of ``GET /tasks``."""
+
+    protected_entity: str
+    backup: str
+    schedule: str
+    state: str
+    type: str
+    tenant_id: str
+    page: int
+    size: int
+
+
+def _filters(given: Mapping[str, object], operation: str) -> Mapping[str, object]:
     """``given`` when every name is a backup filter; an unknown one is a ``ValidationError`` naming it."""
     unknown = sorted(set(given) - _FILTER_NAMES)
     if unknown:
@@ -120,45 +186,45 @@ def _filters(given: Mapping[str, Any], operation: str) -> Mapping[str, Any]:
     return given
 
 
-def _json(call: Call) -> Op[Any]:
+def _json(call: Call) -> Op[Json]:
     return e.json_op(call)
 
 
 class Backups:
     """The backups controller."""
 
-    def list_pairs(self, **filters: Any) -> ListOp[tuple[BackupRecord, Any]]:
+    def list_pairs(self, **filters: Unpack[BackupFilterArgs]) -> ListOp[tuple[BackupRecord, Raw]]:
         return e.BACKUPS.pairs(**_filters(filters, "backups.list"))
 
-    def list(self, **filters: Any) -> ListOp[BackupRecord]:
+    def list(self, **filters: Unpack[BackupFilterArgs]) -> ListOp[BackupRecord]:
         """``GET /backups``: backups matching the filters (``BackupFilters`` lists them)."""
         return e.BACKUPS(**_filters(filters, "backups.list"))
 
-    def detailed(self, **filters: Any) -> ListOp[BackupRecord]:
+    def detailed(self, **filters: Unpack[BackupFilterArgs]) -> ListOp[BackupRecord]:
         """``GET /backups/detailed``: the same filters, ``BackupDetails`` records."""
         return e.BACKUPS_DETAILED(**_filters(filters, "backups.detailed"))
 
-    def grouped(self, **filters: Any) -> ListOp[BackupRecord]:
+    def grouped(self, **filters: Unpack[BackupFilterArgs]) -> ListOp[BackupRecord]:
         """``GET /backups/grouped``: the last backup of each group, with counted attempts."""
         return e.BACKUPS_GROUPED(**_filters(filters, "backups.grouped"))
 
-    def _stats(self, which: str, filters: Mapping[str, Any]) -> Op[Any]:
+    def _stats(self, which: str, filters: Mapping[str, object]) -> Op[Json]:
         declared = e.BACKUP_STATISTICS[which]
         return _json(declared.call(**_filters(filters, declared.operation)))
 
-    def aggregated_statistics(self, **filters: Any) -> Op[Any]:
+    def aggregated_statistics(self, **filters: Unpack[BackupFilterArgs]) -> Op[Json]:
         """``GET /backups/aggregated-statistics`` (its shape is not documented: parsed JSON)."""
         return self._stats("aggregated", filters)
 
-    def size_statistics(self, **filters: Any) -> Op[Any]:
+    def size_statistics(self, **filters: Unpack[BackupFilterArgs]) -> Op[Json]:
         """``GET /backups/size-statistics`` (parsed JSON)."""
         return self._stats("size", filters)
 
-    def time_statistics(self, **filters: Any) -> Op[Any]:
+    def time_statistics(self, **filters: Unpack[BackupFilterArgs]) -> Op[Json]:
         """``GET /backups/time-statistics``: ``TimeBackupStatisticsResponseDto`` rows (parsed JSON)."""
         return self._stats("time", filters)
 
-    def grouped_aggregated_statistics(self, **filters: Any) -> Op[Any]:
+    def grouped_aggregated_statistics(self, **filters: Unpack[BackupFilterArgs]) -> Op[Json]:
         """``GET /backups/grouped/aggregated-statistics``: deprecated by the vendor."""
         warnings.warn("vProtect deprecated /backups/grouped/aggregated-statistics", DeprecationWarning, stacklevel=2)
         return self._stats("grouped_aggregated", filters)
@@ -192,22 +258,27 @@ class Backups:
         return exchange(call, e.maybe_backups)
 
     def transfer_rate(
-        self, task_type: str, *, since: Any = None, until: Any = None, protected_entity: str | None = None
-    ) -> Op[Any]:
+        self,
+        task_type: str,
+        *,
+        since: Millis | None = None,
+        until: Millis | None = None,
+        protected_entity: str | None = None,
+    ) -> Op[Json]:
         """``POST /backups/transfer-rate/{task-type}`` with TransferRateQueryParameters (a read)."""
         return _json(
             e.TRANSFER_RATE.call(task_type=task_type, since=since, until=until, protected_entity=protected_entity)
         )
 
     def timeline_size_stats(
-        self, entity_type: str, entity_guid: str, *, since: Any = None, until: Any = None
-    ) -> Op[Any]:
+        self, entity_type: str, entity_guid: str, *, since: Millis | None = None, until: Millis | None = None
+    ) -> Op[Json]:
         """``GET /backups/timeline/size-stats/{type}/{guid}?from=&to=`` (BackupTimelineDto)."""
         return _json(e.TIMELINE_SIZE_STATS.call(kind=entity_type, guid=entity_guid, since=since, until=until))
 
     def timeline_time_stats(
-        self, entity_type: str, entity_guid: str, *, since: Any = None, until: Any = None
-    ) -> Op[Any]:
+        self, entity_type: str, entity_guid: str, *, since: Millis | None = None, until: Millis | None = None
+    ) -> Op[Json]:
         """``GET /backups/timeline/time-stats/{type}/{guid}?from=&to=`` (BackupTimeStatsTimelineDto)."""
         return _json(e.TIMELINE_TIME_STATS.call(kind=entity_type, guid=entity_guid, since=since, until=until))
 
@@ -215,7 +286,7 @@ class Backups:
 class Policies:
     """Backup policies: ``/policies/vm-backup`` and its siblings (storage-, cloud-, app-backup)."""
 
-    def list_pairs(self, kind: str = "vm-backup", **params: Any) -> ListOp[tuple[PolicyRecord, Any]]:
+    def list_pairs(self, kind: str = "vm-backup", **params: Unpack[PolicyListArgs]) -> ListOp[tuple[PolicyRecord, Raw]]:
         return e.POLICIES.pairs(kind=kind, **params)
 
     def list(
@@ -252,7 +323,7 @@ class Policies:
         """``GET /policies/{kind}/{guid}``."""
         return e.GET_POLICY(kind=kind, guid=policy_guid)
 
-    def get_pair(self, policy_guid: str, kind: str = "vm-backup") -> Op[tuple[PolicyRecord, Any]]:
+    def get_pair(self, policy_guid: str, kind: str = "vm-backup") -> Op[tuple[PolicyRecord, Raw]]:
         """``GET /policies/{kind}/{guid}``: the record and its raw JSON (a ``PUT`` sends it back whole)."""
         return e.GET_POLICY.pair(kind=kind, guid=policy_guid)
 
@@ -268,7 +339,7 @@ class Policies:
         """``DELETE /policies/{kind}/{guid}``."""
         return e.DELETE_POLICY(kind=kind, guid=policy_guid)
 
-    def auto_assignment_preview(self, payload: Mapping[str, Any]) -> Op[Any]:
+    def auto_assignment_preview(self, payload: Mapping[str, Any]) -> Op[Json]:
         """``POST /policies/vm-backup/auto-assignment-preview``."""
         return _json(e.AUTO_ASSIGNMENT_PREVIEW.call(payload=payload))
 
@@ -299,7 +370,7 @@ class Schedules:
         """``GET /schedules/{guid}``."""
         return e.GET_SCHEDULE(guid=schedule_guid)
 
-    def get_pair(self, schedule_guid: str) -> Op[tuple[ScheduleRecord, Any]]:
+    def get_pair(self, schedule_guid: str) -> Op[tuple[ScheduleRecord, Raw]]:
         """``GET /schedules/{guid}``: the record and its raw JSON (a ``PUT`` sends it back whole)."""
         return e.GET_SCHEDULE.pair(guid=schedule_guid)
 
@@ -317,7 +388,7 @@ class Schedules:
 
 
 class VirtualMachines:
-    def list_pairs(self) -> ListOp[tuple[VirtualMachineRecord, Any]]:
+    def list_pairs(self) -> ListOp[tuple[VirtualMachineRecord, Raw]]:
         return e.VIRTUAL_MACHINES.pairs()
 
     def list(
@@ -340,7 +411,7 @@ class VirtualMachines:
         """``GET /virtual-machines/{guid}``."""
         return e.GET_VIRTUAL_MACHINE(guid=vm_guid)
 
-    def get_pair(self, vm_guid: str) -> Op[tuple[VirtualMachineRecord, Any]]:
+    def get_pair(self, vm_guid: str) -> Op[tuple[VirtualMachineRecord, Raw]]:
         """``GET /virtual-machines/{guid}``: the record and its raw JSON."""
         return e.GET_VIRTUAL_MACHINE.pair(guid=vm_guid)
 
@@ -352,7 +423,7 @@ class Hypervisors:
 
 
 class Tasks:
-    def list_pairs(self, **filters: Any) -> ListOp[tuple[TaskRecord, Any]]:
+    def list_pairs(self, **filters: Unpack[TaskFilterArgs]) -> ListOp[tuple[TaskRecord, Raw]]:
         return e.TASKS.pairs(**filters)
 
     def list(
@@ -386,9 +457,9 @@ class Tasks:
         *,
         backup_type: str = "INCREMENTAL",
         priority: int = 50,
-        window_start: Any = None,
-        window_end: Any = None,
-    ) -> Op[Any]:
+        window_start: Millis | None = None,
+        window_end: Millis | None = None,
+    ) -> Op[Json]:
         """``POST /tasks/export``: start backups (one export task per entity). Never retried."""
         call = e.EXPORT.call(
             protected_entities=protected_entities,
