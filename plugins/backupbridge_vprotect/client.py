@@ -22,7 +22,7 @@ from typing import Any, TypedDict, Unpack
 
 import attrs
 
-from backupbridge.plugin import Call, ListOp, Op, Raw, exchange, invalid_for
+from backupbridge.plugin import ListOp, Op, Raw, exchange, invalid_for
 
 from . import endpoints as e
 from .auth import VENDOR as VENDOR
@@ -186,10 +186,6 @@ def _filters(given: Mapping[str, object], operation: str) -> Mapping[str, object
     return given
 
 
-def _json(call: Call) -> Op[Json]:
-    return e.json_op(call)
-
-
 class Backups:
     """The backups controller."""
 
@@ -210,7 +206,7 @@ class Backups:
 
     def _stats(self, which: str, filters: Mapping[str, object]) -> Op[Json]:
         declared = e.BACKUP_STATISTICS[which]
-        return _json(declared.call(**_filters(filters, declared.operation)))
+        return declared(**_filters(filters, declared.operation))
 
     def aggregated_statistics(self, **filters: Unpack[BackupFilterArgs]) -> Op[Json]:
         """``GET /backups/aggregated-statistics`` (its shape is not documented: parsed JSON)."""
@@ -266,21 +262,19 @@ class Backups:
         protected_entity: str | None = None,
     ) -> Op[Json]:
         """``POST /backups/transfer-rate/{task-type}`` with TransferRateQueryParameters (a read)."""
-        return _json(
-            e.TRANSFER_RATE.call(task_type=task_type, since=since, until=until, protected_entity=protected_entity)
-        )
+        return e.TRANSFER_RATE(task_type=task_type, since=since, until=until, protected_entity=protected_entity)
 
     def timeline_size_stats(
         self, entity_type: str, entity_guid: str, *, since: Millis | None = None, until: Millis | None = None
     ) -> Op[Json]:
         """``GET /backups/timeline/size-stats/{type}/{guid}?from=&to=`` (BackupTimelineDto)."""
-        return _json(e.TIMELINE_SIZE_STATS.call(kind=entity_type, guid=entity_guid, since=since, until=until))
+        return e.TIMELINE_SIZE_STATS(kind=entity_type, guid=entity_guid, since=since, until=until)
 
     def timeline_time_stats(
         self, entity_type: str, entity_guid: str, *, since: Millis | None = None, until: Millis | None = None
     ) -> Op[Json]:
         """``GET /backups/timeline/time-stats/{type}/{guid}?from=&to=`` (BackupTimeStatsTimelineDto)."""
-        return _json(e.TIMELINE_TIME_STATS.call(kind=entity_type, guid=entity_guid, since=since, until=until))
+        return e.TIMELINE_TIME_STATS(kind=entity_type, guid=entity_guid, since=since, until=until)
 
 
 class Policies:
@@ -341,7 +335,7 @@ class Policies:
 
     def auto_assignment_preview(self, payload: Mapping[str, Any]) -> Op[Json]:
         """``POST /policies/vm-backup/auto-assignment-preview``."""
-        return _json(e.AUTO_ASSIGNMENT_PREVIEW.call(payload=payload))
+        return e.AUTO_ASSIGNMENT_PREVIEW(payload=payload)
 
 
 class Rules:
@@ -461,7 +455,7 @@ class Tasks:
         window_end: Millis | None = None,
     ) -> Op[Json]:
         """``POST /tasks/export``: start backups (one export task per entity). Never retried."""
-        call = e.EXPORT.call(
+        return e.EXPORT(
             protected_entities=protected_entities,
             backup_destination=backup_destination,
             backup_type=backup_type,
@@ -469,7 +463,6 @@ class Tasks:
             window_start=window_start,
             window_end=window_end,
         )
-        return _json(call)
 
 
 class Session:

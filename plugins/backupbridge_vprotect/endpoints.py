@@ -4,7 +4,7 @@ its wire name, the record, the shape of the reply. The controllers in client.py 
 Lists page with ``page`` (from 0) and ``size``, a bare array per page and the total in ``X-Total-Count``
 (``PAGES``); a listing ends once that many records arrived, and raises ``DecodingError`` when the pages do
 not add up to it. A listing given ``page`` is that one page (``Listing``). Replies whose shape the docs do
-not give (statistics, timelines, transfer rates, export tasks) are read as parsed JSON (``json_op``).
+not give (statistics, timelines, transfer rates, export tasks) are declared ``API.json``: parsed JSON.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from backupbridge.plugin import (
     Call,
     Decoder,
     End,
+    Json,
     ListOp,
     Many,
-    Op,
     Paged,
     Pages,
     Param,
@@ -32,7 +32,6 @@ from backupbridge.plugin import (
     Reply,
     Service,
     choice,
-    exchange,
     flag,
     integer,
     mapped,
@@ -193,19 +192,9 @@ def _as_is(value: object, field: str) -> object:
     return value
 
 
-# -- replies the docs give no shape for ---------------------------------------------------------------------
+# -- replies with or without a body ---------------------------------------------------------------------
 
 _DECODER = Decoder(converter, VENDOR)
-
-
-def parsed_json(reply: Reply) -> Any:
-    """The reply's parsed JSON (``None`` for an empty body)."""
-    return reply.json() if reply.content.strip() else None
-
-
-def json_op(call: Call) -> Op[Any]:
-    """The op of a request whose reply is read as parsed JSON."""
-    return exchange(call, parsed_json)
 
 
 def maybe_backup(reply: Reply) -> BackupRecord | None:
@@ -272,8 +261,8 @@ BACKUPS_DETAILED = listing(
 BACKUPS_GROUPED = listing("GET /backups/grouped", BackupRecord, "backups.grouped", query=BACKUP_QUERY, validate=_window)
 
 
-def _statistics(route: str, operation: str) -> Any:
-    return API.none(route, operation, query={**BACKUP_QUERY, **PAGE}, validate=_window)
+def _statistics(route: str, operation: str) -> Json:
+    return API.json(route, operation, query={**BACKUP_QUERY, **PAGE}, validate=_window)
 
 
 BACKUP_STATISTICS = {
@@ -322,7 +311,7 @@ ACKNOWLEDGE_WARNINGS_BATCH = API.none(
     body=lambda args: {"backups": [{"guid": g} for g in args["backup_guids"]], "value": args["acknowledged"]},
     idempotent=True,
 )
-TRANSFER_RATE = API.none(
+TRANSFER_RATE = API.json(
     "POST /backups/transfer-rate/{task_type}",
     "backups.transfer_rate",
     path={"task_type": Param(choice(*TASK_TYPES, upper=True), field="task-type")},
@@ -334,13 +323,13 @@ TRANSFER_RATE = API.none(
     idempotent=True,  # a read, though a POST
 )
 ENTITY_TYPE = Param(choice(*PROTECTED_ENTITY_TYPES, upper=True), field="type")
-TIMELINE_SIZE_STATS = API.none(
+TIMELINE_SIZE_STATS = API.json(
     "GET /backups/timeline/size-stats/{kind}/{guid}",
     "backups.timeline_size_stats",
     path={"kind": ENTITY_TYPE, "guid": GUID},
     query={"since": SINCE, "until": UNTIL},
 )
-TIMELINE_TIME_STATS = API.none(
+TIMELINE_TIME_STATS = API.json(
     "GET /backups/timeline/time-stats/{kind}/{guid}",
     "backups.timeline_time_stats",
     path={"kind": ENTITY_TYPE, "guid": GUID},
@@ -380,7 +369,7 @@ UPDATE_POLICY = API.one(
     body=_body,
 )
 DELETE_POLICY = API.none("DELETE /policies/{kind}/{guid}", "policies.delete", path={"kind": KIND, "guid": GUID})
-AUTO_ASSIGNMENT_PREVIEW = API.none(
+AUTO_ASSIGNMENT_PREVIEW = API.json(
     "POST /policies/vm-backup/auto-assignment-preview",
     "policies.auto_assignment_preview",
     args={"payload": _payload("the payload must be a mapping", "payload")},
@@ -454,7 +443,7 @@ TASKS = listing(
     },
 )
 GET_TASK = API.one("GET /tasks/{guid}", TaskRecord, "tasks.get", path={"guid": GUID})
-EXPORT = API.none(
+EXPORT = API.json(
     "POST /tasks/export",
     "tasks.export",
     body={
