@@ -458,9 +458,9 @@ def _missed_days(
     """The days of the scheduled runs in ``expected`` that are due and had no run, judged only when the run
     listing answered after the run was due and before the next scheduled one (a vendor showing only the last
     run has not overwritten it yet), and only from when the backup was first seen (``since``)."""
-    if since is None or not observed:
+    if since is None or not observed or not expected:
         return ()
-    times = sorted(t for r in runs if (t := when(r)) is not None)
+    times = [t for r in runs if (t := when(r)) is not None]  # runs come oldest first
     days: set[dt.date] = set()
     for index, slot in enumerate(expected):
         if slot + grace > now or slot < since:
@@ -476,10 +476,12 @@ def _missed_days(
 
 
 def _streak(runs: Sequence[Job], when: Callable[[Job], dt.datetime | None]) -> tuple[int, dt.datetime | None]:
-    """Failed runs counted back from the newest until a good one (runs still going are passed over)."""
-    ordered = sorted((r for r in runs if when(r) is not None), key=lambda r: when(r))  # type: ignore[arg-type, return-value]
+    """Failed runs (given oldest first) counted back from the newest until a good one (runs still going are
+    passed over)."""
     count, since = 0, None
-    for job in reversed(ordered):
+    for job in reversed(runs):
+        if when(job) is None:
+            continue
         if job.status in _GOOD:
             break
         if job.status in _FAILED:
@@ -563,6 +565,8 @@ def assess(
     window_days = max(1, policy.window.days)
     stored_success = _StoredSuccess(history)
 
+    observations: dict[tuple[str, str], list[dt.datetime]] = {}
+
     def figures(
         runs: Sequence[Job],
         key: tuple[str, str, str, str, str],
@@ -577,7 +581,9 @@ def assess(
             return {}
         vendor, account = key[0], key[1]
         at, tz = clock(vendor, account), zone(vendor, account)
-        observed = sorted((*history.observed.get((vendor, account), ()), at))
+        observed = observations.get((vendor, account))
+        if observed is None:  # the stored moments the run listing answered, and this pass
+            observed = observations[(vendor, account)] = sorted((*history.observed.get((vendor, account), ()), at))
         failures, failing_since = _streak(runs, when)
         return {
             "missed_days": _missed_days(

@@ -703,53 +703,51 @@ def health_history(
                 key = (row.vendor, row.account)
                 if key in since and (row.finished_at or row.started_at or row.first_seen) >= since[key]:
                     runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen))
-        for vendor, account in wanted:
-            start = since[(vendor, account)]
-            answered = conn.execute(
-                sa.select(ra.c.observed_at)
-                .join(
-                    rl,
-                    sa.and_(rl.c.run_id == ra.c.run_id, rl.c.vendor == ra.c.vendor, rl.c.account == ra.c.account),
+        # Each of these is one query over every account (a query per account cost a collect more than it read).
+        vendors = sorted({vendor for vendor, _ in wanted})
+        for vendor, account, moment in conn.execute(
+            sa.select(ra.c.vendor, ra.c.account, ra.c.observed_at)
+            .join(rl, sa.and_(rl.c.run_id == ra.c.run_id, rl.c.vendor == ra.c.vendor, rl.c.account == ra.c.account))
+            .where(ra.c.vendor.in_(vendors), ra.c.day >= first_day, rl.c.operation == "list_jobs", rl.c.ok.is_(True))
+            .order_by(ra.c.observed_at)
+        ):
+            if (vendor, account) in since and moment >= since[(vendor, account)]:
+                observed.setdefault((vendor, account), []).append(moment)
+        entities: dict[tuple[str, str], dict[str, list[str]]] = {key: {"device": [], "plan": []} for key in wanted}
+        for kind, table in (("device", schema.devices), ("plan", schema.plans)):
+            for vendor, account, entity_id, seen in conn.execute(
+                sa.select(table.c.vendor, table.c.account, table.c.id, table.c.first_seen).where(
+                    table.c.vendor.in_(vendors)
                 )
-                .where(
-                    ra.c.vendor == vendor,
-                    ra.c.account == account,
-                    ra.c.day >= (start - day).date(),
-                    rl.c.operation == "list_jobs",
-                    rl.c.ok.is_(True),
-                )
-                .order_by(ra.c.observed_at)
-            ).scalars()
-            observed[(vendor, account)] = [moment for moment in answered if moment >= start]
-            entities: dict[str, list[str]] = {"device": [], "plan": []}
-            for kind, table in (("device", schema.devices), ("plan", schema.plans)):
-                for entity_id, seen in conn.execute(
-                    sa.select(table.c.id, table.c.first_seen).where(
-                        table.c.vendor == vendor, table.c.account == account
-                    )
-                ):
-                    first_seen[(vendor, account, kind, entity_id)] = seen
-                    entities[kind].append(entity_id)
-            today = clock((vendor, account)).date()
-            for kind, entity_id, device_id, verdict_day, health in conn.execute(
-                sa.select(
-                    verdicts.c.kind, verdicts.c.entity_id, verdicts.c.device_id, verdicts.c.day, verdicts.c.health
-                )
-                .where(
-                    verdicts.c.vendor == vendor,
-                    verdicts.c.account == account,
-                    verdicts.c.day >= today - dt.timedelta(days=window_days + 1),
-                )
-                .order_by(verdicts.c.day)
             ):
+                if (vendor, account) in entities:
+                    first_seen[(vendor, account, kind, entity_id)] = seen
+                    entities[(vendor, account)][kind].append(entity_id)
+        oldest_day = min(clock(key).date() for key in wanted) - dt.timedelta(days=window_days + 1)
+        for vendor, account, kind, entity_id, device_id, verdict_day, health in conn.execute(
+            sa.select(
+                verdicts.c.vendor,
+                verdicts.c.account,
+                verdicts.c.kind,
+                verdicts.c.entity_id,
+                verdicts.c.device_id,
+                verdicts.c.day,
+                verdicts.c.health,
+            )
+            .where(verdicts.c.vendor.in_(vendors), verdicts.c.day >= oldest_day)
+            .order_by(verdicts.c.day)
+        ):
+            if (vendor, account) in since:
                 past.setdefault((vendor, account, kind, entity_id, device_id), []).append(
                     (verdict_day, _HEALTH_OF[health])
                 )
+        for vendor, account in wanted:
             # The newest good run of a backup with none in the window (the vendor may have forgotten it).
             covered_plans, covered_devices = covered[(vendor, account)]
+            mine = entities[(vendor, account)]
             for column, ids in (
-                (jobs.c.device_id, [i for i in entities["device"] if i not in covered_devices]),
-                (jobs.c.plan_id, [i for i in entities["plan"] if i not in covered_plans]),
+                (jobs.c.device_id, [i for i in mine["device"] if i not in covered_devices]),
+                (jobs.c.plan_id, [i for i in mine["plan"] if i not in covered_plans]),
             ):
                 for chunk in _chunks(sorted(ids)):
                     for plan_id, device_id, moment in conn.execute(
