@@ -173,7 +173,8 @@ def run_report(
             for no store (``report --no-store``). A store this call opened is closed by it.
         record: record the pass into ``store`` (``record_snapshot(..., source="report")``).
         from_store: build the report from the store's last run of each account: no vendor request.
-        vendors, accounts: with ``from_store``, only the store's accounts of these vendors / of these names.
+        vendors: with ``from_store``, only the store's accounts of these vendors.
+        accounts: with ``from_store``, only the store's accounts of these names.
         alerts: reconcile and deliver alerts this way; None for none (``--no-alerts``).
         customers: the customers mapping (default: read from ``config``, ``customers.customers_for_run``).
         config: the configuration file (sinks, customers); None for the default one.
