@@ -355,6 +355,9 @@ def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
         yield values[start : start + size]
 
 
+_WIDE = 200  # ids of one kind in one account above which the grid reads the account's range, not an IN list
+
+
 def _account_history(
     conn: sa.Connection,
     account: tuple[str, str],
@@ -390,19 +393,26 @@ def _account_history(
     latest_of: Any = sa.func.max(when, type_=schema.UTCDateTime()) if rollup is Rollup.LAST else sa.null()
     for kind, column in ((Scope.DEVICE, jobs.c.device_id), (Scope.PLAN, jobs.c.plan_id)):
         ids = sorted({e.id for e in entities if e.kind is kind})
-        for chunk in _chunks(ids):
-            scope = (jobs.c.vendor == vendor, jobs.c.account == name, column.in_(chunk))
+        wanted = set(ids)
+        # Many ids (a report of the whole account): one range over the account, the ids picked here; long IN
+        # lists made PostgreSQL scan the whole jobs table once per list.
+        wide = len(ids) > _WIDE
+        for chunk in [()] if wide and ids else _chunks(ids):
+            scope = (jobs.c.vendor == vendor, jobs.c.account == name, *(() if wide else (column.in_(chunk),)))
             for entity_id, day, status, runs, latest in conn.execute(
                 sa.select(column, jobs.c.day, jobs.c.status, sa.func.count(), latest_of)
                 .where(*scope, jobs.c.day.between(start, end))
                 .group_by(column, jobs.c.day, jobs.c.status)
             ):
-                statuses.setdefault((kind, entity_id, day), []).append((latest or dt.datetime.min, status, runs))
+                if entity_id in wanted:
+                    statuses.setdefault((kind, entity_id, day), []).append((latest or dt.datetime.min, status, runs))
             for entity_id, status, day in conn.execute(
                 sa.select(column, jobs.c.status, sa.func.max(jobs.c.day))
                 .where(*scope, jobs.c.status.in_(_DONE), jobs.c.day <= end)
                 .group_by(column, jobs.c.status)
             ):
+                if entity_id not in wanted:
+                    continue
                 key = (kind, entity_id)
                 last_result[key] = max(day, last_result.get(key, day))
                 if status in good:
@@ -414,10 +424,12 @@ def _account_history(
                     verdicts.c.vendor == vendor,
                     verdicts.c.account == name,
                     verdicts.c.kind == kind.value,
-                    verdicts.c.entity_id.in_(chunk),
+                    *(() if wide else (verdicts.c.entity_id.in_(chunk),)),
                     verdicts.c.day.between(start, end),
                 )
             ):
+                if entity_id not in wanted:
+                    continue
                 verdict = _HEALTH_OF[health]
                 previous = day_verdicts.get((kind, entity_id, day))
                 # A plan judged on several devices: the day's verdict is its worst.

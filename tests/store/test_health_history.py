@@ -316,3 +316,35 @@ def test_the_store_page_health_example_runs(capsys: pytest.CaptureFixture[str]) 
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4 and lines[-1] == "True 8"
     assert all(re.search(r" \(datetime\.date\(2026, 11, \d+\)", line) for line in lines[:3])  # nights missed
+
+
+def test_the_grid_of_a_whole_account_reads_the_same_through_its_range_as_through_id_lists(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many ids are read as one range over the account (long IN lists made PostgreSQL scan the table)."""
+    import sys
+
+    from backupbridge.store.history import report_history
+
+    module = sys.modules["backupbridge.store.history"]  # the package's ``history`` is the function
+
+    devices = [device(f"d{i}", f"SRV-{i}") for i in range(6)]
+    for back in (2, 1, 0):
+        at = NOW - back * DAY
+        runs = [
+            job(f"j{i}-{back}", at - HOUR, JobStatus.FAILED if i == back else JobStatus.SUCCESS, f"d{i}")
+            for i in range(5)
+        ]
+        _collect_many(store, at, devices, runs)
+    narrow = history(store, "account", ACCOUNT, days=4)
+    strips = report_history(store, [(VENDOR, ACCOUNT)], days=4)
+    monkeypatch.setattr(module, "_WIDE", 0)
+    assert history(store, "account", ACCOUNT, days=4) == narrow
+    assert report_history(store, [(VENDOR, ACCOUNT)], days=4) == strips
+    by_id = {e.id: e for e in narrow.entities}
+    assert [d.status.value for d in by_id["d1"].days] == ["unknown", "success", "failure", "success"]
+    assert [d.status.value for d in by_id["d5"].days] == ["unknown", "no-result", "no-result", "no-result"]
+
+
+def _collect_many(store: Store, at: dt.datetime, devices: list[Any], runs: list[Job]) -> None:
+    record_snapshot(store, snapshot(at, jobs=runs, devices=devices), at)
