@@ -244,15 +244,15 @@ _UNITS = {
     "millisecond": "milliseconds",
     "milliseconds": "milliseconds",
 }
-_NUMBER = re.compile(r"[+]?\d{1,15}(?:\.\d{1,9})?")
-_CLOCK = re.compile(r"(?:(\d{1,9})[.:])?(\d{1,9}):(\d{1,2}):(\d{1,2}(?:\.\d{1,9})?)")
+_NUMBER = re.compile(r"[+]?\d{1,15}(?:\.\d{1,9})?", re.ASCII)
+_CLOCK = re.compile(r"(?:(\d{1,9})[.:])?(\d{1,9}):(\d{1,2}):(\d{1,2}(?:\.\d{1,9})?)", re.ASCII)
 _ISO = re.compile(
     r"P(?:(\d{1,9}(?:\.\d+)?)W)?(?:(\d{1,9}(?:\.\d+)?)D)?"
     r"(?:T(?:(\d{1,9}(?:\.\d+)?)H)?(?:(\d{1,9}(?:\.\d+)?)M)?(?:(\d{1,12}(?:\.\d+)?)S)?)?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
-_WORDS = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*([a-z]+)(?:\(s\))?", re.IGNORECASE)
-_WORD_GAPS = re.compile(r"[\s,]*(?:and)?[\s,]*", re.IGNORECASE)
+_WORDS = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*([a-z]+)(?:\(s\))?", re.IGNORECASE | re.ASCII)
+_WORD_GAPS = re.compile(r"[\s,]*(?:and)?[\s,]*", re.IGNORECASE | re.ASCII)
 
 
 def timedelta_of(amount: float, unit: str = "seconds") -> dt.timedelta:
@@ -375,7 +375,10 @@ def _structure_str(value: object, _: type) -> str:
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
-_INTEGRAL_TEXT = re.compile(r"\s*[+-]?\d{1,19}(?:\.0*)?\s*")
+# ASCII only: Python's int()/float() also read other scripts' digits ("١٢"), full-width ones and "1_000",
+# none of which a vendor sends as a number; such text is refused, never read as 12.
+_INTEGRAL_TEXT = re.compile(r"\s*[+-]?\d{1,19}(?:\.0*)?\s*", re.ASCII)
+_FLOAT_TEXT = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
 
 
 def _structure_int(value: object, _: type) -> int:
@@ -404,8 +407,11 @@ def _structure_int(value: object, _: type) -> int:
 def _structure_float(value: object, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TypeError(f"expected a number, got {type(value).__name__}")
-    if isinstance(value, str) and len(value) > 40:
-        raise ValueError("number text too long")
+    if isinstance(value, str):
+        if len(value) > 40:
+            raise ValueError("number text too long")
+        if not _FLOAT_TEXT.fullmatch(value):
+            raise ValueError(f"expected a number, got {value!r:.30}")
     result = float(value)
     if result != result or result in (float("inf"), float("-inf")):
         raise ValueError("expected a finite number")
