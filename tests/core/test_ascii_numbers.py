@@ -1,5 +1,5 @@
-"""Numbers on the wire are ASCII digits: text in other scripts' digits ("١٢", "１２", "²") is not a number a
-vendor sends, so it is refused (a DecodingError upstream), never read as 12 or 12 hours."""
+"""Numbers on the wire are ASCII digits: text in other scripts' digits (Arabic-Indic, full-width, "\u00b2") is not a
+number a vendor sends, so it is refused (a DecodingError upstream), never read as 12 or 12 hours."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from backupbridge.convert import make_converter, parse_duration
 
-NOT_ASCII = ["١٢", "１２", "۱۲", "१२", "12\u00a0", "\u20031", "²"]
+NOT_ASCII = ["\u0661\u0662", "\uff11\uff12", "\u06f1\u06f2", "\u0967\u0968", "12\u00a0", "\u20031", "\u00b2"]
 
 
 @attrs.frozen
@@ -33,7 +33,10 @@ def test_a_float_in_other_digits_is_refused(text: str) -> None:
         make_converter().structure({"count": 1, "ratio": text}, Row)
 
 
-@pytest.mark.parametrize("text", ["١٢", "١٢ hours", "PT١H", "١:٠٠:٠٠", "１２ minutes"])
+@pytest.mark.parametrize(
+    "text",
+    ["\u0661\u0662", "\u0661\u0662 hours", "PT\u0661H", "\u0661:\u0660\u0660:\u0660\u0660", "\uff11\uff12 minutes"],
+)
 def test_a_duration_in_other_digits_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
