@@ -243,7 +243,7 @@ def output_width(stream: TextIO) -> int | None:
     """The width tables on ``stream`` are laid out for: ``COLUMNS`` when set, the terminal's own width on a
     terminal (``None``: rich asks the terminal), otherwise ``PLAIN_WIDTH``."""
     columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
+    if columns.isascii() and columns.isdigit() and len(columns) <= 6 and int(columns) > 0:
         return int(columns)
     return None if _is_terminal(stream) else PLAIN_WIDTH
 

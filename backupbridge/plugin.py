@@ -111,7 +111,7 @@ from .http import (
 )
 from .models import Capability
 from .redaction import Secret, redact, register_secret, register_secret_field
-from .sandbox.app import WHOLE_ARRAY, PageShape, Router, SimRequest, json_response, raw_json_response
+from .sandbox.app import WHOLE_ARRAY, PageShape, Router, SimRequest, json_response, plain_number, raw_json_response
 from .sandbox.base import SimulatorBase, SimulatorFault
 from .sandbox.clock import SimClock
 from .sandbox.faults import FaultKind, Faults
@@ -213,6 +213,7 @@ __all__ = [
     "paginate",
     "parse_timestamp",
     "pascal_case",
+    "plain_number",
     "raw_json_response",
     "redact",
     "register_secret",

@@ -32,6 +32,12 @@ class SimRequest:
         return json.loads(self.body) if self.body else None
 
 
+def plain_number(text: str) -> bool:
+    """Whether ``text`` is a whole number as a client sends one: 1 to 19 ASCII digits (``str.isdigit`` also
+    takes "\u00b2", which ``int()`` refuses, and other scripts' digits, which no client sends)."""
+    return text.isascii() and text.isdigit() and len(text) <= 19
+
+
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
     body = json.dumps(payload, separators=(",", ":")).encode()
     return raw_json_response(status, body, headers)
@@ -73,12 +79,12 @@ class PageShape:
         """``(page index from 0, page size)`` of a request; ``None`` for a whole listing (or unreadable)."""
         if self.offset and self.count:
             offset, count = request.path_params.get(self.offset, ""), request.path_params.get(self.count, "")
-            if offset.isdigit() and count.isdigit() and int(count) > 0:
+            if plain_number(offset) and plain_number(count) and int(count) > 0:
                 return int(offset) // int(count), int(count)
             return None
         if self.page and self.size:
             page, size = request.query.get(self.page, str(self.first)), request.query.get(self.size, "")
-            if page.isdigit() and int(page) >= self.first and size.isdigit() and int(size) > 0:
+            if plain_number(page) and int(page) >= self.first and plain_number(size) and int(size) > 0:
                 return int(page) - self.first, int(size)
         return None
 

@@ -67,7 +67,8 @@ def verify_signature(
     """
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     stamp, given = lowered.get(TIMESTAMP_HEADER.lower()), lowered.get(SIGNATURE_HEADER.lower())
-    if not stamp or not given or not stamp.isdigit():
+    # ASCII digits only, and a sane length: '\u00b2'.isdigit() is True but int() refuses it.
+    if not stamp or not given or not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 20):
         return False
     if abs((time.time() if now is None else now) - int(stamp)) > tolerance:
         return False

@@ -18,7 +18,14 @@ from typing import Any
 
 import httpx
 
-from backupbridge.plugin import SimRequest, SimulatorBase, SimulatorFault, SimulatorOptions, json_response
+from backupbridge.plugin import (
+    SimRequest,
+    SimulatorBase,
+    SimulatorFault,
+    SimulatorOptions,
+    json_response,
+    plain_number,
+)
 
 from .client import API_PATH, SUMMARY_MAX
 
@@ -163,9 +170,9 @@ class ConnectWiseSimulator(SimulatorBase):
 
     def _page(self, request: SimRequest, records: list[dict[str, Any]]) -> httpx.Response:
         page_text, size_text = request.query.get("page", "1"), request.query.get("pageSize", "25")
-        if not page_text.isdigit() or int(page_text) < 1:
+        if not plain_number(page_text) or int(page_text) < 1:
             raise CWFault(400, "InvalidObject", "page must be a positive number")
-        if not size_text.isdigit() or not 0 < int(size_text) <= 1000:
+        if not plain_number(size_text) or not 0 < int(size_text) <= 1000:
             raise CWFault(400, "InvalidObject", "pageSize must be from 1 to 1000")
         page, size = int(page_text), int(size_text)
         chunk = records[(page - 1) * size : page * size]
@@ -215,7 +222,7 @@ class ConnectWiseSimulator(SimulatorBase):
 
     def _ticket(self, request: SimRequest) -> dict[str, Any]:
         raw = request.path_params["ticket_id"]
-        ticket = self.tickets.get(int(raw)) if raw.isdigit() else None
+        ticket = self.tickets.get(int(raw)) if plain_number(raw) else None
         if ticket is None:
             raise CWFault(404, "NotFound", f"Ticket {raw} not found")
         return ticket
@@ -240,7 +247,7 @@ class ConnectWiseSimulator(SimulatorBase):
 
     def _board_statuses(self, request: SimRequest) -> httpx.Response:
         raw = request.path_params["board_id"]
-        if not raw.isdigit() or int(raw) not in self.boards:
+        if not plain_number(raw) or int(raw) not in self.boards:
             raise CWFault(404, "NotFound", f"Board {raw} not found")
         mine = [s for s in self.statuses.values() if s["board"]["id"] == int(raw)]
         return self._page(request, self._filtered(request, mine))
