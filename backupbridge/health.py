@@ -444,6 +444,11 @@ def _run_identity(job: Job) -> tuple[object, ...]:
     return (job.vendor, job.account, job.id, None, job.status, job.error)
 
 
+def _backup(job: Job) -> tuple[str, str, str | None, str | None]:
+    """The backup a run belongs to: its device and plan."""
+    return (job.vendor, job.account, job.device_id, job.plan_id)
+
+
 def _missed_days(
     expected: Sequence[dt.datetime],
     runs: Sequence[Job],
@@ -537,19 +542,35 @@ def assess(
         return (timezones or {}).get((vendor, account), dt.UTC)
 
     job_list = list(jobs)
+    jobs_shown = tuple(job_list)  # the vendor's own runs of this pass
     when: Callable[[Job], dt.datetime | None] = _when
     if history is not None:
-        # A run without a time is placed when it was seen: the vendor's now, a stored one when first seen.
-        placed: dict[int, dt.datetime] = {id(j): clock(j.vendor, j.account) for j in job_list if _when(j) is None}
+        # A run without a time is placed when it was seen: a stored one when first seen, and the vendor's own
+        # (a last-run vendor's, IDrive's failed run) when a collect first saw it, else at the account's clock,
+        # but only where stored runs join the vendor's runs of that backup and the vendor shows no timed run
+        # of it: only then is its place among them needed, and only then is it the backup's newest run. Placed
+        # anywhere else it would outrank the vendor's timed runs (CleverFox's week-old missed runs carry no
+        # time) and a fresh store would judge the same listing differently from no store at all.
         known = {_run_identity(j) for j in job_list}
+        seen_at: dict[tuple[object, ...], dt.datetime] = {}
+        joined: set[tuple[str, str, str | None, str | None]] = set()
+        placed: dict[int, dt.datetime] = {}
         for stored in history.runs:
             identity = _run_identity(stored.job)
+            if _when(stored.job) is None:
+                seen_at[identity] = min(stored.first_seen, seen_at.get(identity, stored.first_seen))
             if identity in known:
                 continue
             known.add(identity)
             job_list.append(stored.job)
+            joined.add(_backup(stored.job))
             if _when(stored.job) is None:
                 placed[id(stored.job)] = stored.first_seen
+        vendor_timed = {_backup(j) for j in jobs_shown if _when(j) is not None}
+        for job in jobs_shown:
+            backup = _backup(job)
+            if _when(job) is None and backup in joined and backup not in vendor_timed:
+                placed[id(job)] = seen_at.get(_run_identity(job), clock(job.vendor, job.account))
 
         def when(job: Job) -> dt.datetime | None:
             return _when(job) or placed.get(id(job))
