@@ -14,6 +14,8 @@ import httpx
 
 from backupbridge.plugin import PageShape, SimRequest, SimulatorBase, SimulatorFault, json_response
 
+from ..checks import BACKUP_TYPES, PROTECTED_ENTITY_TYPES
+
 # Every list: a bare array for ?page= (from 0) &size=, the total in X-Total-Count.
 PAGES = PageShape(page="page", size="size", first=0)
 DAY_MS = 24 * 3600 * 1000
@@ -87,19 +89,8 @@ class SimState(SimulatorBase, abc.ABC):
     def _validate(self, query: httpx.QueryParams) -> None:
         allowed = {
             "status": set(STATUS_TEXT),
-            "type": {"FULL", "INCREMENTAL", "SYNCHRONIZATION", "SYNTHETIC"},
-            "protected-entity-type": {
-                "APP",
-                "CLOUD",
-                "CLOUD_GROUP",
-                "CLOUD_SITE",
-                "CLOUD_TEAMS",
-                "CLOUD_USER",
-                "OS",
-                "OS_AGENT",
-                "STORAGE",
-                "VM",
-            },
+            "type": set(BACKUP_TYPES),
+            "protected-entity-type": set(PROTECTED_ENTITY_TYPES),
             "direction": {"asc", "desc"},
         }
         for name, values in allowed.items():
