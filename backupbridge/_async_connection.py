@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ._connection_base import ConnectionBase, dry_company, refuse_duplicate
-from ._vendor_proxy import VendorClient
 from .activity import apply_activity, summarize_async
 from .http import AsyncSession, ListOp, Op
 from .models import Company, Device, DeviceSpec, Job, JobStatus, Notification, Plan, PlanCreation, PlanSpec
-from .vendors import Driver, Vendor
 
 __all__ = ["AsyncConnection"]
 
 T = TypeVar("T")
 
 
-class AsyncConnection(ConnectionBase):
+class AsyncConnection(ConnectionBase[AsyncSession]):
     """The async twin of ``Connection``: the same operations, awaited (listings are async iterators)."""
-
-    def __init__(self, vendor: Vendor, driver: Driver, session: AsyncSession) -> None:
-        super().__init__(vendor, driver)
-        self._session = session
-        self.vendor = VendorClient(driver.api, self._run_any)
-
-    def _run_any(self, op: Any) -> Any:
-        if isinstance(op, ListOp):
-            return self._session.iterate(op)
-        return self._session.run(op)
 
     async def run(self, op: Op[T]) -> T:
         return await self._session.run(op)

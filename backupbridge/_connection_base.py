@@ -4,15 +4,18 @@ and the checks around ``create_company`` and ``list_devices`` that need no I/O."
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+from ._vendor_proxy import VendorClient
 from .errors import ConflictError
+from .http import AsyncSession, ListOp, Session
 from .models import Capability, Company
 from .vendors import Driver, Vendor
 
 __all__ = ["ConnectionBase", "dry_company", "refuse_duplicate"]
 
 A = TypeVar("A")
+S = TypeVar("S", Session, AsyncSession)
 
 
 def refuse_duplicate(vendor: str, name: str, found: Company | None) -> None:
@@ -30,10 +33,22 @@ def dry_company(vendor: str, account: str, name: str, parent_id: str | None) -> 
     return Company(vendor=vendor, account=account, id="", name=name, parent_id=parent_id, raw={"dry_run": True})
 
 
-class ConnectionBase:
-    def __init__(self, vendor: Vendor, driver: Driver) -> None:
+class ConnectionBase(Generic[S]):
+    """One account's connection over a session ``S``: the blocking ``Session`` or the ``AsyncSession``."""
+
+    _session: S
+
+    def __init__(self, vendor: Vendor, driver: Driver, session: S) -> None:
         self._vendor_spec = vendor
         self._driver = driver
+        self._session = session
+        self.vendor = VendorClient(driver.api, self._run_any)
+
+    def _run_any(self, op: Any) -> Any:
+        """``conn.vendor``'s runner: a listing iterated on the session, any other op run (or awaited)."""
+        if isinstance(op, ListOp):
+            return self._session.iterate(op)
+        return self._session.run(op)
 
     @property
     def vendor_name(self) -> str:

@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ._connection_base import ConnectionBase, dry_company, refuse_duplicate
-from ._vendor_proxy import VendorClient
 from .activity import apply_activity, summarize
 from .http import ListOp, Op, Session
 from .models import Company, Device, DeviceSpec, Job, JobStatus, Notification, Plan, PlanCreation, PlanSpec
-from .vendors import Driver, Vendor
 
 __all__ = ["Connection"]
 
 T = TypeVar("T")
 
 
-class Connection(ConnectionBase):
+class Connection(ConnectionBase[Session]):
     """One account of one vendor. Use as a context manager, or call ``close()``."""
-
-    def __init__(self, vendor: Vendor, driver: Driver, session: Session) -> None:
-        super().__init__(vendor, driver)
-        self._session = session
-        self.vendor = VendorClient(driver.api, self._run_any)
-
-    def _run_any(self, op: Any) -> Any:
-        if isinstance(op, ListOp):
-            return self._session.iterate(op)
-        return self._session.run(op)
 
     def run(self, op: Op[T]) -> T:
         """Run one vendor-client op (``conn.run(conn.api.company_summary())``)."""
