@@ -19,11 +19,13 @@ import attrs
 from backupbridge import DecodingError
 from backupbridge.plugin import (
     Call,
+    Check,
     Decoder,
     End,
     Json,
     ListOp,
     Many,
+    NoContent,
     Paged,
     Pages,
     Param,
@@ -279,13 +281,16 @@ GET_BACKUP = API.one("GET /backups/{guid}", BackupRecord, "backups.get", path={"
 BACKUP_FOR_RESTORE = API.one(
     "GET /backups/for-restore/{guid}", BackupRecord, "backups.for_restore", path={"guid": GUID}
 )
-SET_DESCRIPTION = API.none(
-    "PUT /backups/{guid}/description",
-    "backups.set_description",
-    path={"guid": GUID},
-    body={"description": Param(text_value, wire="value", required=True, field="description")},
-    idempotent=True,
-)
+
+
+def _set_value(route: str, operation: str, name: str, check: Check) -> NoContent:
+    """A PUT on one backup whose body is one value wrapped as ``{"value": ...}`` (the docs' DTOs of one
+    field), the argument ``name`` required and checked by ``check``; idempotent (it sets, never adds)."""
+    body = {name: Param(check, wire="value", required=True, field=name)}
+    return API.none(route, operation, path={"guid": GUID}, body=body, idempotent=True)
+
+
+SET_DESCRIPTION = _set_value("PUT /backups/{guid}/description", "backups.set_description", "description", text_value)
 SET_WARNINGS = API.none(
     "PUT /backups/{guid}/warnings",
     "backups.set_warnings",
@@ -294,12 +299,8 @@ SET_WARNINGS = API.none(
     body=lambda args: [{"value": t} for t in args["texts"]],
     idempotent=True,
 )
-ACKNOWLEDGE_WARNINGS = API.none(
-    "PUT /backups/{guid}/warnings-acknowledged",
-    "backups.acknowledge_warnings",
-    path={"guid": GUID},
-    body={"acknowledged": Param(flag, wire="value", required=True, field="acknowledged")},
-    idempotent=True,
+ACKNOWLEDGE_WARNINGS = _set_value(
+    "PUT /backups/{guid}/warnings-acknowledged", "backups.acknowledge_warnings", "acknowledged", flag
 )
 ACKNOWLEDGE_WARNINGS_BATCH = API.none(
     "PUT /backups/warnings-acknowledged",
