@@ -283,35 +283,9 @@ class Policies:
     def list_pairs(self, kind: str = "vm-backup", **params: Unpack[PolicyListArgs]) -> ListOp[tuple[PolicyRecord, Raw]]:
         return e.POLICIES.pairs(kind=kind, **params)
 
-    def list(
-        self,
-        kind: str = "vm-backup",
-        *,
-        direction: str | None = None,
-        extended: bool | None = None,
-        filter: str | None = None,
-        name_like: str | None = None,
-        order_by: str | None = None,
-        page: int | None = None,
-        project: str | None = None,
-        project_uuid: str | None = None,
-        size: int | None = None,
-        virtual_machine: str | None = None,
-    ) -> ListOp[PolicyRecord]:
-        """``GET /policies/{kind}`` with its documented parameters."""
-        return e.POLICIES(
-            kind=kind,
-            direction=direction,
-            extended=extended,
-            filter=filter,
-            name_like=name_like,
-            order_by=order_by,
-            page=page,
-            project=project,
-            project_uuid=project_uuid,
-            size=size,
-            virtual_machine=virtual_machine,
-        )
+    def list(self, kind: str = "vm-backup", **params: Unpack[PolicyListArgs]) -> ListOp[PolicyRecord]:
+        """``GET /policies/{kind}`` with its documented parameters (``PolicyListArgs``)."""
+        return e.POLICIES(kind=kind, **params)
 
     def get(self, policy_guid: str, kind: str = "vm-backup") -> Op[PolicyRecord]:
         """``GET /policies/{kind}/{guid}``."""
