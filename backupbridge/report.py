@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .bridge import Bridge
     from .health import HealthPolicy
     from .pipeline import ReportRun
-    from .store.history import ReportHistory
+    from .store.history import EntityHistory, ReportHistory
 
 __all__ = [
     "RENDERERS",
@@ -814,7 +814,9 @@ def _history_rows(report: Report) -> tuple[list[str], list[int]]:
     for company, e in chosen:
         lengths.append(len(e.days))
         since = e.days_since_success
-        last_good = "never" if since is None else "today" if since == 0 else f"{_days(since)} ago"
+        # The store's memory, not the backup's: no stored success is "none stored", never "never" (the store
+        # may be younger than the backup, or every stored day a failed listing).
+        last_good = _no_success(e) if since is None else "today" if since == 0 else f"{_days(since)} ago"
         now = f'<span class="{_DAY_CLASS[e.status.value]}">{_label(e.status.value)}</span>' + (
             f", {_days(e.days_in_status)}" if e.days_in_status else ""
         )
@@ -908,6 +910,11 @@ def _html_section(name: str, title: str, items: str) -> str:
     )
 
 
+def _no_success(entity: EntityHistory) -> str:
+    """The strip's last-success cell when the store holds no good day of the device."""
+    return "none stored" if entity.days_since_result is not None else "no result stored"
+
+
 def render_html(report: Report, stream: TextIO) -> None:
     """One self-contained page (no scripts, no network) that reads from a 360 px phone to a 1920 px screen
     and on paper: the tables become one labelled card per row below 1024 px; a skip link, a section list,
@@ -925,6 +932,17 @@ def render_html(report: Report, stream: TextIO) -> None:
     history_rows, strip_lengths = _history_rows(report)
     with_history = bool(report.history)
     days = report.history.days if report.history else 0
+    not_judged = {(a.vendor, a.account) for a in report.accounts if not a.judged}
+
+    def missing(company: CompanySummary) -> str:
+        """A company's empty last-success cell: "never" only when its devices were judged (a failed listing
+        is never read as "never backed up")."""
+        if (company.vendor, company.account) in not_judged:
+            return "not judged"
+        if company.counts.get(Health.UNKNOWN.value, 0) >= company.devices:
+            return "unknown"
+        return "never"
+
     rows = []
     for c in report.companies:
         counts = "".join(
@@ -941,9 +959,9 @@ def render_html(report: Report, stream: TextIO) -> None:
             f'<td data-label="account">{esc(c.vendor)} / {esc(c.account)}</td>'
             f'<td class="num" data-field="devices" data-label="devices">{c.devices}</td>{counts}'
             f'<td class="bar">{_chart(c)}</td>'
-            f'<td class="when" data-label="last success">{esc(_when(c.last_success_at)) or "never"}</td>'
+            f'<td class="when" data-label="last success">{esc(_when(c.last_success_at)) or missing(c)}</td>'
             f'<td class="when" data-label="oldest last success">'
-            f"{esc(_when(c.oldest_last_success_at)) or 'never'}</td>"
+            f"{esc(_when(c.oldest_last_success_at)) or missing(c)}</td>"
             + (_compliance_cell(report, c) if with_history else "")
             + "</tr>"
         )
@@ -956,7 +974,8 @@ def render_html(report: Report, stream: TextIO) -> None:
         + (f'<td data-label="customer">{esc(p.customer or "")}</td>' if mapped else "")
         + f'<td data-label="account">{esc(p.vendor)} / {esc(p.account)}</td>'
         f'<td data-label="device">{esc(p.device or "")}</td><td data-label="plan">{esc(p.plan or "")}</td>'
-        f'<td class="when" data-label="last success">{esc(_when(p.last_success_at)) or "never"}</td>'
+        f'<td class="when" data-label="last success">'
+        f"{esc(_when(p.last_success_at)) or ('unknown' if p.health is Health.UNKNOWN else 'never')}</td>"
         f'<td class="reason" data-label="reason">{esc(p.reason)}</td></tr>'
         for p in report.problems
     ]
