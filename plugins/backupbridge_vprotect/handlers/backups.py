@@ -163,13 +163,17 @@ class BackupHandlers(SimState):
         ]
         return json_response(201, rates)
 
-    def _describe(self, request: SimRequest) -> httpx.Response:
+    def _set_value(self, request: SimRequest, key: str, kind: type, shown: str) -> httpx.Response:
+        """A PUT on one backup whose body is ``{"value": <kind>}``: the value stored under ``key``."""
         row = self._backup(request.path_params["guid"])
         body = self._body(request)
-        if not isinstance(body, dict) or not isinstance(body.get("value"), str):
-            raise Fault(400, 'Expected {"value": "..."}')
-        row["description"] = body["value"]
+        if not isinstance(body, dict) or not isinstance(body.get("value"), kind):
+            raise Fault(400, f'Expected {{"value": {shown}}}')
+        row[key] = body["value"]
         return json_response(200, row)
+
+    def _describe(self, request: SimRequest) -> httpx.Response:
+        return self._set_value(request, "description", str, '"..."')
 
     def _set_warnings(self, request: SimRequest) -> httpx.Response:
         row = self._backup(request.path_params["guid"])
@@ -181,12 +185,7 @@ class BackupHandlers(SimState):
         return json_response(200, row)
 
     def _acknowledge(self, request: SimRequest) -> httpx.Response:
-        row = self._backup(request.path_params["guid"])
-        body = self._body(request)
-        if not isinstance(body, dict) or not isinstance(body.get("value"), bool):
-            raise Fault(400, 'Expected {"value": true|false}')
-        row["warningsAcknowledged"] = body["value"]
-        return json_response(200, row)
+        return self._set_value(request, "warningsAcknowledged", bool, "true|false")
 
     def _acknowledge_batch(self, request: SimRequest) -> httpx.Response:
         body = self._body(request)
