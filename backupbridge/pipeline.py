@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -38,6 +38,7 @@ from .errors import BackupBridgeError, ValidationError
 from .health import Assessment, HealthPolicy, assess
 
 if TYPE_CHECKING:
+    from .alerts import Alert
     from .bridge import Bridge
     from .customers import CustomerMap
     from .health import RunHistory
@@ -157,6 +158,7 @@ def run_report(
     from_store: bool = False,
     vendors: Sequence[str] = (),
     accounts: Sequence[str] = (),
+    expected: Sequence[tuple[str, str]] | None = None,
     alerts: AlertOptions | None = None,
     customers: CustomerMap | None = None,
     config: Path | None = None,
@@ -175,6 +177,9 @@ def run_report(
         from_store: build the report from the store's last run of each account: no vendor request.
         vendors: with ``from_store``, only the store's accounts of these vendors.
         accounts: with ``from_store``, only the store's accounts of these names.
+        expected: with ``from_store``, the ``(vendor, account)`` pairs the report covers (the configured or
+            sandbox accounts): only those, and each one the store holds no run of is a failure row ("never
+            collected"), so the report is never a silent partial all-clear.
         alerts: reconcile and deliver alerts this way; None for none (``--no-alerts``).
         customers: the customers mapping (default: read from ``config``, ``customers.customers_for_run``).
         config: the configuration file (sinks, customers); None for the default one.
@@ -210,7 +215,9 @@ def run_report(
                 raise ValidationError("from_store needs a store", field="store")
             from .store.stored import stored_snapshot
 
-            full, stored_assessment = stored_snapshot(held.store, policy=policy, vendors=vendors, accounts=accounts)
+            full, stored_assessment = stored_snapshot(
+                held.store, policy=policy, vendors=vendors, accounts=accounts, expected=expected
+            )
             if full.clocks:
                 oldest, newest = min(full.clocks.values()), max(full.clocks.values())
                 messages.append(
@@ -289,6 +296,7 @@ def run_report(
                         messages,
                         bool(companies),
                         held.store if store_alerts else None,
+                        stored_clocks=snapshot.clocks if from_store else None,
                     )
                 except BackupBridgeError as exc:  # the state file or the store: one line; the report is already out
                     messages.append(f"error: {one_line(str(exc))}")
@@ -384,6 +392,21 @@ def _cut_assessment(assessment: Assessment, snapshot: Snapshot) -> Assessment:
     )
 
 
+def _stale_accounts(
+    open_alerts: Iterable[Alert], stored_clocks: Mapping[tuple[str, str], dt.datetime] | None
+) -> dict[tuple[str, str], dt.datetime]:
+    """The accounts (-> their stored run's time) with an open alert seen after that run."""
+    if stored_clocks is None:
+        return {}
+    stale: dict[tuple[str, str], dt.datetime] = {}
+    for alert in open_alerts:
+        key = (alert.vendor, alert.account)
+        when = stored_clocks.get(key)
+        if when is not None and alert.last_seen > when:
+            stale[key] = when
+    return stale
+
+
 def _alerts(
     assessment: Assessment,
     snapshot: Snapshot,
@@ -394,8 +417,14 @@ def _alerts(
     messages: list[str],
     company_scoped: bool,
     store: Store | None,
+    *,
+    stored_clocks: Mapping[tuple[str, str], dt.datetime] | None = None,
 ) -> bool:
-    """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued)."""
+    """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued).
+
+    ``stored_clocks``: a pass over the store (``from_store``), each account's stored run's time. An account
+    with an open alert whose latest news is newer than its stored run is left as it was (nothing opened,
+    recovered or updated): an older run never recovers a newer problem."""
     from . import plugins
     from .alerts import (
         NDJSON_SINK_NAME,
@@ -436,13 +465,19 @@ def _alerts(
         receivers = hook_receivers(pm, only=only)
         # With the store: its open problems and outbox (the default JSON file, if any, is imported once).
         with open_alert_state(state_file, store=store) as state:
+            stale = _stale_accounts(state.open.values(), stored_clocks)
+            for vendor, account in sorted(stale):
+                messages.append(
+                    f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: an open "
+                    f"alert is newer than its stored run (collected {_stamp(stale[(vendor, account)])})"
+                )
             changes = reconcile_events(
                 state,
                 alerts_from(
                     assessment, now, snapshot=snapshot, customers=customers.lookup, console_urls=console_templates()
                 ),
                 scope=snapshot.clocks.keys(),
-                incomplete=assessment.incomplete.keys(),
+                incomplete={*assessment.incomplete, *stale},
                 # --company: the other companies were not looked at, so their alerts are no news either way.
                 companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if company_scoped else None,
             )

@@ -5,7 +5,11 @@ all (the next run records it). Everything is an upsert on the natural key, so tw
 same accounts at once leave one row per thing, never two.
 
 A failed listing is recorded as failed (``run_listings``), with its typed error; the records of a failed
-listing are not written, and its account gets no verdicts that run (health is never judged from a failure).
+listing are not written. An account is judged, and its verdicts recorded, when it answered and none of the
+listings health is built from failed (``bridge.VERDICT_LISTINGS``: a failed ``list_companies`` alone still
+judges it); health is never judged from a failure. An account that neither answered nor failed is recorded as
+failed (``NoAnswerError``), never as ok. The run recorded last is the latest: its verdicts and its listings'
+``last_seen`` replace the earlier ones even when the vendor's clock went backwards between the two runs.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..bridge import AccountFailure, Snapshot
+from ..bridge import VERDICT_LISTINGS, AccountFailure, Snapshot
 from ..errors import UnknownVendorError, ValidationError
 from ..health import Assessment, HealthPolicy, assess
 from ..models import Capability, Company, Device, Job, Plan
@@ -33,6 +37,7 @@ from .errors import StoreError
 __all__ = ["LISTINGS", "RunRecord", "in_shard", "job_key", "parse_shard", "record_snapshot"]
 
 LISTINGS = ("list_companies", "list_devices", "list_plans", "list_jobs")
+_NO_ANSWER = "the account neither answered nor failed this run: nothing of it was read"
 
 
 @attrs.frozen(kw_only=True)
@@ -41,7 +46,7 @@ class RunRecord:
 
     Attributes:
         run_id: the run's id in the store.
-        accounts_ok / accounts_failed: accounts whose every listing answered / that had a failure.
+        accounts_ok / accounts_failed: accounts whose every listing answered / that had a failure or no answer.
         new_jobs: runs of backups the store had not seen before.
         jobs, devices, plans, companies: records written (new or updated).
         failures: the failed listings, as the snapshot had them.
@@ -248,7 +253,7 @@ def record_snapshot(
             verdicts=verdicts.get(key, []),
         )
         counts = _with_retry(work, store, f"recording of account {key[0]}/{key[1]}")
-        totals["failed" if part.failures else "ok"] += 1
+        totals["failed" if part.failures or key not in snapshot.clocks else "ok"] += 1
         for name, value in counts.items():
             totals[name] += value
     finished = run_finished or dt.datetime.now(dt.UTC)
@@ -335,6 +340,9 @@ def _record_account(
     day = _day(seen, tz)
     failed = {f.operation: f for f in part.failures}
     first = part.failures[0] if part.failures else None
+    answered = key in snapshot.clocks
+    # An account that neither answered nor failed (no listing was read) is no answer: never recorded as ok.
+    silent = not answered and first is None
     conn.execute(
         sa.insert(schema.run_accounts).values(
             run_id=run_id,
@@ -343,12 +351,11 @@ def _record_account(
             observed_at=seen,
             day=day,
             timezone=str(tz),
-            ok=first is None,
-            error_class=type(first.error).__name__ if first else None,
-            error_message=_text(first.message) if first else None,
+            ok=first is None and not silent,
+            error_class=type(first.error).__name__ if first else ("NoAnswerError" if silent else None),
+            error_message=_text(first.message) if first else (_NO_ANSWER if silent else None),
         )
     )
-    answered = key in snapshot.clocks
     supported = _supported(part.vendor)
     records: Mapping[str, Sequence[Any]] = {
         "list_companies": part.companies,
@@ -412,7 +419,10 @@ def _record_account(
         )
     if "list_jobs" in ok:
         counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen)
-    if verdicts and not part.failures and answered:
+    # Verdicts are recorded whenever the account was judged (a failed list_companies only names companies),
+    # so the store never serves an earlier run's verdicts for this one.
+    judged = answered and not any(f.operation in VERDICT_LISTINGS for f in part.failures)
+    if verdicts and judged:
         table = schema.verdicts
         # A verdict already recorded today, unchanged, is left as it is (observed_at: when it was first given).
         recorded = {
@@ -440,7 +450,8 @@ def _record_account(
             schema.verdicts,
             rows,
             ("vendor", "account", "kind", "entity_id", "device_id", "day"),
-            newer="observed_at",
+            # No ``newer``: the run recorded last is the latest (the order ``stored`` reads, by run id), even
+            # when the vendor's clock went backwards between two runs.
         )
     return counts
 
@@ -515,12 +526,14 @@ def _sync_entities(
             )
         if old is not None and old.name != row["name"]:
             former.append({"former": old.name, "entity": entity_id, "when": old.last_seen})
-    _upsert(conn, store, table, changed, ("vendor", "account", "id"), keep=("first_seen",), newer="last_seen")
+    # ``last_seen`` is the time of the latest recorded listing that named the entity, even when the vendor's
+    # clock went backwards: ``stored`` shows the entities whose ``last_seen`` is that latest listing's time.
+    _upsert(conn, store, table, changed, ("vendor", "account", "id"), keep=("first_seen",))
     for chunk in _chunks(unchanged):
         conn.execute(
             sa.update(table)
             .where(table.c.vendor == part.vendor, table.c.account == part.account, table.c.id.in_(chunk))
-            .where(table.c.last_seen < seen)
+            .where(table.c.last_seen != seen)
             .values(last_seen=seen)
         )
     names_table = schema.entity_names

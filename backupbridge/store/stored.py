@@ -5,12 +5,14 @@ the ``run_accounts`` table, whichever collector wrote it: one ``collect --shard 
 store, and one report covers it all):
 
 - the failures of that run (each failed listing with its typed error's class and message);
-- the companies, devices and plans of that account's latest listing that answered (``last_seen`` at or after
-  it), with what the store keeps of them (names, company, OS, status, enabled; not schedules);
+- the companies, devices and plans of that account's latest listing that answered (latest by run id; its
+  ``last_seen`` is that listing's time), with what the store keeps of them (names, company, OS, status,
+  enabled; not schedules);
 - the runs of the last ``policy.window`` before that run, as recorded;
 - the verdicts recorded for the account's latest judged day: health and reason exactly as the collector
   judged them (its policy), so the report shows what was seen then. An account whose latest run failed one
-  of the listings health is built from is not judged, as in a live report.
+  of the listings health is built from is not judged, as in a live report; so is one whose latest run has
+  no verdicts of its own in the store (a ``verdicts`` failure row): never an earlier run's verdicts.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..bridge import AccountFailure, Snapshot
+from ..bridge import VERDICT_LISTINGS, AccountFailure, Snapshot
 from ..errors import BackupBridgeError
 from ..health import Assessment, DeviceHealth, Health, HealthPolicy, PlanHealth, not_judged_reason
 from ..models import (
@@ -89,23 +91,39 @@ def stored_snapshot(
     policy: HealthPolicy | None = None,
     vendors: Iterable[str] = (),
     accounts: Iterable[str] = (),
+    expected: Iterable[tuple[str, str]] | None = None,
 ) -> tuple[Snapshot, Assessment]:
     """Every account's latest recorded run, as the report reads it (see the module doc); only the accounts of
     ``vendors`` and named in ``accounts`` when those are given.
 
+    ``expected``: the ``(vendor, account)`` pairs the report covers (the configured or sandbox accounts): only
+    those are read, and each one the store holds no run of is a failure (``snapshot``: "never collected"),
+    never silently absent. Without it, an ``accounts`` name no stored account of ``vendors`` has is such a
+    failure too.
+
     Raises:
-        NothingStoredError: the store holds no run (of those vendors and accounts).
+        NothingStoredError: the store holds no run (of those vendors and accounts), and ``expected`` is None.
         StoreError: the store cannot be read.
     """
     policy = policy or HealthPolicy()
     with store.read() as conn:
         wanted_vendors, wanted_accounts = set(vendors), set(accounts)
-        latest = {
-            key: row
-            for key, row in _latest_runs(conn).items()
-            if (not wanted_vendors or key[0] in wanted_vendors) and (not wanted_accounts or key[1] in wanted_accounts)
-        }
-        if not latest:
+        runs = _latest_runs(conn)
+        if expected is not None:
+            pairs = sorted(set(expected))
+            latest = {key: runs[key] for key in pairs if key in runs}
+            never = [key for key in pairs if key not in runs]
+        else:
+            latest = {
+                key: row
+                for key, row in runs.items()
+                if (not wanted_vendors or key[0] in wanted_vendors)
+                and (not wanted_accounts or key[1] in wanted_accounts)
+            }
+            named = {account for _, account in latest}
+            vendor = next(iter(wanted_vendors)) if len(wanted_vendors) == 1 else "unknown"
+            never = [(vendor, name) for name in sorted(wanted_accounts - named)] if latest else []
+        if not latest and expected is None:
             chosen = ", ".join(
                 part
                 for part in (
@@ -135,7 +153,23 @@ def stored_snapshot(
                 snapshot.timezones[(vendor, account)] = _zone(row.timezone)
             devices_out.extend(part["device_health"])
             plans_out.extend(part["plan_health"])
+        for vendor, account in never:
+            snapshot.failures.append(
+                AccountFailure(
+                    vendor=vendor,
+                    account=account,
+                    operation="snapshot",
+                    error=_recorded_error(
+                        "NeverCollectedError",
+                        f"never collected: the store {store.url} holds no run of this account",
+                    ),
+                )
+            )
         incomplete = snapshot.incomplete
+        for failure in snapshot.failures:
+            if failure.operation == "verdicts":  # judged live, but its verdicts are not in the store
+                key = (failure.vendor, failure.account)
+                incomplete[key] = (*incomplete.get(key, ()), "verdicts")
     return snapshot, Assessment(plans=tuple(plans_out), devices=tuple(devices_out), incomplete=incomplete)
 
 
@@ -153,13 +187,17 @@ def _latest_runs(conn: sa.Connection) -> dict[tuple[str, str], Any]:
 
 
 def _listed_since(conn: sa.Connection, vendor: str, account: str) -> dict[str, dt.datetime]:
-    """operation -> when that account's latest answered listing of it was observed."""
+    """operation -> when that account's latest answered listing of it (the latest by run id, the order runs
+    were recorded in, not by the vendor's clock, which may have gone backwards) was observed."""
     rl, ra = schema.run_listings, schema.run_accounts
-    query = (
-        sa.select(rl.c.operation, sa.func.max(ra.c.observed_at))
-        .join(ra, sa.and_(ra.c.run_id == rl.c.run_id, ra.c.vendor == rl.c.vendor, ra.c.account == rl.c.account))
+    last = (
+        sa.select(rl.c.operation, sa.func.max(rl.c.run_id).label("run_id"))
         .where(rl.c.vendor == vendor, rl.c.account == account, rl.c.ok.is_(True))
         .group_by(rl.c.operation)
+        .subquery()
+    )
+    query = sa.select(last.c.operation, ra.c.observed_at).join(
+        ra, sa.and_(ra.c.run_id == last.c.run_id, ra.c.vendor == vendor, ra.c.account == account)
     )
     found: dict[str, dt.datetime] = {}
     for operation, when in conn.execute(query):
@@ -205,7 +243,8 @@ def _account(conn: sa.Connection, vendor: str, account: str, run: Any, policy: H
             else list(
                 conn.execute(
                     sa.select(table)
-                    .where(table.c.vendor == vendor, table.c.account == account, table.c.last_seen >= seen)
+                    # What that listing named: recording sets last_seen to the latest listing's time.
+                    .where(table.c.vendor == vendor, table.c.account == account, table.c.last_seen == seen)
                     .order_by(table.c.id)
                 )
             )
@@ -255,9 +294,21 @@ def _account(conn: sa.Connection, vendor: str, account: str, run: Any, policy: H
         )
         for row in entities["plans"]
     ]
-    judged = answered and not any(
-        f.operation in ("snapshot", "list_devices", "list_plans", "list_jobs") for f in failures
-    )
+    judged = answered and not any(f.operation in VERDICT_LISTINGS for f in failures)
+    if judged and not verdicts and (devices or plans):
+        # The latest run was judged but its verdicts are not in the store (a store recorded before verdicts
+        # were kept for every judged run): never another run's verdicts, the account is not judged.
+        failures.append(
+            AccountFailure(
+                vendor=vendor,
+                account=account,
+                operation="verdicts",
+                error=_recorded_error(
+                    "NoVerdictsError", f"no verdicts were recorded for the latest run ({run.day.isoformat()})"
+                ),
+            )
+        )
+        judged = False
     device_health, plan_health = _health(
         vendor, account, devices, plans, jobs, verdicts, judged, [f.operation for f in failures], successes
     )
@@ -303,19 +354,13 @@ def _jobs(conn: sa.Connection, vendor: str, account: str, observed: dt.datetime,
 
 
 def _verdicts(conn: sa.Connection, vendor: str, account: str, day: dt.date) -> list[Any]:
-    """The verdicts of the account's latest judged day, up to ``day``."""
+    """The verdicts recorded on ``day``, the latest run's day (never an earlier day's: an earlier run's
+    verdicts are not this run's health)."""
     verdicts = schema.verdicts
-    judged_day = conn.execute(
-        sa.select(sa.func.max(verdicts.c.day)).where(
-            verdicts.c.vendor == vendor, verdicts.c.account == account, verdicts.c.day <= day
-        )
-    ).scalar()
-    if judged_day is None:
-        return []
     return list(
         conn.execute(
             sa.select(verdicts)
-            .where(verdicts.c.vendor == vendor, verdicts.c.account == account, verdicts.c.day == judged_day)
+            .where(verdicts.c.vendor == vendor, verdicts.c.account == account, verdicts.c.day == day)
             .order_by(verdicts.c.kind, verdicts.c.entity_id, verdicts.c.device_id)
         )
     )
