@@ -159,6 +159,7 @@ def run_report(
     vendors: Sequence[str] = (),
     accounts: Sequence[str] = (),
     expected: Sequence[tuple[str, str]] | None = None,
+    stale_after: dt.timedelta | None = None,
     alerts: AlertOptions | None = None,
     customers: CustomerMap | None = None,
     config: Path | None = None,
@@ -180,6 +181,9 @@ def run_report(
         expected: with ``from_store``, the ``(vendor, account)`` pairs the report covers (the configured or
             sandbox accounts): only those, and each one the store holds no run of is a failure row ("never
             collected"), so the report is never a silent partial all-clear.
+        stale_after: with ``from_store``, an account whose stored run is older than this (before ``generated_at``,
+            or now; never with ``"clocks"``) is not judged: a ``stale`` failure row, its alerts left as they were.
+            None: no limit.
         alerts: reconcile and deliver alerts this way; None for none (``--no-alerts``).
         customers: the customers mapping (default: read from ``config``, ``customers.customers_for_run``).
         config: the configuration file (sinks, customers); None for the default one.
@@ -215,8 +219,17 @@ def run_report(
                 raise ValidationError("from_store needs a store", field="store")
             from .store.stored import stored_snapshot
 
+            # "clocks" (the sandbox): simulated clocks have no "now" to be old against.
+            reference = generated_at if isinstance(generated_at, dt.datetime) else dt.datetime.now(dt.UTC)
+            if generated_at == "clocks":
+                stale_after = None
             full, stored_assessment = stored_snapshot(
-                held.store, policy=policy, vendors=vendors, accounts=accounts, expected=expected
+                held.store,
+                policy=policy,
+                vendors=vendors,
+                accounts=accounts,
+                expected=expected,
+                stale_before=reference - stale_after if stale_after is not None else None,
             )
             if full.clocks:
                 oldest, newest = min(full.clocks.values()), max(full.clocks.values())

@@ -92,6 +92,7 @@ def stored_snapshot(
     vendors: Iterable[str] = (),
     accounts: Iterable[str] = (),
     expected: Iterable[tuple[str, str]] | None = None,
+    stale_before: dt.datetime | None = None,
 ) -> tuple[Snapshot, Assessment]:
     """Every account's latest recorded run, as the report reads it (see the module doc); only the accounts of
     ``vendors`` and named in ``accounts`` when those are given.
@@ -100,6 +101,9 @@ def stored_snapshot(
     those are read, and each one the store holds no run of is a failure (``snapshot``: "never collected"),
     never silently absent. Without it, an ``accounts`` name no stored account of ``vendors`` has is such a
     failure too.
+
+    ``stale_before``: an account whose latest run was observed before this is not judged (a ``stale`` failure
+    naming when it was collected): old data is never an all-clear.
 
     Raises:
         NothingStoredError: the store holds no run (of those vendors and accounts), and ``expected`` is None.
@@ -142,7 +146,7 @@ def stored_snapshot(
         plans_out: list[PlanHealth] = []
         incomplete: dict[tuple[str, str], tuple[str, ...]] = {}
         for (vendor, account), row in sorted(latest.items()):
-            part = _account(conn, vendor, account, row, policy)
+            part = _account(conn, vendor, account, row, policy, stale_before)
             snapshot.companies.extend(part["companies"])
             snapshot.devices.extend(part["devices"])
             snapshot.plans.extend(part["plans"])
@@ -167,9 +171,9 @@ def stored_snapshot(
             )
         incomplete = snapshot.incomplete
         for failure in snapshot.failures:
-            if failure.operation == "verdicts":  # judged live, but its verdicts are not in the store
+            if failure.operation in ("verdicts", "stale"):  # no verdicts of its own, or too old to judge from
                 key = (failure.vendor, failure.account)
-                incomplete[key] = (*incomplete.get(key, ()), "verdicts")
+                incomplete[key] = (*incomplete.get(key, ()), failure.operation)
     return snapshot, Assessment(plans=tuple(plans_out), devices=tuple(devices_out), incomplete=incomplete)
 
 
@@ -206,7 +210,9 @@ def _listed_since(conn: sa.Connection, vendor: str, account: str) -> dict[str, d
     return found
 
 
-def _account(conn: sa.Connection, vendor: str, account: str, run: Any, policy: HealthPolicy) -> dict[str, Any]:
+def _account(
+    conn: sa.Connection, vendor: str, account: str, run: Any, policy: HealthPolicy, stale_before: dt.datetime | None
+) -> dict[str, Any]:
     rl = schema.run_listings
     listings = list(
         conn.execute(sa.select(rl).where(rl.c.run_id == run.run_id, rl.c.vendor == vendor, rl.c.account == account))
@@ -232,6 +238,21 @@ def _account(conn: sa.Connection, vendor: str, account: str, run: Any, policy: H
             )
         )
         answered = False
+    observed = run.observed_at if run.observed_at.tzinfo else run.observed_at.replace(tzinfo=dt.UTC)
+    stale = answered and stale_before is not None and observed < stale_before
+    if stale:
+        failures.append(
+            AccountFailure(
+                vendor=vendor,
+                account=account,
+                operation="stale",
+                error=_recorded_error(
+                    "StaleRunError",
+                    f"the latest stored run was collected {observed.astimezone(dt.UTC):%Y-%m-%d %H:%MZ}, older "
+                    "than the limit: not judged from it",
+                ),
+            )
+        )
     since = _listed_since(conn, vendor, account)
     entities: dict[str, list[Any]] = {}
     for operation, table_name in _LISTING_OF.items():
@@ -294,7 +315,7 @@ def _account(conn: sa.Connection, vendor: str, account: str, run: Any, policy: H
         )
         for row in entities["plans"]
     ]
-    judged = answered and not any(f.operation in VERDICT_LISTINGS for f in failures)
+    judged = answered and not stale and not any(f.operation in VERDICT_LISTINGS for f in failures)
     if judged and not verdicts and (devices or plans):
         # The latest run was judged but its verdicts are not in the store (a store recorded before verdicts
         # were kept for every judged run): never another run's verdicts, the account is not judged.
@@ -442,7 +463,11 @@ def _health(
     last_runs = _last_run(jobs)
     names: Mapping[str, Plan] = {p.id: p for p in plans}
     if not judged:
-        reason = not_judged_reason(op for op in failed if op != "list_companies")
+        reason = (
+            "not judged: the stored run is older than the limit"
+            if "stale" in failed
+            else not_judged_reason(op for op in failed if op != "list_companies")
+        )
         plan_health = [
             PlanHealth(
                 vendor=vendor,

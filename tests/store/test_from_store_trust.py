@@ -170,3 +170,21 @@ def test_from_store_leaves_an_alert_newer_than_the_stored_run_as_it_was(
     run = run_report(None, from_store=True, store=store, alerts=options, config=tmp_path / "absent.toml")
     assert [e["event"] for e in _events(events)] == []
     assert any("newer than" in line for line in run.messages), run.messages
+
+
+def test_a_stored_run_older_than_stale_after_is_a_failure_and_not_judged(store: Store, snap: Snapshot) -> None:
+    record_snapshot(store, snap, dt.datetime.now(dt.UTC), policy=HealthPolicy())
+    collected = max(snap.clocks.values())
+    fresh = run_report(None, from_store=True, store=store, stale_after=dt.timedelta(hours=1), generated_at=collected)
+    assert not fresh.report.failures
+    assert Health.OK in set(_health(fresh.assessment).values())
+    old = run_report(
+        None,
+        from_store=True,
+        store=store,
+        stale_after=dt.timedelta(hours=36),
+        generated_at=collected + dt.timedelta(days=2),
+    )
+    assert [f.operation for f in old.report.failures] == ["stale"]
+    assert set(_health(old.assessment).values()) == {Health.UNKNOWN}
+    assert not old.ok and old.assessment.incomplete
