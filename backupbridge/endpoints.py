@@ -41,7 +41,7 @@ import string
 import types
 import urllib.parse
 from collections.abc import Callable, Generator, Hashable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 import attrs
 import cattrs
@@ -64,11 +64,13 @@ __all__ = [
     "Refused",
     "Request",
     "Service",
+    "WholeBody",
     "choice",
     "flag",
     "integer",
     "returning",
     "text",
+    "whole_body",
 ]
 
 T = TypeVar("T")
@@ -113,6 +115,24 @@ class Param:
 
 def _param(spec: Param | Check) -> Param:
     return spec if isinstance(spec, Param) else Param(spec)
+
+
+class WholeBody(TypedDict):
+    """The ``args`` and ``body`` of a declaration whose JSON body is one argument sent whole (``whole_body``)."""
+
+    args: Mapping[str, Param]
+    body: Callable[[Mapping[str, Any]], object]
+
+
+def whole_body(param: Param, name: str = "payload") -> WholeBody:
+    """A JSON body that is one argument, ``name``, sent whole as ``param``'s check returns it (a payload the
+    caller builds): splat it into a declaration,
+    ``API.one("POST /plans", PlanRecord, "plans.create", **whole_body(Param(plan_check, required=True)))``."""
+
+    def body(args: Mapping[str, Any]) -> object:
+        return args[name]
+
+    return {"args": {name: param}, "body": body}
 
 
 # -- common checks ------------------------------------------------------------------------------------------

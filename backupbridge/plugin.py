@@ -74,11 +74,13 @@ from .endpoints import (
     Refused,
     Request,
     Service,
+    WholeBody,
     choice,
     flag,
     integer,
     returning,
     text,
+    whole_body,
 )
 from .errors import ValidationError
 from .http import (
@@ -185,6 +187,7 @@ __all__ = [
     "VendorError",
     "VendorIntEnum",
     "VendorProfile",
+    "WholeBody",
     "b64decode_loose",
     "by_attr",
     "by_key",
@@ -223,6 +226,7 @@ __all__ = [
     "text",
     "then",
     "used",
+    "whole_body",
     "with_reply",
     "with_timezone",
 ]

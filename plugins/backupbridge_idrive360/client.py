@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backupbridge.plugin import ListOp, Op, Param, Refused, Service, choice, flag, text
+from backupbridge.plugin import ListOp, Op, Param, Refused, Service, choice, flag, text, whole_body
 
 from .auth import BASE_URL as BASE_URL
 from .auth import ERROR_TYPES as ERROR_TYPES
@@ -127,8 +127,7 @@ CREATE_BACKUP_PLAN = API.one(
     CreatePlanResult,
     "create_backup_plan",
     query={"dry_run": _dry_run},
-    args={"plan": Param(_plan, required=True, field="body")},
-    body=lambda args: args["plan"],
+    **whole_body(Param(_plan, required=True, field="body"), "plan"),
 )
 FETCH_BACKUP_PLAN = API.many(
     "GET /backup_plan",

@@ -33,10 +33,12 @@ from backupbridge.plugin import (
     Refused,
     Reply,
     Service,
+    WholeBody,
     choice,
     flag,
     integer,
     mapped,
+    whole_body,
 )
 
 from .auth import VENDOR
@@ -215,12 +217,9 @@ def _window(args: Mapping[str, Any]) -> None:
         raise Refused("from is after to", field="from")
 
 
-def _payload(message: str, field: str, *required: str) -> Param:
-    return Param(mapping_of(message, field=field, required=required), required=True, field=field)
-
-
-def _body(args: Mapping[str, Any]) -> Any:
-    return args["payload"]
+def _sends(message: str, field: str, *required: str) -> WholeBody:
+    """A JSON body that is the caller's ``payload`` mapping, holding every ``required`` key."""
+    return whole_body(Param(mapping_of(message, field=field, required=required), required=True, field=field))
 
 
 # -- the declarations -----------------------------------------------------------------------------------------
@@ -358,23 +357,20 @@ CREATE_POLICY = API.one(
     PolicyRecord,
     "policies.create",
     path={"kind": KIND},
-    args={"payload": _payload("a policy needs a name", "name", "name")},
-    body=_body,
+    **_sends("a policy needs a name", "name", "name"),
 )
 UPDATE_POLICY = API.one(
     "PUT /policies/{kind}/{guid}",
     PolicyRecord,
     "policies.update",
     path={"kind": KIND, "guid": GUID},
-    args={"payload": _payload("the payload must be a mapping", "payload")},
-    body=_body,
+    **_sends("the payload must be a mapping", "payload"),
 )
 DELETE_POLICY = API.none("DELETE /policies/{kind}/{guid}", "policies.delete", path={"kind": KIND, "guid": GUID})
 AUTO_ASSIGNMENT_PREVIEW = API.json(
     "POST /policies/vm-backup/auto-assignment-preview",
     "policies.auto_assignment_preview",
-    args={"payload": _payload("the payload must be a mapping", "payload")},
-    body=_body,
+    **_sends("the payload must be a mapping", "payload"),
     idempotent=True,  # a preview: nothing changes
 )
 
@@ -402,16 +398,14 @@ CREATE_SCHEDULE = API.one(
     "POST /schedules",
     ScheduleRecord,
     "schedules.create",
-    args={"payload": _payload("a schedule needs a name and an executionType", "name", "name", "executionType")},
-    body=_body,
+    **_sends("a schedule needs a name and an executionType", "name", "name", "executionType"),
 )
 UPDATE_SCHEDULE = API.one(
     "PUT /schedules/{guid}",
     ScheduleRecord,
     "schedules.update",
     path={"guid": GUID},
-    args={"payload": _payload("the payload must be a mapping", "payload")},
-    body=_body,
+    **_sends("the payload must be a mapping", "payload"),
 )
 DELETE_SCHEDULE = API.none("DELETE /schedules/{guid}", "schedules.delete", path={"guid": GUID})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Literal, TypedDict, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from backupbridge.plugin import (
     INT_MAX,
@@ -18,9 +18,11 @@ from backupbridge.plugin import (
     Refused,
     Reply,
     Service,
+    WholeBody,
     invalid_for,
     mapped,
     register_secret,
+    whole_body,
 )
 
 from ..auth import VENDOR
@@ -121,22 +123,10 @@ def attributes(
     return check
 
 
-class Sends(TypedDict):
-    """The ``args`` and ``body`` of a declaration whose JSON body is the caller's ``payload``."""
-
-    args: Mapping[str, Param]
-    body: Callable[[Mapping[str, object]], object]
-
-
-def sends(*required: str, guids: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> Sends:
+def sends(*required: str, guids: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> WholeBody:
     """The declaration of a body that is the caller's ``payload`` (see ``attributes``): splat it into
     ``API.one``/``API.none`` as ``**sends("Name")``."""
-    check = attributes(*required, guids=guids, secrets=secrets)
-    return {"args": {"payload": Param(check, required=True)}, "body": _payload}
-
-
-def _payload(args: Mapping[str, object]) -> object:
-    return args["payload"]
+    return whole_body(Param(attributes(*required, guids=guids, secrets=secrets), required=True))
 
 
 # -- the same checks outside a declaration (the driver's arguments; compatibility) ----------------------------
