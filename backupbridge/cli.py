@@ -615,6 +615,11 @@ def jobs(
     is_flag=True,
     help="Report from the store's last run of each account (what collect recorded): no vendor request.",
 )
+@click.option(
+    "--stale-after",
+    metavar="DURATION",
+    help="With --from-store: an account whose stored run is older than this (e.g. 36h) is a failure, not judged.",
+)
 @click.option("--state-file", type=click.Path(path_type=Path, dir_okay=False), help="Where open alerts are remembered.")
 @click.option(
     "--alerts-ndjson",
@@ -676,6 +681,14 @@ def report(**opts: Any) -> None:
             deliver_to_plugins=opts["sandbox_alerts"],
         )
     )
+    expected = None
+    if opts["from_store"]:
+        # A read never creates a store; every account asked for is in the report (a missing one: a failure row).
+        store = store_reader(opts["store_url"], opts["config"], sandbox=opts["sandbox"])
+        expected = _from_store_accounts(opts, vendors)
+    elif opts["stale_after"] is not None:
+        raise click.BadParameter("only with --from-store", param_hint="--stale-after")
+    stale_after = duration(opts["stale_after"], "--stale-after") if opts["stale_after"] is not None else None
     stack = contextlib.ExitStack()
 
     def emit(result: Any) -> None:
@@ -702,7 +715,16 @@ def report(**opts: Any) -> None:
     }
     try:
         if opts["from_store"]:
-            outcome = run_report(None, policy, from_store=True, vendors=vendors, accounts=opts["account"], **common)
+            outcome = run_report(
+                None,
+                policy,
+                from_store=True,
+                vendors=vendors,
+                accounts=opts["account"],
+                expected=expected,
+                stale_after=stale_after,
+                **common,
+            )
         else:
             with accounts_bridge(opts, vendors, account_timeout=opts["account_timeout"]) as bridge:
                 bridge.progress = stack.enter_context(_progress(len(bridge.accounts), quiet=opts["quiet"]))
@@ -733,6 +755,48 @@ def store_opener(store_url: str | None, config: Path | None, *, sandbox: bool) -
                 raise click.BadParameter(exc.message, param_hint="--store") from None
             raise StoreURLError(f"{exc.message} (from {settings.source})") from None
     return functools.partial(open_configured_store, store_url, config=config, sandbox=sandbox)
+
+
+def store_reader(store_url: str | None, config: Path | None, *, sandbox: bool) -> Callable[[], Store]:
+    """A function opening an existing store to read it (``report --from-store``): a store that does not exist
+    is an error ("no store at PATH"), never a new empty one (a mistyped ``--store`` creates nothing)."""
+
+    def open_existing() -> Store:
+        from .store import default_store_path, load_store_config, open_store
+        from .store.errors import StoreError, StoreURLError
+
+        settings = load_store_config(config, url=store_url)
+        hint = "report --from-store reads a store and never creates one: check --store, or run 'backupbridge collect'"
+        if settings.url is None and not default_store_path(sandbox=sandbox).exists():
+            raise StoreError(f"no store at {default_store_path(sandbox=sandbox)} ({hint})")
+        try:
+            url = settings.resolved_url(sandbox=sandbox)
+        except StoreURLError as exc:
+            raise StoreURLError(f"{exc.message} (from {settings.source})") from None
+        database = url.database or ""
+        if url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:"):
+            path = Path(database).expanduser()
+            if not path.exists():
+                raise StoreError(f"no store at {path} ({hint})")
+        return open_store(url, busy_timeout=settings.busy_timeout, create=False)
+
+    return open_existing
+
+
+def _from_store_accounts(opts: dict[str, Any], vendors: list[str]) -> list[tuple[str, str]] | None:
+    """The ``(vendor, account)`` pairs ``report --from-store`` covers: the sandbox's (``--sandbox``), else the
+    configured accounts (``--account``/``--vendor`` select among them as in a live report); None when there is
+    no configuration with accounts (then the store's own accounts are reported)."""
+    if opts["sandbox"]:
+        from . import plugins
+
+        names = vendors or [v.name for v in plugins.list_vendors() if v.simulator is not None]
+        return _sandbox_accounts(names, opts["account"], opts["tenants"])
+    from .config import default_config_path, load_accounts
+
+    if not (opts["config"] or default_config_path()).exists() or not load_accounts(opts["config"]):
+        return None
+    return [(a.vendor, a.name) for a in _configured(opts["config"], opts["account"], vendors, sandbox_hint=False)]
 
 
 @contextlib.contextmanager
@@ -882,6 +946,16 @@ def _silence_stdout() -> None:
         pass
 
 
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*:)[^\s/?#@]*@")
+
+
+def _without_url_secrets(message: str) -> str:
+    """``message`` with the password of every ``scheme://user:PASSWORD@host`` (and ``password=``) masked."""
+    from .redaction import redact
+
+    return redact(_URL_PASSWORD.sub(r"\1***@", message))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every failure into one line on stderr and an exit code."""
     try:
@@ -910,7 +984,8 @@ def _main(argv: list[str] | None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"error: {one_line(exc.format_message())} (see --help)", err=True)
+        # click's messages quote the argv ("Got unexpected extra argument (...)"): a URL's password never shows.
+        click.echo(f"error: {one_line(_without_url_secrets(exc.format_message()))} (see --help)", err=True)
         return EXIT_USAGE
     except (BrokenPipeError, _PipeClosed):
         # The reader went away (`report | head`): no message, and the status a shell gives such a command.
