@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .config import AccountConfig
     from .connection import Connection
     from .health import HealthPolicy
+    from .pipeline import AlertOptions
     from .store import Store
 
 EXIT_ERROR = 1
@@ -264,6 +265,48 @@ def health_policy(opts: dict[str, Any]) -> HealthPolicy:
     )
 
 
+alert_options = _options(
+    click.option(
+        "--state-file", type=click.Path(path_type=Path, dir_okay=False), help="Where open alerts are remembered."
+    ),
+    click.option(
+        "--alerts-ndjson",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Append alert events (problem / recovered) to this NDJSON file.",
+    ),
+    click.option("--no-alerts", is_flag=True, help="Do not reconcile alerts (no hooks, no state file)."),
+    click.option(
+        "--alerts",
+        "sandbox_alerts",
+        is_flag=True,
+        help="With --sandbox: deliver alerts to installed alert plugins too (by default only --alerts-ndjson).",
+    ),
+)
+"""The alert options, shared by ``report`` and ``collect`` (``alert_choice`` reads them)."""
+
+
+def alert_choice(opts: dict[str, Any]) -> AlertOptions | None:
+    """The ``AlertOptions`` of ``alert_options``' values (None for ``--no-alerts``). Bad paths are usage errors,
+    before any request (a missing directory is never created behind the user's back)."""
+    from .pipeline import AlertOptions
+
+    for option, name in (("state_file", "--state-file"), ("alerts_ndjson", "--alerts-ndjson")):
+        if opts[option] is not None and not opts[option].parent.is_dir():
+            raise click.BadParameter(f"directory {opts[option].parent} does not exist", param_hint=name)
+    if opts["sandbox_alerts"] and not opts["sandbox"]:
+        raise click.BadParameter(
+            "only with --sandbox (real runs always deliver to alert plugins)", param_hint="--alerts"
+        )
+    if opts["no_alerts"]:
+        return None
+    return AlertOptions(
+        state_file=opts["state_file"],
+        ndjson=opts["alerts_ndjson"],
+        sandbox=opts["sandbox"],
+        deliver_to_plugins=opts["sandbox_alerts"],
+    )
+
+
 def chosen_vendors(names: Iterable[str]) -> list[str]:
     """``--vendor`` values, lower-cased; an unknown one is a usage error."""
     vendors = [name.lower() for name in names]
@@ -404,7 +447,8 @@ class _PipeClosed(Exception):
 _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "collect": (
         "backupbridge.store.commands:collect",
-        "Read every account once and record the run in the store (for cron, systemd timers, CronJobs).",
+        "Read every account once, record the run in the store and deliver its alerts (for cron, systemd timers, "
+        "CronJobs).",
     ),
     "history": (
         "backupbridge.store.commands:history_command",
@@ -620,19 +664,7 @@ def jobs(
     metavar="DURATION",
     help="With --from-store: an account whose stored run is older than this (e.g. 36h) is a failure, not judged.",
 )
-@click.option("--state-file", type=click.Path(path_type=Path, dir_okay=False), help="Where open alerts are remembered.")
-@click.option(
-    "--alerts-ndjson",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Append alert events (problem / recovered) to this NDJSON file.",
-)
-@click.option("--no-alerts", is_flag=True, help="Do not reconcile alerts (no hooks, no state file).")
-@click.option(
-    "--alerts",
-    "sandbox_alerts",
-    is_flag=True,
-    help="With --sandbox: deliver alerts to installed alert plugins too (by default only --alerts-ndjson).",
-)
+@alert_options
 @click.option(
     "--csv-raw",
     is_flag=True,
@@ -652,35 +684,21 @@ def report(**opts: Any) -> None:
     Each run is recorded into the store unless --no-store (docs/report.md); --from-store reports from what
     the store holds instead of asking the vendors."""
     from .errors import BackupBridgeError
-    from .pipeline import AlertOptions, UnknownCompanyError, run_report
+    from .pipeline import UnknownCompanyError, run_report
 
     policy = health_policy(opts)
     _use_config(opts["config"])
     vendors = chosen_vendors(opts["vendor"])
     # Bad paths fail before any request (and a missing directory is never created behind the user's back).
-    for option, name in (("state_file", "--state-file"), ("output", "--output"), ("alerts_ndjson", "--alerts-ndjson")):
-        if opts[option] is not None and not opts[option].parent.is_dir():
-            raise click.BadParameter(f"directory {opts[option].parent} does not exist", param_hint=name)
-    if opts["sandbox_alerts"] and not opts["sandbox"]:
-        raise click.BadParameter(
-            "only with --sandbox (real runs always deliver to alert plugins)", param_hint="--alerts"
-        )
+    alerts = alert_choice(opts)
+    if opts["output"] is not None and not opts["output"].parent.is_dir():
+        raise click.BadParameter(f"directory {opts['output'].parent} does not exist", param_hint="--output")
     if opts["csv_raw"] and opts["fmt"] != "csv":
         raise click.BadParameter("only with --format csv", param_hint="--csv-raw")
     exporter = _exporter("csv-raw" if opts["csv_raw"] else opts["fmt"], report=True)
     if opts["no_store"] and (opts["from_store"] or opts["store_url"]):
         raise click.BadParameter("not with --from-store or --store", param_hint="--no-store")
     store = None if opts["no_store"] else store_opener(opts["store_url"], opts["config"], sandbox=opts["sandbox"])
-    alerts = (
-        None
-        if opts["no_alerts"]
-        else AlertOptions(
-            state_file=opts["state_file"],
-            ndjson=opts["alerts_ndjson"],
-            sandbox=opts["sandbox"],
-            deliver_to_plugins=opts["sandbox_alerts"],
-        )
-    )
     expected = None
     if opts["from_store"]:
         # A read never creates a store; every account asked for is in the report (a missing one: a failure row).

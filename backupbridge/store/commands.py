@@ -11,20 +11,34 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from ..cli import ROLLUPS, accounts_bridge, chosen_vendors, duration, health_options, health_policy, sandbox_options
+from ..cli import (
+    ROLLUPS,
+    accounts_bridge,
+    alert_choice,
+    alert_options,
+    chosen_vendors,
+    duration,
+    health_options,
+    health_policy,
+    sandbox_options,
+)
 from ..errors import ValidationError
-from ..health import Rollup
+from ..health import Assessment, Rollup, assess
 from ..terminal import one_line
 from .config import open_configured_store
 from .engine import Store
 from .errors import StoreURLError
-from .history import DayStatus, History, Scope, history
+from .history import DayStatus, History, Scope, extend_snapshot, health_history, history
 from .maintenance import prune, store_info
 from .record import parse_shard, record_snapshot
+
+if TYPE_CHECKING:
+    from ..bridge import Snapshot
+    from ..pipeline import AlertOptions
 
 __all__ = ["collect", "history_command", "store_group"]
 
@@ -72,40 +86,105 @@ def _open(
 @click.option("--shard", metavar="K/N", help="Only the accounts of shard K of N (by a hash of the account name).")
 @_store_options
 @health_options
+@alert_options
 def collect(**opts: Any) -> None:
-    """Read every account once and record the run in the store (for cron, systemd timers, CronJobs)."""
+    """Read every account once, record the run in the store and deliver its alerts (for cron, systemd timers,
+    CronJobs).
+
+    The alerts are reconciled as ``report`` reconciles them, with their open problems and outbox in the store
+    (the JSON file with --state-file or --sandbox): an account whose listing failed keeps its alerts, and
+    --shard K/N reconciles its own accounts only. Collectors running at once never deliver an alert twice."""
     policy = health_policy(opts)
     try:
         shard = parse_shard(opts["shard"]) if opts["shard"] else None
     except ValidationError as exc:
         raise click.BadParameter(exc.message, param_hint="--shard") from None
+    alerts = alert_choice(opts)
     vendors = chosen_vendors(opts["vendor"])
     store = _open(opts["store_url"], opts["config"], sandbox=opts["sandbox"])
+    messages: list[str] = []
+    alerts_ok = True
     with store:
         bridge = accounts_bridge(opts, vendors, shard=shard)
         started = dt.datetime.now(dt.UTC)
         with bridge:
             snapshot = bridge.snapshot()
-        run = record_snapshot(store, snapshot, started, policy=policy, accounts=bridge.accounts)
+        covered = {*bridge.accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
+        # Judged once, with the store's history (read before this run is written): recorded and alerted alike.
+        stored = health_history(store, covered, now=snapshot.clocks, policy=policy)
+        assessment = assess(
+            snapshot.devices,
+            snapshot.plans,
+            snapshot.jobs,
+            now=snapshot.clocks,
+            policy=policy,
+            timezones=snapshot.timezones,
+            incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
+            history=stored,
+        )
+        run = record_snapshot(store, snapshot, started, assessment=assessment, policy=policy, accounts=bridge.accounts)
         where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
         click.echo(
             f"recorded run {run.run_id}{where} into {store.url}: {run.accounts_ok + run.accounts_failed} accounts "
             f"({run.accounts_ok} ok, {run.accounts_failed} failed), {run.companies} companies, {run.devices} devices, "
             f"{run.plans} plans, {run.jobs} runs ({run.new_jobs} new)"
         )
+        if alerts is not None:  # after the recording: on SQLite the alert pass holds the write lock until saved
+            alerts_ok = _deliver(store, extend_snapshot(snapshot, stored), assessment, alerts, opts, messages)
     by_account: dict[tuple[str, str], list[str]] = {}
-    messages: dict[tuple[str, str], str] = {}
+    reasons: dict[tuple[str, str], str] = {}
     for failure in run.failures:
         by_account.setdefault((failure.vendor, failure.account), []).append(failure.operation)
-        messages.setdefault((failure.vendor, failure.account), failure.message)
+        reasons.setdefault((failure.vendor, failure.account), failure.message)
     for (vendor, account), operations in by_account.items():
+        left = "; its alerts were left as they were" if alerts is not None else ""
         click.echo(
             f"error: account {one_line(vendor)}/{one_line(account)} failed ({', '.join(operations)}): "
-            f"{one_line(messages[(vendor, account)])}",
+            f"{one_line(reasons[(vendor, account)])}{left}",
             err=True,
         )
-    if run.failures:
+    for line in messages:
+        click.echo(line, err=True)
+    if run.failures or not alerts_ok:
         raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def _deliver(
+    store: Store,
+    snapshot: Snapshot,
+    assessment: Assessment,
+    alerts: AlertOptions,
+    opts: dict[str, Any],
+    messages: list[str],
+) -> bool:
+    """The pipeline's alert pass over this collect (``report``'s, shared): reconcile the collected accounts'
+    alerts and deliver the outbox; False when something failed (its line is in ``messages``)."""
+    from ..customers import customers_for_run
+    from ..errors import BackupBridgeError
+    from ..pipeline import _alerts
+
+    mapping = customers_for_run(opts["config"])
+    messages.extend(f"error: customers: {one_line(line)}" for line in mapping.errors)
+    # The same backend as report's: the store, unless an explicit --state-file or a sandbox run (their JSON file).
+    in_store = alerts.state_file is None and not alerts.sandbox
+    # A sandbox run is judged at its simulators' clocks, as report --sandbox is.
+    when = max(snapshot.clocks.values()) if alerts.sandbox and snapshot.clocks else None
+    try:
+        ok = _alerts(
+            assessment,
+            snapshot,
+            alerts,
+            opts["config"],
+            when,
+            mapping,
+            messages,
+            False,
+            store if in_store else None,
+        )
+    except BackupBridgeError as exc:  # the state file, a sink table or the store: one line
+        messages.append(f"error: {one_line(str(exc))}")
+        return False
+    return ok and not mapping.errors
 
 
 @click.command("history")

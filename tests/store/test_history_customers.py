@@ -76,7 +76,9 @@ def test_an_unmapped_customer_or_a_company_mapped_twice_is_a_clear_line(
         tmp_path,
         f'[customers.acme]\ncompanies = ["{IDR}", "{VP}"]\n[customers.acme-old]\ncompanies = ["{VP}"]\n',
     )
-    assert run(capsys, "collect", "--sandbox", "--size", "10", "--store", store_url, "--config", str(cfg))[0] == 0
+    # --no-alerts: collect's alerts would name each company's customer, and like report's they fail on this mapping.
+    collected = ["collect", "--sandbox", "--size", "10", "--no-alerts", "--store", store_url, "--config", str(cfg)]
+    assert run(capsys, *collected)[0] == 0
     code, _, err = run(capsys, "history", "--customer", "nobody", "--store", store_url, "--config", str(cfg))
     assert code == 1 and "no company is mapped to the customer 'nobody'" in err and "Traceback" not in err
     code, out, err = run(
