@@ -44,7 +44,7 @@ def parse_url(url: str | sa.URL) -> sa.URL:
     """
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number ([::1:1)
         raise StoreURLError(f"the store URL {_shown(str(url))!r} does not parse; use {_SUPPORTED}") from None
     backend, _, driver = parsed.drivername.partition("+")
     if backend in ("postgres", "postgresql") and driver in ("", "psycopg"):
@@ -60,7 +60,7 @@ def _shown(url: str) -> str:
     """A URL as it may be printed: the password, if any, replaced."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         return url.split("@", 1)[-1] if "@" in url else url
 
 

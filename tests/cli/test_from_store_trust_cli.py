@@ -141,3 +141,14 @@ def test_stale_after_flags_an_old_stored_run(cleverfox_only: str, capsys: pytest
     assert document["problems"] == [] and document["accounts"][0]["judged"] is False
     assert cli(capsys, *args, "--stale-after", "soon")[0] == 2
     assert cli(capsys, "report", "--sandbox", "--no-store", "--no-alerts", "--stale-after", "36h")[0] == 2
+
+
+def test_a_store_url_with_a_broken_host_is_a_usage_error_without_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = cli(
+        capsys, "report", "--from-store", "--no-alerts", "--store", "postgresql+psycopg://u:Sup3rS3cretPw@[::1:1/db"
+    )
+    assert code == 2, err  # was an internal error (rc 70): int() of the port ':1:1'
+    assert err.count("\n") == 1 and "does not parse" in err
+    assert "Sup3rS3cretPw" not in out + err
