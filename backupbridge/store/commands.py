@@ -137,7 +137,9 @@ def collect(**opts: Any) -> None:
         by_account.setdefault((failure.vendor, failure.account), []).append(failure.operation)
         reasons.setdefault((failure.vendor, failure.account), failure.message)
     for (vendor, account), operations in by_account.items():
-        left = "; its alerts were left as they were" if alerts is not None else ""
+        # As report says it: an account the engine could not judge keeps its alerts (a failure is never a recovery).
+        unjudged = alerts is not None and (vendor, account) in assessment.incomplete
+        left = "; health unknown this run, alerts left as they were" if unjudged else ""
         click.echo(
             f"error: account {one_line(vendor)}/{one_line(account)} failed ({', '.join(operations)}): "
             f"{one_line(reasons[(vendor, account)])}{left}",

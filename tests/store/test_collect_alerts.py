@@ -8,6 +8,7 @@ loopback; the webhook is the loopback receiver of test_alert_store."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,7 +161,7 @@ def test_an_account_whose_listing_failed_keeps_its_alerts(
     accounts.down(FIRST)
     code, err = collect(capsys, store_url, accounts.config)
     assert code == 1
-    assert f"error: account idrive360/{FIRST} failed" in err and "its alerts were left as they were" in err
+    assert f"error: account idrive360/{FIRST} failed" in err and "alerts left as they were" in err
     assert open_keys(store) == before  # a failure is never read as a recovery
     assert len(handler.seen) == sent and not [e for _, e in handler.seen if e.startswith("recovered ")]
 
@@ -207,3 +208,33 @@ def test_collect_shares_reports_alert_options(
     assert code == 2 and "--state-file" in capsys.readouterr().err  # before any request
     code = main(["collect", "--alerts", "--store", store_url])
     assert code == 2 and "only with --sandbox" in capsys.readouterr().err
+
+
+def test_a_customers_mapping_in_error_is_one_line_and_exit_1_as_for_report(
+    store: Store, store_url: str, accounts: Accounts, hook: tuple[str, type[Hook]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, handler = hook
+    companies = {r.id for r in rows(store, tables.companies)}
+    code, err = collect(capsys, store_url, accounts.config, "--no-alerts")
+    assert code == 0, err
+    company = sorted({r.id for r in rows(store, tables.companies)} - companies)[0]
+    with accounts.config.open("a", encoding="utf-8") as handle:
+        handle.write(
+            f'[customers.acme]\ncompanies = ["idrive360/{FIRST}/{company}"]\n'
+            f'[customers.acme-old]\ncompanies = ["idrive360/{FIRST}/{company}"]\n'
+        )
+    code, err = collect(capsys, store_url, accounts.config)
+    assert code == 1 and "error: customers: " in err and "mapped to 2 customers" in err, err
+    assert handler.seen  # the alerts still go out, without a customer for the company mapped twice
+
+
+def test_a_sandbox_collect_feeds_its_ndjson_sink_once_per_event(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sink = tmp_path / "alerts.ndjson"
+    for _ in range(2):
+        code = main(["collect", "--sandbox", "--size", "6", "--store", store_url, "--alerts-ndjson", str(sink)])
+        assert code == 0, capsys.readouterr().err
+    lines = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
+    keys = [(line["event"], line["key"]) for line in lines]
+    assert keys and len(keys) == len(set(keys))  # the second collect found them open: nothing twice
