@@ -190,9 +190,10 @@ def _latest_runs(conn: sa.Connection) -> dict[tuple[str, str], Any]:
     return {(row.vendor, row.account): row for row in conn.execute(query)}
 
 
-def _listed_since(conn: sa.Connection, vendor: str, account: str) -> dict[str, dt.datetime]:
+def _listed_since(conn: sa.Connection, vendor: str, account: str) -> dict[str, tuple[dt.datetime, int]]:
     """operation -> when that account's latest answered listing of it (the latest by run id, the order runs
-    were recorded in, not by the vendor's clock, which may have gone backwards) was observed."""
+    were recorded in, not by the vendor's clock, which may have gone backwards) was observed, and how many
+    records it had."""
     rl, ra = schema.run_listings, schema.run_accounts
     last = (
         sa.select(rl.c.operation, sa.func.max(rl.c.run_id).label("run_id"))
@@ -200,13 +201,23 @@ def _listed_since(conn: sa.Connection, vendor: str, account: str) -> dict[str, d
         .group_by(rl.c.operation)
         .subquery()
     )
-    query = sa.select(last.c.operation, ra.c.observed_at).join(
-        ra, sa.and_(ra.c.run_id == last.c.run_id, ra.c.vendor == vendor, ra.c.account == account)
+    query = (
+        sa.select(last.c.operation, ra.c.observed_at, rl.c.records)
+        .join(ra, sa.and_(ra.c.run_id == last.c.run_id, ra.c.vendor == vendor, ra.c.account == account))
+        .join(
+            rl,
+            sa.and_(
+                rl.c.run_id == last.c.run_id,
+                rl.c.vendor == vendor,
+                rl.c.account == account,
+                rl.c.operation == last.c.operation,
+            ),
+        )
     )
-    found: dict[str, dt.datetime] = {}
-    for operation, when in conn.execute(query):
+    found: dict[str, tuple[dt.datetime, int]] = {}
+    for operation, when, records in conn.execute(query):
         if when is not None:
-            found[operation] = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+            found[operation] = (when if when.tzinfo else when.replace(tzinfo=dt.UTC), records or 0)
     return found
 
 
@@ -257,7 +268,7 @@ def _account(
     entities: dict[str, list[Any]] = {}
     for operation, table_name in _LISTING_OF.items():
         table = schema.metadata.tables[table_name]
-        seen = since.get(operation)
+        seen, listed = since.get(operation, (None, 0))
         rows = (
             []
             if seen is None
@@ -270,6 +281,20 @@ def _account(
                 )
             )
         )
+        if listed and not rows and operation not in {f.operation for f in failures}:
+            # Two collectors recorded this account at once, the older run last: never an empty account.
+            failures.append(
+                AccountFailure(
+                    vendor=vendor,
+                    account=account,
+                    operation=operation,
+                    error=_recorded_error(
+                        "StoreMismatchError",
+                        f"the store holds none of the {listed} records of the latest {operation} (another "
+                        "collector recorded this account at the same time?); record a new run",
+                    ),
+                )
+            )
         entities[table_name] = rows
     jobs = _jobs(conn, vendor, account, run.observed_at, policy.window)
     verdicts = _verdicts(conn, vendor, account, run.day)

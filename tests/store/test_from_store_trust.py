@@ -188,3 +188,16 @@ def test_a_stored_run_older_than_stale_after_is_a_failure_and_not_judged(store: 
     assert [f.operation for f in old.report.failures] == ["stale"]
     assert set(_health(old.assessment).values()) == {Health.UNKNOWN}
     assert not old.ok and old.assessment.incomplete
+
+
+def test_entities_the_latest_listing_named_but_the_store_lost_are_a_failure_not_an_empty_account(
+    store: Store, snap: Snapshot
+) -> None:
+    """Two collectors recorded one account at once, the older run committing last: the latest listing's
+    devices carry another time. Never an account with no devices and no failure."""
+    record_snapshot(store, snap, dt.datetime.now(dt.UTC))
+    with store.write("test") as conn:
+        conn.execute(sa.update(tables.devices).values(last_seen=max(snap.clocks.values()) - dt.timedelta(minutes=5)))
+    stored_snap, stored = stored_snapshot(store)
+    assert "list_devices" in [f.operation for f in stored_snap.failures]
+    assert stored.incomplete
