@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from backupbridge import (
     Company,
+    DecodingError,
     Device,
     Driver,
     DriverContext,
@@ -22,6 +23,7 @@ from backupbridge import (
     PlanCreation,
     PlanSpec,
     UnsupportedOperationError,
+    ValidationError,
 )
 from backupbridge.plugin import Batch, Call, ListOp, Op, Raw, Reply, collect, invalid_for
 
@@ -142,7 +144,15 @@ class ManagedBackupDriver(Driver):
 
     def _plans_of(self, computer: ComputerRecord, company_ids: dict[str, str]) -> Steps[list[Plan]]:
         key = computer.computer_hid.strip("{}")
-        pairs = yield from collect(self.api.computers.plans_pairs(key))
+        try:
+            listing = self.api.computers.plans_pairs(key)
+        except ValidationError as exc:  # the id came from the vendor: its answer is at fault, not the caller
+            raise DecodingError(
+                f"{VENDOR} listed a computer whose ComputerHID cannot be sent back in a path ({exc})",
+                vendor=VENDOR,
+                operation="list_plans",
+            ) from None
+        pairs = yield from collect(listing)
         company = company_ids.get(computer.company_name or "")
         return [
             mapping.plan(r, raw, account=self.account, tz=self._tz, computer=key, company_id=company)
