@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .report import Report
     from .store import RunRecord, Store
 
-__all__ = ["AlertOptions", "ReportRun", "UnknownCompanyError", "only_companies", "run_report"]
+__all__ = ["AlertOptions", "ReportRun", "UnknownCompanyError", "only_companies", "reconcile_alerts", "run_report"]
 
 log = logging.getLogger("backupbridge.pipeline")
 
@@ -299,7 +299,7 @@ def run_report(
                 alerts_ok = False  # their state is in the store that failed (its line says so): left as they were
             else:
                 try:
-                    alerts_ok = _alerts(
+                    alerts_ok = reconcile_alerts(
                         assessment,
                         snapshot,
                         alerts,
@@ -420,7 +420,7 @@ def _stale_accounts(
     return stale
 
 
-def _alerts(
+def reconcile_alerts(
     assessment: Assessment,
     snapshot: Snapshot,
     options: AlertOptions,
@@ -433,7 +433,20 @@ def _alerts(
     *,
     stored_clocks: Mapping[tuple[str, str], dt.datetime] | None = None,
 ) -> bool:
-    """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued).
+    """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued). The alert
+    step of ``run_report``, public so ``collect`` (and a caller's own pipeline) runs the same one.
+
+    Args:
+        assessment: the pass's verdicts.
+        snapshot: what was listed (an account's failed listings keep its alerts as they were).
+        options: where the state lives and what is delivered.
+        config: the config file (sinks, console templates).
+        generated: the pass's time (``None``: now).
+        customers: the customer mapping for the alerts.
+        messages: stderr lines are appended here.
+        company_scoped: a ``--company`` pass (recovers only those companies' alerts).
+        store: the store holding the alert state and outbox, or ``None`` for the JSON file.
+        stored_clocks: see below.
 
     ``stored_clocks``: a pass over the store (``from_store``), each account's stored run's time. An account
     with an open alert whose latest news is newer than its stored run is left as it was (nothing opened,

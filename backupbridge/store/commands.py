@@ -163,7 +163,7 @@ def _deliver(
     alerts and deliver the outbox; False when something failed (its line is in ``messages``)."""
     from ..customers import customers_for_run
     from ..errors import BackupBridgeError
-    from ..pipeline import _alerts
+    from ..pipeline import reconcile_alerts
 
     mapping = customers_for_run(opts["config"])
     messages.extend(f"error: customers: {one_line(line)}" for line in mapping.errors)
@@ -172,7 +172,7 @@ def _deliver(
     # A sandbox run is judged at its simulators' clocks, as report --sandbox is.
     when = max(snapshot.clocks.values()) if alerts.sandbox and snapshot.clocks else None
     try:
-        ok = _alerts(
+        ok = reconcile_alerts(
             assessment,
             snapshot,
             alerts,

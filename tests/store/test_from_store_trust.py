@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from backupbridge.bridge import AccountFailure, Bridge, Snapshot
 from backupbridge.customers import CustomerMap
 from backupbridge.errors import BackupBridgeError
-from backupbridge.health import Health, HealthPolicy, assess
+from backupbridge.health import Assessment, Health, HealthPolicy, assess
 from backupbridge.models import JobStatus
-from backupbridge.pipeline import AlertOptions, _alerts, run_report
+from backupbridge.pipeline import AlertOptions, reconcile_alerts, run_report
 from backupbridge.store import Store, record_snapshot
 from backupbridge.store import schema as tables
 from backupbridge.store.stored import stored_snapshot
@@ -29,7 +29,7 @@ def snap() -> Snapshot:
         return bridge.snapshot(since=None)
 
 
-def _judge(snapshot: Snapshot) -> object:
+def _judge(snapshot: Snapshot) -> Assessment:
     return assess(
         snapshot.devices,
         snapshot.plans,
@@ -77,7 +77,7 @@ def test_a_run_whose_list_companies_failed_is_served_with_its_own_verdicts_never
     snap2 = attrs.evolve(_day_later_failing(snap, victim), failures=[failure])
     live = _judge(snap2)
     assert _health(live)[victim] is not Health.OK
-    record_snapshot(store, snap2, dt.datetime.now(dt.UTC), assessment=live, policy=HealthPolicy())  # type: ignore[arg-type]
+    record_snapshot(store, snap2, dt.datetime.now(dt.UTC), assessment=live, policy=HealthPolicy())
     stored_snap, stored = stored_snapshot(store)
     assert _health(stored)[victim] == _health(live)[victim]
     assert [f.operation for f in stored_snap.failures] == ["list_companies"]
@@ -85,7 +85,9 @@ def test_a_run_whose_list_companies_failed_is_served_with_its_own_verdicts_never
     # The live pass opened the alert; the from-store pass must not recover it.
     state, events = tmp_path / "state.json", tmp_path / "events.ndjson"
     options = AlertOptions(state_file=state, ndjson=events, sandbox=True)
-    _alerts(live, snap2, options, tmp_path / "absent.toml", max(snap2.clocks.values()), CustomerMap(), [], False, None)  # type: ignore[arg-type]
+    reconcile_alerts(
+        live, snap2, options, tmp_path / "absent.toml", max(snap2.clocks.values()), CustomerMap(), [], False, None
+    )
     assert any(e["event"] == "problem" and e.get("device_id") == victim for e in _events(events))
     events.write_text("")
     run_report(None, from_store=True, store=store, alerts=options, config=tmp_path / "absent.toml")
@@ -111,13 +113,13 @@ def test_clock_going_backwards_the_newer_runs_failed_verdict_wins(store: Store, 
     ahead = attrs.evolve(snap, clocks={k: v + dt.timedelta(minutes=50) for k, v in snap.clocks.items()})
     first = _judge(ahead)
     victim = next(d for d, h in _health(first).items() if h is Health.OK)
-    record_snapshot(store, ahead, dt.datetime.now(dt.UTC), assessment=first)  # type: ignore[arg-type]
+    record_snapshot(store, ahead, dt.datetime.now(dt.UTC), assessment=first)
     snap2 = attrs.evolve(
         snap, jobs=[attrs.evolve(j, status=JobStatus.FAILED) if j.device_id == victim else j for j in snap.jobs]
     )
     second = _judge(snap2)
     assert _health(second)[victim] is not Health.OK
-    record_snapshot(store, snap2, dt.datetime.now(dt.UTC), assessment=second)  # type: ignore[arg-type]
+    record_snapshot(store, snap2, dt.datetime.now(dt.UTC), assessment=second)
     assert _health(stored_snapshot(store)[1])[victim] == _health(second)[victim]
 
 
@@ -164,7 +166,9 @@ def test_from_store_leaves_an_alert_newer_than_the_stored_run_as_it_was(
     live = _judge(snap2)
     state, events = tmp_path / "state.json", tmp_path / "events.ndjson"
     options = AlertOptions(state_file=state, ndjson=events, sandbox=True)
-    _alerts(live, snap2, options, tmp_path / "absent.toml", max(snap2.clocks.values()), CustomerMap(), [], False, None)  # type: ignore[arg-type]
+    reconcile_alerts(
+        live, snap2, options, tmp_path / "absent.toml", max(snap2.clocks.values()), CustomerMap(), [], False, None
+    )
     assert any(e["event"] == "problem" for e in _events(events))
     events.write_text("")
     run = run_report(None, from_store=True, store=store, alerts=options, config=tmp_path / "absent.toml")
