@@ -353,10 +353,22 @@ def accounts_bridge(
     return Bridge(accounts=[a for a in accounts if mine(a.name)], account_timeout=account_timeout)
 
 
+def _at_most_one(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """An option a listing takes once: given twice it is a usage error, never the last one silently."""
+    if len(values) > 1:
+        raise click.BadParameter(f"given {len(values)} times; this command takes one", ctx=ctx, param=param)
+    return values[0] if values else None
+
+
 def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
-            click.option("--vendor", help="Only this vendor (with --sandbox: only its simulator)."),
+            click.option(
+                "--vendor",
+                multiple=True,
+                callback=_at_most_one,
+                help="Only this vendor (with --sandbox: only its simulator).",
+            ),
             click.option("--account", multiple=True, help="Only this configured account (repeatable)."),
             click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file."),
             click.option("--sandbox", is_flag=True, help="Use the built-in simulators, not real accounts."),
@@ -840,7 +852,7 @@ def _account_options(func: Callable[..., Any]) -> Callable[..., Any]:
         [
             click.option("--config", type=click.Path(path_type=Path, dir_okay=False), help="Configuration file."),
             click.option("--account", multiple=True, help="Only this configured account (repeatable)."),
-            click.option("--vendor", help="Only this vendor's accounts."),
+            click.option("--vendor", multiple=True, callback=_at_most_one, help="Only this vendor's accounts."),
         ]
     ):
         func = option(func)
