@@ -269,15 +269,10 @@ def _resolve(
         )
         return [_Entity(entity, *row) for row in rows]
 
-    if kind is Scope.DEVICE:
-        found = load(devices, Scope.DEVICE, devices.c.id == query)
-        return found or load(devices, Scope.DEVICE, devices.c.name == query)
-    if kind is Scope.PLAN:
-        found = load(plans, Scope.PLAN, plans.c.id == query)
-        return found or load(plans, Scope.PLAN, plans.c.name == query)
-    if kind is Scope.CUSTOMER:
-        found = []
-        for vendor, account, company_id in members:  # its companies in every vendor, by id (names are display)
+    def of_companies(companies: Iterable[Sequence[str]]) -> list[_Entity]:
+        """The devices and plans of each ``(vendor, account, company id)``."""
+        found: list[_Entity] = []
+        for vendor, account, company_id in companies:
             for table, entity in ((devices, Scope.DEVICE), (plans, Scope.PLAN)):
                 found += load(
                     table,
@@ -287,6 +282,15 @@ def _resolve(
                     table.c.company_id == company_id,
                 )
         return found
+
+    if kind is Scope.DEVICE:
+        found = load(devices, Scope.DEVICE, devices.c.id == query)
+        return found or load(devices, Scope.DEVICE, devices.c.name == query)
+    if kind is Scope.PLAN:
+        found = load(plans, Scope.PLAN, plans.c.id == query)
+        return found or load(plans, Scope.PLAN, plans.c.name == query)
+    if kind is Scope.CUSTOMER:
+        return of_companies(members)  # its companies in every vendor, by id (names are display)
     if kind is Scope.COMPANY:
         companies = schema.companies
         matches = (
@@ -304,17 +308,7 @@ def _resolve(
                 .where(devices.c.company_id == query)
                 .distinct()
             ).all()
-        found = []
-        for vendor, account, company_id in matches:
-            for table, entity in ((devices, Scope.DEVICE), (plans, Scope.PLAN)):
-                found += load(
-                    table,
-                    entity,
-                    table.c.vendor == vendor,
-                    table.c.account == account,
-                    table.c.company_id == company_id,
-                )
-        return found
+        return of_companies(matches)
     vendor, _, account = query.rpartition("/")
     where = [devices.c.account == account] + ([devices.c.vendor == vendor] if vendor else [])
     plan_where = [plans.c.account == account] + ([plans.c.vendor == vendor] if vendor else [])
