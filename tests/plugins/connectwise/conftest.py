@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -12,6 +12,7 @@ import pytest
 
 from backupbridge.alerts import Alert, AlertState, alerts_from, reconcile
 from backupbridge.health import Assessment, Health, PlanHealth
+from backupbridge.sandbox.server import serve
 from backupbridge.sinks import deliver_alerts
 from backupbridge_connectwise import ConnectWiseSimulator, ConnectWiseSink
 
@@ -95,3 +96,20 @@ def named(health: Health, at: dt.datetime = NOW, **kw: Any) -> list[Alert]:
 def run_pass(state: AlertState, health: Health, sinks: list[Any], at: dt.datetime = NOW, **kw: Any) -> Any:
     opened, recovered = reconcile(state, named(health, at, **kw))
     return deliver_alerts(state, opened, recovered, [], sinks)
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ConnectWiseSimulator, str]]:
+    sim = ConnectWiseSimulator()
+    server = serve(sim)
+    for name, value in (
+        ("CW_PUBLIC_KEY", sim.credentials["public_key"]),
+        ("CW_PRIVATE_KEY", sim.credentials["private_key"]),
+        ("CW_CLIENT_ID", sim.credentials["client_id"]),
+    ):
+        monkeypatch.setenv(name, value)
+    try:
+        yield sim, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

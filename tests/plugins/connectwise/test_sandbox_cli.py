@@ -7,33 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from backupbridge.cli import main
-from backupbridge.sandbox.server import serve
 from backupbridge_connectwise import ConnectWiseSimulator, marker
 
 LENIENT = ["--max-age", "60d", "--grace", "30d", "--treat-warning-as-success", "--rollup", "best"]
-
-
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ConnectWiseSimulator, str]]:
-    sim = ConnectWiseSimulator()
-    server = serve(sim)
-    for name, value in (
-        ("CW_PUBLIC_KEY", sim.credentials["public_key"]),
-        ("CW_PRIVATE_KEY", sim.credentials["private_key"]),
-        ("CW_CLIENT_ID", sim.credentials["client_id"]),
-    ):
-        monkeypatch.setenv(name, value)
-    try:
-        yield sim, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def config(tmp_path: Path, site: str, **changes: str) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import backupbridge.sandbox as sandbox
 from backupbridge.alerts import Alert, AlertState, reconcile_events
 from backupbridge.cli import main
 from backupbridge.health import Health
-from backupbridge.sandbox.server import serve
 from backupbridge.sinks import deliver_alerts
 from backupbridge_cleverfox.seeding import _seed_log
 from backupbridge_connectwise import ConnectWiseSimulator, marker
@@ -24,23 +22,6 @@ from backupbridge_connectwise import ConnectWiseSimulator, marker
 from .conftest import NOW, Wire
 from .test_sandbox_cli import config
 from .test_sink import Make
-
-
-@pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ConnectWiseSimulator, str]]:
-    sim = ConnectWiseSimulator()
-    server = serve(sim)
-    for name, value in (
-        ("CW_PUBLIC_KEY", sim.credentials["public_key"]),
-        ("CW_PRIVATE_KEY", sim.credentials["private_key"]),
-        ("CW_CLIENT_ID", sim.credentials["client_id"]),
-    ):
-        monkeypatch.setenv(name, value)
-    try:
-        yield sim, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def report(capsys: pytest.CaptureFixture[str], cfg: Path, state: Path) -> tuple[int, str]:
