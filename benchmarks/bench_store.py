@@ -22,13 +22,17 @@ device) and prints:
 Then the overhead of recording: a sandbox collect of the same accounts with and without recording into
 SQLite, alternated ``--rounds`` times, medians compared (the issue's bound is 20%). A recording collect
 reads the store's history and judges with it, as ``collect`` does; the other judges on the listings alone.
+Measured twice: in one process (a long-lived collector: every round after a warm-up), and as cron runs
+``backupbridge collect``, one fresh process a collect (``--cold-rounds``, the child's CPU time and wall
+time; the recording child also imports SQLAlchemy and the store, opens it and compiles its statements).
+``--overhead-only`` measures just these two.
 
 A year of daily runs for 10,000 devices (3.65 million job rows) is ``--days 365``; the default of 30 days
 finishes in a few minutes. PostgreSQL comes from ``--postgres URL`` or ``$BACKUPBRIDGE_TEST_POSTGRES_URL``
 (each size runs in a schema of its own, dropped afterwards).
 
 Run: python benchmarks/bench_store.py [--sizes 1000,10000] [--days 30] [--backends sqlite,postgresql]
-         [--postgres URL] [--rounds 7] [--sandbox-size 40] [--tenants 3]
+         [--postgres URL] [--rounds 8] [--cold-rounds 7] [--sandbox-size 40] [--tenants 3] [--overhead-only]
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ import argparse
 import datetime as dt
 import io
 import os
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -232,6 +239,70 @@ def recording_overhead(rounds: int, size: int, tenants: int) -> tuple[float, flo
     return statistics.median(plain), statistics.median(recorded)
 
 
+# One sandbox collect in a fresh process, as cron runs ``backupbridge collect``: argv is (record 0/1, store URL,
+# tenants, size). The recording child does what ``collect`` does (store.commands.collect, alerts aside).
+COLD_COLLECT = """
+import datetime as dt, sys, time
+began = time.perf_counter()
+from backupbridge.bridge import Bridge
+from backupbridge.health import HealthPolicy, assess
+record, url, tenants, size = sys.argv[1] == "1", sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+policy = HealthPolicy()
+bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
+started = dt.datetime.now(dt.UTC)
+snapshot = bridge.snapshot()
+remembered = None
+if record:
+    from backupbridge.store import open_store, record_snapshot
+    from backupbridge.store.history import health_history
+    store = open_store(url)
+    covered = {*bridge.accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
+    remembered = health_history(store, covered, now=snapshot.clocks, policy=policy)
+assessment = assess(
+    snapshot.devices, snapshot.plans, snapshot.jobs, now=snapshot.clocks, policy=policy,
+    timezones=snapshot.timezones, incomplete=snapshot.incomplete, history=remembered,
+)
+if record:
+    record_snapshot(store, snapshot, started, assessment=assessment, policy=policy, accounts=bridge.accounts)
+    store.close()
+print(time.perf_counter() - began)
+"""
+
+
+def cold_recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, float]:
+    """Median CPU and wall seconds of a sandbox collect in a fresh process, without and with recording into
+    SQLite, alternated on the same accounts after one recording warm-up that inserts everything."""
+
+    def child(record: bool, url: str) -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        began = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", COLD_COLLECT, "1" if record else "0", url, str(tenants), str(size)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        wall = time.perf_counter() - began
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
+
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    wall: dict[bool, list[float]] = {False: [], True: []}
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite:///{Path(directory) / 'cold.sqlite3'}"
+        child(True, url)
+        for round_ in range(2 * rounds):
+            record = round_ % 2 == 1
+            spent, took = child(record, url)
+            cpu[record].append(spent)
+            wall[record].append(took)
+    return {
+        "cpu_plain": statistics.median(cpu[False]),
+        "cpu_recorded": statistics.median(cpu[True]),
+        "wall_plain": statistics.median(wall[False]),
+        "wall_recorded": statistics.median(wall[True]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="Device counts, comma-separated.")
@@ -242,16 +313,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="Alternations for the recording overhead.")
     parser.add_argument("--sandbox-size", type=int, default=40)
     parser.add_argument("--tenants", type=int, default=3)
+    parser.add_argument("--cold-rounds", type=int, default=7, help="Alternations of the fresh-process collect.")
+    parser.add_argument("--overhead-only", action="store_true", help="Only the recording overhead.")
     args = parser.parse_args()
+    if args.overhead_only:
+        args.backends = ""
     sizes = [int(s) for s in args.sizes.split(",")]
-    backends = [b for b in args.backends.split(",") if b != "postgresql" or args.postgres]
+    backends = [b for b in args.backends.split(",") if b and (b != "postgresql" or args.postgres)]
     if "postgresql" in args.backends and not args.postgres:
         print("postgresql: skipped (no --postgres URL and no $BACKUPBRIDGE_TEST_POSTGRES_URL)")
-    print(f"{args.days} daily runs, {args.accounts} accounts, 25 devices a company")
-    print(
-        f"{'backend':<11}{'devices':>8}{'job rows':>10}{'jobs/s':>9}{'record/day':>12}{'last 5 days':>13}"
-        f"{'bytes/job':>11}{'history 30d':>13}{'report':>9}{'from store':>12}"
-    )
+    if backends:
+        print(f"{args.days} daily runs, {args.accounts} accounts, 25 devices a company")
+        print(
+            f"{'backend':<11}{'devices':>8}{'job rows':>10}{'jobs/s':>9}{'record/day':>12}{'last 5 days':>13}"
+            f"{'bytes/job':>11}{'history 30d':>13}{'report':>9}{'from store':>12}"
+        )
     for backend in backends:
         results = {}
         for devices in sizes:
@@ -281,6 +357,13 @@ def main() -> None:
     print(
         f"sandbox collect, {4 * args.tenants} accounts x {args.sandbox_size} devices: {plain * 1000:.0f} ms without "
         f"recording, {recorded * 1000:.0f} ms with (SQLite): +{(recorded / plain - 1) * 100:.0f}% (bound: +20%)"
+    )
+    cold = cold_recording_overhead(args.cold_rounds, args.sandbox_size, args.tenants)
+    print(
+        f"the same, one fresh process a collect (as cron runs it): CPU {cold['cpu_plain'] * 1000:.0f} ms without, "
+        f"{cold['cpu_recorded'] * 1000:.0f} ms with: +{(cold['cpu_recorded'] / cold['cpu_plain'] - 1) * 100:.0f}%; "
+        f"wall {cold['wall_plain'] * 1000:.0f} / {cold['wall_recorded'] * 1000:.0f} ms: "
+        f"+{(cold['wall_recorded'] / cold['wall_plain'] - 1) * 100:.0f}%"
     )
 
 

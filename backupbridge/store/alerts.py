@@ -39,7 +39,6 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..alerts import (
     Alert,
@@ -516,7 +515,14 @@ def _lock(conn: sa.Connection, key: int, timeout: float | None) -> None:
 
 
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    # The dialect's own module, imported when used: the PostgreSQL dialect costs a collect on SQLite ~40 ms.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
