@@ -19,7 +19,7 @@ import enum
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import attrs
 
@@ -255,7 +255,43 @@ def table_console(stream: TextIO, *, markup: bool = True) -> Console:
     ``markup=False`` for output made only of vendor text: a device named ``SRV [/x]`` is printed as it is,
     where rich markup would swallow it or fail on it.
     """
-    return _console_class()(file=stream, soft_wrap=False, highlight=False, markup=markup, width=output_width(stream))
+    width = output_width(stream)
+    # Off a terminal rich pads every line to the table's width: a file or a mail keeps no trailing blanks.
+    file = stream if _is_terminal(stream) else cast("TextIO", _TrimmedLines(stream))  # what rich uses of a file
+    return _console_class()(file=file, soft_wrap=False, highlight=False, markup=markup, width=width)
+
+
+class _TrimmedLines:
+    """A text stream that writes each line to ``stream`` without its trailing spaces (a line still open is
+    held until its end, or written as it is on ``flush``). What rich needs of a file: ``write``, ``flush``,
+    ``isatty``, ``fileno`` and ``encoding``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._open = ""
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        lines = (self._open + text).split("\n")
+        self._open = lines.pop()
+        if lines:
+            self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._open:
+            self.stream.write(self._open)
+            self._open = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
 
 
 _CONSOLE: type[Console] | None = None
