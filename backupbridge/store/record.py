@@ -17,13 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import importlib
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..bridge import VERDICT_LISTINGS, AccountFailure, Snapshot
 from ..errors import UnknownVendorError, ValidationError
@@ -121,8 +121,8 @@ def _upsert_statement(
     dialect: str, table: sa.Table, key: tuple[str, ...], keep: tuple[str, ...], newer: str | None
 ) -> Any:
     """``INSERT .. ON CONFLICT (key) DO UPDATE``, built once per table and dialect (building it costs more than
-    running it for a small account)."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    running it for a small account). Only the dialect in use is imported (PostgreSQL's costs ~40 ms)."""
+    statement = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(table)
     update = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in (*key, *keep)}
     where = table.c[newer] <= statement.excluded[newer] if newer else None
     return statement.on_conflict_do_update(index_elements=list(key), set_=update, where=where)
@@ -151,12 +151,93 @@ def _upsert(
     return len(ordered)
 
 
+# The statements of a recording, built once (building a statement costs more than running it for a small
+# account); every value is a bound parameter.
+
+
+def _account_of(table: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(table.c.vendor == sa.bindparam("b_vendor"), table.c.account == sa.bindparam("b_account"))
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
+
+
+@functools.cache
+def _known_entities(table: sa.Table) -> sa.Select[Any]:
+    return sa.select(table.c.id, table.c.digest, table.c.name, table.c.last_seen).where(_account_of(table))
+
+
+@functools.cache
+def _touch_entities(table: sa.Table) -> sa.Update:
+    """``last_seen`` of the listed unchanged entities moved to this listing's time."""
+    seen = sa.bindparam("b_seen", type_=schema.UTCDateTime())
+    return (
+        sa.update(table)
+        .where(_account_of(table), table.c.id.in_(sa.bindparam("b_ids", expanding=True)), table.c.last_seen != seen)
+        .values(last_seen=seen)
+    )
+
+
+@functools.cache
+def _former_names() -> sa.Update:
+    """A renamed entity's former name keeps when it was last seen."""
+    names = schema.entity_names
+    return (
+        sa.update(names)
+        .where(
+            names.c.kind == sa.bindparam("b_kind"),
+            _account_of(names),
+            names.c.entity_id == sa.bindparam("b_entity"),
+            names.c.name == sa.bindparam("b_former"),
+            names.c.last_seen < sa.bindparam("b_when", type_=schema.UTCDateTime()),
+        )
+        .values(last_seen=sa.bindparam("b_when", type_=schema.UTCDateTime()))
+    )
+
+
+@functools.cache
+def _known_jobs() -> sa.Select[Any]:
+    jobs = schema.jobs
+    return sa.select(jobs.c.job_key, jobs.c.digest).where(
+        _account_of(jobs), jobs.c.job_key.in_(sa.bindparam("b_keys", expanding=True))
+    )
+
+
+@functools.cache
+def _recorded_verdicts() -> sa.Select[Any]:
+    table = schema.verdicts
+    return sa.select(
+        table.c.kind, table.c.entity_id, table.c.device_id, table.c.health, table.c.reason, table.c.company_id
+    ).where(_account_of(table), table.c.day == sa.bindparam("b_day", type_=sa.Date()))
+
+
 def _day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return moment.astimezone(tz).date()
 
 
 def _text(value: str | None) -> str | None:
     return redact(value) if value else value
+
+
+class _Texts:
+    """``_text`` for one recording, each distinct text redacted once (a run repeats the same reasons and errors
+    across hundreds of records). One per ``record_snapshot`` call, so a secret registered since the last
+    call is redacted from then on."""
+
+    __slots__ = ("_done",)
+
+    def __init__(self) -> None:
+        self._done: dict[str, str] = {}
+
+    def __call__(self, value: str | None) -> str | None:
+        if not value:
+            return value
+        done = self._done.get(value)
+        if done is None:
+            done = self._done[value] = redact(value)
+        return done
 
 
 @attrs.define
@@ -172,22 +253,31 @@ class _Account:
 
 def _by_account(snapshot: Snapshot, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Account]:
     grouped: dict[tuple[str, str], _Account] = {}
-
-    def slot(vendor: str, account: str) -> _Account:
-        return grouped.setdefault((vendor, account), _Account(vendor, account))
-
     for key in [*accounts, *snapshot.clocks]:
-        slot(*key)
+        if key not in grouped:
+            grouped[key] = _Account(*key)
     for failure in snapshot.failures:
-        slot(failure.vendor, failure.account).failures.append(failure)
-    for records, attr in (
+        key = (failure.vendor, failure.account)
+        if key not in grouped:
+            grouped[key] = _Account(*key)
+        grouped[key].failures.append(failure)
+    records: tuple[tuple[Sequence[Company | Device | Plan | Job], str], ...] = (
         (snapshot.companies, "companies"),
         (snapshot.devices, "devices"),
         (snapshot.plans, "plans"),
         (snapshot.jobs, "jobs"),
-    ):
-        for record in records:
-            getattr(slot(record.vendor, record.account), attr).append(record)
+    )
+    for listed, attr in records:
+        lists: dict[tuple[str, str], list[Any]] = {}  # the account's list for this kind of record
+        for record in listed:
+            key = (record.vendor, record.account)
+            into = lists.get(key)
+            if into is None:
+                part = grouped.get(key)
+                if part is None:
+                    part = grouped[key] = _Account(*key)
+                into = lists[key] = getattr(part, attr)
+            into.append(record)
     return grouped
 
 
@@ -236,10 +326,11 @@ def record_snapshot(
             history=health_history(store, covered, now=snapshot.clocks, policy=policy),  # what the vendor forgot
         )
     with store.write("run") as conn:
-        result = conn.execute(sa.insert(schema.runs).values(started_at=run_started, source=source))
+        result = conn.execute(_insert(schema.runs).values(started_at=run_started, source=source))
         run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     grouped = _by_account(snapshot, accounts)
     verdicts = _verdicts_by_account(assessment)
+    texts = _Texts()
     totals = {"ok": 0, "failed": 0, "new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
     for key in sorted(grouped):
         part = grouped[key]
@@ -251,6 +342,7 @@ def record_snapshot(
             snapshot=snapshot,
             run_started=run_started,
             verdicts=verdicts.get(key, []),
+            texts=texts,
         )
         counts = _with_retry(work, store, f"recording of account {key[0]}/{key[1]}")
         totals["failed" if part.failures or key not in snapshot.clocks else "ok"] += 1
@@ -296,31 +388,21 @@ def _with_retry(work: Callable[[sa.Connection], dict[str, int]], store: Store, w
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _verdicts_by_account(assessment: Assessment) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+# One verdict as recorded: kind, entity_id, device_id, company_id, health, reason (as the engine said it).
+_Verdict = tuple[str, str, str, str | None, str, str]
+
+
+def _verdicts_by_account(assessment: Assessment) -> dict[tuple[str, str], list[_Verdict]]:
+    rows: dict[tuple[str, str], list[_Verdict]] = {}
     for device in assessment.devices:
         rows.setdefault((device.vendor, device.account), []).append(
-            {
-                "kind": "device",
-                "entity_id": device.device_id,
-                "device_id": "",
-                "company_id": device.company_id,
-                "health": device.health.value,
-                "reason": device.reason,
-            }
+            ("device", device.device_id, "", device.company_id, device.health.value, device.reason)
         )
     for plan in assessment.plans:
         if plan.plan_id is None:
             continue
         rows.setdefault((plan.vendor, plan.account), []).append(
-            {
-                "kind": "plan",
-                "entity_id": plan.plan_id,
-                "device_id": plan.device_id or "",
-                "company_id": plan.company_id,
-                "health": plan.health.value,
-                "reason": plan.reason,
-            }
+            ("plan", plan.plan_id, plan.device_id or "", plan.company_id, plan.health.value, plan.reason)
         )
     return rows
 
@@ -332,7 +414,8 @@ def _record_account(
     part: _Account,
     snapshot: Snapshot,
     run_started: dt.datetime,
-    verdicts: list[dict[str, Any]],
+    verdicts: list[_Verdict],
+    texts: Callable[[str | None], str | None] = _text,
 ) -> dict[str, int]:
     key = (part.vendor, part.account)
     tz = snapshot.timezones.get(key, dt.UTC)
@@ -344,17 +427,18 @@ def _record_account(
     # An account that neither answered nor failed (no listing was read) is no answer: never recorded as ok.
     silent = not answered and first is None
     conn.execute(
-        sa.insert(schema.run_accounts).values(
-            run_id=run_id,
-            vendor=part.vendor,
-            account=part.account,
-            observed_at=seen,
-            day=day,
-            timezone=str(tz),
-            ok=first is None and not silent,
-            error_class=type(first.error).__name__ if first else ("NoAnswerError" if silent else None),
-            error_message=_text(first.message) if first else (_NO_ANSWER if silent else None),
-        )
+        _insert(schema.run_accounts),
+        {
+            "run_id": run_id,
+            "vendor": part.vendor,
+            "account": part.account,
+            "observed_at": seen,
+            "day": day,
+            "timezone": str(tz),
+            "ok": first is None and not silent,
+            "error_class": type(first.error).__name__ if first else ("NoAnswerError" if silent else None),
+            "error_message": texts(first.message) if first else (_NO_ANSWER if silent else None),
+        },
     )
     supported = _supported(part.vendor)
     records: Mapping[str, Sequence[Any]] = {
@@ -376,74 +460,50 @@ def _record_account(
                 "ok": failure is None,
                 "records": len(records[operation]) if failure is None and operation in records else None,
                 "error_class": type(failure.error).__name__ if failure else None,
-                "error_message": _text(failure.message) if failure else None,
+                "error_message": texts(failure.message) if failure else None,
             }
         )
     if listings:
-        conn.execute(sa.insert(schema.run_listings), listings)
+        conn.execute(_insert(schema.run_listings), listings)
     ok = {op for op in LISTINGS if answered and op not in failed}
     counts = {"new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
-    identity = {"vendor": part.vendor, "account": part.account}
     if "list_companies" in ok:
-        counts["companies"] = _sync_entities(
-            conn,
-            store,
-            schema.companies,
-            "company",
-            part,
-            [{"id": c.id, "name": c.name, "parent_id": c.parent_id, "status": c.status.value} for c in part.companies],
-            seen,
-        )
+        counts["companies"] = _sync_entities(conn, schema.companies, "company", part, part.companies, seen)
     if "list_devices" in ok:
-        counts["devices"] = _sync_entities(
-            conn,
-            store,
-            schema.devices,
-            "device",
-            part,
-            [
-                {"id": d.id, "name": d.name, "company_id": d.company_id, "os": d.os.value, "status": d.status.value}
-                for d in part.devices
-            ],
-            seen,
-        )
+        counts["devices"] = _sync_entities(conn, schema.devices, "device", part, part.devices, seen)
     if "list_plans" in ok:
-        counts["plans"] = _sync_entities(
-            conn,
-            store,
-            schema.plans,
-            "plan",
-            part,
-            [{"id": p.id, "name": p.name, "company_id": p.company_id, "enabled": p.enabled} for p in part.plans],
-            seen,
-        )
+        counts["plans"] = _sync_entities(conn, schema.plans, "plan", part, part.plans, seen)
     if "list_jobs" in ok:
-        counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen)
+        counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen, texts)
     # Verdicts are recorded whenever the account was judged (a failed list_companies only names companies),
     # so the store never serves an earlier run's verdicts for this one.
     judged = answered and not any(f.operation in VERDICT_LISTINGS for f in part.failures)
     if verdicts and judged:
-        table = schema.verdicts
         # A verdict already recorded today, unchanged, is left as it is (observed_at: when it was first given).
         recorded = {
-            (row.kind, row.entity_id, row.device_id): (row.health, row.reason, row.company_id)
-            for row in conn.execute(
-                sa.select(
-                    table.c.kind,
-                    table.c.entity_id,
-                    table.c.device_id,
-                    table.c.health,
-                    table.c.reason,
-                    table.c.company_id,
-                ).where(table.c.vendor == part.vendor, table.c.account == part.account, table.c.day == day)
-            )
+            (kind, entity_id, device_id): (health, reason, company_id)
+            for kind, entity_id, device_id, health, reason, company_id in conn.execute(
+                _recorded_verdicts(), {"b_vendor": part.vendor, "b_account": part.account, "b_day": day}
+            ).all()
         }
         rows = []
-        for verdict in verdicts:
-            row = {**identity, **verdict, "day": day, "observed_at": seen, "reason": _text(verdict["reason"]) or ""}
-            said = (row["health"], row["reason"], row["company_id"])
-            if recorded.get((row["kind"], row["entity_id"], row["device_id"])) != said:
-                rows.append(row)
+        for kind, entity_id, device_id, company_id, health, reason in verdicts:
+            said = (health, texts(reason) or "", company_id)
+            if recorded.get((kind, entity_id, device_id)) != said:
+                rows.append(
+                    {
+                        "vendor": part.vendor,
+                        "account": part.account,
+                        "kind": kind,
+                        "entity_id": entity_id,
+                        "device_id": device_id,
+                        "company_id": company_id,
+                        "health": health,
+                        "reason": said[1],
+                        "day": day,
+                        "observed_at": seen,
+                    }
+                )
         _upsert(
             conn,
             store,
@@ -465,10 +525,33 @@ def _supported(vendor: str) -> frozenset[Capability]:
         return frozenset(Capability(op) for op in LISTINGS)
 
 
+def _said(values: Iterable[Any]) -> str:
+    """What a digest is taken of: the values as text (None as nothing), apart."""
+    return "\x1f".join(["" if value is None else str(value) for value in values])
+
+
+def _fingerprint(said: str) -> str:
+    return hashlib.blake2b(said.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
 def _digest(row: Mapping[str, Any], columns: Iterable[str]) -> str:
     """A short fingerprint of what can change in a row: an unchanged row is not rewritten."""
-    said = "\x1f".join("" if row[c] is None else str(row[c]) for c in columns)
-    return hashlib.blake2b(said.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return _fingerprint(_said([row[c] for c in columns]))
+
+
+# What can change in an entity, in the order of its table's columns (the digest is taken in that order; a
+# test pins it to the rows' columns): the values its row is written with.
+_ENTITY_FIELDS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "company": lambda c: (c.name, c.parent_id, c.status.value),
+    "device": lambda d: (d.name, d.company_id, d.os.value, d.status.value),
+    "plan": lambda p: (p.name, p.company_id, p.enabled),
+}
+
+
+def _entity_columns(table: sa.Table) -> list[str]:
+    return [
+        c.name for c in table.columns if c.name not in ("vendor", "account", "id", "digest", "first_seen", "last_seen")
+    ]
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
@@ -478,11 +561,10 @@ def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
 
 def _sync_entities(
     conn: sa.Connection,
-    store: Store,
     table: sa.Table,
     kind: str,
     part: _Account,
-    rows: list[dict[str, Any]],
+    entities: Sequence[Company | Device | Plan],
     seen: dt.datetime,
 ) -> int:
     """Upsert the companies, devices or plans of one account's listing.
@@ -491,76 +573,75 @@ def _sync_entities(
     500). A new name (a new entity, or a rename) gets a row in ``entity_names``; the former name keeps when it
     was last seen.
     """
-    identity = {"vendor": part.vendor, "account": part.account}
-    unique = {row["id"]: row for row in rows}
-    fields = [
-        c.name for c in table.columns if c.name not in ("vendor", "account", "id", "digest", "first_seen", "last_seen")
-    ]
-    known = {
-        row.id: row
-        for row in conn.execute(
-            sa.select(table.c.id, table.c.digest, table.c.name, table.c.last_seen).where(
-                table.c.vendor == part.vendor, table.c.account == part.account
-            )
-        )
-    }
+    account = {"b_vendor": part.vendor, "b_account": part.account}
+    unique = {entity.id: entity for entity in entities}
+    values = _ENTITY_FIELDS[kind]
+    columns = _entity_columns(table)
+    known = {row[0]: row for row in conn.execute(_known_entities(table), account).all()}
     changed, unchanged, names, former = [], [], [], []
     for entity_id in sorted(unique):
-        row = unique[entity_id]
-        digest = _digest(row, fields)
+        said = values(unique[entity_id])
+        digest = _fingerprint(_said(said))
         old = known.get(entity_id)
-        if old is not None and old.digest == digest:
+        if old is not None and old[1] == digest:
             unchanged.append(entity_id)
             continue
-        changed.append({**identity, **row, "digest": digest, "first_seen": seen, "last_seen": seen})
-        if old is None or old.name != row["name"]:
+        name = said[0]
+        changed.append(
+            {
+                "vendor": part.vendor,
+                "account": part.account,
+                "id": entity_id,
+                **dict(zip(columns, said, strict=True)),
+                "digest": digest,
+                "first_seen": seen,
+                "last_seen": seen,
+            }
+        )
+        if old is None or old[2] != name:
             names.append(
                 {
                     "kind": kind,
-                    **identity,
+                    "vendor": part.vendor,
+                    "account": part.account,
                     "entity_id": entity_id,
-                    "name": row["name"],
+                    "name": name,
                     "first_seen": seen,
                     "last_seen": seen,
                 }
             )
-        if old is not None and old.name != row["name"]:
-            former.append({"former": old.name, "entity": entity_id, "when": old.last_seen})
+        if old is not None and old[2] != name:
+            former.append({"b_kind": kind, **account, "b_entity": entity_id, "b_former": old[2], "b_when": old[3]})
     # ``last_seen`` is the time of the latest recorded listing that named the entity, even when the vendor's
     # clock went backwards: ``stored`` shows the entities whose ``last_seen`` is that latest listing's time.
-    _upsert(conn, store, table, changed, ("vendor", "account", "id"), keep=("first_seen",))
+    _upsert_entities(conn, table, changed)
     for chunk in _chunks(unchanged):
-        conn.execute(
-            sa.update(table)
-            .where(table.c.vendor == part.vendor, table.c.account == part.account, table.c.id.in_(chunk))
-            .where(table.c.last_seen != seen)
-            .values(last_seen=seen)
-        )
-    names_table = schema.entity_names
+        conn.execute(_touch_entities(table), {**account, "b_ids": list(chunk), "b_seen": seen})
     if former:
-        conn.execute(
-            sa.update(names_table)
-            .where(
-                names_table.c.kind == kind,
-                names_table.c.vendor == part.vendor,
-                names_table.c.account == part.account,
-                names_table.c.entity_id == sa.bindparam("entity"),
-                names_table.c.name == sa.bindparam("former"),
-                names_table.c.last_seen < sa.bindparam("when"),
-            )
-            .values(last_seen=sa.bindparam("when")),
-            former,
-        )
-    _upsert(
-        conn,
-        store,
-        names_table,
-        names,
-        ("kind", "vendor", "account", "entity_id", "name"),
-        keep=("first_seen",),
-        newer="last_seen",
-    )
+        conn.execute(_former_names(), former)
+    if names:
+        _upsert_names(conn, names)
     return len(unique)
+
+
+def _upsert_entities(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    # ``rows`` are in key order already (one account, sorted by id).
+    statement = _upsert_statement(conn.dialect.name, table, ("vendor", "account", "id"), ("first_seen",), None)
+    for start in range(0, len(rows), 1000):
+        conn.execute(statement, rows[start : start + 1000])
+
+
+def _upsert_names(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    # ``rows`` are in key order already (one kind of one account, sorted by entity id, one name each).
+    statement = _upsert_statement(
+        conn.dialect.name,
+        schema.entity_names,
+        ("kind", "vendor", "account", "entity_id", "name"),
+        ("first_seen",),
+        "last_seen",
+    )
+    for start in range(0, len(rows), 1000):
+        conn.execute(statement, rows[start : start + 1000])
 
 
 _JOB_FIELDS = (
@@ -579,53 +660,82 @@ _JOB_FIELDS = (
 
 
 def _record_jobs(
-    conn: sa.Connection, store: Store, part: _Account, tz: dt.tzinfo, day: dt.date, seen: dt.datetime
+    conn: sa.Connection,
+    store: Store,
+    part: _Account,
+    tz: dt.tzinfo,
+    day: dt.date,
+    seen: dt.datetime,
+    texts: Callable[[str | None], str | None] = _text,
 ) -> tuple[int, int]:
-    """Write the account's runs that are new or changed; returns (new, listed)."""
+    """Write the account's runs that are new or changed; returns (new, listed).
+
+    Each run's digest is taken of its values as ``_JOB_FIELDS`` orders them (the error redacted); a row is
+    built only for a run that is new or changed."""
     history = _history_vendor(part.vendor)
-    devices = {d.id: d for d in part.devices}
-    rows: dict[str, dict[str, Any]] = {}
+    devices = {d.id: d for d in part.devices} if not history else {}
+    listed: dict[str, tuple[str, Job, str | None]] = {}
     for job in part.jobs:
-        when = job.started_at or job.finished_at
-        key = job_key(job, history=history, device=devices.get(job.device_id or ""))
-        row: dict[str, Any] = {
-            "vendor": part.vendor,
-            "account": part.account,
-            "job_key": key,
-            "job_id": job.id,
-            "device_id": job.device_id,
-            "plan_id": job.plan_id,
-            "company_id": job.company_id,
-            "status": job.status.value,
-            "vendor_status": job.vendor_status,
-            "kind": job.kind.value,
-            "started_at": job.started_at,
-            "finished_at": job.finished_at,
-            "day": _day(when, tz) if when is not None else day,
-            "size_bytes": job.size_bytes,
-            "files": job.files,
-            "error": _text(job.error),
-            "first_seen": seen,
-            "last_seen": seen,
-        }
-        row["digest"] = _digest(row, _JOB_FIELDS)
-        rows[key] = row
-    jobs = schema.jobs
-    keys = sorted(rows)
+        key = job.id if history else job_key(job, history=False, device=devices.get(job.device_id or ""))
+        error = texts(job.error)
+        said = "\x1f".join(
+            [
+                "" if value is None else str(value)
+                for value in (
+                    job.device_id,
+                    job.plan_id,
+                    job.company_id,
+                    job.status.value,
+                    job.vendor_status,
+                    job.kind.value,
+                    job.started_at,
+                    job.finished_at,
+                    job.size_bytes,
+                    job.files,
+                    error,
+                )
+            ]
+        )
+        listed[key] = (_fingerprint(said), job, error)
+    keys = sorted(listed)
     known: dict[str, str] = {}
+    account = {"b_vendor": part.vendor, "b_account": part.account}
     for chunk in _chunks(keys):
-        for job_key_, digest in conn.execute(
-            sa.select(jobs.c.job_key, jobs.c.digest).where(
-                jobs.c.vendor == part.vendor, jobs.c.account == part.account, jobs.c.job_key.in_(chunk)
-            )
-        ):
-            known[job_key_] = digest
-    changed = [rows[k] for k in keys if known.get(k) != rows[k]["digest"]]
+        known.update(conn.execute(_known_jobs(), {**account, "b_keys": list(chunk)}).all())
+    changed = []
+    for key in keys:
+        digest, job, error = listed[key]
+        if known.get(key) == digest:
+            continue
+        when = job.started_at or job.finished_at
+        changed.append(
+            {
+                "vendor": part.vendor,
+                "account": part.account,
+                "job_key": key,
+                "job_id": job.id,
+                "device_id": job.device_id,
+                "plan_id": job.plan_id,
+                "company_id": job.company_id,
+                "status": job.status.value,
+                "vendor_status": job.vendor_status,
+                "kind": job.kind.value,
+                "started_at": job.started_at,
+                "finished_at": job.finished_at,
+                "day": _day(when, tz) if when is not None else day,
+                "size_bytes": job.size_bytes,
+                "files": job.files,
+                "error": error,
+                "digest": digest,
+                "first_seen": seen,
+                "last_seen": seen,
+            }
+        )
     # The day a run belongs to never moves once recorded (a last run without a time keeps the day first seen).
     _upsert(
         conn,
         store,
-        jobs,
+        schema.jobs,
         changed,
         ("vendor", "account", "job_key"),
         keep=("first_seen", "day", "job_id"),
