@@ -333,6 +333,10 @@ def _when(job: Job) -> dt.datetime | None:
     return job.finished_at or job.started_at
 
 
+def _moment(pair: tuple[dt.datetime, Job]) -> dt.datetime:
+    return pair[0]
+
+
 @attrs.frozen(kw_only=True)
 class Verdict:
     """What judging one plan's (or one device's) runs found: the health and why, and the facts it rests on.
@@ -368,23 +372,22 @@ def _judge(
     when: Callable[[Job], dt.datetime | None] = _when,
 ) -> Verdict:
     successes = {JobStatus.SUCCESS, JobStatus.WARNING} if policy.treat_warning_as_success else {JobStatus.SUCCESS}
-    timed = sorted((r for r in runs if when(r) is not None), key=lambda r: when(r))  # type: ignore[arg-type, return-value]
-    last = timed[-1] if timed else (runs[-1] if runs else None)
-    success_times = [t for r in runs if r.status in successes and (t := when(r)) is not None]
+    stamped = [(when(r), r) for r in runs]  # each run's place asked once (``when`` may be the history's)
+    timed = sorted([(t, r) for t, r in stamped if t is not None], key=_moment)  # stable: ties keep run order
+    last = timed[-1][1] if timed else (runs[-1] if runs else None)
+    success_times = [t for t, r in stamped if t is not None and r.status in successes]
     if known_success is not None:
         success_times.append(known_success)
     last_success = max(success_times, default=None)
     tolerance = policy.offline_tolerance if offline else dt.timedelta(0)
     found: list[tuple[Health, str]] = []
 
-    finished = [r for r in timed if r.status in _DONE]
-    untimed_done = [r for r in runs if when(r) is None and r.status in _DONE]
+    finished = [(t, r) for t, r in timed if r.status in _DONE]
+    untimed_done = [r for t, r in stamped if t is None and r.status in _DONE]
     if finished or untimed_done:
         if finished:
-            latest_day = when(finished[-1])
-            assert latest_day is not None
-            day = latest_day.astimezone(tz).date()
-            same_day = [r for r in finished if (when(r) or latest_day).astimezone(tz).date() == day]
+            day = finished[-1][0].astimezone(tz).date()
+            same_day = [r for t, r in finished if t.astimezone(tz).date() == day]
         else:
             same_day = untimed_done[-1:]
         status = rollup_day(same_day, policy.rollup)
@@ -400,7 +403,7 @@ def _judge(
     if due and runs:  # with no run at all, NEVER_RUN says more than MISSED
         latest = due[-1]
         window_start = latest - dt.timedelta(minutes=30)
-        arrived = any((t := when(r)) is not None and t >= window_start for r in runs) or any(
+        arrived = any(t is not None and t >= window_start for t, _ in stamped) or any(
             r.status in (JobStatus.RUNNING, JobStatus.QUEUED) for r in runs
         )
         if not arrived and not (
@@ -408,7 +411,7 @@ def _judge(
         ):
             found.append((Health.MISSED, f"no run since the one expected at {latest.strftime('%Y-%m-%d %H:%M')} UTC"))
     if last_success is None:
-        first = min((t for r in runs if (t := when(r)) is not None), default=None)
+        first = timed[0][0] if timed else None
         if first is not None and now - first > policy.max_age + tolerance:
             found.append((Health.OVERDUE, f"no successful run in {span(now - first)} of runs"))
         elif not runs and (due or not expected):
@@ -465,11 +468,13 @@ def _missed_days(
     run has not overwritten it yet), and only from when the backup was first seen (``since``)."""
     if since is None or not observed or not expected:
         return ()
-    times = [t for r in runs if (t := when(r)) is not None]  # runs come oldest first
+    times: list[dt.datetime] | None = None
     days: set[dt.date] = set()
     for index, slot in enumerate(expected):
         if slot + grace > now or slot < since:
             continue
+        if times is None:
+            times = [t for r in runs if (t := when(r)) is not None]  # runs come oldest first
         following = expected[index + 1] if index + 1 < len(expected) else None
         first = bisect.bisect_left(times, slot - _EARLY)
         if first < len(times) and (following is None or times[first] < following - _EARLY):
@@ -477,7 +482,7 @@ def _missed_days(
         look = bisect.bisect_left(observed, slot + grace)
         if look < len(observed) and (following is None or observed[look] < following):
             days.add(slot.astimezone(tz).date())
-    return tuple(sorted(days))
+    return tuple(sorted(days)) if days else ()
 
 
 def _streak(runs: Sequence[Job], when: Callable[[Job], dt.datetime | None]) -> tuple[int, dt.datetime | None]:
@@ -551,7 +556,9 @@ def assess(
         # of it: only then is its place among them needed, and only then is it the backup's newest run. Placed
         # anywhere else it would outrank the vendor's timed runs (CleverFox's week-old missed runs carry no
         # time) and a fresh store would judge the same listing differently from no store at all.
-        known = {_run_identity(j) for j in job_list}
+        # A run's identity begins with its vendor: only the vendor's runs of the stored runs' vendors can match.
+        stored_vendors = {stored.job.vendor for stored in history.runs}
+        known = {_run_identity(j) for j in job_list if j.vendor in stored_vendors}
         seen_at: dict[tuple[object, ...], dt.datetime] = {}
         joined: set[tuple[str, str, str | None, str | None]] = set()
         placed: dict[int, dt.datetime] = {}
@@ -566,14 +573,19 @@ def assess(
             joined.add(_backup(stored.job))
             if _when(stored.job) is None:
                 placed[id(stored.job)] = stored.first_seen
-        vendor_timed = {_backup(j) for j in jobs_shown if _when(j) is not None}
-        for job in jobs_shown:
-            backup = _backup(job)
-            if _when(job) is None and backup in joined and backup not in vendor_timed:
-                placed[id(job)] = seen_at.get(_run_identity(job), clock(job.vendor, job.account))
+        if joined:  # only a vendor's runs of a backup stored runs joined can need a place
+            joined_vendors = {backup[0] for backup in joined}
+            theirs = [job for job in jobs_shown if job.vendor in joined_vendors]
+            vendor_timed = {_backup(j) for j in theirs if _when(j) is not None}
+            for job in theirs:
+                backup = _backup(job)
+                if _when(job) is None and backup in joined and backup not in vendor_timed:
+                    placed[id(job)] = seen_at.get(_run_identity(job), clock(job.vendor, job.account))
+        if placed:  # else every run's place is its own time: ``_when`` itself, the engine's hottest call
+            placed_at = placed.get
 
-        def when(job: Job) -> dt.datetime | None:
-            return _when(job) or placed.get(id(job))
+            def when(job: Job) -> dt.datetime | None:
+                return job.finished_at or job.started_at or placed_at(id(job))
 
     by_device: dict[tuple[str, str, str], list[Job]] = {}
     by_plan: dict[tuple[str, str, str], list[Job]] = {}
@@ -586,7 +598,17 @@ def assess(
     window_days = max(1, policy.window.days)
     stored_success = _StoredSuccess(history)
 
-    observations: dict[tuple[str, str], list[dt.datetime]] = {}
+    # Per account, once: its clock, zone and day, and the moments its run listing answered (stored, and this pass).
+    accounts: dict[tuple[str, str], tuple[dt.datetime, dt.tzinfo, dt.date, list[dt.datetime]]] = {}
+
+    def account_facts(vendor: str, account: str) -> tuple[dt.datetime, dt.tzinfo, dt.date, list[dt.datetime]]:
+        facts = accounts.get((vendor, account))
+        if facts is None:
+            assert history is not None
+            at, tz = clock(vendor, account), zone(vendor, account)
+            observed = sorted((*history.observed.get((vendor, account), ()), at))
+            facts = accounts[(vendor, account)] = (at, tz, at.astimezone(tz).date(), observed)
+        return facts
 
     def figures(
         runs: Sequence[Job],
@@ -600,11 +622,7 @@ def assess(
         """The window figures of one verdict (none without a history)."""
         if history is None:
             return {}
-        vendor, account = key[0], key[1]
-        at, tz = clock(vendor, account), zone(vendor, account)
-        observed = observations.get((vendor, account))
-        if observed is None:  # the stored moments the run listing answered, and this pass
-            observed = observations[(vendor, account)] = sorted((*history.observed.get((vendor, account), ()), at))
+        at, tz, today, observed = account_facts(key[0], key[1])
         failures, failing_since = _streak(runs, when)
         return {
             "missed_days": _missed_days(
@@ -612,17 +630,22 @@ def assess(
             ),
             "consecutive_failures": failures,
             "failing_since": failing_since,
-            "days_in_status": _days_in_status(
-                history.verdicts.get(key, ()), health, at.astimezone(tz).date(), window_days
-            ),
+            "days_in_status": _days_in_status(history.verdicts.get(key, ()), health, today, window_days),
         }
 
-    def first_seen(vendor: str, account: str, *entities: tuple[str, str | None]) -> dt.datetime | None:
-        """When the store first saw all of ``(kind, id)`` (None: one of them never)."""
+    seen_first = history.first_seen if history is not None else {}
+
+    def first_seen(vendor: str, account: str, plan_id: str, device_id: str | None) -> dt.datetime | None:
+        """When the store first saw the plan and its device (None: one of them never)."""
         if history is None:
             return None
-        moments = [history.first_seen.get((vendor, account, kind, entity)) for kind, entity in entities if entity]
-        return None if not moments or None in moments else max(m for m in moments if m is not None)
+        plan_seen = seen_first.get((vendor, account, "plan", plan_id)) if plan_id else None
+        if not device_id:
+            return plan_seen if plan_id else None
+        device_seen = seen_first.get((vendor, account, "device", device_id))
+        if device_seen is None or (plan_id and plan_seen is None):
+            return None
+        return device_seen if plan_seen is None or device_seen > plan_seen else plan_seen  # the later of the two
 
     plan_results: list[PlanHealth] = []
     planned_devices: set[tuple[str, str, str]] = set()
@@ -662,7 +685,8 @@ def assess(
             known_success = known_success_for_plan(device, plan.id, by_device.get(key, []) if key else [])
             if history is not None:
                 remembered = stored_success.plan(plan.vendor, plan.account, plan.id if linked else None, device_id)
-                known_success = max((t for t in (known_success, remembered) if t is not None), default=None)
+                if remembered is not None and (known_success is None or remembered > known_success):
+                    known_success = remembered
             verdict = _judge(
                 runs,
                 expected=expected,
@@ -695,7 +719,7 @@ def assess(
                         verdict.health,
                         expected=expected,
                         grace=grace,
-                        since=first_seen(plan.vendor, plan.account, ("plan", plan.id), ("device", device_id)),
+                        since=first_seen(plan.vendor, plan.account, plan.id, device_id),
                     ),
                 )
             )
@@ -736,7 +760,8 @@ def assess(
                 known_success = device.last_backup_at
                 if history is not None:
                     remembered = stored_success.device(device.vendor, device.account, device.id)
-                    known_success = max((t for t in (known_success, remembered) if t is not None), default=None)
+                    if remembered is not None and (known_success is None or remembered > known_success):
+                        known_success = remembered
                 verdict = _judge(
                     runs,
                     expected=[],
