@@ -165,22 +165,6 @@ def _insert(table: sa.Table) -> sa.Insert:
 
 
 @functools.cache
-def _known_entities(table: sa.Table) -> sa.Select[Any]:
-    return sa.select(table.c.id, table.c.digest, table.c.name, table.c.last_seen).where(_account_of(table))
-
-
-@functools.cache
-def _touch_entities(table: sa.Table) -> sa.Update:
-    """``last_seen`` of the listed unchanged entities moved to this listing's time."""
-    seen = sa.bindparam("b_seen", type_=schema.UTCDateTime())
-    return (
-        sa.update(table)
-        .where(_account_of(table), table.c.id.in_(sa.bindparam("b_ids", expanding=True)), table.c.last_seen != seen)
-        .values(last_seen=seen)
-    )
-
-
-@functools.cache
 def _former_names() -> sa.Update:
     """A renamed entity's former name keeps when it was last seen."""
     names = schema.entity_names
@@ -197,20 +181,84 @@ def _former_names() -> sa.Update:
     )
 
 
-@functools.cache
-def _known_jobs() -> sa.Select[Any]:
-    jobs = schema.jobs
-    return sa.select(jobs.c.job_key, jobs.c.digest).where(
-        _account_of(jobs), jobs.c.job_key.in_(sa.bindparam("b_keys", expanding=True))
-    )
+class _Reads:
+    """The reads and the ``last_seen`` touch a recording runs for every account, in the driver's own SQL.
+
+    They run once per account and table on every collect, so SQLAlchemy's work per statement (compiling on
+    the first call of a process, expanding an ``IN`` of hundreds of keys, processing each row) costs more than
+    the database does: the SQL is fixed text, a list of keys is one array on PostgreSQL (``= ANY``, one
+    parameter: one plan whatever the count) and plain placeholders on SQLite (no JSON1 needed). Values are
+    bound and read with the columns' own types, so they are the same as through SQLAlchemy, and errors still
+    leave as ``DBAPIError`` (``Store`` turns them into ``StoreError``).
+    """
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self.postgresql = dialect.name == "postgresql"
+        self.mark = "%s" if self.postgresql else "?"
+        self.bind_time = _processor(schema.UTCDateTime(), dialect, "bind")
+        self.read_time = _processor(schema.UTCDateTime(), dialect, "result")
+        self.bind_day = _processor(sa.Date(), dialect, "bind")
+
+    def among(self, column: str, values: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+        """``column`` is one of ``values`` (at most 500, see ``_chunks``: old SQLite builds allow 999 parameters)."""
+        if self.postgresql:
+            return f"{column} = ANY({self.mark})", (list(values),)
+        return f"{column} IN ({', '.join('?' * len(values))})", tuple(values)
+
+    def known_entities(self, conn: sa.Connection, table: sa.Table, vendor: str, account: str) -> list[Any]:
+        """``(id, digest, name, last_seen as stored)`` of every entity of the account (``seen`` reads the time)."""
+        m = self.mark
+        sql = f"SELECT id, digest, name, last_seen FROM {table.name} WHERE vendor = {m} AND account = {m}"
+        return list(conn.exec_driver_sql(sql, (vendor, account)).all())
+
+    def seen(self, stored: Any) -> dt.datetime:
+        return self.read_time(stored) if self.read_time else stored  # type: ignore[no-any-return]
+
+    def touch(
+        self, conn: sa.Connection, table: sa.Table, vendor: str, account: str, ids: Sequence[str], seen: dt.datetime
+    ) -> None:
+        """``last_seen`` of the listed entities ``ids`` moved to ``seen`` (those not already there)."""
+        m = self.mark
+        among, values = self.among("id", ids)
+        when = self.bind_time(seen) if self.bind_time else seen
+        sql = (
+            f"UPDATE {table.name} SET last_seen = {m} "
+            f"WHERE vendor = {m} AND account = {m} AND {among} AND last_seen <> {m}"
+        )
+        conn.exec_driver_sql(sql, (when, vendor, account, *values, when))
+
+    def known_jobs(self, conn: sa.Connection, vendor: str, account: str, keys: Sequence[str]) -> list[Any]:
+        """``(job_key, digest)`` of those of ``keys`` the store has."""
+        m = self.mark
+        among, values = self.among("job_key", keys)
+        sql = f"SELECT job_key, digest FROM {schema.jobs.name} WHERE vendor = {m} AND account = {m} AND {among}"
+        return list(conn.exec_driver_sql(sql, (vendor, account, *values)).all())
+
+    def verdicts(self, conn: sa.Connection, vendor: str, account: str, day: dt.date) -> list[Any]:
+        """``(kind, entity_id, device_id, health, reason, company_id)`` of the account's verdicts of ``day``."""
+        m = self.mark
+        sql = (
+            "SELECT kind, entity_id, device_id, health, reason, company_id "
+            f"FROM {schema.verdicts.name} WHERE vendor = {m} AND account = {m} AND day = {m}"
+        )
+        return list(conn.exec_driver_sql(sql, (vendor, account, self.bind_day(day) if self.bind_day else day)).all())
 
 
-@functools.cache
-def _recorded_verdicts() -> sa.Select[Any]:
-    table = schema.verdicts
-    return sa.select(
-        table.c.kind, table.c.entity_id, table.c.device_id, table.c.health, table.c.reason, table.c.company_id
-    ).where(_account_of(table), table.c.day == sa.bindparam("b_day", type_=sa.Date()))
+def _processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect, which: str) -> Callable[[Any], Any] | None:
+    impl = type_.dialect_impl(dialect)
+    if which == "bind":
+        return impl.bind_processor(dialect)
+    return impl.result_processor(dialect, None)
+
+
+_reads: dict[str, _Reads] = {}
+
+
+def _reads_for(conn: sa.Connection) -> _Reads:
+    found = _reads.get(conn.dialect.name)
+    if found is None:
+        found = _reads[conn.dialect.name] = _Reads(conn.dialect)
+    return found
 
 
 def _day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
@@ -325,36 +373,39 @@ def record_snapshot(
             incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
             history=health_history(store, covered, now=snapshot.clocks, policy=policy),  # what the vendor forgot
         )
-    with store.write("run") as conn:
-        result = conn.execute(_insert(schema.runs).values(started_at=run_started, source=source))
-        run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     grouped = _by_account(snapshot, accounts)
     verdicts = _verdicts_by_account(assessment)
     texts = _Texts()
     totals = {"ok": 0, "failed": 0, "new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
-    for key in sorted(grouped):
-        part = grouped[key]
-        work = functools.partial(
-            _record_account,
-            store=store,
-            run_id=run_id,
-            part=part,
-            snapshot=snapshot,
-            run_started=run_started,
-            verdicts=verdicts.get(key, []),
-            texts=texts,
-        )
-        counts = _with_retry(work, store, f"recording of account {key[0]}/{key[1]}")
-        totals["failed" if part.failures or key not in snapshot.clocks else "ok"] += 1
-        for name, value in counts.items():
-            totals[name] += value
-    finished = run_finished or dt.datetime.now(dt.UTC)
-    with store.write("run") as conn:
-        conn.execute(
-            sa.update(schema.runs)
-            .where(schema.runs.c.id == run_id)
-            .values(finished_at=finished, accounts_ok=totals["ok"], accounts_failed=totals["failed"])
-        )
+    # One connection for the whole pass, one transaction on it per account (a connection per account cost a
+    # pool checkout and return each, and on PostgreSQL a ping and a reset: two round trips).
+    with store.errors("run"), store.engine.connect() as conn:
+        with store.errors("run"), conn.begin():
+            result = conn.execute(_insert(schema.runs).values(started_at=run_started, source=source))
+            run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        for key in sorted(grouped):
+            part = grouped[key]
+            work = functools.partial(
+                _record_account,
+                store=store,
+                run_id=run_id,
+                part=part,
+                snapshot=snapshot,
+                run_started=run_started,
+                verdicts=verdicts.get(key, []),
+                texts=texts,
+            )
+            counts = _with_retry(work, store, conn, f"recording of account {key[0]}/{key[1]}")
+            totals["failed" if part.failures or key not in snapshot.clocks else "ok"] += 1
+            for name, value in counts.items():
+                totals[name] += value
+        finished = run_finished or dt.datetime.now(dt.UTC)
+        with store.errors("run"), conn.begin():
+            conn.execute(
+                sa.update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(finished_at=finished, accounts_ok=totals["ok"], accounts_failed=totals["failed"])
+            )
     return RunRecord(
         run_id=run_id,
         started_at=run_started,
@@ -373,12 +424,15 @@ def record_snapshot(
 _TRANSIENT = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
 
 
-def _with_retry(work: Callable[[sa.Connection], dict[str, int]], store: Store, what: str) -> dict[str, int]:
-    """Run one account's transaction; PostgreSQL may abort one of two writers that wait on each other
-    (a deadlock): that transaction was rolled back whole, so it is simply run again (up to three times)."""
+def _with_retry(
+    work: Callable[[sa.Connection], dict[str, int]], store: Store, conn: sa.Connection, what: str
+) -> dict[str, int]:
+    """Run one account's transaction on ``conn`` (as ``Store.write`` would: ``BEGIN IMMEDIATE`` on SQLite, all
+    or nothing); PostgreSQL may abort one of two writers that wait on each other (a deadlock): that
+    transaction was rolled back whole, so it is simply run again (up to three times)."""
     for attempt in range(3):
         try:
-            with store.write(what) as conn:
+            with store.errors(what), conn.begin():
                 return work(conn)
         except StoreError as exc:
             cause = exc.__cause__
@@ -482,9 +536,9 @@ def _record_account(
         # A verdict already recorded today, unchanged, is left as it is (observed_at: when it was first given).
         recorded = {
             (kind, entity_id, device_id): (health, reason, company_id)
-            for kind, entity_id, device_id, health, reason, company_id in conn.execute(
-                _recorded_verdicts(), {"b_vendor": part.vendor, "b_account": part.account, "b_day": day}
-            ).all()
+            for kind, entity_id, device_id, health, reason, company_id in _reads_for(conn).verdicts(
+                conn, part.vendor, part.account, day
+            )
         }
         rows = []
         for kind, entity_id, device_id, company_id, health, reason in verdicts:
@@ -577,7 +631,8 @@ def _sync_entities(
     unique = {entity.id: entity for entity in entities}
     values = _ENTITY_FIELDS[kind]
     columns = _entity_columns(table)
-    known = {row[0]: row for row in conn.execute(_known_entities(table), account).all()}
+    reads = _reads_for(conn)
+    known = {row[0]: row for row in reads.known_entities(conn, table, part.vendor, part.account)}
     changed, unchanged, names, former = [], [], [], []
     for entity_id in sorted(unique):
         said = values(unique[entity_id])
@@ -611,12 +666,14 @@ def _sync_entities(
                 }
             )
         if old is not None and old[2] != name:
-            former.append({"b_kind": kind, **account, "b_entity": entity_id, "b_former": old[2], "b_when": old[3]})
+            former.append(
+                {"b_kind": kind, **account, "b_entity": entity_id, "b_former": old[2], "b_when": reads.seen(old[3])}
+            )
     # ``last_seen`` is the time of the latest recorded listing that named the entity, even when the vendor's
     # clock went backwards: ``stored`` shows the entities whose ``last_seen`` is that latest listing's time.
     _upsert_entities(conn, table, changed)
     for chunk in _chunks(unchanged):
-        conn.execute(_touch_entities(table), {**account, "b_ids": list(chunk), "b_seen": seen})
+        reads.touch(conn, table, part.vendor, part.account, chunk, seen)
     if former:
         conn.execute(_former_names(), former)
     if names:
@@ -699,9 +756,9 @@ def _record_jobs(
         listed[key] = (_fingerprint(said), job, error)
     keys = sorted(listed)
     known: dict[str, str] = {}
-    account = {"b_vendor": part.vendor, "b_account": part.account}
+    reads = _reads_for(conn)
     for chunk in _chunks(keys):
-        known.update(conn.execute(_known_jobs(), {**account, "b_keys": list(chunk)}).all())
+        known.update(reads.known_jobs(conn, part.vendor, part.account, chunk))
     changed = []
     for key in keys:
         digest, job, error = listed[key]
