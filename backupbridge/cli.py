@@ -742,6 +742,7 @@ def report(**opts: Any) -> None:
         "config": opts["config"],
         "generated_at": "clocks" if opts["sandbox"] else None,
         "emit": emit,
+        "strips": exporter.reads_history,
     }
     try:
         if opts["from_store"]:

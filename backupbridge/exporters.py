@@ -62,12 +62,16 @@ class Exporter:
         description: one line for people.
         report: ``report(report, stream)`` writes a ``backupbridge.report.Report``; None: its problem rows
             go through ``write`` (see ``write_report``).
+        reads_history: its report shows the store's history (``Report.history``: each device's 30-day strip,
+            each company's compliance), so ``report`` reads it from the store; without it the report spares
+            that read and ``Report.history`` is None.
     """
 
     name: str
     write: Callable[[Iterable[Any], TextIO], None] | None
     description: str = ""
     report: Callable[[Report, TextIO], None] | None = None
+    reads_history: bool = False
 
     @property
     def writes_reports(self) -> bool:
@@ -599,7 +603,13 @@ BUILTIN_EXPORTERS = (
         "CSV as the vendor sent it (cells that open as formulas are not guarded)",
         _report_writer("render_csv", raw=True),
     ),
-    Exporter("html", None, "the report as one self-contained HTML file (reports only)", _report_writer("render_html")),
+    Exporter(
+        "html",
+        None,
+        "the report as one self-contained HTML file (reports only)",
+        _report_writer("render_html"),
+        reads_history=True,
+    ),
 )
 
 

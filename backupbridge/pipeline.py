@@ -165,6 +165,7 @@ def run_report(
     config: Path | None = None,
     generated_at: dt.datetime | Literal["clocks"] | None = None,
     emit: Callable[[Report], None] | None = None,
+    strips: bool = True,
 ) -> ReportRun:
     """One report pass (see the module doc for the order of its steps).
 
@@ -190,6 +191,9 @@ def run_report(
         generated_at: the report's time; ``"clocks"`` for the latest account clock (the simulators' clocks,
             so a sandbox report is deterministic); None for now.
         emit: called with the report as soon as it is built, before the store and the alerts are touched.
+        strips: read each device's 30-day strip and each company's compliance from the store into
+            ``Report.history`` (what the HTML shows; ``Exporter.reads_history``). False spares a format that
+            shows neither the read.
 
     Raises:
         UnknownCompanyError: ``companies`` matched no company (before anything is recorded or delivered).
@@ -285,10 +289,11 @@ def run_report(
 
             recorded = held.run("this run was not recorded", lambda: write(held.store) if held.store else None)
         # After the recording, so today's run is in each device's strip (the HTML shows them).
-        strips = held.run(
-            "the report has no history strips", lambda: _with_strips(held.store, report, snapshot, policy)
-        )
-        report = strips or report
+        if strips:
+            with_strips = held.run(
+                "the report has no history strips", lambda: _with_strips(held.store, report, snapshot, policy)
+            )
+            report = with_strips or report
         if emit is not None:
             emit(report)
         alerts_ok = True
