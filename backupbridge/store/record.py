@@ -251,13 +251,14 @@ def _processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect, which: str)
     return impl.result_processor(dialect, None)
 
 
-_reads: dict[str, _Reads] = {}
+_reads: dict[tuple[str, str], _Reads] = {}
 
 
 def _reads_for(conn: sa.Connection) -> _Reads:
-    found = _reads.get(conn.dialect.name)
+    key = (conn.dialect.name, conn.dialect.driver)
+    found = _reads.get(key)
     if found is None:
-        found = _reads[conn.dialect.name] = _Reads(conn.dialect)
+        found = _reads[key] = _Reads(conn.dialect)
     return found
 
 
@@ -585,12 +586,9 @@ def _said(values: Iterable[Any]) -> str:
 
 
 def _fingerprint(said: str) -> str:
+    """A short fingerprint of what can change in a row (``_said``): an unchanged row is not rewritten. The
+    digests are stored: the same values must give the same string in every version (a test pins them)."""
     return hashlib.blake2b(said.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-
-
-def _digest(row: Mapping[str, Any], columns: Iterable[str]) -> str:
-    """A short fingerprint of what can change in a row: an unchanged row is not rewritten."""
-    return _fingerprint(_said([row[c] for c in columns]))
 
 
 # What can change in an entity, in the order of its table's columns (the digest is taken in that order; a
@@ -701,6 +699,7 @@ def _upsert_names(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(statement, rows[start : start + 1000])
 
 
+# What a run's digest is taken of, in this order (``_record_jobs`` spells it out, for speed).
 _JOB_FIELDS = (
     "device_id",
     "plan_id",

@@ -859,3 +859,57 @@ def test_stored_digests_are_the_strings_the_old_code_stored(new_store: Callable[
             key = table.c.job_key if name == "jobs" else table.c.id
             found[name] = ",".join(conn.execute(sa.select(table.c.digest).order_by(key)).scalars())
     assert found == PINNED
+
+
+def _big(now: dt.datetime, *, edited: bool) -> Snapshot:
+    """One account past every 500-key chunk: 1,100 runs, 520 devices and plans (``edited``: every 130th changed,
+    so in every chunk)."""
+    changed = set(range(0, 1100, 130)) if edited else set()
+    vendor, account = "testvendor", "big"
+    devices = [
+        Device(vendor=vendor, account=account, id=f"d{i:04}", name=f"SRV-{i}{'-new' if i in changed else ''}")
+        for i in range(520)
+    ]
+    plans = [
+        Plan(vendor=vendor, account=account, id=f"p{i:04}", name="Nightly", enabled=i not in changed)
+        for i in range(520)
+    ]
+    jobs = [
+        Job(
+            vendor=vendor,
+            account=account,
+            id=f"j{i:05}",
+            device_id=f"d{i % 520:04}",
+            status=JobStatus.FAILED if i in changed else JobStatus.SUCCESS,
+            started_at=T0 - dt.timedelta(hours=i),
+            size_bytes=i,
+        )
+        for i in range(1100)
+    ]
+    return Snapshot(
+        devices=devices,
+        plans=plans,
+        jobs=jobs,
+        companies=[Company(vendor=vendor, account=account, id="c1", name="Contoso")],
+        clocks={(vendor, account): now},
+        timezones={(vendor, account): dt.UTC},
+    )
+
+
+def test_accounts_past_a_chunk_of_keys_are_recorded_as_before(new_store: Callable[[], Store]) -> None:
+    old, new = new_store(), new_store()
+    for index, (snapshot, started) in enumerate(
+        [
+            (_big(T0, edited=False), T0),
+            (_big(T0 + dt.timedelta(hours=1), edited=False), T0 + dt.timedelta(hours=1)),  # all unchanged: touched
+            (_big(T0 + dt.timedelta(hours=2), edited=True), T0 + dt.timedelta(hours=2)),  # some of each in each chunk
+        ]
+    ):
+        step = Step(snapshot, started)
+        assert _record("new", new, step) == _record("old", old, step), f"step {index}"
+        assert _dump(new) == _dump(old), f"step {index}"
+    with new.read() as conn:
+        touched = conn.execute(
+            sa.select(sa.func.count()).where(schema.devices.c.last_seen == T0 + dt.timedelta(hours=2))
+        )
+        assert touched.scalar_one() == 520
