@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from .. import _fastpath
 from ..bridge import Snapshot
 from ..errors import BackupBridgeError, ValidationError
 from ..health import Health, HealthPolicy, Rollup, RunHistory, StoredRun, rollup_day
@@ -585,23 +587,17 @@ _STATUS_OF = {status.value: status for status in JobStatus}
 _KIND_OF = {kind.value: kind for kind in JobKind}
 
 
-def _stored_job(row: Any) -> Job:
-    return Job(
-        vendor=row.vendor,
-        account=row.account,
-        id=row.job_id,
-        device_id=row.device_id,
-        plan_id=row.plan_id,
-        company_id=row.company_id,
-        status=_STATUS_OF.get(row.status, JobStatus.UNKNOWN),
-        vendor_status=row.vendor_status,
-        kind=_KIND_OF.get(row.kind, JobKind.UNKNOWN),
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        size_bytes=row.size_bytes,
-        files=row.files,
-        error=row.error,
-    )
+def _job_by_keywords(*values: Any) -> Job:
+    names = [a.name for a in attrs.fields(Job)]
+    return Job(**dict(zip(names, values, strict=True)))
+
+
+# A stored run becomes a Job from its values in field order; the generated constructor sets the slots directly
+# (what Job's __init__ does), the keyword path is there for a Job it would not be exact for.
+_new_job: Any = _fastpath.constructor(Job) or _job_by_keywords
+_new_stored: Any = _fastpath.constructor(StoredRun) or (
+    lambda job, first_seen: StoredRun(job=job, first_seen=first_seen)
+)
 
 
 def _lists_history(vendor: str) -> bool:
@@ -615,6 +611,102 @@ def _lists_history(vendor: str) -> bool:
         return Capability.JOB_HISTORY in get_vendor(vendor).capabilities
     except UnknownVendorError:
         return False
+
+
+@attrs.frozen
+class _HealthQueries:
+    """``health_history``'s statements, built once: a statement built per call costs its construction and its
+    cache key each time; these take their values as bound parameters (lists as expanding ones)."""
+
+    successes: sa.Select[Any]
+    stored_runs: sa.Select[Any]
+    observed: sa.Select[Any]
+    device_seen: sa.Select[Any]
+    plan_seen: sa.Select[Any]
+    verdicts: sa.Select[Any]
+    older_by_device: sa.Select[Any]
+    older_by_plan: sa.Select[Any]
+
+
+@functools.cache
+def _health_queries() -> _HealthQueries:
+    jobs, ra, rl, verdicts = schema.jobs, schema.run_accounts, schema.run_listings, schema.verdicts
+    when = sa.func.coalesce(jobs.c.finished_at, jobs.c.started_at, jobs.c.first_seen, type_=schema.UTCDateTime())
+    newest = sa.func.max(when, type_=schema.UTCDateTime())
+    good: sa.BindParameter[Any] = sa.bindparam("good", expanding=True)
+    first_day: sa.BindParameter[Any] = sa.bindparam("first_day")
+    vendors: sa.BindParameter[Any] = sa.bindparam("vendors", expanding=True)
+
+    def older(column: sa.Column[Any]) -> sa.Select[Any]:
+        # Only ids with no good run since first_day are asked for: their good runs all lie before it.
+        return (
+            sa.select(jobs.c.plan_id, jobs.c.device_id, newest)
+            .where(
+                jobs.c.vendor == sa.bindparam("vendor"),
+                jobs.c.account == sa.bindparam("account"),
+                column.in_(sa.bindparam("ids", expanding=True)),
+                jobs.c.status.in_(good),
+                jobs.c.day < first_day,
+            )
+            .group_by(jobs.c.plan_id, jobs.c.device_id)
+        )
+
+    def seen(table: sa.Table) -> sa.Select[Any]:
+        return sa.select(table.c.vendor, table.c.account, table.c.id, table.c.first_seen).where(
+            table.c.vendor.in_(vendors)
+        )
+
+    return _HealthQueries(
+        successes=sa.select(jobs.c.vendor, jobs.c.account, jobs.c.plan_id, jobs.c.device_id, newest)
+        .where(jobs.c.day >= first_day, jobs.c.status.in_(good), jobs.c.vendor.in_(vendors))
+        .group_by(jobs.c.vendor, jobs.c.account, jobs.c.plan_id, jobs.c.device_id),
+        # In Job's field order (the engine orders the runs itself).
+        stored_runs=sa.select(
+            jobs.c.vendor,
+            jobs.c.account,
+            jobs.c.job_id,
+            jobs.c.device_id,
+            jobs.c.plan_id,
+            jobs.c.company_id,
+            jobs.c.status,
+            jobs.c.vendor_status,
+            jobs.c.kind,
+            jobs.c.started_at,
+            jobs.c.finished_at,
+            jobs.c.size_bytes,
+            jobs.c.files,
+            jobs.c.error,
+            jobs.c.first_seen,
+        ).where(jobs.c.day >= first_day, jobs.c.vendor.in_(sa.bindparam("last_run_vendors", expanding=True))),
+        observed=sa.select(ra.c.vendor, ra.c.account, ra.c.observed_at)
+        .join(rl, sa.and_(rl.c.run_id == ra.c.run_id, rl.c.vendor == ra.c.vendor, rl.c.account == ra.c.account))
+        .where(ra.c.vendor.in_(vendors), ra.c.day >= first_day, rl.c.operation == "list_jobs", rl.c.ok.is_(True))
+        .order_by(ra.c.observed_at),
+        device_seen=seen(schema.devices),
+        plan_seen=seen(schema.plans),
+        # In the primary key's order: each backup's days come together, oldest first (SQLite reads them off the
+        # key's index instead of sorting them).
+        verdicts=sa.select(
+            verdicts.c.vendor,
+            verdicts.c.account,
+            verdicts.c.kind,
+            verdicts.c.entity_id,
+            verdicts.c.device_id,
+            verdicts.c.day,
+            verdicts.c.health,
+        )
+        .where(verdicts.c.vendor.in_(vendors), verdicts.c.day >= sa.bindparam("oldest_day"))
+        .order_by(
+            verdicts.c.vendor,
+            verdicts.c.account,
+            verdicts.c.kind,
+            verdicts.c.entity_id,
+            verdicts.c.device_id,
+            verdicts.c.day,
+        ),
+        older_by_device=older(jobs.c.device_id),
+        older_by_plan=older(jobs.c.plan_id),
+    )
 
 
 def health_history(
@@ -652,120 +744,127 @@ def health_history(
 
     since = {key: clock(key) - lookback for key in wanted}
     earliest = min(since.values())
-    good = _good_statuses(policy.treat_warning_as_success)
-    jobs, ra, rl, verdicts = schema.jobs, schema.run_accounts, schema.run_listings, schema.verdicts
+    good = list(_good_statuses(policy.treat_warning_as_success))
+    queries = _health_queries()
     runs: list[StoredRun] = []
     observed: dict[tuple[str, str], list[dt.datetime]] = {}
     last_success: dict[tuple[str, str, str, str], dt.datetime] = {}
     first_seen: dict[tuple[str, str, str, str], dt.datetime] = {}
-    past: dict[tuple[str, str, str, str, str], list[tuple[dt.date, Health]]] = {}
+    past: dict[tuple[str, str, str, str, str], tuple[tuple[dt.date, Health], ...]] = {}
     window_days = max(1, policy.window.days)
-    when = sa.func.coalesce(jobs.c.finished_at, jobs.c.started_at, jobs.c.first_seen, type_=schema.UTCDateTime())
     # A vendor with a history of runs lists the window's runs itself: only a vendor showing each backup's last
     # run needs the stored ones (reading them all would cost a collect more than recording does).
     last_run_vendors = sorted({vendor for vendor, _ in wanted if not _lists_history(vendor)})
+    vendors = sorted({vendor for vendor, _ in wanted})
     first_day = (earliest - day).date()  # a day of slack for the accounts' zones
     with store.read() as conn:
-        # Ranges over the day index for every account at once.
+        # Ranges over the day index for every account at once: the newest good run of each backup since
+        # first_day (of a last-run vendor: from its stored runs below, which are all of those rows).
         covered: dict[tuple[str, str], tuple[set[str], set[str]]] = {key: (set(), set()) for key in wanted}
-        for vendor, account, plan_id, device_id, moment in conn.execute(
-            sa.select(
-                jobs.c.vendor,
-                jobs.c.account,
-                jobs.c.plan_id,
-                jobs.c.device_id,
-                sa.func.max(when, type_=schema.UTCDateTime()),
-            )
-            .where(jobs.c.day >= first_day, jobs.c.status.in_(good))
-            .group_by(jobs.c.vendor, jobs.c.account, jobs.c.plan_id, jobs.c.device_id)
-        ):
-            if (vendor, account) in covered:
-                last_success[(vendor, account, plan_id or "", device_id or "")] = moment
-                plans_, devices_ = covered[(vendor, account)]
-                if plan_id:
-                    plans_.add(plan_id)
-                if device_id:
-                    devices_.add(device_id)
-        if last_run_vendors:
-            for row in conn.execute(
-                sa.select(
-                    jobs.c.vendor,
-                    jobs.c.account,
-                    jobs.c.job_id,
-                    jobs.c.device_id,
-                    jobs.c.plan_id,
-                    jobs.c.company_id,
-                    jobs.c.status,
-                    jobs.c.vendor_status,
-                    jobs.c.kind,
-                    jobs.c.started_at,
-                    jobs.c.finished_at,
-                    jobs.c.size_bytes,
-                    jobs.c.files,
-                    jobs.c.error,
-                    jobs.c.first_seen,
-                ).where(jobs.c.day >= first_day, jobs.c.vendor.in_(last_run_vendors))  # the engine orders them
+        history_vendors = [vendor for vendor in vendors if vendor not in last_run_vendors]
+        if history_vendors:
+            for vendor, account, plan_id, device_id, moment in conn.execute(
+                queries.successes, {"first_day": first_day, "good": good, "vendors": history_vendors}
             ):
-                key = (row.vendor, row.account)
-                if key in since and (row.finished_at or row.started_at or row.first_seen) >= since[key]:
-                    runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen))
+                sets = covered.get((vendor, account))
+                if sets is not None:
+                    last_success[(vendor, account, plan_id or "", device_id or "")] = moment
+                    if plan_id:
+                        sets[0].add(plan_id)
+                    if device_id:
+                        sets[1].add(device_id)
+        if last_run_vendors:
+            good_values = set(good)
+            status_of, kind_of, unknown_status, unknown_kind = _STATUS_OF, _KIND_OF, JobStatus.UNKNOWN, JobKind.UNKNOWN
+            new_job, new_stored = _new_job, _new_stored
+            for (
+                vendor,
+                account,
+                job_id,
+                device_id,
+                plan_id,
+                company_id,
+                status,
+                vendor_status,
+                kind,
+                started_at,
+                finished_at,
+                size_bytes,
+                files,
+                error,
+                seen_at,
+            ) in conn.execute(queries.stored_runs, {"first_day": first_day, "last_run_vendors": last_run_vendors}):
+                start = since.get((vendor, account))
+                if start is None:
+                    continue
+                moment = finished_at or started_at or seen_at  # the SQL's coalesce: a datetime is never false
+                if status in good_values:
+                    slot = (vendor, account, plan_id or "", device_id or "")
+                    newest = last_success.get(slot)
+                    if newest is None or moment > newest:
+                        last_success[slot] = moment
+                    if plan_id:
+                        covered[(vendor, account)][0].add(plan_id)
+                    if device_id:
+                        covered[(vendor, account)][1].add(device_id)
+                if moment >= start:
+                    job = new_job(
+                        vendor,
+                        account,
+                        job_id,
+                        device_id,
+                        plan_id,
+                        company_id,
+                        status_of.get(status, unknown_status),
+                        vendor_status,
+                        kind_of.get(kind, unknown_kind),
+                        started_at,
+                        finished_at,
+                        size_bytes,
+                        files,
+                        error,
+                        {},
+                    )
+                    runs.append(new_stored(job, seen_at))
         # Each of these is one query over every account (a query per account cost a collect more than it read).
-        vendors = sorted({vendor for vendor, _ in wanted})
-        for vendor, account, moment in conn.execute(
-            sa.select(ra.c.vendor, ra.c.account, ra.c.observed_at)
-            .join(rl, sa.and_(rl.c.run_id == ra.c.run_id, rl.c.vendor == ra.c.vendor, rl.c.account == ra.c.account))
-            .where(ra.c.vendor.in_(vendors), ra.c.day >= first_day, rl.c.operation == "list_jobs", rl.c.ok.is_(True))
-            .order_by(ra.c.observed_at)
-        ):
-            if (vendor, account) in since and moment >= since[(vendor, account)]:
+        for vendor, account, moment in conn.execute(queries.observed, {"vendors": vendors, "first_day": first_day}):
+            start = since.get((vendor, account))
+            if start is not None and moment >= start:
                 observed.setdefault((vendor, account), []).append(moment)
         entities: dict[tuple[str, str], dict[str, list[str]]] = {key: {"device": [], "plan": []} for key in wanted}
-        for kind, table in (("device", schema.devices), ("plan", schema.plans)):
-            for vendor, account, entity_id, seen in conn.execute(
-                sa.select(table.c.vendor, table.c.account, table.c.id, table.c.first_seen).where(
-                    table.c.vendor.in_(vendors)
-                )
-            ):
-                if (vendor, account) in entities:
+        for kind, statement in (("device", queries.device_seen), ("plan", queries.plan_seen)):
+            for vendor, account, entity_id, seen in conn.execute(statement, {"vendors": vendors}):
+                mine = entities.get((vendor, account))
+                if mine is not None:
                     first_seen[(vendor, account, kind, entity_id)] = seen
-                    entities[(vendor, account)][kind].append(entity_id)
+                    mine[kind].append(entity_id)
         oldest_day = min(clock(key).date() for key in wanted) - dt.timedelta(days=window_days + 1)
+        health_of = _HEALTH_OF
+        key: tuple[str, str, str, str, str] | None = None
+        days: list[tuple[dt.date, Health]] = []
         for vendor, account, kind, entity_id, device_id, verdict_day, health in conn.execute(
-            sa.select(
-                verdicts.c.vendor,
-                verdicts.c.account,
-                verdicts.c.kind,
-                verdicts.c.entity_id,
-                verdicts.c.device_id,
-                verdicts.c.day,
-                verdicts.c.health,
-            )
-            .where(verdicts.c.vendor.in_(vendors), verdicts.c.day >= oldest_day)
-            .order_by(verdicts.c.day)
+            queries.verdicts, {"vendors": vendors, "oldest_day": oldest_day}
         ):
-            if (vendor, account) in since:
-                past.setdefault((vendor, account, kind, entity_id, device_id), []).append(
-                    (verdict_day, _HEALTH_OF[health])
-                )
+            if (vendor, account) not in since:
+                continue
+            if key is None or key != (vendor, account, kind, entity_id, device_id):
+                if key is not None:
+                    past[key] = tuple(days)
+                key, days = (vendor, account, kind, entity_id, device_id), []
+            days.append((verdict_day, health_of[health]))
+        if key is not None:
+            past[key] = tuple(days)
         for vendor, account in wanted:
             # The newest good run of a backup with none in the window (the vendor may have forgotten it).
             covered_plans, covered_devices = covered[(vendor, account)]
             mine = entities[(vendor, account)]
-            for column, ids in (
-                (jobs.c.device_id, [i for i in mine["device"] if i not in covered_devices]),
-                (jobs.c.plan_id, [i for i in mine["plan"] if i not in covered_plans]),
+            for statement, ids in (
+                (queries.older_by_device, [i for i in mine["device"] if i not in covered_devices]),
+                (queries.older_by_plan, [i for i in mine["plan"] if i not in covered_plans]),
             ):
                 for chunk in _chunks(sorted(ids)):
-                    for plan_id, device_id, moment in conn.execute(
-                        sa.select(jobs.c.plan_id, jobs.c.device_id, sa.func.max(when, type_=schema.UTCDateTime()))
-                        .where(
-                            jobs.c.vendor == vendor,
-                            jobs.c.account == account,
-                            column.in_(chunk),
-                            jobs.c.status.in_(good),
-                        )
-                        .group_by(jobs.c.plan_id, jobs.c.device_id)
-                    ):
+                    values = {"vendor": vendor, "account": account, "ids": list(chunk), "good": good}
+                    for plan_id, device_id, moment in conn.execute(statement, {**values, "first_day": first_day}):
                         slot = (vendor, account, plan_id or "", device_id or "")
                         last_success[slot] = max(moment, last_success.get(slot, moment))
     return RunHistory(
@@ -773,7 +872,7 @@ def health_history(
         observed={key: tuple(moments) for key, moments in observed.items()},
         last_success=last_success,
         first_seen=first_seen,
-        verdicts={key: tuple(days) for key, days in past.items()},
+        verdicts=past,
     )
 
 
