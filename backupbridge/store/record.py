@@ -302,9 +302,9 @@ class _Account:
 
 def _by_account(snapshot: Snapshot, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Account]:
     grouped: dict[tuple[str, str], _Account] = {}
-    for key in [*accounts, *snapshot.clocks]:
-        if key not in grouped:
-            grouped[key] = _Account(*key)
+    for vendor, account in [*accounts, *snapshot.clocks]:
+        if (vendor, account) not in grouped:  # a pair given as a list is the same account
+            grouped[vendor, account] = _Account(vendor, account)
     for failure in snapshot.failures:
         key = (failure.vendor, failure.account)
         if key not in grouped:

@@ -913,3 +913,14 @@ def test_accounts_past_a_chunk_of_keys_are_recorded_as_before(new_store: Callabl
             sa.select(sa.func.count()).where(schema.devices.c.last_seen == T0 + dt.timedelta(hours=2))
         )
         assert touched.scalar_one() == 520
+
+
+def test_an_account_pair_given_as_a_list_is_recorded_as_before(new_store: Callable[[], Store]) -> None:
+    old, new = new_store(), new_store()
+    snapshot = _pinned_snapshot()
+    pairs: Any = [["testvendor", "pinned"], ["testvendor", "silent"]]  # a list read from JSON or TOML, not a tuple
+    judged = Step(snapshot, T0).assessment()
+    assert record_snapshot(new, snapshot, T0, run_finished=T0, assessment=judged, accounts=pairs) == (
+        old_record_snapshot(old, snapshot, T0, run_finished=T0, assessment=judged, accounts=pairs)
+    )
+    assert _dump(new) == _dump(old)
