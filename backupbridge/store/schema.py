@@ -91,7 +91,17 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
             return super().result_processor(dialect, coltype)
 
         def from_text(value: str | None) -> dt.datetime | None:
-            return None if value is None else dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+            if value is None:
+                return None
+            if len(value) in (19, 26):  # to_text's text: read as UTC in one C call (replace costs 8x as much)
+                try:
+                    parsed = dt.datetime.fromisoformat(value + "+00:00")
+                except ValueError:
+                    pass
+                else:
+                    if parsed.tzinfo is dt.UTC:
+                        return parsed
+            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
         return from_text
 
