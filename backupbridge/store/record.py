@@ -205,11 +205,22 @@ class _Reads:
             return f"{column} = ANY({self.mark})", (list(values),)
         return f"{column} IN ({', '.join('?' * len(values))})", tuple(values)
 
-    def known_entities(self, conn: sa.Connection, table: sa.Table, vendor: str, account: str) -> list[Any]:
-        """``(id, digest, name, last_seen as stored)`` of every entity of the account (``seen`` reads the time)."""
+    def known_entities(
+        self, conn: sa.Connection, tables: Sequence[sa.Table], vendor: str, account: str
+    ) -> dict[str, list[Any]]:
+        """Table name -> ``(id, digest, name, last_seen as stored)`` of every entity of the account in each of
+        ``tables`` (``seen`` reads the time), in one statement."""
+        found: dict[str, list[Any]] = {table.name: [] for table in tables}
+        if not tables:
+            return found
         m = self.mark
-        sql = f"SELECT id, digest, name, last_seen FROM {table.name} WHERE vendor = {m} AND account = {m}"
-        return list(conn.exec_driver_sql(sql, (vendor, account)).all())
+        sql = " UNION ALL ".join(
+            f"SELECT '{table.name}', id, digest, name, last_seen FROM {table.name} WHERE vendor = {m} AND account = {m}"
+            for table in tables
+        )
+        for row in conn.exec_driver_sql(sql, (vendor, account) * len(tables)).all():
+            found[row[0]].append(row[1:])
+        return found
 
     def seen(self, stored: Any) -> dt.datetime:
         return self.read_time(stored) if self.read_time else stored  # type: ignore[no-any-return]
@@ -522,12 +533,20 @@ def _record_account(
         conn.execute(_insert(schema.run_listings), listings)
     ok = {op for op in LISTINGS if answered and op not in failed}
     counts = {"new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
-    if "list_companies" in ok:
-        counts["companies"] = _sync_entities(conn, schema.companies, "company", part, part.companies, seen)
-    if "list_devices" in ok:
-        counts["devices"] = _sync_entities(conn, schema.devices, "device", part, part.devices, seen)
-    if "list_plans" in ok:
-        counts["plans"] = _sync_entities(conn, schema.plans, "plan", part, part.plans, seen)
+    listed: list[tuple[str, sa.Table, str, Sequence[Company | Device | Plan]]] = [
+        (name, table, kind, entities)
+        for name, table, kind, entities, operation in (
+            ("companies", schema.companies, "company", part.companies, "list_companies"),
+            ("devices", schema.devices, "device", part.devices, "list_devices"),
+            ("plans", schema.plans, "plan", part.plans, "list_plans"),
+        )
+        if operation in ok
+    ]
+    # What the store has of them, read at once (one round trip, not three: a table's rows are read before
+    # anything is written to it either way, and nothing written here changes another's).
+    known = _reads_for(conn).known_entities(conn, [table for _, table, _, _ in listed], part.vendor, part.account)
+    for name, table, kind, entities in listed:
+        counts[name] = _sync_entities(conn, table, kind, part, entities, seen, known[table.name])
     if "list_jobs" in ok:
         counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen, texts)
     # Verdicts are recorded whenever the account was judged (a failed list_companies only names companies),
@@ -618,8 +637,10 @@ def _sync_entities(
     part: _Account,
     entities: Sequence[Company | Device | Plan],
     seen: dt.datetime,
+    stored: Sequence[Any],
 ) -> int:
-    """Upsert the companies, devices or plans of one account's listing.
+    """Upsert the companies, devices or plans of one account's listing (``stored``: what the store has of the
+    account's, as ``_Reads.known_entities`` read them).
 
     A new or changed entity is written whole; an unchanged one only has ``last_seen`` moved (one UPDATE per
     500). A new name (a new entity, or a rename) gets a row in ``entity_names``; the former name keeps when it
@@ -630,7 +651,7 @@ def _sync_entities(
     values = _ENTITY_FIELDS[kind]
     columns = _entity_columns(table)
     reads = _reads_for(conn)
-    known = {row[0]: row for row in reads.known_entities(conn, table, part.vendor, part.account)}
+    known = {row[0]: row for row in stored}
     changed, unchanged, names, former = [], [], [], []
     for entity_id in sorted(unique):
         said = values(unique[entity_id])
