@@ -256,14 +256,15 @@ from backupbridge.bridge import Bridge
 from backupbridge.health import HealthPolicy, assess
 record, url, tenants, size = sys.argv[1] == "1", sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 policy = HealthPolicy()
+if record:  # collect opens its store first: a store that cannot be used fails before any vendor request
+    from backupbridge.store import open_store, record_snapshot
+    from backupbridge.store.history import health_history
+    store = open_store(url)
 bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
 started = dt.datetime.now(dt.UTC)
 snapshot = bridge.snapshot()
 remembered = None
 if record:
-    from backupbridge.store import open_store, record_snapshot
-    from backupbridge.store.history import health_history
-    store = open_store(url)
     covered = {*bridge.accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
     remembered = health_history(store, covered, now=snapshot.clocks, policy=policy)
 assessment = assess(
@@ -279,7 +280,7 @@ print(time.perf_counter() - began)
 
 def cold_recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, float]:
     """Median CPU and wall seconds of a sandbox collect in a fresh process, without and with recording into
-    SQLite, alternated on the same accounts after one recording warm-up that inserts everything."""
+    SQLite, alternated on the same accounts after a warm-up of each (the recording one inserts everything)."""
 
     def child(record: bool, url: str) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -288,6 +289,7 @@ def cold_recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, f
             [sys.executable, "-c", COLD_COLLECT, "1" if record else "0", url, str(tenants), str(size)],
             check=True,
             stdout=subprocess.DEVNULL,
+            env=env,
         )
         wall = time.perf_counter() - began
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -296,7 +298,12 @@ def cold_recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, f
     cpu: dict[bool, list[float]] = {False: [], True: []}
     wall: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as directory:
+        # Compiled modules are kept, as an installed package keeps them (pip writes the .pyc files): in a
+        # cache of the bench's own, so neither arm compiles source and the work tree gets no __pycache__.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(Path(directory) / "pycache")
         url = f"sqlite:///{Path(directory) / 'cold.sqlite3'}"
+        child(False, url)
         child(True, url)
         for round_ in range(2 * rounds):
             record = round_ % 2 == 1
