@@ -135,6 +135,13 @@ class Store:
             yield
         except sa.exc.DBAPIError as exc:
             raise StoreError(_describe(exc, self, what)) from exc
+        except sa.exc.StatementError as exc:  # a value refused while it was bound (a naive time from a plugin)
+            reason = _first_line(exc.orig) if exc.orig is not None else type(exc).__name__
+            raise StoreError(f"the store {self.url}: {what} failed: a value cannot be stored: {reason}") from exc
+        except UnicodeEncodeError as exc:  # vendor text that is not Unicode (a lone surrogate from a JSON escape)
+            raise StoreError(
+                f"the store {self.url}: {what} failed: a text is not valid Unicode ({exc.reason}) and cannot be stored"
+            ) from exc
         except OSError as exc:
             raise StoreError(f"the store {self.url}: {what} failed: {exc.strerror or exc}") from exc
 

@@ -389,35 +389,34 @@ def record_snapshot(
     verdicts = _verdicts_by_account(assessment)
     texts = _Texts()
     totals = {"ok": 0, "failed": 0, "new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
-    # One connection for the whole pass, one transaction on it per account (a connection per account cost a
-    # pool checkout and return each, and on PostgreSQL a ping and a reset: two round trips).
-    with store.errors("run"), store.engine.connect() as conn:
-        with store.errors("run"), conn.begin():
-            result = conn.execute(_insert(schema.runs).values(started_at=run_started, source=source))
-            run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        for key in sorted(grouped):
-            part = grouped[key]
-            work = functools.partial(
-                _record_account,
-                store=store,
-                run_id=run_id,
-                part=part,
-                snapshot=snapshot,
-                run_started=run_started,
-                verdicts=verdicts.get(key, []),
-                texts=texts,
-            )
-            counts = _with_retry(work, store, conn, f"recording of account {key[0]}/{key[1]}")
-            totals["failed" if part.failures or key not in snapshot.clocks else "ok"] += 1
-            for name, value in counts.items():
-                totals[name] += value
-        finished = run_finished or dt.datetime.now(dt.UTC)
-        with store.errors("run"), conn.begin():
-            conn.execute(
-                sa.update(schema.runs)
-                .where(schema.runs.c.id == run_id)
-                .values(finished_at=finished, accounts_ok=totals["ok"], accounts_failed=totals["failed"])
-            )
+    # A connection per transaction: one dropped between two accounts (a server restart, a failover, an idle
+    # timeout) is replaced at the next checkout (pool_pre_ping on PostgreSQL), so the pass goes on.
+    with store.write("run") as conn:
+        result = conn.execute(_insert(schema.runs).values(started_at=run_started, source=source))
+        run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    for key in sorted(grouped):
+        part = grouped[key]
+        work = functools.partial(
+            _record_account,
+            store=store,
+            run_id=run_id,
+            part=part,
+            snapshot=snapshot,
+            run_started=run_started,
+            verdicts=verdicts.get(key, []),
+            texts=texts,
+        )
+        counts = _with_retry(work, store, key, f"recording of account {key[0]}/{key[1]}")
+        totals["failed" if part.failures or key not in snapshot.clocks else "ok"] += 1
+        for name, value in counts.items():
+            totals[name] += value
+    finished = run_finished or dt.datetime.now(dt.UTC)
+    with store.write("run") as conn:
+        conn.execute(
+            sa.update(schema.runs)
+            .where(schema.runs.c.id == run_id)
+            .values(finished_at=finished, accounts_ok=totals["ok"], accounts_failed=totals["failed"])
+        )
     return RunRecord(
         run_id=run_id,
         started_at=run_started,
@@ -437,14 +436,19 @@ _TRANSIENT = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization 
 
 
 def _with_retry(
-    work: Callable[[sa.Connection], dict[str, int]], store: Store, conn: sa.Connection, what: str
+    work: Callable[[sa.Connection], dict[str, int]], store: Store, account: tuple[str, str], what: str
 ) -> dict[str, int]:
-    """Run one account's transaction on ``conn`` (as ``Store.write`` would: ``BEGIN IMMEDIATE`` on SQLite, all
-    or nothing); PostgreSQL may abort one of two writers that wait on each other (a deadlock): that
-    transaction was rolled back whole, so it is simply run again (up to three times)."""
+    """Run one account's transaction (``Store.write``: ``BEGIN IMMEDIATE`` on SQLite, all or nothing).
+
+    On PostgreSQL the transaction first takes the account's advisory lock, so two writers of one account
+    take turns instead of locking its rows in different orders (a deadlock); a deadlock or serialization
+    failure that still happens rolled the transaction back whole, so it is simply run again (up to three
+    times)."""
     for attempt in range(3):
         try:
-            with store.errors(what), conn.begin():
+            with store.write(what) as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", _account_lock(*account))
                 return work(conn)
         except StoreError as exc:
             cause = exc.__cause__
@@ -452,6 +456,17 @@ def _with_retry(
             if attempt == 2 or code not in _TRANSIENT:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# The advisory-lock space of accounts being recorded (pg_advisory_xact_lock(int4, int4): its own first key,
+# so it never meets the schema's or the alerts' single-key locks).
+_ACCOUNT_LOCKS = zlib.crc32(b"backupbridge.store.record.account") - 2**31
+
+
+def _account_lock(vendor: str, account: str) -> tuple[int, int]:
+    """The two 32-bit keys of an account's advisory lock (CRC-32 of its identity: stable across processes;
+    two accounts sharing one only take turns)."""
+    return _ACCOUNT_LOCKS, zlib.crc32(f"{vendor}\x1f{account}".encode("utf-8", "surrogatepass")) - 2**31
 
 
 # One verdict as recorded: kind, entity_id, device_id, company_id, health, reason (as the engine said it).
