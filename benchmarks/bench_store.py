@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import io
 import os
 import resource
@@ -219,14 +220,18 @@ def report_from_store(store: Store) -> dict[str, float] | None:
 
 def recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, float]:
     """Median wall and CPU seconds of a sandbox collect (snapshot + verdicts) without and with recording into
-    SQLite, alternated on the same accounts after one warm-up run that inserts everything. CPU time is the
-    steadier figure on a shared machine (another process's load moves the wall clock, not this one's CPU)."""
+    SQLite, alternated on the same accounts after one warm-up run that inserts everything, each round after a
+    full garbage collection (untimed). CPU time is the steadier figure on a shared machine (another process's
+    load moves the wall clock, not this one's CPU)."""
     bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
     plain: list[float] = []
     recorded: list[float] = []
     cpu: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as directory, open_store(f"sqlite:///{Path(directory) / 'o.sqlite3'}") as store:
         for round_ in range(-1, 2 * rounds):
+            # Each round starts from the same collector state: the simulators' heap makes a full collection
+            # cost 100-200 ms, and which arm it lands in would otherwise be chance (it was: 0, 1 or 2 a round).
+            gc.collect()
             began, began_cpu = time.perf_counter(), time.process_time()
             snap = bridge.snapshot()
             record = round_ < 0 or round_ % 2 == 1
