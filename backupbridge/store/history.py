@@ -660,7 +660,9 @@ def _health_queries() -> _HealthQueries:
         successes=sa.select(jobs.c.vendor, jobs.c.account, jobs.c.plan_id, jobs.c.device_id, newest)
         .where(jobs.c.day >= first_day, jobs.c.status.in_(good), jobs.c.vendor.in_(vendors))
         .group_by(jobs.c.vendor, jobs.c.account, jobs.c.plan_id, jobs.c.device_id),
-        # In Job's field order (the engine orders the runs itself).
+        # In Job's field order, each account's runs in the order they were first seen (then by key): the
+        # engine keeps the first run of an identity, so its verdict never follows the rows' physical order or
+        # the plan PostgreSQL happens to choose (the same store judged two ways before this ORDER BY).
         stored_runs=sa.select(
             jobs.c.vendor,
             jobs.c.account,
@@ -677,7 +679,9 @@ def _health_queries() -> _HealthQueries:
             jobs.c.files,
             jobs.c.error,
             jobs.c.first_seen,
-        ).where(jobs.c.day >= first_day, jobs.c.vendor.in_(sa.bindparam("last_run_vendors", expanding=True))),
+        )
+        .where(jobs.c.day >= first_day, jobs.c.vendor.in_(sa.bindparam("last_run_vendors", expanding=True)))
+        .order_by(jobs.c.vendor, jobs.c.account, jobs.c.first_seen, jobs.c.job_key),
         observed=sa.select(ra.c.vendor, ra.c.account, ra.c.observed_at)
         .join(rl, sa.and_(rl.c.run_id == ra.c.run_id, rl.c.vendor == ra.c.vendor, rl.c.account == ra.c.account))
         .where(ra.c.vendor.in_(vendors), ra.c.day >= first_day, rl.c.operation == "list_jobs", rl.c.ok.is_(True))

@@ -172,7 +172,12 @@ def old_health_history(
                     jobs.c.files,
                     jobs.c.error,
                     jobs.c.first_seen,
-                ).where(jobs.c.day >= first_day, jobs.c.vendor.in_(last_run_vendors))  # the engine orders them
+                )
+                .where(jobs.c.day >= first_day, jobs.c.vendor.in_(last_run_vendors))
+                # The frozen code had no ORDER BY here (its order was the rows' physical one, which PostgreSQL
+                # changed after an ANALYZE): it is given the order the store now reads them in, so the
+                # comparison is of what was read and judged, not of the planner's mood.
+                .order_by(jobs.c.vendor, jobs.c.account, jobs.c.first_seen, jobs.c.job_key)
             ):
                 key = (row.vendor, row.account)
                 if key in since and (row.finished_at or row.started_at or row.first_seen) >= since[key]:
