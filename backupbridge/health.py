@@ -34,6 +34,7 @@ import bisect
 import calendar
 import datetime as dt
 import enum
+import hashlib
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -199,10 +200,15 @@ def not_judged_reason(operations: Iterable[str]) -> str:
 
 @attrs.frozen(kw_only=True)
 class StoredRun:
-    """A run the store remembers, and when a collect first saw it (the time of a run the vendor gave none)."""
+    """A run the store remembers, and when a collect first saw it (the time of a run the vendor gave none).
+
+    ``key`` is the store's key of the run (``store.record.job_key``): for a last run without a time it tells
+    two runs apart that say the same (the same failure before and after a success; the device's last success
+    is part of it). None (a history made by hand): such runs are told apart by what they say alone."""
 
     job: Job
     first_seen: dt.datetime
+    key: str | None = None
 
 
 EntityKey = tuple[str, str, str, str]
@@ -438,13 +444,43 @@ _FAILED = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.MISSED)
 _EARLY = dt.timedelta(minutes=30)  # a run may start this much before its scheduled moment
 
 
-def _run_identity(job: Job) -> tuple[object, ...]:
+def _run_identity(job: Job, key: str | None = None) -> tuple[object, ...]:
     """What tells one run from another across the vendor's listing and the store: its id and start (a
-    vendor showing only the last run reuses the id), or, for a run without a time, what it says."""
+    vendor showing only the last run reuses the id), or, for a run without a time, the store's key of it
+    (``untimed_run_key``: what it says and the device's last success) when known, else what it says."""
     when = job.started_at or job.finished_at
     if when is not None:
         return (job.vendor, job.account, job.id, when)
+    if key is not None:
+        return (job.vendor, job.account, key)
     return (job.vendor, job.account, job.id, None, job.status, job.error)
+
+
+def untimed_run_key(job: Job, device: Device | None) -> str:
+    """The store's key of a last run without a time (IDrive 360 gives none for a failed run): what it says
+    (status, the vendor's status, error) and its device's last success, so the same failure seen on two days
+    is one run, and the same failure again after a success is another."""
+    last_success = device.last_backup_at.astimezone(dt.UTC).isoformat() if device and device.last_backup_at else ""
+    said = "\x1f".join((job.status.value, job.vendor_status or "", job.error or "", last_success))
+    return f"{job.id}@{job.status.value}:{hashlib.sha256(said.encode('utf-8')).hexdigest()[:16]}"
+
+
+def run_identities(
+    history: RunHistory, devices: Iterable[Device]
+) -> tuple[Callable[[Job], tuple[object, ...]], Callable[[StoredRun], tuple[object, ...]]]:
+    """How a run of the vendor's listing and a stored run are each identified against ``history``: by the
+    store's keys when its runs carry them (what the store reads), else by what the runs say."""
+    if not any(stored.key is not None for stored in history.runs):
+        return _run_identity, lambda stored: _run_identity(stored.job)
+    by_key = {(d.vendor, d.account, d.id): d for d in devices}
+
+    def shown(job: Job) -> tuple[object, ...]:
+        if job.started_at or job.finished_at:
+            return _run_identity(job)
+        device = by_key.get((job.vendor, job.account, job.device_id or ""))
+        return _run_identity(job, untimed_run_key(job, device))
+
+    return shown, lambda stored: _run_identity(stored.job, stored.key)
 
 
 def _backup(job: Job) -> tuple[str, str, str | None, str | None]:
@@ -558,12 +594,13 @@ def assess(
         # time) and a fresh store would judge the same listing differently from no store at all.
         # A run's identity begins with its vendor: only the vendor's runs of the stored runs' vendors can match.
         stored_vendors = {stored.job.vendor for stored in history.runs}
-        known = {_run_identity(j) for j in job_list if j.vendor in stored_vendors}
+        shown_identity, stored_identity = run_identities(history, device_list)
+        known = {shown_identity(j) for j in job_list if j.vendor in stored_vendors}
         seen_at: dict[tuple[object, ...], dt.datetime] = {}
         joined: set[tuple[str, str, str | None, str | None]] = set()
         placed: dict[int, dt.datetime] = {}
         for stored in history.runs:
-            identity = _run_identity(stored.job)
+            identity = stored_identity(stored)
             if _when(stored.job) is None:
                 seen_at[identity] = min(stored.first_seen, seen_at.get(identity, stored.first_seen))
             if identity in known:
@@ -580,7 +617,7 @@ def assess(
             for job in theirs:
                 backup = _backup(job)
                 if _when(job) is None and backup in joined and backup not in vendor_timed:
-                    placed[id(job)] = seen_at.get(_run_identity(job), clock(job.vendor, job.account))
+                    placed[id(job)] = seen_at.get(shown_identity(job), clock(job.vendor, job.account))
         if placed:  # else every run's place is its own time: ``_when`` itself, the engine's hottest call
             placed_at = placed.get
 

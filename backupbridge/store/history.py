@@ -596,7 +596,7 @@ def _job_by_keywords(*values: Any) -> Job:
 # (what Job's __init__ does), the keyword path is there for a Job it would not be exact for.
 _new_job: Any = _fastpath.constructor(Job) or _job_by_keywords
 _new_stored: Any = _fastpath.constructor(StoredRun) or (
-    lambda job, first_seen: StoredRun(job=job, first_seen=first_seen)
+    lambda job, first_seen, key: StoredRun(job=job, first_seen=first_seen, key=key)
 )
 
 
@@ -679,6 +679,7 @@ def _health_queries() -> _HealthQueries:
             jobs.c.files,
             jobs.c.error,
             jobs.c.first_seen,
+            jobs.c.job_key,
         )
         .where(jobs.c.day >= first_day, jobs.c.vendor.in_(sa.bindparam("last_run_vendors", expanding=True)))
         .order_by(jobs.c.vendor, jobs.c.account, jobs.c.first_seen, jobs.c.job_key),
@@ -797,6 +798,7 @@ def health_history(
                 files,
                 error,
                 seen_at,
+                stored_key,
             ) in conn.execute(queries.stored_runs, {"first_day": first_day, "last_run_vendors": last_run_vendors}):
                 start = since.get((vendor, account))
                 if start is None:
@@ -829,7 +831,7 @@ def health_history(
                         error,
                         {},
                     )
-                    runs.append(new_stored(job, seen_at))
+                    runs.append(new_stored(job, seen_at, stored_key))
         # Each of these is one query over every account (a query per account cost a collect more than it read).
         for vendor, account, moment in conn.execute(queries.observed, {"vendors": vendors, "first_day": first_day}):
             start = since.get((vendor, account))
@@ -884,13 +886,14 @@ def extend_snapshot(snapshot: Snapshot, history: RunHistory) -> Snapshot:
     """``snapshot`` with the stored runs the vendor no longer shows added to its jobs (each run once), so the
     report's problem rows and the alerts count failure streaks across them. Record the original snapshot,
     not this one."""
-    from ..health import _run_identity
+    from ..health import run_identities
 
-    known = {_run_identity(job) for job in snapshot.jobs}
+    shown_identity, stored_identity = run_identities(history, snapshot.devices)
+    known = {shown_identity(job) for job in snapshot.jobs}
     accounts = set(snapshot.clocks) - set(snapshot.incomplete)
     extra = []
     for stored in history.runs:
-        identity = _run_identity(stored.job)
+        identity = stored_identity(stored)
         if identity not in known and (stored.job.vendor, stored.job.account) in accounts:
             known.add(identity)
             extra.append(stored.job)

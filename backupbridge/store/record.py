@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from ..bridge import VERDICT_LISTINGS, AccountFailure, Snapshot
 from ..errors import UnknownVendorError, ValidationError
-from ..health import Assessment, HealthPolicy, assess
+from ..health import Assessment, HealthPolicy, assess, untimed_run_key
 from ..models import Capability, Company, Device, Job, Plan
 from ..redaction import redact
 from . import schema
@@ -111,9 +111,7 @@ def job_key(job: Job, *, history: bool, device: Device | None = None) -> str:
     when = job.started_at or job.finished_at
     if when is not None:
         return f"{job.id}@{when.astimezone(dt.UTC).isoformat()}"
-    last_success = device.last_backup_at.astimezone(dt.UTC).isoformat() if device and device.last_backup_at else ""
-    said = "\x1f".join((job.status.value, job.vendor_status or "", job.error or "", last_success))
-    return f"{job.id}@{job.status.value}:{hashlib.sha256(said.encode('utf-8')).hexdigest()[:16]}"
+    return untimed_run_key(job, device)
 
 
 @functools.cache

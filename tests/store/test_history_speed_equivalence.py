@@ -172,6 +172,7 @@ def old_health_history(
                     jobs.c.files,
                     jobs.c.error,
                     jobs.c.first_seen,
+                    jobs.c.job_key,  # since the frozen copy: a stored run carries the store's key
                 )
                 .where(jobs.c.day >= first_day, jobs.c.vendor.in_(last_run_vendors))
                 # The frozen code had no ORDER BY here (its order was the rows' physical one, which PostgreSQL
@@ -181,7 +182,7 @@ def old_health_history(
             ):
                 key = (row.vendor, row.account)
                 if key in since and (row.finished_at or row.started_at or row.first_seen) >= since[key]:
-                    runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen))
+                    runs.append(StoredRun(job=_stored_job(row), first_seen=row.first_seen, key=row.job_key))
         # Each of these is one query over every account (a query per account cost a collect more than it read).
         vendors = sorted({vendor for vendor, _ in wanted})
         for vendor, account, moment in conn.execute(
