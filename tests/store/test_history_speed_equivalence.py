@@ -375,3 +375,35 @@ def test_hand_made_days_read_and_judge_as_the_frozen_code(store: Store) -> None:
         record_snapshot(store, snap, now)
         figures += _same(store, snap)
     assert start < NOW and figures > 0
+
+
+def test_a_last_run_vendors_plan_with_good_runs_in_the_window_on_one_device_only(store: Store) -> None:
+    """Managed Backup shows each backup's last run only (its stored runs are read). Plan p1 has a good run
+    every night on d1, and for its first two nights also on a machine no device listing ever names ("gone"),
+    whose good runs then fall before the window. The plan is covered by d1's runs in the window, so no older
+    good run is looked up for it: the review's mutant that dropped the plan from the covered set added a
+    (p1, gone) slot the frozen code never had, and no sequence above caught it."""
+    mb = "managedbackup"
+
+    def mine(record: Any) -> Any:
+        return attrs.evolve(record, vendor=mb)
+
+    figures = 0
+    for back in range(12, -1, -1):
+        now = NOW - back * DAY
+        night = now - 11 * HOUR
+        day = 12 - back
+        devices = [mine(device("d1")), mine(device("d2", name="PC-02"))]
+        plan = mine(_nightly("d1", "d2"))
+        runs = [
+            mine(job("p1:d1", night, JobStatus.SUCCESS, device_id="d1", plan_id="p1")),
+            mine(job("p1:d2", night, JobStatus.FAILED, device_id="d2", plan_id="p1")),
+        ]
+        if day < 2:
+            runs.append(mine(job("p1:gone", night, JobStatus.SUCCESS, device_id="gone", plan_id="p1")))
+        snap = snapshot(now, jobs=runs, devices=devices, plans=[plan], vendor=mb)
+        snap = attrs.evolve(snap, companies=[mine(c) for c in snap.companies])
+        figures += _same(store, snap)
+        record_snapshot(store, snap, now)
+        figures += _same(store, snap)
+    assert figures > 0
