@@ -25,14 +25,17 @@ reads the store's history and judges with it, as ``collect`` does; the other jud
 Measured twice: in one process (a long-lived collector: every round after a warm-up), and as cron runs
 ``backupbridge collect``, one fresh process a collect (``--cold-rounds``, the child's CPU time and wall
 time; the recording child also imports SQLAlchemy and the store, opens it and compiles its statements).
-``--overhead-only`` measures just these two.
+``--overhead-only`` measures just these two. The in-process figure is the median over ``--processes`` fresh
+processes (each ``--rounds`` alternations): a single process's median moved by +-10% from one process to
+the next.
 
 A year of daily runs for 10,000 devices (3.65 million job rows) is ``--days 365``; the default of 30 days
 finishes in a few minutes. PostgreSQL comes from ``--postgres URL`` or ``$BACKUPBRIDGE_TEST_POSTGRES_URL``
 (each size runs in a schema of its own, dropped afterwards).
 
 Run: python benchmarks/bench_store.py [--sizes 1000,10000] [--days 30] [--backends sqlite,postgresql]
-         [--postgres URL] [--rounds 8] [--cold-rounds 7] [--sandbox-size 40] [--tenants 3] [--overhead-only]
+         [--postgres URL] [--rounds 8] [--processes 5] [--cold-rounds 7] [--sandbox-size 40] [--tenants 3]
+         [--overhead-only]
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import argparse
 import datetime as dt
 import gc
 import io
+import json
 import os
 import resource
 import statistics
@@ -283,6 +287,20 @@ print(time.perf_counter() - began)
 """
 
 
+def in_a_child(args: argparse.Namespace) -> dict[str, float]:
+    """``recording_overhead`` in a fresh process: one process is one draw of what differs between processes
+    (hash seeds, memory layout, when the collector runs), which moved a single process's median by +-10%."""
+    done = subprocess.run(
+        [
+            sys.executable, __file__, "--overhead-only", "--one-process", "--rounds", str(args.rounds),
+            "--sandbox-size", str(args.sandbox_size), "--tenants", str(args.tenants),
+        ],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
+    return figures
+
+
 def cold_recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, float]:
     """Median CPU and wall seconds of a sandbox collect in a fresh process, without and with recording into
     SQLite, alternated on the same accounts after a warm-up of each (the recording one inserts everything)."""
@@ -335,6 +353,10 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=3)
     parser.add_argument("--cold-rounds", type=int, default=7, help="Alternations of the fresh-process collect.")
     parser.add_argument("--overhead-only", action="store_true", help="Only the recording overhead.")
+    parser.add_argument(
+        "--processes", type=int, default=5, help="Processes the in-process overhead is measured in (median)."
+    )
+    parser.add_argument("--one-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.overhead_only:
         args.backends = ""
@@ -373,12 +395,18 @@ def main() -> None:
                 f"history 30d x{high['history_30d'] / low['history_30d']:.2f}, "
                 f"report x{high['report_total'] / low['report_total']:.1f}"
             )
-    warm = recording_overhead(args.rounds, args.sandbox_size, args.tenants)
+    if args.one_process:  # a child of --processes: its figures as one JSON line
+        print(json.dumps(recording_overhead(args.rounds, args.sandbox_size, args.tenants)))
+        return
+    runs = [in_a_child(args) for _ in range(args.processes)]
+    ratios = sorted(r["cpu_recorded"] / r["cpu_plain"] - 1 for r in runs)
+    middle = sorted(runs, key=lambda r: r["cpu_recorded"] / r["cpu_plain"])[len(runs) // 2]
     print(
         f"sandbox collect, {4 * args.tenants} accounts x {args.sandbox_size} devices, in one process (SQLite; "
-        f"bound: +20%): CPU {warm['cpu_plain'] * 1000:.0f} ms without recording, {warm['cpu_recorded'] * 1000:.0f} ms "
-        f"with: {(warm['cpu_recorded'] / warm['cpu_plain'] - 1) * 100:+.0f}%; wall {warm['wall_plain'] * 1000:.0f} / "
-        f"{warm['wall_recorded'] * 1000:.0f} ms: {(warm['wall_recorded'] / warm['wall_plain'] - 1) * 100:+.0f}%"
+        f"bound: +20%): the median of {args.processes} processes of {args.rounds} alternations each: CPU "
+        f"{middle['cpu_plain'] * 1000:.0f} ms without recording, {middle['cpu_recorded'] * 1000:.0f} ms with: "
+        f"{ratios[len(ratios) // 2] * 100:+.0f}% (each process: {', '.join(f'{r * 100:+.0f}%' for r in ratios)}); "
+        f"wall {middle['wall_plain'] * 1000:.0f} / {middle['wall_recorded'] * 1000:.0f} ms"
     )
     cold = cold_recording_overhead(args.cold_rounds, args.sandbox_size, args.tenants)
     print(
