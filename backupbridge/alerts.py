@@ -398,11 +398,19 @@ class ProblemContext:
         last_run_at: dt.datetime | None = None,
         device_name: str | None = None,
         plan_name: str | None = None,
+        consecutive_failures: int | None = None,
+        failing_since: dt.datetime | None = None,
     ) -> Alert:
-        """The alert for one problem, with everything known about it."""
+        """The alert for one problem, with everything known about it.
+
+        ``consecutive_failures`` and ``failing_since``: the health engine's streak of the verdict, when it has
+        one. It also counts the runs without a time it placed (a last-run vendor's failed run, placed where the
+        store first saw it), which the snapshot's runs cannot be ordered by: the longer streak is kept."""
         device = self.device(vendor, account, device_id)
         kind = device_kind(device)
         failures, since, vendor_reason = self.streak(vendor, account, device_id, plan_id)
+        if consecutive_failures is not None and consecutive_failures > failures:
+            failures, since = consecutive_failures, failing_since
         return Alert(
             key=Alert.make_key(vendor, account, company_id, device_id, plan_id, problem),
             vendor=vendor,
@@ -464,6 +472,7 @@ def alerts_from(
         alert = context.alert(
             p.vendor, p.account, p.company_id, p.device_id, p.plan_id, p.health, p.reason, now,
             last_success_at=p.last_success_at, last_run_at=p.last_run_at, plan_name=p.plan_name,
+            consecutive_failures=p.consecutive_failures, failing_since=p.failing_since,
         )  # fmt: skip
         found[alert.key] = alert
     for d in assessment.devices:
@@ -472,6 +481,7 @@ def alerts_from(
         alert = context.alert(
             d.vendor, d.account, d.company_id, d.device_id, None, d.health, d.reason, now,
             last_success_at=d.last_success_at, device_name=d.device_name,
+            consecutive_failures=d.consecutive_failures, failing_since=d.failing_since,
         )  # fmt: skip
         found[alert.key] = alert
     return list(found.values())

@@ -267,6 +267,7 @@ def build_report(
             alert = context.alert(
                 plan.vendor, plan.account, plan.company_id, plan.device_id, plan.plan_id, plan.health, plan.reason,
                 now, last_success_at=plan.last_success_at, last_run_at=plan.last_run_at, plan_name=plan.plan_name,
+                consecutive_failures=plan.consecutive_failures, failing_since=plan.failing_since,
             )  # fmt: skip
             problems.append(
                 ProblemRow.from_alert(
@@ -281,6 +282,7 @@ def build_report(
             alert = context.alert(
                 device.vendor, device.account, device.company_id, device.device_id, None, device.health,
                 device.reason, now, last_success_at=device.last_success_at, device_name=device.device_name,
+                consecutive_failures=device.consecutive_failures, failing_since=device.failing_since,
             )  # fmt: skip
             problems.append(
                 ProblemRow.from_alert(
