@@ -37,12 +37,15 @@ import enum
 import hashlib
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .activity import known_success_for_plan
 from .models import Device, DeviceStatus, Frequency, Job, JobStatus, Plan, Schedule, Weekday
+
+if TYPE_CHECKING:
+    from .bridge import Snapshot
 
 __all__ = [
     "Assessment",
@@ -55,6 +58,7 @@ __all__ = [
     "StoredRun",
     "Verdict",
     "assess",
+    "assess_snapshot",
     "expected_runs",
     "not_judged_reason",
     "rollup_day",
@@ -548,6 +552,24 @@ def _days_in_status(past: Sequence[tuple[dt.date, Health]], health: Health, toda
             break
         start = day
     return min((today - start).days + 1, limit)
+
+
+def assess_snapshot(
+    snapshot: Snapshot, *, policy: HealthPolicy | None = None, history: RunHistory | None = None
+) -> Assessment:
+    """``assess`` of one pass (``Bridge.snapshot()``): its records at its accounts' clocks and zones, the
+    accounts a listing failed for left unjudged (never "no result"), with the store's ``history`` if any (MISSED
+    and OVERDUE over the whole window, even when the vendor forgot)."""
+    return assess(
+        snapshot.devices,
+        snapshot.plans,
+        snapshot.jobs,
+        now=snapshot.clocks,
+        policy=policy,
+        timezones=snapshot.timezones,
+        incomplete=snapshot.incomplete,
+        history=history,
+    )
 
 
 def assess(

@@ -35,7 +35,7 @@ import attrs
 
 from .bridge import Snapshot
 from .errors import BackupBridgeError, ValidationError
-from .health import Assessment, HealthPolicy, assess
+from .health import Assessment, HealthPolicy, assess_snapshot
 
 if TYPE_CHECKING:
     from .alerts import Alert
@@ -132,19 +132,6 @@ def only_companies(snapshot: Snapshot, wanted: Sequence[str]) -> Snapshot:
         devices=devices,
         plans=plans,
         jobs=runs,
-    )
-
-
-def _judge(snapshot: Snapshot, policy: HealthPolicy | None, history: RunHistory | None) -> Assessment:
-    return assess(
-        snapshot.devices,
-        snapshot.plans,
-        snapshot.jobs,
-        now=snapshot.clocks,
-        policy=policy,
-        timezones=snapshot.timezones,
-        incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
-        history=history,  # the store's runs: MISSED and OVERDUE over the whole window, even when the vendor forgot
     )
 
 
@@ -251,7 +238,7 @@ def run_report(
         if stored_assessment is not None:
             assessment = _cut_assessment(stored_assessment, snapshot) if companies else stored_assessment
         else:
-            assessment = _judge(snapshot, policy, history)
+            assessment = assess_snapshot(snapshot, policy=policy, history=history)
         if history is not None:
             from .store.history import extend_snapshot
 
@@ -372,10 +359,9 @@ def _history(held: _StoreUse, snapshot: Snapshot, policy: HealthPolicy) -> RunHi
     """What the store remembers of the snapshot's accounts, for the health engine."""
     if held.store is None:
         return None
-    from .store.history import health_history
+    from .store.history import snapshot_history
 
-    accounts = {*snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
-    return health_history(held.store, accounts, now=snapshot.clocks, policy=policy)
+    return snapshot_history(held.store, snapshot, policy=policy)
 
 
 def _with_strips(store: Store | None, report: Report, snapshot: Snapshot, policy: HealthPolicy) -> Report:

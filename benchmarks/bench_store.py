@@ -262,24 +262,18 @@ COLD_COLLECT = """
 import datetime as dt, sys, time
 began = time.perf_counter()
 from backupbridge.bridge import Bridge
-from backupbridge.health import HealthPolicy, assess
+from backupbridge.health import HealthPolicy, assess_snapshot
 record, url, tenants, size = sys.argv[1] == "1", sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 policy = HealthPolicy()
 if record:  # collect opens its store first: a store that cannot be used fails before any vendor request
     from backupbridge.store import open_store, record_snapshot
-    from backupbridge.store.history import health_history
+    from backupbridge.store.history import snapshot_history
     store = open_store(url)
 bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
 started = dt.datetime.now(dt.UTC)
 snapshot = bridge.snapshot()
-remembered = None
-if record:
-    covered = {*bridge.accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
-    remembered = health_history(store, covered, now=snapshot.clocks, policy=policy)
-assessment = assess(
-    snapshot.devices, snapshot.plans, snapshot.jobs, now=snapshot.clocks, policy=policy,
-    timezones=snapshot.timezones, incomplete=snapshot.incomplete, history=remembered,
-)
+remembered = snapshot_history(store, snapshot, policy=policy, accounts=bridge.accounts) if record else None
+assessment = assess_snapshot(snapshot, policy=policy, history=remembered)
 if record:
     record_snapshot(store, snapshot, started, assessment=assessment, policy=policy, accounts=bridge.accounts)
     store.close()

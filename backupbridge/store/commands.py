@@ -27,12 +27,12 @@ from ..cli import (
     sandbox_options,
 )
 from ..errors import ValidationError
-from ..health import Assessment, Rollup, assess
+from ..health import Assessment, Rollup, assess_snapshot
 from ..terminal import one_line
 from .config import open_configured_store
 from .engine import Store
 from .errors import StoreURLError
-from .history import DayStatus, History, Scope, extend_snapshot, health_history, history
+from .history import DayStatus, History, Scope, extend_snapshot, history, snapshot_history
 from .maintenance import prune, store_info
 from .record import parse_shard, record_snapshot
 
@@ -109,19 +109,9 @@ def collect(**opts: Any) -> None:
         started = dt.datetime.now(dt.UTC)
         with bridge:
             snapshot = bridge.snapshot()
-        covered = {*bridge.accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
         # Judged once, with the store's history (read before this run is written): recorded and alerted alike.
-        stored = health_history(store, covered, now=snapshot.clocks, policy=policy)
-        assessment = assess(
-            snapshot.devices,
-            snapshot.plans,
-            snapshot.jobs,
-            now=snapshot.clocks,
-            policy=policy,
-            timezones=snapshot.timezones,
-            incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
-            history=stored,
-        )
+        stored = snapshot_history(store, snapshot, policy=policy, accounts=bridge.accounts)
+        assessment = assess_snapshot(snapshot, policy=policy, history=stored)
         run = record_snapshot(store, snapshot, started, assessment=assessment, policy=policy, accounts=bridge.accounts)
         where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
         click.echo(

@@ -714,6 +714,19 @@ def _health_queries() -> _HealthQueries:
     )
 
 
+def snapshot_history(
+    store: Store,
+    snapshot: Snapshot,
+    *,
+    policy: HealthPolicy | None = None,
+    accounts: Iterable[tuple[str, str]] = (),
+) -> RunHistory:
+    """``health_history`` of a pass's accounts: those that answered, those a listing failed for, and
+    ``accounts`` (the ones the pass covered, answered or not)."""
+    covered = {*accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
+    return health_history(store, covered, now=snapshot.clocks, policy=policy)
+
+
 def health_history(
     store: Store,
     accounts: Iterable[tuple[str, str]],

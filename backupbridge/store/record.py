@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from ..bridge import VERDICT_LISTINGS, AccountFailure, Snapshot
 from ..errors import UnknownVendorError, ValidationError
-from ..health import Assessment, HealthPolicy, assess, untimed_run_key
+from ..health import Assessment, HealthPolicy, assess_snapshot, untimed_run_key
 from ..models import Capability, Company, Device, Job, Plan
 from ..redaction import redact
 from . import schema
@@ -370,18 +370,10 @@ def record_snapshot(
         raise ValidationError("run_started must be aware", field="run_started")
     accounts = list(accounts)
     if assessment is None:
-        from .history import health_history
+        from .history import snapshot_history
 
-        covered = {*accounts, *snapshot.clocks, *((f.vendor, f.account) for f in snapshot.failures)}
-        assessment = assess(
-            snapshot.devices,
-            snapshot.plans,
-            snapshot.jobs,
-            now=snapshot.clocks,
-            policy=policy,
-            timezones=snapshot.timezones,
-            incomplete=snapshot.incomplete,  # an account a listing failed for is not judged, never "no result"
-            history=health_history(store, covered, now=snapshot.clocks, policy=policy),  # what the vendor forgot
+        assessment = assess_snapshot(
+            snapshot, policy=policy, history=snapshot_history(store, snapshot, policy=policy, accounts=accounts)
         )
     grouped = _by_account(snapshot, accounts)
     verdicts = _verdicts_by_account(assessment)
