@@ -19,15 +19,25 @@ device) and prints:
                       instead of a vendor's listing)
     growth            how each figure grows from the smallest size to the largest, measured in the same run
 
-Then the overhead of recording: a sandbox collect of the same accounts with and without recording into
-SQLite, alternated ``--rounds`` times, medians compared (the issue's bound is 20%). A recording collect
-reads the store's history and judges with it, as ``collect`` does; the other judges on the listings alone.
-Measured twice: in one process (a long-lived collector: every round after a warm-up), and as cron runs
-``backupbridge collect``, one fresh process a collect (``--cold-rounds``, the child's CPU time and wall
-time; the recording child also imports SQLAlchemy and the store, opens it and compiles its statements).
-``--overhead-only`` measures just these two. The in-process figure is the median over ``--processes`` fresh
-processes (each ``--rounds`` alternations): a single process's median moved by +-10% from one process to
-the next.
+Then the overhead of recording into SQLite (the issue's bound is 20%), CPU time, three ways. A recording
+collect reads the store's history of its accounts, judges with it and records the run, as ``collect`` does;
+the collect without recording takes the snapshot and judges it on the listings alone.
+
+    by its parts, in one process   every round (after a full garbage collection) takes the snapshot and judges
+                      it without the history, then reads the history, judges with it and records; the
+                      round's overhead is what the recording's parts took over the collect's. The median
+                      of ``--rounds`` rounds, then of ``--processes`` fresh processes. This is the figure
+                      for the bound: the recording's own time, measured in the round it is added to.
+    two arms, in one process       the two collects alternated, medians compared: a cross-check. Its
+                      difference is that of two 400-600 ms totals, which on a noisy 2-core VM differ by up
+                      to 100 ms round to round, more than recording costs, so it moves by +-10% a process.
+    by its parts, fresh process    ``backupbridge collect --sandbox`` itself, one fresh process a run
+                      (``--cold-rounds``), as cron runs it: the store's import (SQLAlchemy with it),
+                      opening and closing the store, the history read, judging with it over judging
+                      without, and the recording, timed inside the real command, over the rest of the
+                      process's CPU time.
+
+``--overhead-only`` measures just these.
 
 A year of daily runs for 10,000 devices (3.65 million job rows) is ``--days 365``; the default of 30 days
 finishes in a few minutes. PostgreSQL comes from ``--postgres URL`` or ``$BACKUPBRIDGE_TEST_POSTGRES_URL``
@@ -256,29 +266,148 @@ def recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, float]
     }
 
 
-# One sandbox collect in a fresh process, as cron runs ``backupbridge collect``: argv is (record 0/1, store URL,
-# tenants, size). The recording child does what ``collect`` does (store.commands.collect, alerts aside).
-COLD_COLLECT = """
-import datetime as dt, sys, time
-began = time.perf_counter()
-from backupbridge.bridge import Bridge
-from backupbridge.health import HealthPolicy, assess_snapshot
-record, url, tenants, size = sys.argv[1] == "1", sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-policy = HealthPolicy()
-if record:  # collect opens its store first: a store that cannot be used fails before any vendor request
-    from backupbridge.store import open_store, record_snapshot
-    from backupbridge.store.history import snapshot_history
-    store = open_store(url)
-bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
-started = dt.datetime.now(dt.UTC)
-snapshot = bridge.snapshot()
-remembered = snapshot_history(store, snapshot, policy=policy, accounts=bridge.accounts) if record else None
-assessment = assess_snapshot(snapshot, policy=policy, history=remembered)
-if record:
-    record_snapshot(store, snapshot, started, assessment=assessment, policy=policy, accounts=bridge.accounts)
-    store.close()
-print(time.perf_counter() - began)
+def _judge_plain(snap: Snapshot) -> float:
+    """CPU seconds of judging ``snap`` on its listings alone (the collect without recording)."""
+    mark = time.process_time()
+    assess(snap.devices, snap.plans, snap.jobs, now=snap.clocks, timezones=snap.timezones)
+    return time.process_time() - mark
+
+
+def _judge_and_record(store: Store, snap: Snapshot) -> tuple[float, float, float]:
+    """CPU seconds of what a recording collect does instead: the history read, judging with it, recording."""
+    cpu = time.process_time
+    mark = cpu()
+    remembered = health_history(store, snap.clocks, now=snap.clocks)
+    read = cpu()
+    verdicts = assess(
+        snap.devices, snap.plans, snap.jobs, now=snap.clocks, timezones=snap.timezones, history=remembered
+    )
+    judged = cpu()
+    record_snapshot(store, snap, dt.datetime.now(dt.UTC), assessment=verdicts)
+    return read - mark, judged - read, cpu() - judged
+
+
+def recording_parts(rounds: int, size: int, tenants: int) -> dict[str, float]:
+    """What recording adds to a sandbox collect, timed by its parts inside each round (CPU seconds).
+
+    Every round (after a full garbage collection, untimed) takes the snapshot and judges it without the
+    history (the collect without recording), then reads the history, judges with it and records (what a
+    recording collect does instead); which of the two judgements comes first alternates. The round's
+    overhead is ``history + (judging with it - judging without) + record`` over ``snapshot + judging
+    without``. Unlike the two alternated arms of ``recording_overhead``, whose difference is that of two
+    totals of a 400-600 ms snapshot each (on this machine two snapshots differ by up to 100 ms, more than
+    recording costs), this is the recording's own time, measured in the round it is added to."""
+    bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
+    cpu = time.process_time
+    parts: dict[str, list[float]] = {name: [] for name in ("snapshot", "judge", "history", "judge_extra", "record")}
+    ratios: list[float] = []
+    with tempfile.TemporaryDirectory() as directory, open_store(f"sqlite:///{Path(directory) / 'p.sqlite3'}") as store:
+        for round_ in range(-1, rounds):
+            gc.collect()
+            began = cpu()
+            snap = bridge.snapshot()
+            snapped = cpu()
+            if round_ % 2 == 0:
+                judge = _judge_plain(snap)
+                history_read, judge_with, record = _judge_and_record(store, snap)
+            else:
+                history_read, judge_with, record = _judge_and_record(store, snap)
+                judge = _judge_plain(snap)
+            if round_ < 0:  # the warm-up: it inserts everything
+                continue
+            added = history_read + (judge_with - judge) + record
+            ratios.append(added / (snapped - began + judge))
+            for name, value in zip(
+                parts, (snapped - began, judge, history_read, judge_with - judge, record), strict=True
+            ):
+                parts[name].append(value)
+    return {"ratio": statistics.median(ratios), **{name: statistics.median(v) for name, v in parts.items()}}
+
+
+# ``backupbridge collect --sandbox`` itself in a fresh process, as cron runs it, with what recording adds timed
+# by its parts (argv: a file the parts are written to, then the command's arguments). Imported first, untimed:
+# the command line and what any collect reads and judges with (the bridge, the engine). Timed as recording: the
+# store's import (SQLAlchemy with it, and the collect command's module: conservative), opening the store, the
+# history read, judging with the history over judging without (the latter run once more for this, then taken
+# out of the total), the recording and closing the store.
+CLI_COLLECT = """
+import json, sys, time
+cpu = time.process_time
+out, argv = sys.argv[1], sys.argv[2:]
+import backupbridge.bridge, backupbridge.health, backupbridge.cli
+parts = {}
+began = cpu()
+import backupbridge.store.commands as commands
+import backupbridge.store.engine as engine
+parts["import"] = cpu() - began
+
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        began = cpu()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            parts[name] = parts.get(name, 0.0) + cpu() - began
+    return wrapper
+
+commands._open = timed("open", commands._open)
+commands.snapshot_history = timed("history", commands.snapshot_history)
+commands.record_snapshot = timed("record", commands.record_snapshot)
+engine.Store.close = timed("close", engine.Store.close)
+judge = commands.assess_snapshot
+
+def assess_snapshot(snapshot, **options):
+    began = cpu()
+    judged = judge(snapshot, **options)
+    middle = cpu()
+    if options.get("history") is not None:
+        judge(snapshot, **{**options, "history": None})
+        end = cpu()
+        parts["judge_extra"] = parts.get("judge_extra", 0.0) + (middle - began) - (end - middle)
+        parts["measuring"] = parts.get("measuring", 0.0) + end - middle
+    return judged
+
+commands.assess_snapshot = assess_snapshot
+code = backupbridge.cli.main(argv)
+with open(out, "w") as file:
+    json.dump({"code": code, **parts}, file)
 """
+
+
+def cli_recording_parts(rounds: int, tenants: int, size: int) -> dict[str, float]:
+    """``backupbridge collect --sandbox`` run ``rounds`` times, each in a fresh process (after one that inserts
+    everything): the median of what recording adds over the rest of the process's CPU time, and the medians
+    of the parts (seconds)."""
+    ratios: list[float] = []
+    seen: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(Path(directory) / "pycache")  # as an installed package: compiled once
+        env["HOME"] = directory  # no configuration file of the user's
+        out = Path(directory) / "parts.json"
+        store = f"sqlite:///{Path(directory) / 'cli.sqlite3'}"
+        command = ["collect", "--sandbox", "--tenants", str(tenants), "--size", str(size), "--store", store]
+        for round_ in range(-1, rounds):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(
+                [sys.executable, "-c", CLI_COLLECT, str(out), *command], check=True, stdout=subprocess.DEVNULL, env=env
+            )
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            total = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            parts = json.loads(out.read_text())
+            if parts.pop("code") != 0:
+                raise RuntimeError(f"backupbridge collect --sandbox exited {parts}")
+            missing = {"import", "open", "history", "judge_extra", "measuring", "record", "close"} - set(parts)
+            if missing:  # collect no longer calls what is timed by these names: the figure would be too low
+                raise RuntimeError(f"the recording's parts {sorted(missing)} were not timed")
+            if round_ < 0:
+                continue
+            measuring = parts.pop("measuring", 0.0)
+            added = sum(parts.values())
+            ratios.append(added / (total - measuring - added))
+            for name, value in {"total": total - measuring, **parts}.items():
+                seen.setdefault(name, []).append(value)
+    return {"ratio": statistics.median(ratios), **{name: statistics.median(v) for name, v in seen.items()}}
 
 
 def in_a_child(args: argparse.Namespace) -> dict[str, float]:
@@ -295,46 +424,6 @@ def in_a_child(args: argparse.Namespace) -> dict[str, float]:
     return figures
 
 
-def cold_recording_overhead(rounds: int, size: int, tenants: int) -> dict[str, float]:
-    """Median CPU and wall seconds of a sandbox collect in a fresh process, without and with recording into
-    SQLite, alternated on the same accounts after a warm-up of each (the recording one inserts everything)."""
-
-    def child(record: bool, url: str) -> tuple[float, float]:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        began = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", COLD_COLLECT, "1" if record else "0", url, str(tenants), str(size)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env=env,
-        )
-        wall = time.perf_counter() - began
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
-
-    cpu: dict[bool, list[float]] = {False: [], True: []}
-    wall: dict[bool, list[float]] = {False: [], True: []}
-    with tempfile.TemporaryDirectory() as directory:
-        # Compiled modules are kept, as an installed package keeps them (pip writes the .pyc files): in a
-        # cache of the bench's own, so neither arm compiles source and the work tree gets no __pycache__.
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = str(Path(directory) / "pycache")
-        url = f"sqlite:///{Path(directory) / 'cold.sqlite3'}"
-        child(False, url)
-        child(True, url)
-        for round_ in range(2 * rounds):
-            record = round_ % 2 == 1
-            spent, took = child(record, url)
-            cpu[record].append(spent)
-            wall[record].append(took)
-    return {
-        "cpu_plain": statistics.median(cpu[False]),
-        "cpu_recorded": statistics.median(cpu[True]),
-        "wall_plain": statistics.median(wall[False]),
-        "wall_recorded": statistics.median(wall[True]),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="Device counts, comma-separated.")
@@ -345,7 +434,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="Alternations for the recording overhead.")
     parser.add_argument("--sandbox-size", type=int, default=40)
     parser.add_argument("--tenants", type=int, default=3)
-    parser.add_argument("--cold-rounds", type=int, default=7, help="Alternations of the fresh-process collect.")
+    parser.add_argument("--cold-rounds", type=int, default=7, help="Fresh backupbridge collect processes.")
     parser.add_argument("--overhead-only", action="store_true", help="Only the recording overhead.")
     parser.add_argument(
         "--processes", type=int, default=5, help="Processes the in-process overhead is measured in (median)."
@@ -390,24 +479,39 @@ def main() -> None:
                 f"report x{high['report_total'] / low['report_total']:.1f}"
             )
     if args.one_process:  # a child of --processes: its figures as one JSON line
-        print(json.dumps(recording_overhead(args.rounds, args.sandbox_size, args.tenants)))
+        figures = recording_overhead(args.rounds, args.sandbox_size, args.tenants)
+        by_parts = recording_parts(args.rounds, args.sandbox_size, args.tenants)
+        print(json.dumps({**figures, **{f"parts_{name}": value for name, value in by_parts.items()}}))
         return
     runs = [in_a_child(args) for _ in range(args.processes)]
+    label = f"sandbox collect, {4 * args.tenants} accounts x {args.sandbox_size} devices, SQLite (bound: +20%)"
+    print(f"{label}; CPU time, medians")
+    shares = sorted(r["parts_ratio"] for r in runs)
+    typical = sorted(runs, key=lambda r: r["parts_ratio"])[len(runs) // 2]
+    print(
+        f"  in one process, recording timed by its parts in each round ({args.processes} processes of "
+        f"{args.rounds} rounds): {shares[len(shares) // 2] * 100:+.1f}% (each process: "
+        f"{', '.join(f'{r * 100:+.1f}%' for r in shares)}); collect {typical['parts_snapshot'] * 1000:.0f} ms "
+        f"snapshot + {typical['parts_judge'] * 1000:.0f} ms judging; recording adds "
+        f"{typical['parts_history'] * 1000:.1f} ms history read + {typical['parts_judge_extra'] * 1000:.1f} ms "
+        f"judging with it + {typical['parts_record'] * 1000:.1f} ms record"
+    )
     ratios = sorted(r["cpu_recorded"] / r["cpu_plain"] - 1 for r in runs)
     middle = sorted(runs, key=lambda r: r["cpu_recorded"] / r["cpu_plain"])[len(runs) // 2]
     print(
-        f"sandbox collect, {4 * args.tenants} accounts x {args.sandbox_size} devices, in one process (SQLite; "
-        f"bound: +20%): the median of {args.processes} processes of {args.rounds} alternations each: CPU "
-        f"{middle['cpu_plain'] * 1000:.0f} ms without recording, {middle['cpu_recorded'] * 1000:.0f} ms with: "
+        f"  in one process, two arms alternated ({args.processes} processes of {args.rounds} alternations): "
         f"{ratios[len(ratios) // 2] * 100:+.0f}% (each process: {', '.join(f'{r * 100:+.0f}%' for r in ratios)}); "
+        f"{middle['cpu_plain'] * 1000:.0f} ms without recording, {middle['cpu_recorded'] * 1000:.0f} ms with; "
         f"wall {middle['wall_plain'] * 1000:.0f} / {middle['wall_recorded'] * 1000:.0f} ms"
     )
-    cold = cold_recording_overhead(args.cold_rounds, args.sandbox_size, args.tenants)
+    cli = cli_recording_parts(args.cold_rounds, args.tenants, args.sandbox_size)
+    parts = ", ".join(
+        f"{name} {cli[name] * 1000:.0f}" for name in ("import", "open", "history", "judge_extra", "record", "close")
+    )
     print(
-        f"the same, one fresh process a collect (as cron runs it): CPU {cold['cpu_plain'] * 1000:.0f} ms without, "
-        f"{cold['cpu_recorded'] * 1000:.0f} ms with: {(cold['cpu_recorded'] / cold['cpu_plain'] - 1) * 100:+.0f}%; "
-        f"wall {cold['wall_plain'] * 1000:.0f} / {cold['wall_recorded'] * 1000:.0f} ms: "
-        f"{(cold['wall_recorded'] / cold['wall_plain'] - 1) * 100:+.0f}%"
+        f"  backupbridge collect --sandbox, one fresh process each ({args.cold_rounds} runs), recording timed by "
+        f"its parts: {cli['ratio'] * 100:+.1f}%; the process {cli['total'] * 1000:.0f} ms, of it recording "
+        f"(ms): {parts}"
     )
 
 
