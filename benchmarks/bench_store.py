@@ -328,8 +328,8 @@ def recording_parts(rounds: int, size: int, tenants: int) -> dict[str, float]:
 # by its parts (argv: a file the parts are written to, then the command's arguments). Imported first, untimed:
 # the command line and what any collect reads and judges with (the bridge, the engine). Timed as recording: the
 # store's import (SQLAlchemy with it, and the collect command's module: conservative), opening the store, the
-# history read, judging with the history over judging without (the latter run once more for this, then taken
-# out of the total), the recording and closing the store.
+# history read, judging with the history over judging without (see assess_snapshot below), the recording and
+# closing the store.
 CLI_COLLECT = """
 import json, sys, time
 cpu = time.process_time
@@ -357,14 +357,20 @@ engine.Store.close = timed("close", engine.Store.close)
 judge = commands.assess_snapshot
 
 def assess_snapshot(snapshot, **options):
+    if options.get("history") is None:
+        return judge(snapshot, **options)
+    # The collect without recording judges once without the history, paying the engine's first use: that
+    # judgement is kept in the process's time. Then with the history (the one collect uses), and without it
+    # once more: their difference, both warm, is what judging with the history adds; the rest of those two
+    # judgements (twice the second) is the measuring's own, taken out of the total.
+    judge(snapshot, **{**options, "history": None})
     began = cpu()
     judged = judge(snapshot, **options)
     middle = cpu()
-    if options.get("history") is not None:
-        judge(snapshot, **{**options, "history": None})
-        end = cpu()
-        parts["judge_extra"] = parts.get("judge_extra", 0.0) + (middle - began) - (end - middle)
-        parts["measuring"] = parts.get("measuring", 0.0) + end - middle
+    judge(snapshot, **{**options, "history": None})
+    end = cpu()
+    parts["judge_extra"] = parts.get("judge_extra", 0.0) + (middle - began) - (end - middle)
+    parts["measuring"] = parts.get("measuring", 0.0) + 2 * (end - middle)
     return judged
 
 commands.assess_snapshot = assess_snapshot
