@@ -181,16 +181,15 @@ def create(driver: VProtectDriver, spec: PlanSpec, dry_run: bool) -> Op[PlanCrea
             return PlanCreation(
                 vendor=VENDOR, account=driver.account, plan_id=None, dry_run=True, applied_to=checked.device_ids
             )
-        undo: list[Op[Any]] = []
+        undo: list[tuple[str, Op[Any]]] = []
         try:
             created_schedule = yield from api.schedules.create(schedule_body)
-            undo.append(api.schedules.delete(created_schedule.guid))
+            undo.append((f"schedule {created_schedule.guid}", api.schedules.delete(created_schedule.guid)))
             policy = yield from api.policies.create(policy_body)
-            undo.append(api.policies.delete(policy.guid))
+            undo.append((f"policy {policy.guid}", api.policies.delete(policy.guid)))
             yield from api.rules.create(f"{checked.name} rule", policy.guid, [created_schedule.guid])
-        except BackupBridgeError:
-            for step in reversed(undo):
-                yield from step
+        except BackupBridgeError as exc:
+            yield from _undo(undo, exc)
             raise
         plan = yield from driver.read_plan(policy.guid, "vm-backup")
         return PlanCreation(
@@ -204,6 +203,22 @@ def create(driver: VProtectDriver, spec: PlanSpec, dry_run: bool) -> Op[PlanCrea
         )
 
     return Op(operation, steps)
+
+
+def _undo(undo: list[tuple[str, Op[Any]]], error: BackupBridgeError) -> Steps:
+    """Undo the writes that landed before ``error``, the newest first, each one tried even when an earlier undo
+    failed. What could not be undone is added to ``error``'s message (the caller raises it: the error that
+    stopped the write, with the vendor's status and message), so whoever reads it knows what is left on the
+    controller and can remove it (``migrate apply`` also completes a policy left without its schedule)."""
+    left = []
+    for what, step in reversed(undo):
+        try:
+            yield from step
+        except BackupBridgeError as failed:
+            left.append(f"{what} ({failed.message})")
+    if left:
+        error.message = f"{error.message}; not undone, left on the controller: {'; '.join(left)}"
+        error.args = (error.message, *error.args[1:])
 
 
 # -- update_plan ---------------------------------------------------------------------------------------
@@ -331,22 +346,26 @@ def update(driver: VProtectDriver, plan_id: str, spec: PlanSpec) -> Op[Plan]:
             and set(devices) == set(current)
             and all(body.get(k) == raw.get(k) for k in ("priority", "backupDestinations"))
         )
-        undo: list[Op[Any]] = []
+        undo: list[tuple[str, Op[Any]]] = []
         try:
             if not schedules:  # a policy without a schedule (a composite cut short): give it one
                 made = yield from api.schedules.create(schedule_body)
-                undo.append(api.schedules.delete(made.guid))
+                undo.append((f"schedule {made.guid}", api.schedules.delete(made.guid)))
                 yield from api.rules.create(f"{checked.name} rule", wanted, [made.guid])
             elif change is not None:
                 record, before = schedules[0]
                 yield from api.schedules.update(record.guid, {**before, **change})
                 # Back as it was: the fields the change added (absent before) emptied again.
-                undo.append(api.schedules.update(record.guid, {**dict.fromkeys(change), **before}))
+                undo.append(
+                    (
+                        f"the change to schedule {record.guid}",
+                        api.schedules.update(record.guid, {**dict.fromkeys(change), **before}),
+                    )
+                )
             if not same_policy:
                 yield from api.policies.update(wanted, body)
-        except BackupBridgeError:
-            for step in reversed(undo):
-                yield from step
+        except BackupBridgeError as exc:
+            yield from _undo(undo, exc)
             raise
         return (yield from driver.read_plan(wanted, kind))
 
