@@ -243,6 +243,18 @@ class _Reads:
         sql = f"SELECT job_key, digest FROM {schema.jobs.name} WHERE vendor = {m} AND account = {m} AND {among}"
         return list(conn.exec_driver_sql(sql, (vendor, account, *values)).all())
 
+    def superseded(self, conn: sa.Connection, vendor: str, account: str, run_id: int, day: dt.date) -> bool:
+        """Whether a run begun after ``run_id`` has recorded the account already (from the day before ``day`` on:
+        the day index's range; a later run is observed on the same day or after)."""
+        m = self.mark
+        since = day - dt.timedelta(days=1)
+        sql = (
+            f"SELECT 1 FROM {schema.run_accounts.name} "
+            f"WHERE vendor = {m} AND account = {m} AND day >= {m} AND run_id > {m} LIMIT 1"
+        )
+        found = conn.exec_driver_sql(sql, (vendor, account, self.bind_day(since) if self.bind_day else since, run_id))
+        return found.first() is not None
+
     def verdicts(self, conn: sa.Connection, vendor: str, account: str, day: dt.date) -> list[Any]:
         """``(kind, entity_id, device_id, health, reason, company_id)`` of the account's verdicts of ``day``."""
         m = self.mark
@@ -497,6 +509,11 @@ def _record_account(
     answered = key in snapshot.clocks
     # An account that neither answered nor failed (no listing was read) is no answer: never recorded as ok.
     silent = not answered and first is None
+    # A run begun later that committed this account first (two collectors at once, this one waiting for the
+    # lock) holds the account's current state: this run adds its history (its run, its listings, runs and
+    # entities the store has not seen, verdicts of a day it has none for) and changes nothing the later one
+    # wrote, so the latest run by id stays the latest listing (what ``stored`` reads).
+    superseded = _reads_for(conn).superseded(conn, part.vendor, part.account, run_id, day)
     conn.execute(
         _insert(schema.run_accounts),
         {
@@ -551,7 +568,7 @@ def _record_account(
     # anything is written to it either way, and nothing written here changes another's).
     known = _reads_for(conn).known_entities(conn, [table for _, table, _, _ in listed], part.vendor, part.account)
     for name, table, kind, entities in listed:
-        counts[name] = _sync_entities(conn, table, kind, part, entities, seen, known[table.name])
+        counts[name] = _sync_entities(conn, table, kind, part, entities, seen, known[table.name], superseded)
     if "list_jobs" in ok:
         counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen, texts)
     # Verdicts are recorded whenever the account was judged (a failed list_companies only names companies),
@@ -568,7 +585,8 @@ def _record_account(
         rows = []
         for kind, entity_id, device_id, company_id, health, reason in verdicts:
             said = (health, texts(reason) or "", company_id)
-            if recorded.get((kind, entity_id, device_id)) != said:
+            before = recorded.get((kind, entity_id, device_id))
+            if before != said and not (superseded and before is not None):
                 rows.append(
                     {
                         "vendor": part.vendor,
@@ -643,13 +661,15 @@ def _sync_entities(
     entities: Sequence[Company | Device | Plan],
     seen: dt.datetime,
     stored: Sequence[Any],
+    superseded: bool = False,
 ) -> int:
     """Upsert the companies, devices or plans of one account's listing (``stored``: what the store has of the
     account's, as ``_Reads.known_entities`` read them).
 
     A new or changed entity is written whole; an unchanged one only has ``last_seen`` moved (one UPDATE per
     500). A new name (a new entity, or a rename) gets a row in ``entity_names``; the former name keeps when it
-    was last seen.
+    was last seen. ``superseded`` (a later run recorded the account first): only entities the store does not
+    have are written; the others keep what the later run wrote.
     """
     account = {"b_vendor": part.vendor, "b_account": part.account}
     unique = {entity.id: entity for entity in entities}
@@ -662,8 +682,9 @@ def _sync_entities(
         said = values(unique[entity_id])
         digest = _fingerprint(_said(said))
         old = known.get(entity_id)
-        if old is not None and old[1] == digest:
-            unchanged.append(entity_id)
+        if old is not None and (old[1] == digest or superseded):
+            if not superseded:
+                unchanged.append(entity_id)
             continue
         name = said[0]
         changed.append(
