@@ -302,6 +302,7 @@ def run_report(
                         bool(companies),
                         held.store if store_alerts else None,
                         stored_clocks=snapshot.clocks if from_store else None,
+                        recorded=(held.store, recorded.run_id) if held.store and recorded else None,
                     )
                 except BackupBridgeError as exc:  # the state file or the store: one line; the report is already out
                     messages.append(f"error: {one_line(str(exc))}")
@@ -322,6 +323,14 @@ def run_report(
 
 
 T = TypeVar("T")
+
+
+def _recorded_later(recorded: tuple[Store, int] | None, accounts: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    if recorded is None:
+        return set()
+    from .store.record import recorded_later
+
+    return recorded_later(*recorded, accounts)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -423,6 +432,7 @@ def reconcile_alerts(
     store: Store | None,
     *,
     stored_clocks: Mapping[tuple[str, str], dt.datetime] | None = None,
+    recorded: tuple[Store, int] | None = None,
 ) -> bool:
     """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued). The alert
     step of ``run_report``, public so ``collect`` (and a caller's own pipeline) runs the same one.
@@ -441,7 +451,12 @@ def reconcile_alerts(
 
     ``stored_clocks``: a pass over the store (``from_store``), each account's stored run's time. An account
     with an open alert whose latest news is newer than its stored run is left as it was (nothing opened,
-    recovered or updated): an older run never recovers a newer problem."""
+    recovered or updated): an older run never recovers a newer problem.
+
+    ``recorded``: the store this pass was recorded into and its run id. An account a run begun later has
+    judged already (two collectors at once, this one the older) is left as it was: the later run's news is
+    the account's, and an older view must neither re-open what it recovered nor recover what it opened. It
+    is read under the alert lock, so whichever of the two reconciles second, the newer view stands."""
     from . import plugins
     from .alerts import (
         NDJSON_SINK_NAME,
@@ -488,13 +503,19 @@ def reconcile_alerts(
                     f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: an open "
                     f"alert is newer than its stored run (collected {_stamp(stale[(vendor, account)])})"
                 )
+            later = _recorded_later(recorded, snapshot.clocks.keys())
+            for vendor, account in sorted(later):
+                messages.append(
+                    f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: a run "
+                    "begun after this one has judged it already (its alerts are the newer view)"
+                )
             changes = reconcile_events(
                 state,
                 alerts_from(
                     assessment, now, snapshot=snapshot, customers=customers.lookup, console_urls=console_templates()
                 ),
                 scope=snapshot.clocks.keys(),
-                incomplete={*assessment.incomplete, *stale},
+                incomplete={*assessment.incomplete, *stale, *later},
                 # --company: the other companies were not looked at, so their alerts are no news either way.
                 companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if company_scoped else None,
             )

@@ -34,7 +34,7 @@ from . import schema
 from .engine import Store
 from .errors import StoreError
 
-__all__ = ["LISTINGS", "RunRecord", "in_shard", "job_key", "parse_shard", "record_snapshot"]
+__all__ = ["LISTINGS", "RunRecord", "in_shard", "job_key", "parse_shard", "record_snapshot", "recorded_later"]
 
 LISTINGS = ("list_companies", "list_devices", "list_plans", "list_jobs")
 _NO_ANSWER = "the account neither answered nor failed this run: nothing of it was read"
@@ -243,17 +243,18 @@ class _Reads:
         sql = f"SELECT job_key, digest FROM {schema.jobs.name} WHERE vendor = {m} AND account = {m} AND {among}"
         return list(conn.exec_driver_sql(sql, (vendor, account, *values)).all())
 
-    def superseded(self, conn: sa.Connection, vendor: str, account: str, run_id: int, day: dt.date) -> bool:
-        """Whether a run begun after ``run_id`` has recorded the account already (from the day before ``day`` on:
-        the day index's range; a later run is observed on the same day or after)."""
+    def later(self, conn: sa.Connection, vendor: str, account: str, run_id: int, day: dt.date) -> _Later:
+        """What runs begun after ``run_id`` recorded of the account (from the day before ``day`` on: a range of
+        run_accounts' day index, a later run being observed on the same day or after; then its listings by key)."""
         m = self.mark
         since = day - dt.timedelta(days=1)
         sql = (
-            f"SELECT 1 FROM {schema.run_accounts.name} "
-            f"WHERE vendor = {m} AND account = {m} AND day >= {m} AND run_id > {m} LIMIT 1"
+            "SELECT rl.run_id, rl.operation, rl.ok FROM run_accounts ra JOIN run_listings rl "
+            "ON rl.run_id = ra.run_id AND rl.vendor = ra.vendor AND rl.account = ra.account "
+            f"WHERE ra.vendor = {m} AND ra.account = {m} AND ra.day >= {m} AND ra.run_id > {m}"
         )
-        found = conn.exec_driver_sql(sql, (vendor, account, self.bind_day(since) if self.bind_day else since, run_id))
-        return found.first() is not None
+        rows = conn.exec_driver_sql(sql, (vendor, account, self.bind_day(since) if self.bind_day else since, run_id))
+        return _later(rows.all())
 
     def verdicts(self, conn: sa.Connection, vendor: str, account: str, day: dt.date) -> list[Any]:
         """``(kind, entity_id, device_id, health, reason, company_id)`` of the account's verdicts of ``day``."""
@@ -281,6 +282,50 @@ def _reads_for(conn: sa.Connection) -> _Reads:
     if found is None:
         found = _reads[key] = _Reads(conn.dialect)
     return found
+
+
+@attrs.frozen
+class _Later:
+    """What later runs recorded of one account: the listings one of them answered, and whether one of them
+    judged it (it answered and none of the listings health is built from failed)."""
+
+    answered: frozenset[str] = frozenset()
+    judged: bool = False
+
+
+def _later(rows: Iterable[Sequence[Any]]) -> _Later:
+    failed: dict[int, bool] = {}
+    answered: set[str] = set()
+    for run_id, operation, ok in rows:
+        if ok:
+            answered.add(operation)
+        failed[run_id] = failed.get(run_id, False) or (not ok and operation in VERDICT_LISTINGS)
+    return _Later(answered=frozenset(answered), judged=any(not value for value in failed.values()))
+
+
+def recorded_later(store: Store, run_id: int, accounts: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of ``accounts`` a run begun after ``run_id`` has judged already (two collectors at once, this one
+    the older): their current state and their alerts are that later run's (``pipeline.reconcile_alerts``
+    leaves them as they were).
+
+    Raises:
+        StoreError: the store could not be read.
+    """
+    wanted = set(accounts)
+    if not wanted:
+        return set()
+    listings = schema.run_listings
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(
+                listings.c.vendor, listings.c.account, listings.c.run_id, listings.c.operation, listings.c.ok
+            ).where(listings.c.run_id > run_id)
+        ).all()
+    by_account: dict[tuple[str, str], list[tuple[int, str, bool]]] = {}
+    for vendor, account, later_run, operation, ok in rows:
+        if (vendor, account) in wanted:
+            by_account.setdefault((vendor, account), []).append((later_run, operation, ok))
+    return {key for key, found in by_account.items() if _later(found).judged}
 
 
 def _day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
@@ -510,10 +555,11 @@ def _record_account(
     # An account that neither answered nor failed (no listing was read) is no answer: never recorded as ok.
     silent = not answered and first is None
     # A run begun later that committed this account first (two collectors at once, this one waiting for the
-    # lock) holds the account's current state: this run adds its history (its run, its listings, runs and
-    # entities the store has not seen, verdicts of a day it has none for) and changes nothing the later one
-    # wrote, so the latest run by id stays the latest listing (what ``stored`` reads).
-    superseded = _reads_for(conn).superseded(conn, part.vendor, part.account, run_id, day)
+    # lock) holds the account's current state: of what it answered (and judged), this run adds history only
+    # (its run and listings, runs and entities the store has not seen, verdicts of a day without one) and
+    # changes nothing the later one wrote, so the latest run by id stays the latest listing (what ``stored``
+    # reads).
+    later = _reads_for(conn).later(conn, part.vendor, part.account, run_id, day)
     conn.execute(
         _insert(schema.run_accounts),
         {
@@ -568,6 +614,7 @@ def _record_account(
     # anything is written to it either way, and nothing written here changes another's).
     known = _reads_for(conn).known_entities(conn, [table for _, table, _, _ in listed], part.vendor, part.account)
     for name, table, kind, entities in listed:
+        superseded = f"list_{name}" in later.answered
         counts[name] = _sync_entities(conn, table, kind, part, entities, seen, known[table.name], superseded)
     if "list_jobs" in ok:
         counts["new_jobs"], counts["jobs"] = _record_jobs(conn, store, part, tz, day, seen, texts)
@@ -586,7 +633,7 @@ def _record_account(
         for kind, entity_id, device_id, company_id, health, reason in verdicts:
             said = (health, texts(reason) or "", company_id)
             before = recorded.get((kind, entity_id, device_id))
-            if before != said and not (superseded and before is not None):
+            if before != said and not (later.judged and before is not None):
                 rows.append(
                     {
                         "vendor": part.vendor,
