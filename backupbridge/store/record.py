@@ -249,7 +249,7 @@ class _Reads:
         m = self.mark
         since = day - dt.timedelta(days=1)
         sql = (
-            "SELECT rl.run_id, rl.operation, rl.ok FROM run_accounts ra JOIN run_listings rl "
+            "SELECT rl.run_id, ra.day, rl.operation, rl.ok FROM run_accounts ra JOIN run_listings rl "
             "ON rl.run_id = ra.run_id AND rl.vendor = ra.vendor AND rl.account = ra.account "
             f"WHERE ra.vendor = {m} AND ra.account = {m} AND ra.day >= {m} AND ra.run_id > {m}"
         )
@@ -286,21 +286,25 @@ def _reads_for(conn: sa.Connection) -> _Reads:
 
 @attrs.frozen
 class _Later:
-    """What later runs recorded of one account: the listings one of them answered, and whether one of them
-    judged it (it answered and none of the listings health is built from failed)."""
+    """What later runs recorded of one account: the listings one of them answered, and the days (as the store
+    keeps them) on which one of them judged it (it answered and none of the listings health is built from
+    failed)."""
 
     answered: frozenset[str] = frozenset()
-    judged: bool = False
+    judged_days: frozenset[Any] = frozenset()
 
 
 def _later(rows: Iterable[Sequence[Any]]) -> _Later:
-    failed: dict[int, bool] = {}
+    """``rows``: ``(run_id, day, operation, ok)`` of the later runs' listings of one account."""
+    failed: dict[tuple[int, Any], bool] = {}
     answered: set[str] = set()
-    for run_id, operation, ok in rows:
+    for run_id, day, operation, ok in rows:
         if ok:
             answered.add(operation)
-        failed[run_id] = failed.get(run_id, False) or (not ok and operation in VERDICT_LISTINGS)
-    return _Later(answered=frozenset(answered), judged=any(not value for value in failed.values()))
+        failed[run_id, day] = failed.get((run_id, day), False) or (not ok and operation in VERDICT_LISTINGS)
+    return _Later(
+        answered=frozenset(answered), judged_days=frozenset(day for (_, day), value in failed.items() if not value)
+    )
 
 
 def recorded_later(store: Store, run_id: int, accounts: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -318,14 +322,19 @@ def recorded_later(store: Store, run_id: int, accounts: Iterable[tuple[str, str]
     with store.read() as conn:
         rows = conn.execute(
             sa.select(
-                listings.c.vendor, listings.c.account, listings.c.run_id, listings.c.operation, listings.c.ok
+                listings.c.vendor,
+                listings.c.account,
+                listings.c.run_id,
+                listings.c.day,
+                listings.c.operation,
+                listings.c.ok,
             ).where(listings.c.run_id > run_id)
         ).all()
-    by_account: dict[tuple[str, str], list[tuple[int, str, bool]]] = {}
-    for vendor, account, later_run, operation, ok in rows:
+    by_account: dict[tuple[str, str], list[tuple[int, dt.date, str, bool]]] = {}
+    for vendor, account, later_run, day, operation, ok in rows:
         if (vendor, account) in wanted:
-            by_account.setdefault((vendor, account), []).append((later_run, operation, ok))
-    return {key for key, found in by_account.items() if _later(found).judged}
+            by_account.setdefault((vendor, account), []).append((later_run, day, operation, ok))
+    return {key for key, found in by_account.items() if _later(found).judged_days}
 
 
 def _day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
@@ -622,6 +631,9 @@ def _record_account(
     # so the store never serves an earlier run's verdicts for this one.
     judged = answered and not any(f.operation in VERDICT_LISTINGS for f in part.failures)
     if verdicts and judged:
+        # A later run that judged this day has the day's verdicts: only those it did not give are added.
+        reads = _reads_for(conn)
+        judged_later = (reads.bind_day(day) if reads.bind_day else day) in later.judged_days
         # A verdict already recorded today, unchanged, is left as it is (observed_at: when it was first given).
         recorded = {
             (kind, entity_id, device_id): (health, reason, company_id)
@@ -633,7 +645,7 @@ def _record_account(
         for kind, entity_id, device_id, company_id, health, reason in verdicts:
             said = (health, texts(reason) or "", company_id)
             before = recorded.get((kind, entity_id, device_id))
-            if before != said and not (later.judged and before is not None):
+            if before != said and not (judged_later and before is not None):
                 rows.append(
                     {
                         "vendor": part.vendor,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from backupbridge.bridge import Snapshot
 from backupbridge.customers import CustomerMap
@@ -25,6 +26,7 @@ from backupbridge.models import JobStatus
 from backupbridge.pipeline import AlertOptions, reconcile_alerts
 from backupbridge.store import Store, record_snapshot
 from backupbridge.store import record as recording
+from backupbridge.store import schema as tables
 from backupbridge.store.stored import stored_snapshot
 
 from .snapshots import ACCOUNT, VENDOR, device, job, server_down, snapshot
@@ -154,3 +156,35 @@ def test_what_the_later_run_could_not_list_is_still_the_older_runs_to_record(
     snap, _ = stored_snapshot(store)
     assert sorted(d.id for d in snap.devices) == ["d1", "d2", "d3"]
     assert [f.operation for f in snap.failures] == ["list_devices"]  # the latest run's failure, as it was
+
+
+def test_a_later_run_of_the_next_day_leaves_the_older_runs_day_to_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch, count: Callable[..., int]
+) -> None:
+    """The later run judged the next day: the older run's verdict is still the newest of its own day."""
+    late = dt.datetime(2026, 11, 20, 23, 40, tzinfo=dt.UTC)
+    failed = job("j0", late - dt.timedelta(days=1, hours=2), status=JobStatus.FAILED)  # on the 19th
+    first = snapshot(late - dt.timedelta(hours=12), jobs=[failed])
+    record_snapshot(store, first, late - dt.timedelta(hours=12))  # the 20th judged failed: its last run failed
+    good = job("j1", late - dt.timedelta(minutes=50))
+    older = snapshot(late, jobs=[failed, good])  # recovered, on the 20th
+    newer = snapshot(late + dt.timedelta(minutes=30), jobs=[failed, good])  # the 21st
+    original: Callable[..., dict[str, int]] = recording._with_retry
+    done: list[recording.RunRecord] = []
+
+    def interleaved(work: Any, store_: Store, account: tuple[str, str], what: str) -> dict[str, int]:
+        if not done:
+            monkeypatch.setattr(recording, "_with_retry", original)
+            done.append(record_snapshot(store, newer, late + dt.timedelta(minutes=30)))
+            monkeypatch.setattr(recording, "_with_retry", interleaved)
+        return original(work, store_, account, what)
+
+    monkeypatch.setattr(recording, "_with_retry", interleaved)
+    record_snapshot(store, older, late)
+    with store.read() as conn:
+        days = dict(
+            conn.execute(
+                sa.select(tables.verdicts.c.day, tables.verdicts.c.health).where(tables.verdicts.c.kind == "device")
+            ).all()
+        )
+    assert days == {dt.date(2026, 11, 20): "ok", dt.date(2026, 11, 21): "ok"}
