@@ -204,6 +204,13 @@ def run_report(
         else:
             held.store = store
         started = dt.datetime.now(dt.UTC)
+        run_id: int | None = None
+        if record and not from_store and held.store is not None:
+            from .store.record import begin_run
+
+            # Taken before the listings are read: run ids are the order runs began (store.record.begin_run).
+            recording_into = held.store
+            run_id = held.run("this run was not recorded", lambda: begin_run(recording_into, started, source="report"))
         history = None
         if from_store:
             if held.store is None:
@@ -272,6 +279,7 @@ def run_report(
                     policy=policy,
                     accounts=bridge.accounts if bridge is not None else (),
                     source="report",
+                    run_id=run_id,
                 )
 
             recorded = held.run("this run was not recorded", lambda: write(held.store) if held.store else None)
@@ -302,7 +310,6 @@ def run_report(
                         bool(companies),
                         held.store if store_alerts else None,
                         stored_clocks=snapshot.clocks if from_store else None,
-                        recorded=(held.store, recorded.run_id) if held.store and recorded else None,
                     )
                 except BackupBridgeError as exc:  # the state file or the store: one line; the report is already out
                     messages.append(f"error: {one_line(str(exc))}")
@@ -323,14 +330,6 @@ def run_report(
 
 
 T = TypeVar("T")
-
-
-def _recorded_later(recorded: tuple[Store, int] | None, accounts: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    if recorded is None:
-        return set()
-    from .store.record import recorded_later
-
-    return recorded_later(*recorded, accounts)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -432,7 +431,6 @@ def reconcile_alerts(
     store: Store | None,
     *,
     stored_clocks: Mapping[tuple[str, str], dt.datetime] | None = None,
-    recorded: tuple[Store, int] | None = None,
 ) -> bool:
     """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued). The alert
     step of ``run_report``, public so ``collect`` (and a caller's own pipeline) runs the same one.
@@ -451,12 +449,7 @@ def reconcile_alerts(
 
     ``stored_clocks``: a pass over the store (``from_store``), each account's stored run's time. An account
     with an open alert whose latest news is newer than its stored run is left as it was (nothing opened,
-    recovered or updated): an older run never recovers a newer problem.
-
-    ``recorded``: the store this pass was recorded into and its run id. An account a run begun later has
-    judged already (two collectors at once, this one the older) is left as it was: the later run's news is
-    the account's, and an older view must neither re-open what it recovered nor recover what it opened. It
-    is read under the alert lock, so whichever of the two reconciles second, the newer view stands."""
+    recovered or updated): an older run never recovers a newer problem."""
     from . import plugins
     from .alerts import (
         NDJSON_SINK_NAME,
@@ -503,19 +496,13 @@ def reconcile_alerts(
                     f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: an open "
                     f"alert is newer than its stored run (collected {_stamp(stale[(vendor, account)])})"
                 )
-            later = _recorded_later(recorded, snapshot.clocks.keys())
-            for vendor, account in sorted(later):
-                messages.append(
-                    f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: a run "
-                    "begun after this one has judged it already (its alerts are the newer view)"
-                )
             changes = reconcile_events(
                 state,
                 alerts_from(
                     assessment, now, snapshot=snapshot, customers=customers.lookup, console_urls=console_templates()
                 ),
                 scope=snapshot.clocks.keys(),
-                incomplete={*assessment.incomplete, *stale, *later},
+                incomplete={*assessment.incomplete, *stale},
                 # --company: the other companies were not looked at, so their alerts are no news either way.
                 companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if company_scoped else None,
             )

@@ -21,7 +21,7 @@ from .history import (
     history,
 )
 from .maintenance import PruneResult, StoreInfo, prune, store_info
-from .record import RunRecord, in_shard, job_key, parse_shard, record_snapshot
+from .record import RunRecord, begin_run, in_shard, job_key, parse_shard, record_snapshot
 
 __all__ = [
     "CompanyCompliance",
@@ -39,6 +39,7 @@ __all__ = [
     "StoreInfo",
     "StoreSchemaError",
     "StoreURLError",
+    "begin_run",
     "default_store_path",
     "head_revision",
     "history",

@@ -34,7 +34,7 @@ from .engine import Store
 from .errors import StoreURLError
 from .history import DayStatus, History, Scope, extend_snapshot, history, snapshot_history
 from .maintenance import prune, store_info
-from .record import parse_shard, record_snapshot
+from .record import begin_run, parse_shard, record_snapshot
 
 if TYPE_CHECKING:
     from ..bridge import Snapshot
@@ -107,12 +107,15 @@ def collect(**opts: Any) -> None:
     with store:
         bridge = accounts_bridge(opts, vendors, shard=shard)
         started = dt.datetime.now(dt.UTC)
+        run_id = begin_run(store, started)  # the id of a run is when it began (see store.record.begin_run)
         with bridge:
             snapshot = bridge.snapshot()
         # Judged once, with the store's history (read before this run is written): recorded and alerted alike.
         stored = snapshot_history(store, snapshot, policy=policy, accounts=bridge.accounts)
         assessment = assess_snapshot(snapshot, policy=policy, history=stored)
-        run = record_snapshot(store, snapshot, started, assessment=assessment, policy=policy, accounts=bridge.accounts)
+        run = record_snapshot(
+            store, snapshot, started, assessment=assessment, policy=policy, accounts=bridge.accounts, run_id=run_id
+        )
         where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
         click.echo(
             f"recorded run {run.run_id}{where} into {store.url}: {run.accounts_ok + run.accounts_failed} accounts "
@@ -120,9 +123,7 @@ def collect(**opts: Any) -> None:
             f"{run.plans} plans, {run.jobs} runs ({run.new_jobs} new)"
         )
         if alerts is not None:  # after the recording: on SQLite the alert pass holds the write lock until saved
-            alerts_ok = _deliver(
-                store, extend_snapshot(snapshot, stored), assessment, alerts, opts, messages, run.run_id
-            )
+            alerts_ok = _deliver(store, extend_snapshot(snapshot, stored), assessment, alerts, opts, messages)
     by_account: dict[tuple[str, str], list[str]] = {}
     reasons: dict[tuple[str, str], str] = {}
     for failure in run.failures:
@@ -150,11 +151,9 @@ def _deliver(
     alerts: AlertOptions,
     opts: dict[str, Any],
     messages: list[str],
-    run_id: int,
 ) -> bool:
     """The pipeline's alert pass over this collect (``report``'s, shared): reconcile the collected accounts'
-    alerts and deliver the outbox (an account a later collector has judged already is left to it); False when
-    something failed (its line is in ``messages``)."""
+    alerts and deliver the outbox; False when something failed (its line is in ``messages``)."""
     from ..customers import customers_for_run
     from ..errors import BackupBridgeError
     from ..pipeline import reconcile_alerts
@@ -176,7 +175,6 @@ def _deliver(
             messages,
             False,
             store if in_store else None,
-            recorded=(store, run_id),
         )
     except BackupBridgeError as exc:  # the state file, a sink table or the store: one line
         messages.append(f"error: {one_line(str(exc))}")

@@ -34,7 +34,7 @@ from . import schema
 from .engine import Store
 from .errors import StoreError
 
-__all__ = ["LISTINGS", "RunRecord", "in_shard", "job_key", "parse_shard", "record_snapshot", "recorded_later"]
+__all__ = ["LISTINGS", "RunRecord", "begin_run", "in_shard", "job_key", "parse_shard", "record_snapshot"]
 
 LISTINGS = ("list_companies", "list_devices", "list_plans", "list_jobs")
 _NO_ANSWER = "the account neither answered nor failed this run: nothing of it was read"
@@ -243,18 +243,16 @@ class _Reads:
         sql = f"SELECT job_key, digest FROM {schema.jobs.name} WHERE vendor = {m} AND account = {m} AND {among}"
         return list(conn.exec_driver_sql(sql, (vendor, account, *values)).all())
 
-    def later(self, conn: sa.Connection, vendor: str, account: str, run_id: int, day: dt.date) -> _Later:
-        """What runs begun after ``run_id`` recorded of the account (from the day before ``day`` on: a range of
-        run_accounts' day index, a later run being observed on the same day or after; then its listings by key)."""
+    def later(self, conn: sa.Connection, vendor: str, account: str, run_id: int) -> _Later:
+        """What runs begun after ``run_id`` recorded of the account: the runs after it (a range of the runs'
+        ids: those begun since, a handful), then each one's listings of the account by key. ``CROSS JOIN``
+        keeps SQLite in that order (a plain join may walk the account's whole listing history instead)."""
         m = self.mark
-        since = day - dt.timedelta(days=1)
         sql = (
-            "SELECT rl.run_id, ra.day, rl.operation, rl.ok FROM run_accounts ra JOIN run_listings rl "
-            "ON rl.run_id = ra.run_id AND rl.vendor = ra.vendor AND rl.account = ra.account "
-            f"WHERE ra.vendor = {m} AND ra.account = {m} AND ra.day >= {m} AND ra.run_id > {m}"
+            "SELECT rl.run_id, rl.day, rl.operation, rl.ok FROM runs r CROSS JOIN run_listings rl "
+            f"WHERE r.id > {m} AND rl.run_id = r.id AND rl.vendor = {m} AND rl.account = {m}"
         )
-        rows = conn.exec_driver_sql(sql, (vendor, account, self.bind_day(since) if self.bind_day else since, run_id))
-        return _later(rows.all())
+        return _later(conn.exec_driver_sql(sql, (run_id, vendor, account)).all())
 
     def verdicts(self, conn: sa.Connection, vendor: str, account: str, day: dt.date) -> list[Any]:
         """``(kind, entity_id, device_id, health, reason, company_id)`` of the account's verdicts of ``day``."""
@@ -305,36 +303,6 @@ def _later(rows: Iterable[Sequence[Any]]) -> _Later:
     return _Later(
         answered=frozenset(answered), judged_days=frozenset(day for (_, day), value in failed.items() if not value)
     )
-
-
-def recorded_later(store: Store, run_id: int, accounts: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Those of ``accounts`` a run begun after ``run_id`` has judged already (two collectors at once, this one
-    the older): their current state and their alerts are that later run's (``pipeline.reconcile_alerts``
-    leaves them as they were).
-
-    Raises:
-        StoreError: the store could not be read.
-    """
-    wanted = set(accounts)
-    if not wanted:
-        return set()
-    listings = schema.run_listings
-    with store.read() as conn:
-        rows = conn.execute(
-            sa.select(
-                listings.c.vendor,
-                listings.c.account,
-                listings.c.run_id,
-                listings.c.day,
-                listings.c.operation,
-                listings.c.ok,
-            ).where(listings.c.run_id > run_id)
-        ).all()
-    by_account: dict[tuple[str, str], list[tuple[int, dt.date, str, bool]]] = {}
-    for vendor, account, later_run, day, operation, ok in rows:
-        if (vendor, account) in wanted:
-            by_account.setdefault((vendor, account), []).append((later_run, day, operation, ok))
-    return {key for key, found in by_account.items() if _later(found).judged_days}
 
 
 def _day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
@@ -405,6 +373,26 @@ def _by_account(snapshot: Snapshot, accounts: Iterable[tuple[str, str]]) -> dict
     return grouped
 
 
+def begin_run(store: Store, started: dt.datetime, *, source: str = "collect") -> int:
+    """Write a run's row now, before its listings are read, and return its id for ``record_snapshot(...,
+    run_id=...)``.
+
+    Run ids are the order runs began, and the store takes an account's latest run to be the one begun last:
+    when two collectors overlap, the one begun first may finish its listings, and record, after the other
+    (a slow account). Taking the id at the start keeps the newer view the latest. A run begun but never
+    recorded (the process died) is a run with no accounts and no ``finished_at``.
+
+    Raises:
+        ValidationError: ``started`` is naive.
+        StoreError: the store could not be written.
+    """
+    if started.tzinfo is None:
+        raise ValidationError("run_started must be aware", field="run_started")
+    with store.write("run") as conn:
+        result = conn.execute(_insert(schema.runs).values(started_at=started, source=source))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
 def record_snapshot(
     store: Store,
     snapshot: Snapshot,
@@ -415,6 +403,7 @@ def record_snapshot(
     policy: HealthPolicy | None = None,
     accounts: Iterable[tuple[str, str]] = (),
     source: str = "collect",
+    run_id: int | None = None,
 ) -> RunRecord:
     """Record one pass over the accounts: the run, then each account in its own transaction.
 
@@ -427,6 +416,8 @@ def record_snapshot(
         accounts: ``(vendor, account)`` pairs the run covered (an account that neither answered nor failed
             would otherwise go unrecorded); the snapshot's own accounts are always included.
         source: what made the run (``collect``, ``report``).
+        run_id: the run's id from ``begin_run`` (taken before the listings were read, as ``collect`` and
+            ``report`` do); without it the run's row is written now.
 
     Raises:
         StoreError: the store could not be written; accounts already committed stay recorded, the failing
@@ -447,9 +438,8 @@ def record_snapshot(
     totals = {"ok": 0, "failed": 0, "new_jobs": 0, "jobs": 0, "devices": 0, "plans": 0, "companies": 0}
     # A connection per transaction: one dropped between two accounts (a server restart, a failover, an idle
     # timeout) is replaced at the next checkout (pool_pre_ping on PostgreSQL), so the pass goes on.
-    with store.write("run") as conn:
-        result = conn.execute(_insert(schema.runs).values(started_at=run_started, source=source))
-        run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    if run_id is None:
+        run_id = begin_run(store, run_started, source=source)
     for key in sorted(grouped):
         part = grouped[key]
         work = functools.partial(
@@ -568,7 +558,7 @@ def _record_account(
     # (its run and listings, runs and entities the store has not seen, verdicts of a day without one) and
     # changes nothing the later one wrote, so the latest run by id stays the latest listing (what ``stored``
     # reads).
-    later = _reads_for(conn).later(conn, part.vendor, part.account, run_id, day)
+    later = _reads_for(conn).later(conn, part.vendor, part.account, run_id)
     conn.execute(
         _insert(schema.run_accounts),
         {

@@ -5,13 +5,11 @@ collector, committing after the newer one, used to move every entity's ``last_se
 listing: ``report --from-store`` then read the newer listing's time and found only what the older one had
 not named, so an account of six devices reported one, with exit 0. The older collector now leaves the
 account's current state (entities, names, verdicts) to the newer run and adds only what is history: its run
-and listings, and runs the store had not seen. Its alert pass, likewise, leaves an account the newer run has
-judged to that run (it used to re-open a problem the newer run had recovered)."""
+and listings, and runs the store had not seen."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,11 +17,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from backupbridge.bridge import Snapshot
-from backupbridge.customers import CustomerMap
-from backupbridge.health import Health, assess_snapshot
+from backupbridge.health import Health
 from backupbridge.models import JobStatus
-from backupbridge.pipeline import AlertOptions, reconcile_alerts
 from backupbridge.store import Store, record_snapshot
 from backupbridge.store import record as recording
 from backupbridge.store import schema as tables
@@ -89,60 +84,6 @@ def test_the_older_collector_still_adds_its_run_its_listings_and_the_runs_it_alo
     assert second.accounts_ok == 1 and first.accounts_ok == 1
 
 
-def _events(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def test_the_older_collector_reconciling_last_neither_reopens_nor_recovers_what_the_newer_one_settled(
-    store: Store, tmp_path: Path
-) -> None:
-    events = tmp_path / "events.ndjson"
-    options = AlertOptions(ndjson=events, sandbox=True)
-    config = tmp_path / "absent.toml"
-
-    def alert_pass(snap: Snapshot, run: recording.RunRecord, messages: list[str]) -> list[str]:
-        events.write_text("")
-        judged = assess_snapshot(snap)
-        reconcile_alerts(
-            judged, snap, options, config, max(snap.clocks.values()), CustomerMap(), messages, False, store,
-            recorded=(store, run.run_id),
-        )  # fmt: skip
-        return [str(e["event"]) for e in _events(events)]
-
-    t0 = T1 - dt.timedelta(hours=6)
-    failing = snapshot(t0, jobs=[job("j0", t0 - dt.timedelta(hours=1), status=JobStatus.FAILED)])
-    assert alert_pass(failing, record_snapshot(store, failing, t0), []) == ["problem"]
-    # Two collectors at once: A (begun first, still failing at T1) and B (begun later, recovered at T2). B records
-    # and reconciles first; A's recording and alert pass come after.
-    older = snapshot(T1, jobs=[job("j1", T1 - dt.timedelta(hours=1), status=JobStatus.FAILED)])
-    newer = snapshot(T2, jobs=[job("j2", T2 - dt.timedelta(minutes=25))])
-    run_a = record_snapshot(store, older, T1)
-    run_b = record_snapshot(store, newer, T2)
-    assert alert_pass(newer, run_b, []) == ["recovered"]
-    messages: list[str] = []
-    assert alert_pass(older, run_a, messages) == []  # no problem re-opened for a recovered backup
-    assert any("begun after this one has judged it" in line for line in messages), messages
-    # The next collect sees only the newer state: nothing is open.
-    later = snapshot(T2 + dt.timedelta(hours=1), jobs=[job("j2", T2 - dt.timedelta(minutes=25))])
-    assert alert_pass(later, record_snapshot(store, later, T2 + dt.timedelta(hours=1)), []) == []
-
-
-def test_a_later_run_that_could_not_judge_the_account_leaves_it_to_the_older_one(store: Store, tmp_path: Path) -> None:
-    """A later run whose device listing failed did not judge the account: the older run's news still counts."""
-    events = tmp_path / "events.ndjson"
-    options = AlertOptions(ndjson=events, sandbox=True)
-    older = snapshot(T1, jobs=[job("j1", T1 - dt.timedelta(hours=1), status=JobStatus.FAILED)])
-    newer = snapshot(T2, failures=[("list_devices", server_down())])
-    run_a = record_snapshot(store, older, T1)
-    record_snapshot(store, newer, T2)
-    assert recording.recorded_later(store, run_a.run_id, older.clocks) == set()
-    reconcile_alerts(
-        assess_snapshot(older), older, options, tmp_path / "absent.toml", T1, CustomerMap(), [], False, store,
-        recorded=(store, run_a.run_id),
-    )  # fmt: skip
-    assert [e["event"] for e in _events(events)] == ["problem"]
-
-
 def test_what_the_later_run_could_not_list_is_still_the_older_runs_to_record(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,3 +129,67 @@ def test_a_later_run_of_the_next_day_leaves_the_older_runs_day_to_it(
             ).all()
         )
     assert days == {dt.date(2026, 11, 20): "ok", dt.date(2026, 11, 21): "ok"}
+
+
+def test_the_run_begun_first_is_the_older_even_when_its_listings_end_last(store: Store) -> None:
+    """A collect whose snapshot is slow (an account at its timeout) runs into the next one, which finishes its
+    listings and records first: the run's id is taken when it begins (``begin_run``), so the next collect's
+    newer view stays the account's latest."""
+    five = [device(f"d{n}", f"SRV-0{n}") for n in range(1, 6)]
+    older = snapshot(T1, devices=five, jobs=[job("j1", T1 - dt.timedelta(hours=1), status=JobStatus.FAILED)])
+    newer = snapshot(T2, devices=[*five, device("d6", "SRV-06")], jobs=[job("j2", T2 - dt.timedelta(minutes=25))])
+    slow = recording.begin_run(store, T1)
+    fast = record_snapshot(store, newer, T2)
+    late = record_snapshot(store, older, T1, run_id=slow)
+    assert late.run_id == slow < fast.run_id
+    snap, assessment = stored_snapshot(store)
+    assert snap.clocks[(VENDOR, ACCOUNT)] == T2 and not snap.failures
+    assert sorted(d.id for d in snap.devices) == ["d1", "d2", "d3", "d4", "d5", "d6"]
+    assert {d.device_id: d.health for d in assessment.devices}["d1"] is Health.OK
+
+
+def test_a_later_run_whose_vendor_clock_is_days_behind_still_holds_the_account(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The later run is found by its id, whatever day its vendor's clock put it on."""
+    five = [device(f"d{n}", f"SRV-0{n}") for n in range(1, 6)]
+    behind = T1 - dt.timedelta(days=2)
+    older = snapshot(T1, devices=five)
+    newer = snapshot(behind, devices=[*five, device("d6", "SRV-06")])
+    original: Callable[..., dict[str, int]] = recording._with_retry
+    done: list[recording.RunRecord] = []
+
+    def interleaved(work: Any, store_: Store, account: tuple[str, str], what: str) -> dict[str, int]:
+        if not done:
+            monkeypatch.setattr(recording, "_with_retry", original)
+            done.append(record_snapshot(store, newer, behind))
+            monkeypatch.setattr(recording, "_with_retry", interleaved)
+        return original(work, store_, account, what)
+
+    monkeypatch.setattr(recording, "_with_retry", interleaved)
+    record_snapshot(store, older, T1)
+    snap, _ = stored_snapshot(store)
+    assert sorted(d.id for d in snap.devices) == ["d1", "d2", "d3", "d4", "d5", "d6"]
+    assert not snap.failures
+
+
+def test_collect_begins_its_run_before_reading_any_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backupbridge.bridge import Bridge
+    from backupbridge.cli import main
+    from backupbridge.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'collect.sqlite3'}"
+    seen: list[int] = []
+    snapshot_of = Bridge.snapshot
+
+    def watched(self: Bridge, *args: Any, **kwargs: Any) -> Any:
+        with open_store(url) as store, store.read() as conn:
+            seen.append(conn.execute(sa.select(sa.func.count()).select_from(tables.runs)).scalar_one())
+        return snapshot_of(self, *args, **kwargs)
+
+    monkeypatch.setattr(Bridge, "snapshot", watched)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["collect", "--sandbox", "--vendor", "idrive360", "--size", "2", "--store", url, "--no-alerts"]) == 0
+    assert seen == [1]  # the run's row was there before the first listing was read
+    with open_store(url) as store, store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.runs)).scalar_one() == 1
