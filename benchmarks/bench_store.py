@@ -33,7 +33,7 @@ the collect without recording takes the snapshot and judges it on the listings a
                       to 100 ms round to round, more than recording costs, so it moves by +-10% a process.
     by its parts, fresh process    ``backupbridge collect --sandbox`` itself, one fresh process a run
                       (``--cold-rounds``), as cron runs it: the store's import (SQLAlchemy with it),
-                      opening and closing the store, the history read, judging with it over judging
+                      opening and closing the store, beginning the run, the history read, judging with it over judging
                       without, and the recording, timed inside the real command, over the rest of the
                       process's CPU time.
 
@@ -327,9 +327,9 @@ def recording_parts(rounds: int, size: int, tenants: int) -> dict[str, float]:
 # ``backupbridge collect --sandbox`` itself in a fresh process, as cron runs it, with what recording adds timed
 # by its parts (argv: a file the parts are written to, then the command's arguments). Imported first, untimed:
 # the command line and what any collect reads and judges with (the bridge, the engine). Timed as recording: the
-# store's import (SQLAlchemy with it, and the collect command's module: conservative), opening the store, the
-# history read, judging with the history over judging without (see assess_snapshot below), the recording and
-# closing the store.
+# store's import (SQLAlchemy with it, and the collect command's module: conservative), opening the store and
+# beginning the run, the history read, judging with the history over judging without (see assess_snapshot
+# below), the recording and closing the store.
 CLI_COLLECT = """
 import json, sys, time
 cpu = time.process_time
@@ -351,6 +351,7 @@ def timed(name, function):
     return wrapper
 
 commands._open = timed("open", commands._open)
+commands.begin_run = timed("begin", commands.begin_run)
 commands.snapshot_history = timed("history", commands.snapshot_history)
 commands.record_snapshot = timed("record", commands.record_snapshot)
 engine.Store.close = timed("close", engine.Store.close)
@@ -403,7 +404,7 @@ def cli_recording_parts(rounds: int, tenants: int, size: int) -> dict[str, float
             parts = json.loads(out.read_text())
             if parts.pop("code") != 0:
                 raise RuntimeError(f"backupbridge collect --sandbox exited {parts}")
-            missing = {"import", "open", "history", "judge_extra", "measuring", "record", "close"} - set(parts)
+            missing = {"import", "open", "begin", "history", "judge_extra", "measuring", "record", "close"} - set(parts)
             if missing:  # collect no longer calls what is timed by these names: the figure would be too low
                 raise RuntimeError(f"the recording's parts {sorted(missing)} were not timed")
             if round_ < 0:
@@ -512,7 +513,8 @@ def main() -> None:
     )
     cli = cli_recording_parts(args.cold_rounds, args.tenants, args.sandbox_size)
     parts = ", ".join(
-        f"{name} {cli[name] * 1000:.0f}" for name in ("import", "open", "history", "judge_extra", "record", "close")
+        f"{name} {cli[name] * 1000:.0f}"
+        for name in ("import", "open", "begin", "history", "judge_extra", "record", "close")
     )
     print(
         f"  backupbridge collect --sandbox, one fresh process each ({args.cold_rounds} runs), recording timed by "
