@@ -19,23 +19,29 @@ device) and prints:
                       instead of a vendor's listing)
     growth            how each figure grows from the smallest size to the largest, measured in the same run
 
-Then the overhead of recording into SQLite (the issue's bound is 20%), CPU time, three ways. A recording
-collect reads the store's history of its accounts, judges with it and records the run, as ``collect`` does;
-the collect without recording takes the snapshot and judges it on the listings alone.
+Then the overhead of recording into SQLite (the issue's bound is 20%), CPU time. A recording collect reads
+the store's history of its accounts, judges with it and records the run, as ``collect`` does; the collect
+without recording takes the snapshot and judges it on the listings alone. The store first holds
+``--history-days`` daily collects (default 8: the engine's window is 7 days and a day), and each figure is
+given for a new day (its runs, verdicts and last-seen times written: the daily cron run) and for the same
+day collected again (nothing new: the best case).
 
     by its parts, in one process   every round (after a full garbage collection) takes the snapshot and judges
                       it without the history, then reads the history, judges with it and records; the
                       round's overhead is what the recording's parts took over the collect's. The median
-                      of ``--rounds`` rounds, then of ``--processes`` fresh processes. This is the figure
-                      for the bound: the recording's own time, measured in the round it is added to.
-    two arms, in one process       the two collects alternated, medians compared: a cross-check. Its
-                      difference is that of two 400-600 ms totals, which on a noisy 2-core VM differ by up
-                      to 100 ms round to round, more than recording costs, so it moves by +-10% a process.
+                      of ``--rounds`` rounds, then of ``--processes`` fresh processes. A long-lived
+                      collector's view: the store is opened once.
     by its parts, fresh process    ``backupbridge collect --sandbox`` itself, one fresh process a run
                       (``--cold-rounds``), as cron runs it: the store's import (SQLAlchemy with it),
-                      opening and closing the store, beginning the run, the history read, judging with it over judging
-                      without, and the recording, timed inside the real command, over the rest of the
-                      process's CPU time.
+                      opening and closing the store, beginning the run, the history read, judging with it
+                      over judging without, the recording, and the stored runs added for the alert pass,
+                      timed inside the real command, over the rest of the process's CPU time. What the
+                      store's modules cost the interpreter's exit is not timed (a review measured 30-90 ms
+                      more CPU in a process that imported and opened the store), so this is a lower bound.
+    two arms, in one process       the two collects alternated into a store that holds only their own day
+                      (the same day again), medians compared: a cross-check. Its difference is that of two
+                      400-600 ms totals, which on a noisy 2-core VM differ by up to 100 ms round to round,
+                      more than recording costs there, so it moves by +-10% a process.
 
 ``--overhead-only`` measures just these.
 
@@ -45,7 +51,7 @@ finishes in a few minutes. PostgreSQL comes from ``--postgres URL`` or ``$BACKUP
 
 Run: python benchmarks/bench_store.py [--sizes 1000,10000] [--days 30] [--backends sqlite,postgresql]
          [--postgres URL] [--rounds 8] [--processes 5] [--cold-rounds 7] [--sandbox-size 40] [--tenants 3]
-         [--overhead-only]
+         [--history-days 8] [--overhead-only]
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -274,7 +281,8 @@ def _judge_plain(snap: Snapshot) -> float:
 
 
 def _judge_and_record(store: Store, snap: Snapshot) -> tuple[float, float, float]:
-    """CPU seconds of what a recording collect does instead: the history read, judging with it, recording."""
+    """CPU seconds of what a recording collect does instead: the history read, judging with it, recording (what
+    they leave is freed inside the timing, as the plain judgement's is)."""
     cpu = time.process_time
     mark = cpu()
     remembered = health_history(store, snap.clocks, now=snap.clocks)
@@ -284,44 +292,78 @@ def _judge_and_record(store: Store, snap: Snapshot) -> tuple[float, float, float
     )
     judged = cpu()
     record_snapshot(store, snap, dt.datetime.now(dt.UTC), assessment=verdicts)
+    del remembered, verdicts
     return read - mark, judged - read, cpu() - judged
 
 
-def recording_parts(rounds: int, size: int, tenants: int) -> dict[str, float]:
-    """What recording adds to a sandbox collect, timed by its parts inside each round (CPU seconds).
+def sandbox_on(day: int, tenants: int, size: int) -> Bridge:
+    """``Bridge.sandbox(accounts_per_vendor=tenants, size=size)`` with every simulator's clock ``day`` days after
+    the sandbox's own: the same tenants, devices and plans, and the runs of that day's window (a daily collect)."""
+    from backupbridge.plugins import list_vendors
+    from backupbridge.sandbox import connect_sandbox, make_simulator
+    from backupbridge.sandbox.options import DEFAULT_NOW, SimulatorOptions
 
-    Every round (after a full garbage collection, untimed) takes the snapshot and judges it without the
-    history (the collect without recording), then reads the history, judges with it and records (what a
-    recording collect does instead); which of the two judgements comes first alternates. The round's
-    overhead is ``history + (judging with it - judging without) + record`` over ``snapshot + judging
-    without``. Unlike the two alternated arms of ``recording_overhead``, whose difference is that of two
-    totals of a 400-600 ms snapshot each (on this machine two snapshots differ by up to 100 ms, more than
-    recording costs), this is the recording's own time, measured in the round it is added to."""
-    bridge = Bridge.sandbox(accounts_per_vendor=tenants, size=size)
-    cpu = time.process_time
-    parts: dict[str, list[float]] = {name: [] for name in ("snapshot", "judge", "history", "judge_extra", "record")}
-    ratios: list[float] = []
-    with tempfile.TemporaryDirectory() as directory, open_store(f"sqlite:///{Path(directory) / 'p.sqlite3'}") as store:
-        for round_ in range(-1, rounds):
-            gc.collect()
-            began = cpu()
+    now = DEFAULT_NOW + dt.timedelta(days=day)
+    connections = []
+    for vendor in [v.name for v in list_vendors() if v.simulator is not None]:
+        for index in range(tenants):
+            account = f"sandbox-{vendor}" if tenants == 1 else f"sandbox-{vendor}-{index + 1}"
+            simulator = make_simulator(vendor, SimulatorOptions(seed=index, size=size, now=now))
+            connections.append(connect_sandbox(vendor, simulator=simulator, account=account))
+    return Bridge(connections)
+
+
+def record_days(store: Store, days: range, tenants: int, size: int) -> None:
+    """One recording collect a day for ``days`` (relative to the sandbox's clock), as cron would have run them."""
+    for day in days:
+        with sandbox_on(day, tenants, size) as bridge:
             snap = bridge.snapshot()
-            snapped = cpu()
-            if round_ % 2 == 0:
-                judge = _judge_plain(snap)
-                history_read, judge_with, record = _judge_and_record(store, snap)
-            else:
-                history_read, judge_with, record = _judge_and_record(store, snap)
-                judge = _judge_plain(snap)
-            if round_ < 0:  # the warm-up: it inserts everything
-                continue
-            added = history_read + (judge_with - judge) + record
-            ratios.append(added / (snapped - began + judge))
-            for name, value in zip(
-                parts, (snapped - began, judge, history_read, judge_with - judge, record), strict=True
-            ):
-                parts[name].append(value)
-    return {"ratio": statistics.median(ratios), **{name: statistics.median(v) for name, v in parts.items()}}
+        _judge_and_record(store, snap)
+
+
+def recording_parts(rounds: int, size: int, tenants: int, days: int) -> dict[str, float]:
+    """What recording adds to a sandbox collect, timed by its parts inside each round (CPU seconds), in a store
+    that already holds ``days`` daily collects (the policy's window is 7 days and a day).
+
+    Each measured round is a new day (``new``: the day's new runs, verdicts and last-seen times written, a full
+    window of history read), then that day collected again (``again``: nothing new, the best case). In each,
+    after a full garbage collection (untimed), the snapshot is taken and judged without the history (the
+    collect without recording), then the history is read, the snapshot judged with it and recorded (what a
+    recording collect does instead); which judgement comes first alternates. The overhead is ``history +
+    (judging with it - judging without) + record`` over ``snapshot + judging without``. Unlike the two
+    alternated arms of ``recording_overhead``, whose difference is that of two 400-600 ms totals (on this
+    machine two snapshots differ by up to 100 ms, more than recording costs), this is the recording's own
+    time, measured in the round it is added to. The store is opened once: a long-lived collector's view (the
+    fresh-process figure adds the import, opening and closing)."""
+    cpu = time.process_time
+    names = ("snapshot", "judge", "history", "judge_extra", "record")
+    parts: dict[str, dict[str, list[float]]] = {kind: {n: [] for n in names} for kind in ("new", "again")}
+    ratios: dict[str, list[float]] = {"new": [], "again": []}
+    with tempfile.TemporaryDirectory() as directory, open_store(f"sqlite:///{Path(directory) / 'p.sqlite3'}") as store:
+        record_days(store, range(-days, 0), tenants, size)
+        for round_ in range(rounds):
+            with sandbox_on(round_, tenants, size) as bridge:
+                for kind in ("new", "again"):
+                    gc.collect()
+                    began = cpu()
+                    snap = bridge.snapshot()
+                    snapped = cpu()
+                    if round_ % 2 == 0:
+                        judge = _judge_plain(snap)
+                        history_read, judge_with, record = _judge_and_record(store, snap)
+                    else:
+                        history_read, judge_with, record = _judge_and_record(store, snap)
+                        judge = _judge_plain(snap)
+                    added = history_read + (judge_with - judge) + record
+                    ratios[kind].append(added / (snapped - began + judge))
+                    values = (snapped - began, judge, history_read, judge_with - judge, record)
+                    for name, value in zip(names, values, strict=True):
+                        parts[kind][name].append(value)
+                    del snap
+    return {
+        **{f"{kind}_ratio": statistics.median(r) for kind, r in ratios.items()},
+        **{f"{kind}_{n}": statistics.median(v) for kind, found in parts.items() for n, v in found.items()},
+    }
 
 
 # ``backupbridge collect --sandbox`` itself in a fresh process, as cron runs it, with what recording adds timed
@@ -353,6 +395,7 @@ def timed(name, function):
 commands._open = timed("open", commands._open)
 commands.begin_run = timed("begin", commands.begin_run)
 commands.snapshot_history = timed("history", commands.snapshot_history)
+commands.extend_snapshot = timed("extend", commands.extend_snapshot)  # done only because the history was read
 commands.record_snapshot = timed("record", commands.record_snapshot)
 engine.Store.close = timed("close", engine.Store.close)
 judge = commands.assess_snapshot
@@ -381,40 +424,59 @@ with open(out, "w") as file:
 """
 
 
-def cli_recording_parts(rounds: int, tenants: int, size: int) -> dict[str, float]:
-    """``backupbridge collect --sandbox`` run ``rounds`` times, each in a fresh process (after one that inserts
-    everything): the median of what recording adds over the rest of the process's CPU time, and the medians
-    of the parts (seconds)."""
-    ratios: list[float] = []
-    seen: dict[str, list[float]] = {}
+def cli_recording_parts(rounds: int, tenants: int, size: int, days: int) -> dict[str, dict[str, float]]:
+    """``backupbridge collect --sandbox`` run ``rounds`` times, each in a fresh process, into a store holding
+    ``days`` daily collects before the sandbox's day (``new``: each run a copy of that store, so each is a new
+    day) and into a store it recorded once already (``again``: nothing new). For each: the median of what
+    recording adds over the rest of the process's CPU time, and the medians of the parts (seconds)."""
+    results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as directory:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = str(Path(directory) / "pycache")  # as an installed package: compiled once
         env["HOME"] = directory  # no configuration file of the user's
         out = Path(directory) / "parts.json"
-        store = f"sqlite:///{Path(directory) / 'cli.sqlite3'}"
-        command = ["collect", "--sandbox", "--tenants", str(tenants), "--size", str(size), "--store", store]
-        for round_ in range(-1, rounds):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            subprocess.run(
-                [sys.executable, "-c", CLI_COLLECT, str(out), *command], check=True, stdout=subprocess.DEVNULL, env=env
-            )
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            total = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-            parts = json.loads(out.read_text())
-            if parts.pop("code") != 0:
-                raise RuntimeError(f"backupbridge collect --sandbox exited {parts}")
-            missing = {"import", "open", "begin", "history", "judge_extra", "measuring", "record", "close"} - set(parts)
-            if missing:  # collect no longer calls what is timed by these names: the figure would be too low
-                raise RuntimeError(f"the recording's parts {sorted(missing)} were not timed")
-            if round_ < 0:
-                continue
-            measuring = parts.pop("measuring", 0.0)
-            added = sum(parts.values())
-            ratios.append(added / (total - measuring - added))
-            for name, value in {"total": total - measuring, **parts}.items():
-                seen.setdefault(name, []).append(value)
-    return {"ratio": statistics.median(ratios), **{name: statistics.median(v) for name, v in seen.items()}}
+        week = Path(directory) / "week.sqlite3"
+        with open_store(f"sqlite:///{week}") as seeded:
+            record_days(seeded, range(-days, 0), tenants, size)
+        with sa.create_engine(f"sqlite:///{week}").connect() as conn:  # the WAL folded in: one file to copy
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        again = Path(directory) / "again.sqlite3"
+        shutil.copyfile(week, again)
+        for kind in ("new", "again"):
+            ratios: list[float] = []
+            seen: dict[str, list[float]] = {}
+            for round_ in range(-1, rounds):
+                path = again
+                if kind == "new":
+                    path = Path(directory) / f"new-{round_}.sqlite3"
+                    shutil.copyfile(week, path)
+                command = ["collect", "--sandbox", "--tenants", str(tenants), "--size", str(size)]
+                command += ["--store", f"sqlite:///{path}"]
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                subprocess.run(
+                    [sys.executable, "-c", CLI_COLLECT, str(out), *command],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    env=env,
+                )
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                total = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                parts = json.loads(out.read_text())
+                if parts.pop("code") != 0:
+                    raise RuntimeError(f"backupbridge collect --sandbox exited {parts}")
+                expected = {"import", "open", "begin", "history", "judge_extra", "measuring", "record", "extend"}
+                missing = {*expected, "close"} - set(parts)
+                if missing:  # collect no longer calls what is timed by these names: the figure would be too low
+                    raise RuntimeError(f"the recording's parts {sorted(missing)} were not timed")
+                if round_ < 0:  # the first process compiles the modules (an installed package has them)
+                    continue
+                measuring = parts.pop("measuring", 0.0)
+                added = sum(parts.values())
+                ratios.append(added / (total - measuring - added))
+                for name, value in {"total": total - measuring, **parts}.items():
+                    seen.setdefault(name, []).append(value)
+            results[kind] = {"ratio": statistics.median(ratios), **{n: statistics.median(v) for n, v in seen.items()}}
+    return results
 
 
 def in_a_child(args: argparse.Namespace) -> dict[str, float]:
@@ -424,6 +486,7 @@ def in_a_child(args: argparse.Namespace) -> dict[str, float]:
         [
             sys.executable, __file__, "--overhead-only", "--one-process", "--rounds", str(args.rounds),
             "--sandbox-size", str(args.sandbox_size), "--tenants", str(args.tenants),
+            "--history-days", str(args.history_days),
         ],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
@@ -445,6 +508,9 @@ def main() -> None:
     parser.add_argument("--overhead-only", action="store_true", help="Only the recording overhead.")
     parser.add_argument(
         "--processes", type=int, default=5, help="Processes the in-process overhead is measured in (median)."
+    )
+    parser.add_argument(
+        "--history-days", type=int, default=8, help="Daily collects in the store before the overhead is measured."
     )
     parser.add_argument("--one-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -487,22 +553,24 @@ def main() -> None:
             )
     if args.one_process:  # a child of --processes: its figures as one JSON line
         figures = recording_overhead(args.rounds, args.sandbox_size, args.tenants)
-        by_parts = recording_parts(args.rounds, args.sandbox_size, args.tenants)
+        by_parts = recording_parts(args.rounds, args.sandbox_size, args.tenants, args.history_days)
         print(json.dumps({**figures, **{f"parts_{name}": value for name, value in by_parts.items()}}))
         return
     runs = [in_a_child(args) for _ in range(args.processes)]
     label = f"sandbox collect, {4 * args.tenants} accounts x {args.sandbox_size} devices, SQLite (bound: +20%)"
     print(f"{label}; CPU time, medians")
-    shares = sorted(r["parts_ratio"] for r in runs)
-    typical = sorted(runs, key=lambda r: r["parts_ratio"])[len(runs) // 2]
-    print(
-        f"  in one process, recording timed by its parts in each round ({args.processes} processes of "
-        f"{args.rounds} rounds): {shares[len(shares) // 2] * 100:+.1f}% (each process: "
-        f"{', '.join(f'{r * 100:+.1f}%' for r in shares)}); collect {typical['parts_snapshot'] * 1000:.0f} ms "
-        f"snapshot + {typical['parts_judge'] * 1000:.0f} ms judging; recording adds "
-        f"{typical['parts_history'] * 1000:.1f} ms history read + {typical['parts_judge_extra'] * 1000:.1f} ms "
-        f"judging with it + {typical['parts_record'] * 1000:.1f} ms record"
-    )
+    for kind, what in (("new", "a new day"), ("again", "the same day again (nothing new)")):
+        shares = sorted(r[f"parts_{kind}_ratio"] for r in runs)
+        typical = sorted(runs, key=lambda r: r[f"parts_{kind}_ratio"])[len(runs) // 2]
+        print(
+            f"  in one process, a store of {args.history_days} daily collects, {what}, recording timed by its parts "
+            f"({args.processes} processes of {args.rounds} rounds): {shares[len(shares) // 2] * 100:+.1f}% (each "
+            f"process: {', '.join(f'{r * 100:+.1f}%' for r in shares)}); collect "
+            f"{typical[f'parts_{kind}_snapshot'] * 1000:.0f} ms snapshot + {typical[f'parts_{kind}_judge'] * 1000:.0f}"
+            f" ms judging; recording adds {typical[f'parts_{kind}_history'] * 1000:.1f} ms history read + "
+            f"{typical[f'parts_{kind}_judge_extra'] * 1000:.1f} ms judging with it + "
+            f"{typical[f'parts_{kind}_record'] * 1000:.1f} ms record"
+        )
     ratios = sorted(r["cpu_recorded"] / r["cpu_plain"] - 1 for r in runs)
     middle = sorted(runs, key=lambda r: r["cpu_recorded"] / r["cpu_plain"])[len(runs) // 2]
     print(
@@ -511,16 +579,18 @@ def main() -> None:
         f"{middle['cpu_plain'] * 1000:.0f} ms without recording, {middle['cpu_recorded'] * 1000:.0f} ms with; "
         f"wall {middle['wall_plain'] * 1000:.0f} / {middle['wall_recorded'] * 1000:.0f} ms"
     )
-    cli = cli_recording_parts(args.cold_rounds, args.tenants, args.sandbox_size)
-    parts = ", ".join(
-        f"{name} {cli[name] * 1000:.0f}"
-        for name in ("import", "open", "begin", "history", "judge_extra", "record", "close")
-    )
-    print(
-        f"  backupbridge collect --sandbox, one fresh process each ({args.cold_rounds} runs), recording timed by "
-        f"its parts: {cli['ratio'] * 100:+.1f}%; the process {cli['total'] * 1000:.0f} ms, of it recording "
-        f"(ms): {parts}"
-    )
+    cli = cli_recording_parts(args.cold_rounds, args.tenants, args.sandbox_size, args.history_days)
+    for kind, what in (("new", "a new day"), ("again", "the same day again")):
+        found = cli[kind]
+        parts = ", ".join(
+            f"{name} {found[name] * 1000:.0f}"
+            for name in ("import", "open", "begin", "history", "judge_extra", "record", "extend", "close")
+        )
+        print(
+            f"  backupbridge collect --sandbox, one fresh process each ({args.cold_rounds} runs), a store of "
+            f"{args.history_days} daily collects, {what}, recording timed by its parts: {found['ratio'] * 100:+.1f}%; "
+            f"the process {found['total'] * 1000:.0f} ms, of it recording (ms): {parts}"
+        )
 
 
 if __name__ == "__main__":
