@@ -31,7 +31,12 @@ T2 = T1 + dt.timedelta(minutes=30)
 
 
 def _older_commits_last(
-    store: Store, monkeypatch: pytest.MonkeyPatch, older: Any, newer: Any
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    older: Any,
+    newer: Any,
+    older_at: dt.datetime = T1,
+    newer_at: dt.datetime = T2,
 ) -> tuple[recording.RunRecord, recording.RunRecord]:
     """Record ``older`` (its run begun first), with the whole of ``newer`` recorded between its run's start and
     its account's transaction: what two collectors at once give when the older one waits for the lock."""
@@ -41,12 +46,12 @@ def _older_commits_last(
     def interleaved(work: Any, store_: Store, account: tuple[str, str], what: str) -> dict[str, int]:
         if not done:
             monkeypatch.setattr(recording, "_with_retry", original)
-            done.append(record_snapshot(store, newer, T2))
+            done.append(record_snapshot(store, newer, newer_at))
             monkeypatch.setattr(recording, "_with_retry", interleaved)
         return original(work, store_, account, what)
 
     monkeypatch.setattr(recording, "_with_retry", interleaved)
-    first = record_snapshot(store, older, T1)
+    first = record_snapshot(store, older, older_at)
     assert first.run_id < done[0].run_id  # the older run began first
     return first, done[0]
 
@@ -110,18 +115,7 @@ def test_a_later_run_of_the_next_day_leaves_the_older_runs_day_to_it(
     good = job("j1", late - dt.timedelta(minutes=50))
     older = snapshot(late, jobs=[failed, good])  # recovered, on the 20th
     newer = snapshot(late + dt.timedelta(minutes=30), jobs=[failed, good])  # the 21st
-    original: Callable[..., dict[str, int]] = recording._with_retry
-    done: list[recording.RunRecord] = []
-
-    def interleaved(work: Any, store_: Store, account: tuple[str, str], what: str) -> dict[str, int]:
-        if not done:
-            monkeypatch.setattr(recording, "_with_retry", original)
-            done.append(record_snapshot(store, newer, late + dt.timedelta(minutes=30)))
-            monkeypatch.setattr(recording, "_with_retry", interleaved)
-        return original(work, store_, account, what)
-
-    monkeypatch.setattr(recording, "_with_retry", interleaved)
-    record_snapshot(store, older, late)
+    _older_commits_last(store, monkeypatch, older, newer, late, late + dt.timedelta(minutes=30))
     with store.read() as conn:
         days = dict(
             conn.execute(
@@ -156,18 +150,7 @@ def test_a_later_run_whose_vendor_clock_is_days_behind_still_holds_the_account(
     behind = T1 - dt.timedelta(days=2)
     older = snapshot(T1, devices=five)
     newer = snapshot(behind, devices=[*five, device("d6", "SRV-06")])
-    original: Callable[..., dict[str, int]] = recording._with_retry
-    done: list[recording.RunRecord] = []
-
-    def interleaved(work: Any, store_: Store, account: tuple[str, str], what: str) -> dict[str, int]:
-        if not done:
-            monkeypatch.setattr(recording, "_with_retry", original)
-            done.append(record_snapshot(store, newer, behind))
-            monkeypatch.setattr(recording, "_with_retry", interleaved)
-        return original(work, store_, account, what)
-
-    monkeypatch.setattr(recording, "_with_retry", interleaved)
-    record_snapshot(store, older, T1)
+    _older_commits_last(store, monkeypatch, older, newer, T1, behind)
     snap, _ = stored_snapshot(store)
     assert sorted(d.id for d in snap.devices) == ["d1", "d2", "d3", "d4", "d5", "d6"]
     assert not snap.failures
