@@ -651,6 +651,9 @@ def _health_queries() -> _HealthQueries:
             .group_by(jobs.c.plan_id, jobs.c.device_id)
         )
 
+    # The verdicts' primary key, in its order.
+    verdict_key = [verdicts.c[name] for name in ("vendor", "account", "kind", "entity_id", "device_id", "day")]
+
     def seen(table: sa.Table) -> sa.Select[Any]:
         return sa.select(table.c.vendor, table.c.account, table.c.id, table.c.first_seen).where(
             table.c.vendor.in_(vendors)
@@ -691,24 +694,9 @@ def _health_queries() -> _HealthQueries:
         plan_seen=seen(schema.plans),
         # In the primary key's order: each backup's days come together, oldest first (SQLite reads them off the
         # key's index instead of sorting them).
-        verdicts=sa.select(
-            verdicts.c.vendor,
-            verdicts.c.account,
-            verdicts.c.kind,
-            verdicts.c.entity_id,
-            verdicts.c.device_id,
-            verdicts.c.day,
-            verdicts.c.health,
-        )
+        verdicts=sa.select(*verdict_key, verdicts.c.health)
         .where(verdicts.c.vendor.in_(vendors), verdicts.c.day >= sa.bindparam("oldest_day"))
-        .order_by(
-            verdicts.c.vendor,
-            verdicts.c.account,
-            verdicts.c.kind,
-            verdicts.c.entity_id,
-            verdicts.c.device_id,
-            verdicts.c.day,
-        ),
+        .order_by(*verdict_key),
         older_by_device=older(jobs.c.device_id),
         older_by_plan=older(jobs.c.plan_id),
     )

@@ -387,7 +387,7 @@ def begin_run(store: Store, started: dt.datetime, *, source: str = "collect") ->
         StoreError: the store could not be written.
     """
     if started.tzinfo is None:
-        raise ValidationError("run_started must be aware", field="run_started")
+        raise ValidationError("a run's start must be an aware datetime", field="started")
     with store.write("run") as conn:
         result = conn.execute(_insert(schema.runs).values(started_at=started, source=source))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -558,7 +558,8 @@ def _record_account(
     # (its run and listings, runs and entities the store has not seen, verdicts of a day without one) and
     # changes nothing the later one wrote, so the latest run by id stays the latest listing (what ``stored``
     # reads).
-    later = _reads_for(conn).later(conn, part.vendor, part.account, run_id)
+    reads = _reads_for(conn)
+    later = reads.later(conn, part.vendor, part.account, run_id)
     conn.execute(
         _insert(schema.run_accounts),
         {
@@ -611,7 +612,7 @@ def _record_account(
     ]
     # What the store has of them, read at once (one round trip, not three: a table's rows are read before
     # anything is written to it either way, and nothing written here changes another's).
-    known = _reads_for(conn).known_entities(conn, [table for _, table, _, _ in listed], part.vendor, part.account)
+    known = reads.known_entities(conn, [table for _, table, _, _ in listed], part.vendor, part.account)
     for name, table, kind, entities in listed:
         superseded = f"list_{name}" in later.answered
         counts[name] = _sync_entities(conn, table, kind, part, entities, seen, known[table.name], superseded)
@@ -622,12 +623,11 @@ def _record_account(
     judged = answered and not any(f.operation in VERDICT_LISTINGS for f in part.failures)
     if verdicts and judged:
         # A later run that judged this day has the day's verdicts: only those it did not give are added.
-        reads = _reads_for(conn)
         judged_later = (reads.bind_day(day) if reads.bind_day else day) in later.judged_days
         # A verdict already recorded today, unchanged, is left as it is (observed_at: when it was first given).
         recorded = {
             (kind, entity_id, device_id): (health, reason, company_id)
-            for kind, entity_id, device_id, health, reason, company_id in _reads_for(conn).verdicts(
+            for kind, entity_id, device_id, health, reason, company_id in reads.verdicts(
                 conn, part.vendor, part.account, day
             )
         }

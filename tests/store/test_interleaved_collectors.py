@@ -176,3 +176,11 @@ def test_collect_begins_its_run_before_reading_any_account(tmp_path: Path, monke
     assert seen == [1]  # the run's row was there before the first listing was read
     with open_store(url) as store, store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(tables.runs)).scalar_one() == 1
+
+
+def test_begin_run_refuses_a_naive_start_before_writing_anything(store: Store, count: Callable[..., int]) -> None:
+    from backupbridge.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="aware"):
+        recording.begin_run(store, dt.datetime(2026, 11, 20, 8, 0))
+    assert count("runs") == 0
