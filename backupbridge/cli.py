@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import gc
 import importlib
 import os
 import re
@@ -1041,8 +1042,27 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
+_OWNS_PROCESS = False
+"""True in the console script only (``run``): the process is the command's, and exits when it ends."""
+
+
+def freeze_heap() -> None:
+    """In the console script only: move every object alive now out of the cyclic garbage collector's passes
+    (``gc.freeze``), so the rest of the command's passes walk only what it makes from here on.
+
+    A command builds a large graph once and keeps it to the end (the modules and plugins; a collect's
+    snapshot), and every full pass of the collector walked all of it again: a fifth of a sandbox collect's
+    CPU time. A cycle already garbage when frozen is freed only at exit, which comes when the command ends.
+    Never in a program that calls ``main()`` (tests, an embedding application): its heap is not ours."""
+    if _OWNS_PROCESS:
+        gc.freeze()
+
+
 def run() -> None:
-    """The console script: ``sys.exit(main())``."""
+    """The console script: ``sys.exit(main())``, the heap imported so far frozen (``freeze_heap``)."""
+    global _OWNS_PROCESS
+    _OWNS_PROCESS = True
+    freeze_heap()
     sys.exit(main())
 
 
