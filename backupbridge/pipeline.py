@@ -310,6 +310,7 @@ def run_report(
                         bool(companies),
                         held.store if store_alerts else None,
                         stored_clocks=snapshot.clocks if from_store else None,
+                        run_id=recorded.run_id if store_alerts and recorded is not None else None,
                     )
                 except BackupBridgeError as exc:  # the state file or the store: one line; the report is already out
                     messages.append(f"error: {one_line(str(exc))}")
@@ -330,6 +331,26 @@ def run_report(
 
 
 T = TypeVar("T")
+
+
+def _reconciled_later(
+    state: object, run_id: int | None, accounts: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """``StoreAlertState.reconciled_after`` of a pass that recorded run ``run_id`` with its alerts in that store
+    (else nothing: a JSON state file knows no runs)."""
+    from .store.alerts import StoreAlertState
+
+    if run_id is None or not isinstance(state, StoreAlertState):
+        return {}
+    return state.reconciled_after(run_id, accounts)
+
+
+def _mark_reconciled(state: object, run_id: int | None, accounts: Iterable[tuple[str, str]]) -> None:
+    """``StoreAlertState.mark_reconciled``, likewise."""
+    from .store.alerts import StoreAlertState
+
+    if run_id is not None and isinstance(state, StoreAlertState):
+        state.mark_reconciled(run_id, accounts)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -431,6 +452,7 @@ def reconcile_alerts(
     store: Store | None,
     *,
     stored_clocks: Mapping[tuple[str, str], dt.datetime] | None = None,
+    run_id: int | None = None,
 ) -> bool:
     """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued). The alert
     step of ``run_report``, public so ``collect`` (and a caller's own pipeline) runs the same one.
@@ -446,10 +468,18 @@ def reconcile_alerts(
         company_scoped: a ``--company`` pass (recovers only those companies' alerts).
         store: the store holding the alert state and outbox, or ``None`` for the JSON file.
         stored_clocks: see below.
+        run_id: see below.
 
     ``stored_clocks``: a pass over the store (``from_store``), each account's stored run's time. An account
     with an open alert whose latest news is newer than its stored run is left as it was (nothing opened,
-    recovered or updated): an older run never recovers a newer problem."""
+    recovered or updated): an older run never recovers a newer problem.
+
+    ``run_id``: the run this pass recorded into ``store`` (``store.begin_run``), with the alert state in that
+    store. Under the alert lock, an account whose alerts a run begun later has reconciled already (two
+    collectors at once, this one the older) is left as it was, with a note line: an older view neither
+    re-opens what the newer one recovered nor recovers what it opened. The accounts this pass reconciles are
+    marked with its run (``store.schema.alert_reconciled``; not by a ``--company`` pass, which looked at some
+    of an account's companies only). A run that never reconciles marks nothing, so it holds no pass back."""
     from . import plugins
     from .alerts import (
         NDJSON_SINK_NAME,
@@ -496,16 +526,25 @@ def reconcile_alerts(
                     f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: an open "
                     f"alert is newer than its stored run (collected {_stamp(stale[(vendor, account)])})"
                 )
+            later = _reconciled_later(state, run_id, snapshot.clocks.keys())
+            for vendor, account in sorted(later):
+                messages.append(
+                    f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: run "
+                    f"{later[(vendor, account)]}, begun after this one (run {run_id}), has reconciled them already"
+                )
+            left = {*assessment.incomplete, *stale, *later}
             changes = reconcile_events(
                 state,
                 alerts_from(
                     assessment, now, snapshot=snapshot, customers=customers.lookup, console_urls=console_templates()
                 ),
                 scope=snapshot.clocks.keys(),
-                incomplete={*assessment.incomplete, *stale},
+                incomplete=left,
                 # --company: the other companies were not looked at, so their alerts are no news either way.
                 companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if company_scoped else None,
             )
+            if not company_scoped:
+                _mark_reconciled(state, run_id, [key for key in snapshot.clocks if key not in left])
             opened, recovered = changes.opened, changes.recovered
             # The outbox is saved first; updated: open problems with news (a new failed run, an escalation).
             delivered = deliver_alerts(state, opened, recovered, receivers, sinks, updated=changes.updated)

@@ -123,6 +123,7 @@ class StoreAlertState:
         self._rows: dict[int, tuple[Delivery, int]] = {}
         self._claims_until: dt.datetime | None = None
         self._deliveries: sa.Connection | None = None
+        self._reconciled: tuple[int, list[tuple[str, str]]] | None = None
 
     def __repr__(self) -> str:
         return f"StoreAlertState({self.store.url!r}, {len(self.open)} open)"
@@ -161,6 +162,34 @@ class StoreAlertState:
             raise
         else:
             state._end()
+
+    def reconciled_after(self, run_id: int, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The accounts of ``accounts`` whose alerts a run begun after ``run_id`` has reconciled, each with that
+        run's id (``schema.alert_reconciled``). Read under the alert lock: call it before the first ``save``.
+
+        Raises:
+            RuntimeError: the reconciliation was saved already (the lock is no longer held).
+            StoreError: the store could not be read.
+        """
+        if self._conn is None:
+            raise RuntimeError("reconciled_after() reads under the alert lock: call it before save()")
+        wanted = set(accounts)
+        table = schema.alert_reconciled
+        later: dict[tuple[str, str], int] = {}
+        with self.store.errors("alert state"):
+            for vendor in sorted({vendor for vendor, _ in wanted}):
+                query = sa.select(table.c.account, table.c.run_id).where(
+                    table.c.vendor == vendor, table.c.run_id > run_id
+                )
+                for account, newer in self._conn.execute(query):
+                    if (vendor, account) in wanted:
+                        later[(vendor, account)] = newer
+        return later
+
+    def mark_reconciled(self, run_id: int, accounts: Iterable[tuple[str, str]]) -> None:
+        """Record with the next ``save`` (the reconciliation's, under the alert lock) that run ``run_id``
+        reconciled ``accounts``; an account's mark only moves to a later run, never back."""
+        self._reconciled = (run_id, sorted(set(accounts)))
 
     def _begin(self, import_file: Path | None, timeout: float) -> None:
         held = contextlib.ExitStack()
@@ -296,12 +325,13 @@ class StoreAlertState:
                 self._rollback()
                 raise
             self._commit()
-        elif self._queued or self._saved != self.open:
+        elif self._queued or self._saved != self.open or self._reconciled:
             with self.store.write("alert state") as conn:
                 _lock(conn, _ALERT_LOCK, None)
                 self._write(conn)
         self._saved = dict(self.open)
         self._queued = []
+        self._reconciled = None
         self._release()
 
     def _write(self, conn: sa.Connection) -> None:
@@ -325,6 +355,19 @@ class StoreAlertState:
             text = _dumps(entry.alert)  # once per event, however many recipients
             rows.extend(_outbox_row(entry, name, now, attempts=0, retry=None, text=text) for name in entry.pending)
         _insert_deliveries(conn, rows)
+        if self._reconciled:
+            run_id, accounts = self._reconciled
+            marks = schema.alert_reconciled
+            insert = _insert(conn, marks)
+            for chunk in _chunks(accounts):
+                conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["vendor", "account"],
+                        set_={"run_id": insert.excluded.run_id, "reconciled_at": insert.excluded.reconciled_at},
+                        where=marks.c.run_id < insert.excluded.run_id,
+                    ),
+                    [{"vendor": v, "account": a, "run_id": run_id, "reconciled_at": now} for v, a in chunk],
+                )
 
     def deliver(self, receivers: Iterable[Receiver], *, sinks: Container[str] = ()) -> DeliveryOutcome:
         """Call each plugin receiver for each event it is owed and this run could claim, in order, each call on

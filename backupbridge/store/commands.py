@@ -125,7 +125,9 @@ def collect(**opts: Any) -> None:
             f"{run.plans} plans, {run.jobs} runs ({run.new_jobs} new)"
         )
         if alerts is not None:  # after the recording: on SQLite the alert pass holds the write lock until saved
-            alerts_ok = _deliver(store, extend_snapshot(snapshot, stored), assessment, alerts, opts, messages)
+            alerts_ok = _deliver(
+                store, extend_snapshot(snapshot, stored), assessment, alerts, opts, messages, run.run_id
+            )
     by_account: dict[tuple[str, str], list[str]] = {}
     reasons: dict[tuple[str, str], str] = {}
     for failure in run.failures:
@@ -153,9 +155,11 @@ def _deliver(
     alerts: AlertOptions,
     opts: dict[str, Any],
     messages: list[str],
+    run_id: int,
 ) -> bool:
     """The pipeline's alert pass over this collect (``report``'s, shared): reconcile the collected accounts'
-    alerts and deliver the outbox; False when something failed (its line is in ``messages``)."""
+    alerts and deliver the outbox (an account a collector begun later has reconciled already is left to it);
+    False when something failed (its line is in ``messages``)."""
     from ..customers import customers_for_run
     from ..errors import BackupBridgeError
     from ..pipeline import reconcile_alerts
@@ -177,6 +181,7 @@ def _deliver(
             messages,
             False,
             store if in_store else None,
+            run_id=run_id,
         )
     except BackupBridgeError as exc:  # the state file, a sink table or the store: one line
         messages.append(f"error: {one_line(str(exc))}")

@@ -19,6 +19,7 @@ an identity. The migrations under ``migrations/versions`` create exactly these t
     alert_outbox      every alert event owed to one plugin or sink: pending until acknowledged, then kept as
                       delivered (unique on recipient and idempotency key: an event is never queued twice)
     alert_imports     each JSON alert state file imported into the store (imported once, then left alone)
+    alert_reconciled  the newest run whose alert pass reconciled each account (an older pass leaves it alone)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "alert_imports",
     "alert_open",
     "alert_outbox",
+    "alert_reconciled",
     "companies",
     "devices",
     "entity_names",
@@ -48,7 +50,7 @@ __all__ = [
     "verdicts",
 ]
 
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 """The Alembic revision this code reads and writes (the head of ``migrations/versions``)."""
 
 
@@ -333,3 +335,17 @@ alert_imports = sa.Table(
     sa.Column("deliveries", sa.Integer, nullable=False),
 )
 """A JSON alert state file imported into the store (its resolved path): imported once, then left alone."""
+
+alert_reconciled = sa.Table(
+    "alert_reconciled",
+    metadata,
+    sa.Column("vendor", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("reconciled_at", UTCDateTime(), nullable=False),
+)
+"""The newest run (``runs.id``: runs are numbered as they begin) whose alert pass reconciled the account's
+alerts, written under the alert lock with the open problems. A pass of a run begun before it leaves the
+account's alerts as they were: an older view neither re-opens what a newer one recovered nor recovers what it
+opened. A run that records without reconciling (``--no-alerts``, a dashboard's recording) writes nothing here,
+so it never holds another run's alerts back."""

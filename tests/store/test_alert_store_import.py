@@ -236,10 +236,10 @@ def test_a_store_of_revision_0003_says_to_upgrade_and_upgrading_adds_the_alert_t
         )
         assert "alert_outbox" not in sa.inspect(conn).get_table_names()
     engine.dispose()
-    with pytest.raises(StoreSchemaError, match=r"has schema 0003, this backupbridge needs 0004: run 'backupbridge"):
+    with pytest.raises(StoreSchemaError, match=r"has schema 0003, this backupbridge needs 0005: run 'backupbridge"):
         open_store(store_url)
     with open_store(store_url, check=False) as old:
-        assert old.upgrade() == ("0003", "0004")
+        assert old.upgrade() == ("0003", "0005")
     with open_store(store_url) as upgraded:
         with upgraded.read() as conn:
             assert conn.execute(sa.select(tables.migration_journal.c.step)).scalars().all() == ["s1"]
@@ -298,7 +298,7 @@ def test_opening_a_current_store_does_not_import_alembic(store: Store, store_url
         "from backupbridge.store import open_store\n"
         f"with open_store({store_url!r}) as store:\n"
         "    store.check_schema()\n"
-        "    assert store.revision() == '0004'\n"
+        "    assert store.revision() == '0005'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)

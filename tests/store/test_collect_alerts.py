@@ -199,6 +199,25 @@ def test_no_alerts_only_records(
     assert code == 0, err
     assert not handler.seen and not open_keys(store) and not rows(store, tables.alert_outbox)
     assert len(rows(store, tables.runs)) == 1
+    assert not rows(store, tables.alert_reconciled)  # it reconciled nothing: it holds no other pass back
+
+
+def test_collect_marks_the_accounts_it_reconciled_with_its_run(
+    store: Store, store_url: str, accounts: Accounts, hook: tuple[str, type[Hook]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = collect(capsys, store_url, accounts.config)
+    assert code == 0, err
+    (first,) = rows(store, tables.runs)
+    assert {(r.account, r.run_id) for r in rows(store, tables.alert_reconciled)} == {
+        (FIRST, first.id),
+        (SECOND, first.id),
+    }
+    accounts.down(SECOND)
+    code, err = collect(capsys, store_url, accounts.config)
+    assert code == 1 and SECOND in err
+    second = max(r.id for r in rows(store, tables.runs))
+    # The account whose listing failed was not reconciled: its mark stays the first run's.
+    assert {r.account: r.run_id for r in rows(store, tables.alert_reconciled)} == {FIRST: second, SECOND: first.id}
 
 
 def test_collect_shares_reports_alert_options(

@@ -52,6 +52,7 @@ def test_the_migrations_ship_inside_the_package() -> None:
         "v0002_daily_verdicts.py",
         "v0003_migration_journal.py",
         "v0004_alert_state.py",
+        "v0005_alert_reconciled.py",
     ]
 
 
@@ -83,10 +84,10 @@ def test_an_older_store_says_to_run_store_upgrade_and_upgrading_keeps_its_rows(s
     with pytest.raises(StoreSchemaError) as caught:
         open_store(store_url)
     assert isinstance(caught.value, ConfigurationError)
-    assert "has schema 0001, this backupbridge needs 0004: run 'backupbridge store upgrade'" in str(caught.value)
-    assert (caught.value.found, caught.value.expected) == ("0001", "0004")
+    assert "has schema 0001, this backupbridge needs 0005: run 'backupbridge store upgrade'" in str(caught.value)
+    assert (caught.value.found, caught.value.expected) == ("0001", "0005")
     with open_store(store_url, check=False) as old:
-        assert old.upgrade() == ("0001", "0004")
+        assert old.upgrade() == ("0001", "0005")
     with open_store(store_url) as upgraded, upgraded.read() as conn:
         assert conn.execute(sa.select(tables.devices.c.name)).scalars().all() == ["SRV"]
 

@@ -84,18 +84,18 @@ def test_an_old_schema_says_what_to_run(store: Store, store_url: str, capsys: py
     assert main(["collect", "--sandbox", "--size", "2", "--store", store_url]) == 1
     assert "run 'backupbridge store upgrade'" in capsys.readouterr().err
     assert main(["store", "info", "--store", store_url]) == 0
-    assert "this backupbridge needs 0004: run 'backupbridge store upgrade'" in capsys.readouterr().out
+    assert "this backupbridge needs 0005: run 'backupbridge store upgrade'" in capsys.readouterr().out
 
 
 def test_store_upgrade_info_and_prune(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["store", "upgrade", "--store", store_url]) == 0
-    assert "schema (empty) -> 0004" in capsys.readouterr().out
+    assert "schema (empty) -> 0005" in capsys.readouterr().out
     assert main(["store", "upgrade", "--store", store_url]) == 0
     assert "up to date" in capsys.readouterr().out
     assert main(["collect", "--sandbox", "--size", "4", "--store", store_url]) == 0
     assert main(["store", "info", "--store", store_url]) == 0
     info = capsys.readouterr().out
-    assert "schema: 0004 (current)" in info and "runs: 1 rows" in info
+    assert "schema: 0005 (current)" in info and "runs: 1 rows" in info
     assert main(["store", "prune", "--older-than", "400d", "--store", store_url]) == 0
     assert "deleted nothing" in capsys.readouterr().out
     assert main(["store", "prune", "--older-than", "soon", "--store", store_url]) == 2
