@@ -212,10 +212,11 @@ def run_report(
             recording_into = held.store
             run_id = held.run("this run was not recorded", lambda: begin_run(recording_into, started, source="report"))
         history = None
+        stored_runs: dict[tuple[str, str], int] = {}
         if from_store:
             if held.store is None:
                 raise ValidationError("from_store needs a store", field="store")
-            from .store.stored import stored_snapshot
+            from .store.stored import stored_run_ids, stored_snapshot
 
             # "clocks" (the sandbox): simulated clocks have no "now" to be old against.
             reference = generated_at if isinstance(generated_at, dt.datetime) else dt.datetime.now(dt.UTC)
@@ -229,6 +230,7 @@ def run_report(
                 expected=expected,
                 stale_before=reference - stale_after if stale_after is not None else None,
             )
+            stored_runs = stored_run_ids(held.store, full.clocks)  # the runs the alert pass judges from
             if full.clocks:
                 oldest, newest = min(full.clocks.values()), max(full.clocks.values())
                 messages.append(
@@ -310,7 +312,9 @@ def run_report(
                         bool(companies),
                         held.store if store_alerts else None,
                         stored_clocks=snapshot.clocks if from_store else None,
-                        run_id=recorded.run_id if store_alerts and recorded is not None else None,
+                        run_id=(stored_runs if from_store else recorded.run_id if recorded else None)
+                        if store_alerts
+                        else None,
                     )
                 except BackupBridgeError as exc:  # the state file or the store: one line; the report is already out
                     messages.append(f"error: {one_line(str(exc))}")
@@ -333,24 +337,33 @@ def run_report(
 T = TypeVar("T")
 
 
-def _reconciled_later(
-    state: object, run_id: int | None, accounts: Iterable[tuple[str, str]]
+def _pass_runs(
+    run_id: int | Mapping[tuple[str, str], int] | None, accounts: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    """``StoreAlertState.reconciled_after`` of a pass that recorded run ``run_id`` with its alerts in that store
+    """Each account's run its pass judges from: the one ``run_id``, or each account's own."""
+    if run_id is None:
+        return {}
+    if isinstance(run_id, int):
+        return dict.fromkeys(accounts, run_id)
+    return {key: run_id[key] for key in accounts if key in run_id}
+
+
+def _reconciled_later(state: object, runs: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """``StoreAlertState.reconciled_after`` of a pass with its alerts in the store its runs were recorded in
     (else nothing: a JSON state file knows no runs)."""
     from .store.alerts import StoreAlertState
 
-    if run_id is None or not isinstance(state, StoreAlertState):
+    if not runs or not isinstance(state, StoreAlertState):
         return {}
-    return state.reconciled_after(run_id, accounts)
+    return state.reconciled_after(runs)
 
 
-def _mark_reconciled(state: object, run_id: int | None, accounts: Iterable[tuple[str, str]]) -> None:
+def _mark_reconciled(state: object, runs: Mapping[tuple[str, str], int]) -> None:
     """``StoreAlertState.mark_reconciled``, likewise."""
     from .store.alerts import StoreAlertState
 
-    if run_id is not None and isinstance(state, StoreAlertState):
-        state.mark_reconciled(run_id, accounts)
+    if runs and isinstance(state, StoreAlertState):
+        state.mark_reconciled(runs)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -452,7 +465,7 @@ def reconcile_alerts(
     store: Store | None,
     *,
     stored_clocks: Mapping[tuple[str, str], dt.datetime] | None = None,
-    run_id: int | None = None,
+    run_id: int | Mapping[tuple[str, str], int] | None = None,
 ) -> bool:
     """Reconcile and deliver this pass's alerts; False when a delivery failed (it stays queued). The alert
     step of ``run_report``, public so ``collect`` (and a caller's own pipeline) runs the same one.
@@ -474,12 +487,14 @@ def reconcile_alerts(
     with an open alert whose latest news is newer than its stored run is left as it was (nothing opened,
     recovered or updated): an older run never recovers a newer problem.
 
-    ``run_id``: the run this pass recorded into ``store`` (``store.begin_run``), with the alert state in that
-    store. Under the alert lock, an account whose alerts a run begun later has reconciled already (two
-    collectors at once, this one the older) is left as it was, with a note line: an older view neither
-    re-opens what the newer one recovered nor recovers what it opened. The accounts this pass reconciles are
-    marked with its run (``store.schema.alert_reconciled``; not by a ``--company`` pass, which looked at some
-    of an account's companies only). A run that never reconciles marks nothing, so it holds no pass back."""
+    ``run_id``: the run of ``store`` this pass judges from, with the alert state in that store: the one it
+    recorded (``store.begin_run``), or each account's stored run (``from_store``: a mapping). Under the
+    alert lock, an account whose alerts a run begun later has reconciled already (two collectors at once,
+    this one the older) is left as it was, with a note line: an older view neither re-opens what the newer
+    one recovered nor recovers what it opened. The accounts this pass reconciles are marked with their run
+    (``store.schema.alert_reconciled``; not by a ``--company`` pass, which looked at some of an account's
+    companies only). A run that never reconciles marks nothing, so it holds no pass back. A run id that is
+    not one of the store's runs is a ``ValidationError`` before anything is written."""
     from . import plugins
     from .alerts import (
         NDJSON_SINK_NAME,
@@ -526,11 +541,13 @@ def reconcile_alerts(
                     f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: an open "
                     f"alert is newer than its stored run (collected {_stamp(stale[(vendor, account)])})"
                 )
-            later = _reconciled_later(state, run_id, snapshot.clocks.keys())
+            runs = _pass_runs(run_id, snapshot.clocks.keys())
+            later = _reconciled_later(state, runs)
             for vendor, account in sorted(later):
                 messages.append(
                     f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: run "
-                    f"{later[(vendor, account)]}, begun after this one (run {run_id}), has reconciled them already"
+                    f"{later[(vendor, account)]} has reconciled them already, and it began after run "
+                    f"{runs[(vendor, account)]}, this pass's"
                 )
             left = {*assessment.incomplete, *stale, *later}
             changes = reconcile_events(
@@ -544,7 +561,7 @@ def reconcile_alerts(
                 companies={(c.vendor, c.account, c.id) for c in snapshot.companies} if company_scoped else None,
             )
             if not company_scoped:
-                _mark_reconciled(state, run_id, [key for key in snapshot.clocks if key not in left])
+                _mark_reconciled(state, {key: run for key, run in runs.items() if key not in left})
             opened, recovered = changes.opened, changes.recovered
             # The outbox is saved first; updated: open problems with news (a new failed run, an escalation).
             delivered = deliver_alerts(state, opened, recovered, receivers, sinks, updated=changes.updated)

@@ -9,7 +9,9 @@
    corrupt file one ``AlertStateError`` with nothing written), and the open problems are loaded.
 2. ``reconcile_events`` updates ``open``; ``enqueue`` queues the events; the first ``save`` writes both and
    commits, releasing the lock. Two collectors therefore reconcile one after the other, and the second sees
-   the first's problems as open: it queues nothing twice (``(recipient, event_key)`` is unique, too).
+   the first's problems as open: it queues nothing twice (``(recipient, event_key)`` is unique, too). Before
+   reconciling, ``reconciled_after`` tells which accounts a run begun later has reconciled already (left as
+   they were); ``mark_reconciled`` marks the accounts this pass reconciled, written by that ``save``.
 3. ``owed(name)`` claims the events owed to one recipient in a short transaction: each pending row gets this
    run's ``claimed_by`` and a lease (``claimed_until``); the events of an alert that another run holds a live
    claim on are left to it (whole: a recovery never overtakes its problem). Each delivery is acknowledged on
@@ -33,7 +35,7 @@ import socket
 import stat
 import uuid
 import zlib
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,7 @@ from ..alerts import (
     Receiver,
     SinkRetry,
 )
+from ..errors import ValidationError
 from . import schema
 from .engine import Store
 from .errors import StoreError
@@ -123,7 +126,7 @@ class StoreAlertState:
         self._rows: dict[int, tuple[Delivery, int]] = {}
         self._claims_until: dt.datetime | None = None
         self._deliveries: sa.Connection | None = None
-        self._reconciled: tuple[int, list[tuple[str, str]]] | None = None
+        self._reconciled: dict[tuple[str, str], int] = {}
 
     def __repr__(self) -> str:
         return f"StoreAlertState({self.store.url!r}, {len(self.open)} open)"
@@ -163,33 +166,50 @@ class StoreAlertState:
         else:
             state._end()
 
-    def reconciled_after(self, run_id: int, accounts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """The accounts of ``accounts`` whose alerts a run begun after ``run_id`` has reconciled, each with that
-        run's id (``schema.alert_reconciled``). Read under the alert lock: call it before the first ``save``.
+    def reconciled_after(self, runs: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        """The accounts of ``runs`` (account -> the run its pass judges from) whose alerts a run begun after
+        that one has reconciled, each with that later run's id (``schema.alert_reconciled``). Read under the
+        alert lock: call it before the first ``save``.
 
         Raises:
             RuntimeError: the reconciliation was saved already (the lock is no longer held).
+            ValidationError: a run id is not a run of this store (``store.begin_run`` gives one); nothing
+                was written.
             StoreError: the store could not be read.
         """
-        if self._conn is None:
+        conn = self._conn
+        if conn is None:
             raise RuntimeError("reconciled_after() reads under the alert lock: call it before save()")
-        wanted = set(accounts)
         table = schema.alert_reconciled
         later: dict[tuple[str, str], int] = {}
         with self.store.errors("alert state"):
-            for vendor in sorted({vendor for vendor, _ in wanted}):
-                query = sa.select(table.c.account, table.c.run_id).where(
-                    table.c.vendor == vendor, table.c.run_id > run_id
+            ids = sorted(set(runs.values()))
+            known = {
+                found
+                for chunk in _chunks(ids)
+                for found in conn.execute(sa.select(schema.runs.c.id).where(schema.runs.c.id.in_(chunk))).scalars()
+            }
+            if missing := [run_id for run_id in ids if run_id not in known]:
+                raise ValidationError(
+                    f"run {missing[0]} is not a run of the store {self.store.url} (store.begin_run gives one)",
+                    field="run_id",
                 )
-                for account, newer in self._conn.execute(query):
-                    if (vendor, account) in wanted:
+            for vendor in sorted({vendor for vendor, _ in runs}):
+                oldest = min(run_id for (v, _), run_id in runs.items() if v == vendor)
+                query = sa.select(table.c.account, table.c.run_id).where(
+                    table.c.vendor == vendor, table.c.run_id > oldest
+                )
+                for account, newer in conn.execute(query):
+                    ours = runs.get((vendor, account))
+                    if ours is not None and newer > ours:
                         later[(vendor, account)] = newer
         return later
 
-    def mark_reconciled(self, run_id: int, accounts: Iterable[tuple[str, str]]) -> None:
-        """Record with the next ``save`` (the reconciliation's, under the alert lock) that run ``run_id``
-        reconciled ``accounts``; an account's mark only moves to a later run, never back."""
-        self._reconciled = (run_id, sorted(set(accounts)))
+    def mark_reconciled(self, runs: Mapping[tuple[str, str], int]) -> None:
+        """Record with the next ``save`` (the reconciliation's, under the alert lock) that each account's alerts
+        were reconciled from the run it maps to; an account's mark only moves to a later run, never back."""
+        for key, run_id in runs.items():
+            self._reconciled[key] = max(run_id, self._reconciled.get(key, run_id))
 
     def _begin(self, import_file: Path | None, timeout: float) -> None:
         held = contextlib.ExitStack()
@@ -331,7 +351,7 @@ class StoreAlertState:
                 self._write(conn)
         self._saved = dict(self.open)
         self._queued = []
-        self._reconciled = None
+        self._reconciled = {}
         self._release()
 
     def _write(self, conn: sa.Connection) -> None:
@@ -356,17 +376,18 @@ class StoreAlertState:
             rows.extend(_outbox_row(entry, name, now, attempts=0, retry=None, text=text) for name in entry.pending)
         _insert_deliveries(conn, rows)
         if self._reconciled:
-            run_id, accounts = self._reconciled
             marks = schema.alert_reconciled
             insert = _insert(conn, marks)
-            for chunk in _chunks(accounts):
+            upsert = insert.on_conflict_do_update(
+                index_elements=["vendor", "account"],
+                set_={"run_id": insert.excluded.run_id, "reconciled_at": insert.excluded.reconciled_at},
+                where=marks.c.run_id < insert.excluded.run_id,
+            )
+            found = sorted(self._reconciled.items())
+            for chunk in _chunks(found):
                 conn.execute(
-                    insert.on_conflict_do_update(
-                        index_elements=["vendor", "account"],
-                        set_={"run_id": insert.excluded.run_id, "reconciled_at": insert.excluded.reconciled_at},
-                        where=marks.c.run_id < insert.excluded.run_id,
-                    ),
-                    [{"vendor": v, "account": a, "run_id": run_id, "reconciled_at": now} for v, a in chunk],
+                    upsert,
+                    [{"vendor": v, "account": a, "run_id": run_id, "reconciled_at": now} for (v, a), run_id in chunk],
                 )
 
     def deliver(self, receivers: Iterable[Receiver], *, sinks: Container[str] = ()) -> DeliveryOutcome:

@@ -52,6 +52,12 @@ def prune(store: Store, older_than: dt.timedelta, *, now: dt.datetime | None = N
                 schema.run_accounts.c.run_id.in_(sa.select(schema.runs.c.id).where(schema.runs.c.started_at < cutoff)),
             ),
             (schema.runs, schema.runs.c.started_at < cutoff),
+            # A mark of a run no longer stored: on SQLite a pruned run's id is given out again (the next id is
+            # the highest left plus one), and a newer run would be taken for one begun before the mark.
+            (
+                schema.alert_reconciled,
+                schema.alert_reconciled.c.run_id.not_in(sa.select(schema.runs.c.id)),
+            ),
             (schema.entity_names, schema.entity_names.c.last_seen < cutoff),
             (schema.devices, schema.devices.c.last_seen < cutoff),
             (schema.plans, schema.plans.c.last_seen < cutoff),

@@ -42,7 +42,7 @@ from ..models import (
 from . import schema
 from .engine import Store
 
-__all__ = ["NothingStoredError", "RecordedError", "stored_snapshot"]
+__all__ = ["NothingStoredError", "RecordedError", "stored_run_ids", "stored_snapshot"]
 
 
 class NothingStoredError(BackupBridgeError):
@@ -175,6 +175,28 @@ def stored_snapshot(
                 key = (failure.vendor, failure.account)
                 incomplete[key] = (*incomplete.get(key, ()), failure.operation)
     return snapshot, Assessment(plans=tuple(plans_out), devices=tuple(devices_out), incomplete=incomplete)
+
+
+def stored_run_ids(store: Store, clocks: Mapping[tuple[str, str], dt.datetime]) -> dict[tuple[str, str], int]:
+    """The run each account of a ``stored_snapshot`` was read from: its latest run observed at its clock
+    (``snapshot.clocks``), for the alert pass over it (``reconcile_alerts(..., run_id=...)``).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    ra = schema.run_accounts
+    found: dict[tuple[str, str], int] = {}
+    with store.read() as conn:
+        for vendor in sorted({vendor for vendor, _ in clocks}):
+            moments = sorted({at for (v, _), at in clocks.items() if v == vendor})
+            query = sa.select(ra.c.account, ra.c.observed_at, ra.c.run_id).where(
+                ra.c.vendor == vendor, ra.c.observed_at.in_(moments)
+            )
+            for account, observed, run_id in conn.execute(query):
+                key = (vendor, account)
+                if clocks.get(key) == observed:
+                    found[key] = max(run_id, found.get(key, run_id))
+    return found
 
 
 def _latest_runs(conn: sa.Connection) -> dict[tuple[str, str], Any]:

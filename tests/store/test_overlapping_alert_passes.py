@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
+import pytest
 import sqlalchemy as sa
 
 from backupbridge.bridge import Snapshot
 from backupbridge.customers import CustomerMap
+from backupbridge.errors import ValidationError
 from backupbridge.health import assess_snapshot
 from backupbridge.models import JobStatus
-from backupbridge.pipeline import AlertOptions, reconcile_alerts
-from backupbridge.store import Store, record_snapshot
+from backupbridge.pipeline import AlertOptions, reconcile_alerts, run_report
+from backupbridge.store import Store, begin_run, prune, record_snapshot
 from backupbridge.store import schema as tables
 from backupbridge.store.alerts import StoreAlertState
 from backupbridge.store.record import RunRecord
@@ -83,7 +87,10 @@ def test_the_older_pass_reconciling_last_does_not_reopen_what_the_newer_one_reco
     assert passes.run(newer, run_b)[0] == ["recovered"]
     events, messages = passes.run(older, run_a)
     assert events == []  # no ticket for a backup already fixed
-    assert any(f"run {run_b.run_id}, begun after this one (run {run_a.run_id})" in line for line in messages)
+    assert any(
+        f"run {run_b.run_id} has reconciled them already, and it began after run {run_a.run_id}" in line
+        for line in messages
+    )
     assert passes.open() == set() and passes.marks() == {(VENDOR, ACCOUNT): run_b.run_id}  # never moved back
     # The next collect reconciles as usual.
     later = _failing(T2 + HOUR, "j3")
@@ -140,23 +147,102 @@ def test_a_company_scoped_pass_marks_nothing(store: Store, tmp_path: Path) -> No
 
 
 def test_the_marks_are_read_and_written_under_the_alert_lock_only(store: Store) -> None:
+    one, two = (VENDOR, ACCOUNT), ("other", "x")
+    ids = [begin_run(store, T1 + n * HOUR) for n in range(3)]
     with StoreAlertState.locked(store) as state:
-        assert state.reconciled_after(0, [(VENDOR, ACCOUNT)]) == {}
-        state.mark_reconciled(7, [(VENDOR, ACCOUNT), ("other", "x")])
+        assert state.reconciled_after({one: ids[0]}) == {}
+        state.mark_reconciled({one: ids[2], two: ids[1]})
         state.save()
-        try:
-            state.reconciled_after(0, [(VENDOR, ACCOUNT)])
-        except RuntimeError as exc:
-            assert "before save()" in str(exc)
-        else:
-            raise AssertionError("read outside the lock")
+        with pytest.raises(RuntimeError, match="before save"):
+            state.reconciled_after({one: ids[0]})
     with StoreAlertState.locked(store) as state:
-        assert state.reconciled_after(3, [(VENDOR, ACCOUNT)]) == {(VENDOR, ACCOUNT): 7}
-        assert state.reconciled_after(7, [(VENDOR, ACCOUNT)]) == {}
-        state.mark_reconciled(5, [(VENDOR, ACCOUNT)])  # an older run's mark never lowers a later one's
+        assert state.reconciled_after({one: ids[0], two: ids[1]}) == {one: ids[2]}
+        assert state.reconciled_after({one: ids[2], two: ids[0]}) == {two: ids[1]}
+        state.mark_reconciled({one: ids[0]})  # an older run's mark never lowers a later one's
         state.save()
     with StoreAlertState.locked(store) as state:
-        assert state.reconciled_after(0, [(VENDOR, ACCOUNT), ("other", "x")]) == {
-            (VENDOR, ACCOUNT): 7,
-            ("other", "x"): 7,
-        }
+        assert state.reconciled_after({one: ids[0], two: ids[0]}) == {one: ids[2], two: ids[1]}
+
+
+def test_a_run_id_the_store_never_gave_is_refused_before_anything_is_written(store: Store, tmp_path: Path) -> None:
+    """A library caller's id from another store (or none from begin_run) would hold the account back for good."""
+    passes = Passes(store, tmp_path)
+    snap = _failing(T1, "j1")
+    record_snapshot(store, snap, T1)
+    with pytest.raises(ValidationError, match="run 999 is not a run of the store"):
+        passes.run(snap, attrs.evolve(record_snapshot(store, snap, T1), run_id=999))
+    assert passes.marks() == {} and passes.open() == set()
+
+
+def test_a_prune_of_every_run_leaves_no_mark_to_hold_the_next_runs_back(store: Store, tmp_path: Path) -> None:
+    """On SQLite the next run after a prune of every run takes id 1 again (found by review: its alerts were left
+    as they were until the ids passed the old marks)."""
+    passes = Passes(store, tmp_path)
+    for hour in range(3):
+        snap = _ok(T1 + hour * HOUR, f"j{hour}")
+        passes.run(snap, record_snapshot(store, snap, T1 + hour * HOUR))
+    assert passes.marks()
+    later = T1 + dt.timedelta(days=60)
+    assert prune(store, dt.timedelta(days=1), now=later).deleted["alert_reconciled"] == 1
+    snap = _failing(later, "j9")
+    assert passes.run(snap, record_snapshot(store, snap, later))[0] == ["problem"]
+
+
+class _Bridge:
+    """A report's bridge over one prepared snapshot; ``during`` runs while it is read (another collector)."""
+
+    accounts = ((VENDOR, ACCOUNT),)
+
+    def __init__(self, snap: Snapshot, during: Callable[[], None] | None = None) -> None:
+        self.snap, self.during = snap, during
+
+    def snapshot(self, since: object = None) -> Snapshot:
+        if self.during is not None:
+            self.during()
+        return self.snap
+
+
+def _report(passes: Passes, **options: Any) -> tuple[Any, list[str]]:
+    """A report's pipeline on ``passes``'s store: its outcome and the events its own pass sent."""
+    sent = passes.events.with_name("report.ndjson")
+    sent.write_text("")
+    outcome = run_report(
+        options.pop("bridge", None), store=passes.store, alerts=AlertOptions(ndjson=sent), config=passes.config,
+        customers=CustomerMap(), generated_at="clocks", **options,
+    )  # fmt: skip
+    return outcome, [str(json.loads(line)["event"]) for line in sent.read_text().splitlines()]
+
+
+def test_a_report_marks_with_the_run_it_began_and_defers_to_a_collect_begun_after_it(
+    store: Store, tmp_path: Path
+) -> None:
+    passes = Passes(store, tmp_path)
+    outcome, events = _report(passes, bridge=_Bridge(_failing(T0, "j0")))
+    assert events == ["problem"] and passes.marks() == {(VENDOR, ACCOUNT): outcome.recorded.run_id}
+
+    def newer_collect() -> None:  # begins after the report's run, reconciles first: the backup recovered
+        snap, run_id = _ok(T2, "j2"), begin_run(store, T2)
+        assert passes.run(snap, record_snapshot(store, snap, T2, run_id=run_id))[0] == ["recovered"]
+
+    outcome, events = _report(passes, bridge=_Bridge(_failing(T1, "j1"), newer_collect))
+    assert events == [] and passes.open() == set()  # the report's older view re-opened nothing
+    assert any("has reconciled them already" in line for line in outcome.messages)
+
+
+def test_a_report_from_the_store_defers_to_a_collect_begun_after_the_run_it_read(store: Store, tmp_path: Path) -> None:
+    """Found by review: the from-store pass took part in no ordering. It read run 1 (failing, recorded with
+    --no-alerts); collect run 2 (fixed) reconciled before it; it then opened a ticket for the fixed backup."""
+    passes = Passes(store, tmp_path)
+    first = _failing(T0, "j0")
+    run_1 = record_snapshot(store, first, T0)  # recorded, its alerts not reconciled
+
+    def newer_collect() -> None:
+        snap = _ok(T1, "j1")
+        assert passes.run(snap, record_snapshot(store, snap, T1))[0] == []  # nothing was open
+
+    outcome, events = _report(passes, from_store=True, emit=lambda report: newer_collect())
+    assert events == [] and passes.open() == set()
+    assert any(f"began after run {run_1.run_id}, this pass's" in line for line in outcome.messages)
+    # With nothing newer, the from-store pass reconciles and marks the run it read.
+    outcome, events = _report(passes, from_store=True)
+    assert passes.marks() == {(VENDOR, ACCOUNT): run_1.run_id + 1}
