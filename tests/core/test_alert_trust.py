@@ -160,7 +160,8 @@ def test_an_account_past_its_deadline_fails_alone_and_its_late_answer_is_dropped
     )
     fast = connect_sandbox("cleverfox", size=5, account="fast")
     # One worker: the hung account goes first, and the other still runs once its deadline frees the slot.
-    with Bridge([slow, fast], max_workers=1, account_timeout=0.3) as bridge:
+    # 2 s: the fast account must finish inside its own deadline on a loaded 2-core CI machine (0.3 s did not).
+    with Bridge([slow, fast], max_workers=1, account_timeout=2.0) as bridge:
         result = bridge.list_devices()
         assert not hanging.release.is_set()  # reported at the deadline, not when the thread gave up
         assert hanging.entered.is_set()
@@ -183,7 +184,9 @@ def test_async_account_past_its_deadline_fails_alone() -> None:
         return connect_async("idrive360", transport=wrap(Silent()), account="silent", clock=sim.now, **sim.credentials)
 
     good = AsyncBridge.sandbox(["cleverfox"], size=5)._slots
-    bridge = AsyncBridge(openers=[("idrive360", "silent", silent), *good], account_timeout=0.3)
+    # 2 s: the sandbox account must finish inside the deadline on a loaded 2-core machine (at 0.3 s its second
+    # pages, ~0.3 s each under load, ran past it and the test failed in CI).
+    bridge = AsyncBridge(openers=[("idrive360", "silent", silent), *good], account_timeout=2.0)
     snap = asyncio.run(bridge.snapshot())
     assert {d.account for d in snap.devices} == {"sandbox-cleverfox"}
     (failure,) = snap.failures
