@@ -417,7 +417,12 @@ CLI_COLLECT = """
 import json, sys, time
 cpu = time.process_time
 out, argv = sys.argv[1], sys.argv[2:]
-import backupbridge.bridge, backupbridge.health, backupbridge.cli
+# As the console script (backupbridge.cli.run): the CLI imported, the process owned, its heap frozen, and only
+# then the rest (what the bench preloads here is walked by the collector's passes, as in the real command).
+import backupbridge.cli
+backupbridge.cli._OWNS_PROCESS = True
+backupbridge.cli.freeze_heap()
+import backupbridge.bridge, backupbridge.health
 parts = {}
 began = cpu()
 import backupbridge.store.commands as commands
@@ -459,11 +464,7 @@ def assess_snapshot(snapshot, **options):
     return judged
 
 commands.assess_snapshot = assess_snapshot
-sys.argv = ["backupbridge", *argv]
-try:
-    backupbridge.cli.run()  # the console script itself (it freezes the heap: backupbridge.cli.freeze_heap)
-except SystemExit as exited:
-    code = exited.code
+code = backupbridge.cli.main(argv)  # run() without its exit: collect freezes again after its snapshot
 with open(out, "w") as file:
     json.dump({"code": code, **parts}, file)
 """

@@ -111,7 +111,7 @@ def collect(**opts: Any) -> None:
         run_id = begin_run(store, started)  # the id of a run is when it began (see store.record.begin_run)
         with bridge:
             snapshot = bridge.snapshot()
-        freeze_heap()  # the snapshot is kept to the end: the collector's passes need not walk it again
+        freeze_heap(1)  # the snapshot is kept to the end: the collector's passes need not walk it again
         # Judged once, with the store's history (read before this run is written): recorded and alerted alike.
         stored = snapshot_history(store, snapshot, policy=policy, accounts=bridge.accounts)
         assessment = assess_snapshot(snapshot, policy=policy, history=stored)
