@@ -31,7 +31,9 @@ day collected again (nothing new: the best case). Each earlier day holds what th
                       it without the history, then reads the history, judges with it and records; the
                       round's overhead is what the recording's parts took over the collect's. The median
                       of ``--rounds`` rounds, then of ``--processes`` fresh processes. A long-lived
-                      collector's view: the store is opened once.
+                      collector's view: each round opens its own copy of the seeded store (untimed). Also
+                      printed: the mean time a round of the cyclic collector's full passes (``gc.callbacks``)
+                      inside the recording's parts and inside the collect's, which move the medians most.
     by its parts, fresh process    ``backupbridge collect --sandbox`` itself, one fresh process a run
                       (``--cold-rounds``), as cron runs it: the store's import (SQLAlchemy with it),
                       opening and closing the store, beginning the run, the history read, judging with it
@@ -377,34 +379,66 @@ def recording_parts(rounds: int, size: int, tenants: int, days: int) -> dict[str
     names = ("snapshot", "judge", "history", "judge_extra", "record")
     parts: dict[str, dict[str, list[float]]] = {kind: {n: [] for n in names} for kind in ("new", "again")}
     ratios: dict[str, list[float]] = {"new": [], "again": []}
+    passes: dict[str, dict[str, list[float]]] = {kind: {"collect": [], "recording": []} for kind in ("new", "again")}
     with tempfile.TemporaryDirectory() as directory:
         week = seeded_store(Path(directory), days, tenants, size)
+        full_passes = _FullPasses()  # the seeding's passes are not counted: they precede the rounds
         for round_ in range(rounds):
             copy = Path(directory) / f"round-{round_}.sqlite3"
             shutil.copyfile(week, copy)
             with open_store(f"sqlite:///{copy}") as store, sandbox_on(0, tenants, size) as bridge:
                 for kind in ("new", "again"):
                     gc.collect()
-                    began = cpu()
+                    began, passes_before = cpu(), full_passes.seconds
                     snap = bridge.snapshot()
                     snapped = cpu()
                     if round_ % 2 == 0:
                         judge = _judge_plain(snap)
+                        mark = full_passes.seconds
                         history_read, judge_with, record = _judge_and_record(store, snap)
+                        in_recording = full_passes.seconds - mark
                     else:
+                        mark = full_passes.seconds
                         history_read, judge_with, record = _judge_and_record(store, snap)
+                        in_recording = full_passes.seconds - mark
                         judge = _judge_plain(snap)
                     added = history_read + (judge_with - judge) + record
                     ratios[kind].append(added / (snapped - began + judge))
                     values = (snapped - began, judge, history_read, judge_with - judge, record)
                     for name, value in zip(names, values, strict=True):
                         parts[kind][name].append(value)
+                    in_collect = full_passes.seconds - passes_before - in_recording  # the snapshot's and judging's
+                    passes[kind]["collect"].append(in_collect)
+                    passes[kind]["recording"].append(in_recording)
                     del snap
             copy.unlink()
+    full_passes.close()
     return {
         **{f"{kind}_ratio": statistics.median(r) for kind, r in ratios.items()},
         **{f"{kind}_{n}": statistics.median(v) for kind, found in parts.items() for n, v in found.items()},
+        # The collector's full passes are rare and large: their mean a round is what they cost, not a median.
+        **{f"{kind}_passes_{n}": statistics.mean(v) for kind, found in passes.items() for n, v in found.items()},
     }
+
+
+class _FullPasses:
+    """The CPU time of the cyclic garbage collector's full (oldest-generation) passes, as they happen."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._began = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._began
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 # ``backupbridge collect --sandbox`` itself in a fresh process, as cron runs it, with what recording adds timed
@@ -611,7 +645,9 @@ def main() -> None:
             f"{typical[f'parts_{kind}_snapshot'] * 1000:.0f} ms snapshot + {typical[f'parts_{kind}_judge'] * 1000:.0f}"
             f" ms judging; recording adds {typical[f'parts_{kind}_history'] * 1000:.1f} ms history read + "
             f"{typical[f'parts_{kind}_judge_extra'] * 1000:.1f} ms judging with it + "
-            f"{typical[f'parts_{kind}_record'] * 1000:.1f} ms record"
+            f"{typical[f'parts_{kind}_record'] * 1000:.1f} ms record; the collector's full passes, mean a round: "
+            f"{typical[f'parts_{kind}_passes_recording'] * 1000:.0f} ms inside the recording's parts, "
+            f"{typical[f'parts_{kind}_passes_collect'] * 1000:.0f} ms inside the collect's"
         )
     ratios = sorted(r["cpu_recorded"] / r["cpu_plain"] - 1 for r in runs)
     middle = sorted(runs, key=lambda r: r["cpu_recorded"] / r["cpu_plain"])[len(runs) // 2]
