@@ -492,6 +492,7 @@ class _Group(click.Group):
             module, _, attribute = _LAZY_COMMANDS[cmd_name][0].partition(":")
             command = getattr(importlib.import_module(module), attribute)
             self.add_command(command, cmd_name)
+            freeze_heap(1)  # the command's modules (the store's: SQLAlchemy) live to the end, walked once
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -1052,7 +1053,8 @@ def freeze_heap(generation: int = 2) -> None:
     walk only what it makes from here on.
 
     A command builds a large graph once and keeps it to the end (the modules and plugins; a collect's
-    snapshot), and every full pass of the collector walked all of it again. The collection first frees the
+    snapshot; a lazily imported command's modules, frozen once imported), and every full pass of the
+    collector walked all of it again. The collection first frees the
     cycles already garbage and runs their finalizers: a frozen cycle is never freed and its finalizers never
     run, not even at exit. ``collect`` freezes after its snapshot collecting the young generations only (a
     full pass over the snapshot and, in the sandbox, the simulators' state cost ~200 ms, most of what the
