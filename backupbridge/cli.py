@@ -324,7 +324,20 @@ def accounts_bridge(
     account_timeout: float | None = DEFAULT_ACCOUNT_TIMEOUT,
 ) -> Bridge:
     """The Bridge over the accounts ``sandbox_options`` chose (the sandbox's tenants, or the config's accounts),
-    only those of ``shard`` (K, N) when given."""
+    only those of ``shard`` (K, N) when given. In the console script the heap is frozen then (``freeze_heap``):
+    the plugins' modules and the accounts' connections (the sandbox's simulators) live to the end."""
+    bridge = _accounts_bridge(opts, vendors, shard=shard, account_timeout=account_timeout)
+    freeze_heap(1)
+    return bridge
+
+
+def _accounts_bridge(
+    opts: dict[str, Any],
+    vendors: list[str],
+    *,
+    shard: tuple[int, int] | None,
+    account_timeout: float | None,
+) -> Bridge:
     from .bridge import Bridge
 
     def mine(account: str) -> bool:
