@@ -1065,16 +1065,15 @@ def freeze_heap(generation: int = 2) -> None:
     alive out of the cyclic garbage collector's passes (``gc.freeze``), so the rest of the command's passes
     walk only what it makes from here on.
 
-    A command builds a large graph once and keeps it to the end (the modules and plugins; a collect's
-    snapshot; a lazily imported command's modules, frozen once imported), and every full pass of the
-    collector walked all of it again. The collection first frees the
-    cycles already garbage and runs their finalizers: a frozen cycle is never freed and its finalizers never
-    run, not even at exit. ``collect`` freezes after its snapshot collecting the young generations only (a
-    full pass over the snapshot and, in the sandbox, the simulators' state cost ~200 ms, most of what the
-    freeze saves): a cycle that was already in the oldest generation when it became garbage stays until exit,
-    unfinalized. What the snapshot opened (clients, connections, files) is closed explicitly with the bridge,
-    never left to a finalizer. Never in a program that calls ``main()`` (tests, an embedding application):
-    its heap is not ours."""
+    A command builds a large graph once and keeps it to the end (the modules, a lazily imported command's
+    among them; the plugins and the accounts' connections; a collect's snapshot), and every full pass of the
+    collector walked all of it again. The collection first frees the cycles already garbage and runs their
+    finalizers: a frozen cycle is never freed and its finalizers never run, not even at exit. Past the start,
+    only the young generations are collected (after ``collect``'s snapshot a full pass over it and, in the
+    sandbox, the simulators' state cost ~200 ms, most of what the freeze saves): a cycle that was already in
+    the oldest generation when it became garbage stays until exit, unfinalized. What the snapshot opened
+    (clients, connections, files) is closed explicitly with the bridge, never left to a finalizer. Never in a
+    program that calls ``main()`` (tests, an embedding application): its heap is not ours."""
     if _OWNS_PROCESS:
         gc.collect(generation)
         gc.freeze()
