@@ -541,7 +541,8 @@ def reconcile_alerts(
                     f"note: alerts of account {one_line(vendor)}/{one_line(account)} left as they were: an open "
                     f"alert is newer than its stored run (collected {_stamp(stale[(vendor, account)])})"
                 )
-            runs = _pass_runs(run_id, snapshot.clocks.keys())
+            # An account left as it was already (its listing failed, or stale) needs no second reason.
+            runs = _pass_runs(run_id, [k for k in snapshot.clocks if k not in assessment.incomplete and k not in stale])
             later = _reconciled_later(state, runs)
             for vendor, account in sorted(later):
                 messages.append(

@@ -138,6 +138,18 @@ def test_a_later_run_that_could_not_judge_the_account_leaves_it_to_the_older_pas
     assert passes.run(older, run_a)[0] == ["problem"]
 
 
+def test_an_older_pass_whose_listing_failed_says_only_that(store: Store, tmp_path: Path) -> None:
+    """Its alerts are left as they were for its failed listing already: no second note about the later run."""
+    passes = Passes(store, tmp_path)
+    older = snapshot(T1, failures=[("list_jobs", server_down())])
+    newer = _failing(T2, "j2")
+    run_a, run_b = record_snapshot(store, older, T1), record_snapshot(store, newer, T2)
+    assert passes.run(newer, run_b)[0] == ["problem"]
+    events, messages = passes.run(older, run_a)
+    assert events == [] and not any("has reconciled them already" in line for line in messages), messages
+    assert passes.marks() == {(VENDOR, ACCOUNT): run_b.run_id}
+
+
 def test_a_company_scoped_pass_marks_nothing(store: Store, tmp_path: Path) -> None:
     """A ``--company`` pass looked at some of the account's companies only: an older pass still has the others."""
     passes = Passes(store, tmp_path)
